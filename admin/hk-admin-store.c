@@ -1,0 +1,501 @@
+/* hikae-admin's store commands: stats, ls, export, verify, quarantine,
+ * unseal. All but unseal open the store read-only. */
+#include "hk-admin.h"
+
+#include "hk-config.h"
+#include "hk-error.h"
+#include "hk-sha256.h"
+#include "hk-time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void
+hk_print_json(JsonBuilder *b)
+{
+  JsonGenerator *g = json_generator_new();
+  JsonNode *root = json_builder_get_root(b);
+  char *text;
+
+  json_generator_set_root(g, root);
+  text = json_generator_to_data(g, NULL);
+  puts(text);
+  g_free(text);
+  json_node_unref(root);
+  g_object_unref(g);
+}
+
+static void
+hk_member_time(JsonBuilder *b, const char *name, int64_t usec)
+{
+  json_builder_set_member_name(b, name);
+  if (usec) {
+    char *t = hk_time_format(usec);
+    json_builder_add_string_value(b, t);
+    g_free(t);
+  } else {
+    json_builder_add_null_value(b);
+  }
+}
+
+static void
+hk_member_str(JsonBuilder *b, const char *name, const char *v)
+{
+  json_builder_set_member_name(b, name);
+  if (v)
+    json_builder_add_string_value(b, v);
+  else
+    json_builder_add_null_value(b);
+}
+
+static void
+hk_member_int(JsonBuilder *b, const char *name, int64_t v)
+{
+  json_builder_set_member_name(b, name);
+  json_builder_add_int_value(b, v);
+}
+
+/* Parse "--store DIR" plus extra entries; open the store. */
+static int
+hk_admin_open(int *argc, char ***argv, GOptionEntry *extra, const char *params, bool write,
+              hk_store **s, char **store_dir)
+{
+  GOptionEntry store_entry[] = {
+    { "store", 0, 0, G_OPTION_ARG_FILENAME, store_dir, "Document store folder", "DIR" },
+    { NULL },
+  };
+  GArray *all = g_array_new(TRUE, TRUE, sizeof(GOptionEntry));
+  int ret, status = 0;
+
+  g_array_append_vals(all, store_entry, 1);
+  for (GOptionEntry *e = extra; e && e->long_name; e++)
+    g_array_append_vals(all, e, 1);
+  ret = hk_config_parse(HK_ADMIN_PROGRAM, params, NULL, (GOptionEntry *)(void *)all->data, argc,
+                        argv);
+  if (ret < 0) {
+    status = ret == -HK_EINVAL ? 2 : 1;
+    goto out;
+  }
+  if (*argc > 1) {
+    status = hk_usage_error(HK_ADMIN_PROGRAM, "unexpected argument \"%s\"", (*argv)[1]);
+    goto out;
+  }
+  if (!*store_dir) {
+    status = hk_usage_error(HK_ADMIN_PROGRAM, "--store DIR is required");
+    goto out;
+  }
+  ret = hk_store_open(*store_dir, write ? 0 : HK_STORE_RDONLY, s);
+  if (ret) {
+    fprintf(stderr, "%s: cannot open store %s: %s\n", HK_ADMIN_PROGRAM, *store_dir,
+            ret == -HK_ENOTFOUND ? "no store there" : hk_strerror(ret));
+    status = 1;
+  }
+out:
+  g_array_unref(all);
+  return status;
+}
+
+int
+hk_admin_stats_main(int argc, char **argv)
+{
+  char *dir = NULL;
+  hk_store *s = NULL;
+  hk_txn *t = NULL;
+  HkStoreStats st = { 0 };
+  JsonBuilder *b = NULL;
+  int ret, status;
+
+  status = hk_admin_open(&argc, &argv, NULL, "stats", false, &s, &dir);
+  if (status)
+    goto out;
+  status = 1;
+  ret = hk_txn_begin(s, false, &t);
+  if (ret == 0)
+    ret = hk_store_stats(t, &st);
+  if (ret) {
+    fprintf(stderr, "%s: stats: %s\n", HK_ADMIN_PROGRAM, hk_strerror(ret));
+    goto out;
+  }
+  b = json_builder_new();
+  json_builder_begin_object(b);
+  hk_member_int(b, "documents", (int64_t)st.documents);
+  hk_member_int(b, "versions", (int64_t)st.versions);
+  hk_member_int(b, "patients", (int64_t)st.patients);
+  hk_member_int(b, "blobs", (int64_t)st.blobs);
+  hk_member_int(b, "quarantined", (int64_t)st.quarantined);
+  hk_member_int(b, "withdrawn", (int64_t)st.withdrawn);
+  hk_member_int(b, "inpatients", (int64_t)st.inpatients);
+  hk_member_time(b, "archive_as_of", st.archive_as_of);
+  hk_member_time(b, "last_document_at", st.last_document_at);
+  hk_member_str(b, "indexer", hk_indexer_state_name(hk_indexer_effective_state(
+                                  &st.indexer, hk_time_now(), HK_ADMIN_STALE_S)));
+  if (st.indexer.state == HK_INDEXER_SEALED) {
+    hk_member_str(b, "sealed_reason", st.indexer.reason);
+    hk_member_time(b, "sealed_at", st.indexer.sealed_at);
+  }
+  hk_member_time(b, "indexer_heartbeat_at", st.indexer.heartbeat_at);
+  hk_member_int(b, "map_size", (int64_t)hk_store_map_size(s));
+  json_builder_end_object(b);
+  hk_print_json(b);
+  status = 0;
+out:
+  if (b)
+    g_object_unref(b);
+  hk_indexer_info_clear(&st.indexer);
+  hk_txn_abort(t);
+  hk_store_close(s);
+  g_free(dir);
+  return status;
+}
+
+static int
+hk_ls_one(const HkVersion *v, bool current, bool withdrawn, void *data)
+{
+  JsonBuilder *b = json_builder_new();
+  char *ingested = hk_time_format(v->ingested_at);
+
+  json_builder_begin_object(b);
+  hk_member_str(b, "id", v->doc_id);
+  hk_member_str(b, "patient_id", v->patient_id);
+  hk_member_str(b, "source_id", v->source_id);
+  hk_member_str(b, "type", v->type);
+  hk_member_str(b, "title", v->title);
+  hk_member_int(b, "version", v->version);
+  json_builder_set_member_name(b, "current");
+  json_builder_add_boolean_value(b, current);
+  json_builder_set_member_name(b, "withdrawn");
+  json_builder_add_boolean_value(b, withdrawn);
+  hk_member_str(b, "sha256", v->sha256);
+  hk_member_int(b, "size", (int64_t)v->size);
+  hk_member_str(b, "content_type", v->content_type);
+  hk_member_str(b, "created_at", v->created_at);
+  hk_member_str(b, "ingested_at", ingested);
+  hk_member_str(b, "author", v->author);
+  hk_member_str(b, "department", v->department);
+  hk_member_str(b, "source", v->source);
+  if (v->code) {
+    hk_member_str(b, "code", v->code);
+    hk_member_str(b, "code_name", v->code_name);
+  }
+  json_builder_end_object(b);
+  hk_print_json(b);
+  g_object_unref(b);
+  g_free(ingested);
+  return 0;
+}
+
+int
+hk_admin_ls_main(int argc, char **argv)
+{
+  char *dir = NULL, *patient = NULL;
+  GOptionEntry extra[] = {
+    { "patient", 0, 0, G_OPTION_ARG_STRING, &patient, "Only this patient's documents", "ID" },
+    { NULL },
+  };
+  hk_store *s = NULL;
+  hk_txn *t = NULL;
+  int ret, status;
+
+  status = hk_admin_open(&argc, &argv, extra, "ls", false, &s, &dir);
+  if (status)
+    goto out;
+  if (patient && !hk_patient_id_valid(patient)) {
+    status = hk_usage_error(HK_ADMIN_PROGRAM, "--patient: not a patient ID");
+    goto out;
+  }
+  ret = hk_txn_begin(s, false, &t);
+  if (ret == 0)
+    ret = hk_store_foreach_version(t, patient, hk_ls_one, NULL);
+  if (ret) {
+    fprintf(stderr, "%s: ls: %s\n", HK_ADMIN_PROGRAM, hk_strerror(ret));
+    status = 1;
+  }
+out:
+  hk_txn_abort(t);
+  hk_store_close(s);
+  g_free(dir);
+  g_free(patient);
+  return status;
+}
+
+/* Write all of data to path through a temporary file and a rename, so a
+ * reader never sees half an export. */
+static int
+hk_write_atomic(const char *path, const void *data, size_t len)
+{
+  char *tmp = g_strdup_printf("%s.tmp-%d", path, (int)getpid());
+  const char *p = data;
+  int fd = -1, ret = 0;
+
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    ret = hk_err_from_errno(errno);
+    goto out;
+  }
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      ret = hk_err_from_errno(errno);
+      goto out;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    fd = -1;
+    ret = hk_err_from_errno(errno);
+    goto out;
+  }
+  fd = -1;
+  if (rename(tmp, path) != 0)
+    ret = hk_err_from_errno(errno);
+out:
+  if (fd >= 0)
+    close(fd);
+  if (ret)
+    unlink(tmp);
+  g_free(tmp);
+  return ret;
+}
+
+int
+hk_admin_export_main(int argc, char **argv)
+{
+  char *dir = NULL, *doc = NULL, *out_path = NULL;
+  gint version = 0;
+  GOptionEntry extra[] = {
+    { "doc", 0, 0, G_OPTION_ARG_STRING, &doc, "Document ID", "ID" },
+    { "version", 0, 0, G_OPTION_ARG_INT, &version, "Version (default: current)", "N" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out_path, "Where to write the bytes (- for stdout)",
+      "FILE" },
+    { NULL },
+  };
+  hk_store *s = NULL;
+  hk_txn *t = NULL;
+  HkVersion *v = NULL;
+  const void *data;
+  size_t len;
+  uint8_t digest[HK_SHA256_LEN];
+  char hex[HK_SHA256_HEX_LEN + 1];
+  int ret, status;
+
+  status = hk_admin_open(&argc, &argv, extra, "export", false, &s, &dir);
+  if (status)
+    goto out;
+  if (!doc || !out_path || version < 0) {
+    status = hk_usage_error(HK_ADMIN_PROGRAM, "export needs --doc ID and --out FILE");
+    goto out;
+  }
+  status = 1;
+  ret = hk_txn_begin(s, false, &t);
+  if (ret == 0)
+    ret = hk_store_get_version(t, doc, (uint32_t)version, &v);
+  if (ret == -HK_ENOTFOUND) {
+    fprintf(stderr, "%s: export: no document %s%s\n", HK_ADMIN_PROGRAM, doc,
+            version ? " at that version" : "");
+    goto out;
+  }
+  if (ret == 0)
+    ret = hk_store_get_blob(t, v->sha256, &data, &len);
+  if (ret) {
+    fprintf(stderr, "%s: export: %s\n", HK_ADMIN_PROGRAM, hk_strerror(ret));
+    goto out;
+  }
+  /* Never hand out bytes that do not match their recorded hash. */
+  hk_sha256(data, len, digest);
+  hk_sha256_hex(digest, hex);
+  if (strcmp(hex, v->sha256) != 0) {
+    fprintf(stderr, "%s: export: stored bytes of %s v%u do not match their SHA-256\n",
+            HK_ADMIN_PROGRAM, doc, v->version);
+    goto out;
+  }
+  if (strcmp(out_path, "-") == 0)
+    ret = fwrite(data, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : -HK_EIO;
+  else
+    ret = hk_write_atomic(out_path, data, len);
+  if (ret) {
+    fprintf(stderr, "%s: export: cannot write %s: %s\n", HK_ADMIN_PROGRAM, out_path,
+            hk_strerror(ret));
+    goto out;
+  }
+  status = 0;
+out:
+  hk_version_free(v);
+  hk_txn_abort(t);
+  hk_store_close(s);
+  g_free(dir);
+  g_free(doc);
+  g_free(out_path);
+  return status;
+}
+
+typedef struct {
+  hk_txn *t;
+  FILE *err;
+  uint64_t checked;
+  uint64_t bad;
+} HkVerify;
+
+static int
+hk_verify_one(const HkVersion *v, bool current, bool withdrawn, void *data)
+{
+  HkVerify *vf = data;
+  const void *bytes;
+  size_t len;
+  uint8_t digest[HK_SHA256_LEN];
+  char hex[HK_SHA256_HEX_LEN + 1];
+  int ret = hk_store_get_blob(vf->t, v->sha256, &bytes, &len);
+
+  vf->checked++;
+  if (ret) {
+    fprintf(vf->err, "MISSING %s v%u sha256 %s: %s\n", v->doc_id, v->version, v->sha256,
+            hk_strerror(ret));
+    vf->bad++;
+    return 0;
+  }
+  hk_sha256(bytes, len, digest);
+  hk_sha256_hex(digest, hex);
+  if (strcmp(hex, v->sha256) != 0 || len != v->size) {
+    fprintf(vf->err, "MISMATCH %s v%u: recorded sha256 %s size %" G_GUINT64_FORMAT
+                     ", stored bytes hash to %s size %zu\n",
+            v->doc_id, v->version, v->sha256, v->size, hex, len);
+    vf->bad++;
+  }
+  return 0;
+}
+
+int
+hk_admin_verify_store(hk_store *s, FILE *err, uint64_t *checked, uint64_t *bad)
+{
+  HkVerify vf = { .err = err };
+  int ret = hk_txn_begin(s, false, &vf.t);
+
+  if (ret == 0)
+    ret = hk_store_foreach_version(vf.t, NULL, hk_verify_one, &vf);
+  hk_txn_abort(vf.t);
+  *checked = vf.checked;
+  *bad = vf.bad;
+  return ret;
+}
+
+int
+hk_admin_verify_main(int argc, char **argv)
+{
+  char *dir = NULL;
+  hk_store *s = NULL;
+  uint64_t checked = 0, bad = 0;
+  int ret, status;
+
+  status = hk_admin_open(&argc, &argv, NULL, "verify", false, &s, &dir);
+  if (status)
+    goto out;
+  ret = hk_admin_verify_store(s, stdout, &checked, &bad);
+  if (ret) {
+    fprintf(stderr, "%s: verify: %s\n", HK_ADMIN_PROGRAM, hk_strerror(ret));
+    status = 1;
+    goto out;
+  }
+  printf("verified %" G_GUINT64_FORMAT " versions: %" G_GUINT64_FORMAT " mismatches\n", checked,
+         bad);
+  status = bad ? 1 : 0;
+out:
+  hk_store_close(s);
+  g_free(dir);
+  return status;
+}
+
+static int
+hk_quarantine_one(const HkQuarantine *q, void *data)
+{
+  JsonBuilder *b = json_builder_new();
+
+  json_builder_begin_object(b);
+  hk_member_str(b, "source", q->source);
+  hk_member_str(b, "kind", q->kind);
+  hk_member_str(b, "reason", q->reason);
+  hk_member_time(b, "at", q->at);
+  if (q->source_id)
+    hk_member_str(b, "source_id", q->source_id);
+  if (q->sha256)
+    hk_member_str(b, "sha256", q->sha256);
+  json_builder_end_object(b);
+  hk_print_json(b);
+  g_object_unref(b);
+  return 0;
+}
+
+int
+hk_admin_quarantine_main(int argc, char **argv)
+{
+  char *dir = NULL;
+  hk_store *s = NULL;
+  hk_txn *t = NULL;
+  int ret, status;
+
+  status = hk_admin_open(&argc, &argv, NULL, "quarantine", false, &s, &dir);
+  if (status)
+    goto out;
+  ret = hk_txn_begin(s, false, &t);
+  if (ret == 0)
+    ret = hk_store_quarantine_foreach(t, hk_quarantine_one, NULL);
+  if (ret) {
+    fprintf(stderr, "%s: quarantine: %s\n", HK_ADMIN_PROGRAM, hk_strerror(ret));
+    status = 1;
+  }
+out:
+  hk_txn_abort(t);
+  hk_store_close(s);
+  g_free(dir);
+  return status;
+}
+
+int
+hk_admin_unseal_main(int argc, char **argv)
+{
+  char *dir = NULL;
+  hk_store *s = NULL;
+  hk_txn *t = NULL;
+  HkIndexerInfo info = { 0 };
+  int ret, status;
+
+  status = hk_admin_open(&argc, &argv, NULL, "unseal", true, &s, &dir);
+  if (status)
+    goto out;
+  status = 1;
+  ret = hk_txn_begin(s, true, &t);
+  if (ret == 0)
+    ret = hk_store_get_indexer(t, &info);
+  if (ret)
+    goto fail;
+  if (info.state != HK_INDEXER_SEALED) {
+    printf("the indexer is not sealed (%s); nothing to do\n", hk_indexer_state_name(info.state));
+    status = 0;
+    goto out;
+  }
+  printf("unsealing; the seal said: %s\n", info.reason ? info.reason : "(no reason)");
+  g_clear_pointer(&info.reason, g_free);
+  /* A running indexer sees the change at its next rescan and resumes. */
+  info.state = HK_INDEXER_STOPPED;
+  info.sealed_at = 0;
+  ret = hk_store_set_indexer(t, &info);
+  if (ret == 0)
+    ret = hk_txn_commit(t);
+  t = NULL;
+  if (ret)
+    goto fail;
+  status = 0;
+  goto out;
+fail:
+  fprintf(stderr, "%s: unseal: %s\n", HK_ADMIN_PROGRAM, hk_strerror(ret));
+out:
+  hk_indexer_info_clear(&info);
+  hk_txn_abort(t);
+  hk_store_close(s);
+  g_free(dir);
+  return status;
+}

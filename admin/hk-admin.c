@@ -1,0 +1,65 @@
+/* hikae-admin: operating the archive on its own host. */
+#include "hk-admin.h"
+
+#include "hk-build.h"
+#include "hk-config.h"
+#include "hk-log.h"
+
+#include <string.h>
+
+typedef struct {
+  const char *name;
+  int (*main)(int argc, char **argv);
+  const char *help;
+} HkAdminCommand;
+
+static const HkAdminCommand hk_commands[] = {
+  { "stats", hk_admin_stats_main, "stats --store DIR            counts and freshness (JSON)" },
+  { "ls", hk_admin_ls_main, "ls --store DIR [--patient ID] one JSON line per version" },
+  { "export", hk_admin_export_main,
+    "export --store DIR --doc ID [--version N] --out FILE" },
+  { "verify", hk_admin_verify_main, "verify --store DIR           re-hash every version" },
+  { "quarantine", hk_admin_quarantine_main, "quarantine --store DIR       what was refused, why" },
+  { "unseal", hk_admin_unseal_main, "unseal --store DIR           resume after the tripwire" },
+  { "backup", hk_admin_backup_main, "backup --store DIR --to DIR [--keep N]" },
+};
+
+static void
+hk_admin_usage(FILE *f)
+{
+  fprintf(f, "Usage: %s COMMAND [OPTIONS]\n\nCommands:\n", HK_ADMIN_PROGRAM);
+  for (size_t i = 0; i < G_N_ELEMENTS(hk_commands); i++)
+    fprintf(f, "  %s\n", hk_commands[i].help);
+  fprintf(f, "\n'%s COMMAND --help' describes one command.\n", HK_ADMIN_PROGRAM);
+}
+
+int
+main(int argc, char **argv)
+{
+  int status = 2;
+
+  hk_log_set_program(HK_ADMIN_PROGRAM);
+  if (argc < 2) {
+    status = hk_usage_error(HK_ADMIN_PROGRAM, "a command is required");
+    goto out;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    hk_admin_usage(stdout);
+    status = 0;
+    goto out;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("%s %s\n", HK_ADMIN_PROGRAM, HK_VERSION);
+    status = 0;
+    goto out;
+  }
+  for (size_t i = 0; i < G_N_ELEMENTS(hk_commands); i++) {
+    if (strcmp(argv[1], hk_commands[i].name) == 0) {
+      status = hk_commands[i].main(argc - 1, argv + 1);
+      goto out;
+    }
+  }
+  status = hk_usage_error(HK_ADMIN_PROGRAM, "unknown command \"%s\"", argv[1]);
+out:
+  return status;
+}

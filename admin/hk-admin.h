@@ -1,0 +1,25 @@
+/* hk-admin.h: the subcommands of hikae-admin. Each takes the arguments
+ * after "hikae-admin" (argv[0] is the subcommand word) and returns the
+ * process exit status: 0 ok, 1 runtime failure, 2 usage error. */
+#pragma once
+
+#include "hk-store.h"
+
+#include <glib.h>
+#include <stdio.h>
+
+#define HK_ADMIN_PROGRAM "hikae-admin"
+/* A "running" indexer silent for longer than this is reported stopped. */
+#define HK_ADMIN_STALE_S 60
+
+int hk_admin_stats_main(int argc, char **argv);
+int hk_admin_ls_main(int argc, char **argv);
+int hk_admin_export_main(int argc, char **argv);
+int hk_admin_verify_main(int argc, char **argv);
+int hk_admin_quarantine_main(int argc, char **argv);
+int hk_admin_unseal_main(int argc, char **argv);
+int hk_admin_backup_main(int argc, char **argv);
+
+/* Re-hash every version of the store at s; print each mismatch to err.
+ * Sets *checked and *bad. \return 0 if it could read the store. */
+int hk_admin_verify_store(hk_store *s, FILE *err, uint64_t *checked, uint64_t *bad);

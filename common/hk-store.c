@@ -1,0 +1,1523 @@
+#include "hk-store.h"
+
+#include "hk-error.h"
+#include "hk-kana.h"
+#include "hk-log.h"
+#include "hk-sha256.h"
+#include "hk-time.h"
+
+#include <errno.h>
+#include <json-glib/json-glib.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Named databases; see docs/store.md. */
+enum {
+  DB_META,
+  DB_DOCS,
+  DB_VERSIONS,
+  DB_WITHDRAWN,
+  DB_BLOBS,
+  DB_THUMBS,
+  DB_PATIENTS,
+  DB_PINDEX,
+  DB_TIMELINE,
+  DB_CENSUS,
+  DB_FILES,
+  DB_QUARANTINE,
+  DB_COUNT
+};
+
+static const char *const hk_db_names[DB_COUNT] = {
+  "meta", "docs", "versions", "withdrawn", "blobs", "thumbs",
+  "patients", "pindex", "timeline", "census", "files", "quarantine",
+};
+
+#define HK_MAP_INITIAL (256ull << 20)
+#define HK_MAX_READERS 510
+
+struct hk_store {
+  MDB_env *env;
+  MDB_dbi dbi[DB_COUNT];
+  char *dir;
+  bool rdonly;
+};
+
+struct hk_txn {
+  hk_store *store;
+  MDB_txn *txn;
+  bool write;
+  int ret;
+};
+
+/* The one place LMDB's codes become ours. */
+static int
+hk_mdb_err(int rc)
+{
+  int ret;
+
+  switch (rc) {
+  case MDB_SUCCESS: ret = 0; break;
+  case MDB_NOTFOUND: ret = -HK_ENOTFOUND; break;
+  case MDB_KEYEXIST: ret = -HK_EEXIST; break;
+  case MDB_MAP_FULL:
+  case MDB_TXN_FULL: ret = -HK_ESPACE; break;
+  case MDB_MAP_RESIZED: ret = -HK_ERESIZED; break;
+  case MDB_READERS_FULL: ret = -HK_EBUSY; break;
+  case MDB_CORRUPTED:
+  case MDB_PAGE_NOTFOUND:
+  case MDB_INVALID:
+  case MDB_VERSION_MISMATCH: ret = -HK_ECORRUPT; break;
+  case MDB_BAD_TXN: ret = -HK_EINVAL; break;
+  default: ret = rc > 0 ? hk_err_from_errno(rc) : -HK_EIO; break;
+  }
+  return ret;
+}
+
+/* ---- open / close ---- */
+
+static int
+hk_store_check_format(hk_store *s, bool create)
+{
+  MDB_txn *txn = NULL;
+  MDB_val k = { 6, (void *)"format" }, v;
+  char want[16];
+  int rc, ret = 0;
+
+  snprintf(want, sizeof want, "%d", HK_STORE_FORMAT);
+  rc = mdb_txn_begin(s->env, NULL, s->rdonly ? MDB_RDONLY : 0, &txn);
+  if (rc) {
+    ret = hk_mdb_err(rc);
+    goto out;
+  }
+  rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+  if (rc == MDB_NOTFOUND && create && !s->rdonly) {
+    v.mv_data = want;
+    v.mv_size = strlen(want);
+    rc = mdb_put(txn, s->dbi[DB_META], &k, &v, MDB_NOOVERWRITE);
+    if (!rc)
+      rc = mdb_txn_commit(txn);
+    txn = NULL;
+    ret = hk_mdb_err(rc);
+    goto out;
+  }
+  if (rc == MDB_NOTFOUND) {
+    hk_error("%s: not a hikae store (no format record)", s->dir);
+    ret = -HK_EFORMAT;
+    goto out;
+  }
+  if (rc) {
+    ret = hk_mdb_err(rc);
+    goto out;
+  }
+  if (v.mv_size != strlen(want) || memcmp(v.mv_data, want, v.mv_size) != 0) {
+    hk_error("%s: store format version %.*s, this program reads version %s", s->dir,
+             (int)MIN(v.mv_size, 16), (const char *)v.mv_data, want);
+    ret = -HK_EFORMAT;
+  }
+out:
+  if (txn)
+    mdb_txn_abort(txn);
+  return ret;
+}
+
+static int
+hk_store_open_dbs(hk_store *s, bool create)
+{
+  MDB_txn *txn = NULL;
+  int rc = 0, ret = 0;
+
+  rc = mdb_txn_begin(s->env, NULL, s->rdonly ? MDB_RDONLY : 0, &txn);
+  for (int i = 0; !rc && i < DB_COUNT; i++)
+    rc = mdb_dbi_open(txn, hk_db_names[i], create && !s->rdonly ? MDB_CREATE : 0, &s->dbi[i]);
+  if (rc == MDB_NOTFOUND) {
+    hk_error("%s: not a hikae store (database missing)", s->dir);
+    ret = -HK_EFORMAT;
+    goto out;
+  }
+  if (!rc)
+    rc = mdb_txn_commit(txn);
+  txn = NULL;
+  ret = hk_mdb_err(rc);
+out:
+  if (txn)
+    mdb_txn_abort(txn);
+  return ret;
+}
+
+int
+hk_store_open(const char *dir, unsigned flags, hk_store **out)
+{
+  hk_store *s = g_new0(hk_store, 1);
+  bool create = flags & HK_STORE_CREATE;
+  char *data = g_build_filename(dir, "data.mdb", NULL);
+  struct stat st = { 0 };
+  int rc, ret = 0;
+  int dead = 0;
+
+  s->dir = g_strdup(dir);
+  s->rdonly = flags & HK_STORE_RDONLY;
+  if (stat(data, &st) != 0) {
+    if (!create || s->rdonly) {
+      ret = -HK_ENOTFOUND;
+      goto out;
+    }
+    if (g_mkdir_with_parents(dir, 0750) != 0) {
+      ret = hk_err_from_errno(errno);
+      goto out;
+    }
+  }
+  rc = mdb_env_create(&s->env);
+  if (!rc)
+    rc = mdb_env_set_maxdbs(s->env, DB_COUNT + 2);
+  if (!rc)
+    rc = mdb_env_set_maxreaders(s->env, HK_MAX_READERS);
+  /* A reader asks for the size the writer left (0 = use the file's); the
+   * writer starts at least at the initial size. */
+  if (!rc && !s->rdonly)
+    rc = mdb_env_set_mapsize(s->env, MAX((uint64_t)st.st_size, HK_MAP_INITIAL));
+  /* MDB_NOTLS: read transactions are not tied to threads (server workers
+   * hand them around); MDB_NORDAHEAD: documents are read at random. */
+  if (!rc)
+    rc = mdb_env_open(s->env, dir,
+                      MDB_NOTLS | MDB_NORDAHEAD | (s->rdonly ? MDB_RDONLY : 0), 0640);
+  if (rc) {
+    ret = hk_mdb_err(rc);
+    goto out;
+  }
+  mdb_reader_check(s->env, &dead);
+  ret = hk_store_open_dbs(s, create);
+  if (ret == 0)
+    ret = hk_store_check_format(s, create);
+out:
+  if (ret < 0) {
+    hk_store_close(s);
+    s = NULL;
+  }
+  *out = s;
+  g_free(data);
+  return ret;
+}
+
+void
+hk_store_close(hk_store *s)
+{
+  if (!s)
+    return;
+  if (s->env)
+    mdb_env_close(s->env);
+  g_free(s->dir);
+  g_free(s);
+}
+
+const char *
+hk_store_dir(const hk_store *s)
+{
+  return s->dir;
+}
+
+uint64_t
+hk_store_map_size(const hk_store *s)
+{
+  MDB_envinfo info;
+
+  mdb_env_info(s->env, &info);
+  return info.me_mapsize;
+}
+
+int
+hk_store_grow(hk_store *s)
+{
+  uint64_t size = hk_store_map_size(s) * 2;
+  int ret = hk_mdb_err(mdb_env_set_mapsize(s->env, size));
+
+  if (ret == 0)
+    hk_info("store map grown to %" G_GUINT64_FORMAT " MiB", size >> 20);
+  return ret;
+}
+
+/* ---- transactions ---- */
+
+int
+hk_txn_begin(hk_store *s, bool write, hk_txn **out)
+{
+  hk_txn *t = NULL;
+  MDB_txn *txn = NULL;
+  int rc = 0, ret = 0;
+
+  if (write && s->rdonly) {
+    ret = -HK_EPERM;
+    goto out;
+  }
+  /* Bounded retries: another process may resize the map or leave dead
+   * reader slots; both are recoverable here. */
+  for (int attempt = 0; attempt < 4; attempt++) {
+    rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+    if (rc == MDB_MAP_RESIZED) {
+      mdb_env_set_mapsize(s->env, 0);
+      continue;
+    }
+    if (rc == MDB_READERS_FULL) {
+      int dead = 0;
+      mdb_reader_check(s->env, &dead);
+      continue;
+    }
+    break;
+  }
+  if (rc) {
+    ret = hk_mdb_err(rc);
+    goto out;
+  }
+  t = g_new0(hk_txn, 1);
+  t->store = s;
+  t->txn = txn;
+  t->write = write;
+out:
+  *out = t;
+  return ret;
+}
+
+int
+hk_txn_commit(hk_txn *t)
+{
+  int ret = t->ret;
+
+  if (ret == 0 && t->write)
+    ret = hk_mdb_err(mdb_txn_commit(t->txn));
+  else
+    mdb_txn_abort(t->txn);
+  g_free(t);
+  return ret;
+}
+
+void
+hk_txn_abort(hk_txn *t)
+{
+  if (!t)
+    return;
+  mdb_txn_abort(t->txn);
+  g_free(t);
+}
+
+int
+hk_txn_error(const hk_txn *t)
+{
+  return t->ret;
+}
+
+int
+hk_txn_renew(hk_txn *t)
+{
+  int rc, ret = -HK_EINVAL;
+
+  if (t->write)
+    goto out;
+  mdb_txn_reset(t->txn);
+  rc = mdb_txn_renew(t->txn);
+  if (rc == MDB_MAP_RESIZED) {
+    mdb_env_set_mapsize(t->store->env, 0);
+    rc = mdb_txn_renew(t->txn);
+  }
+  ret = t->ret = hk_mdb_err(rc);
+out:
+  return ret;
+}
+
+/* Sticky helpers: no-ops once t->ret is set. */
+static int
+hk_get(hk_txn *t, int db, const void *key, size_t klen, MDB_val *val)
+{
+  MDB_val k = { klen, (void *)key };
+
+  if (t->ret)
+    return t->ret;
+  return hk_mdb_err(mdb_get(t->txn, t->store->dbi[db], &k, val));
+}
+
+static int
+hk_put(hk_txn *t, int db, const void *key, size_t klen, const void *val, size_t vlen,
+       unsigned flags)
+{
+  MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+  int ret;
+
+  if (t->ret)
+    return t->ret;
+  if (!t->write)
+    return t->ret = -HK_EPERM;
+  ret = hk_mdb_err(mdb_put(t->txn, t->store->dbi[db], &k, &v, flags));
+  /* An existing key under NOOVERWRITE is an answer, not a failure. */
+  if (ret && ret != -HK_EEXIST)
+    t->ret = ret;
+  return ret;
+}
+
+static int
+hk_del(hk_txn *t, int db, const void *key, size_t klen)
+{
+  MDB_val k = { klen, (void *)key };
+  int ret;
+
+  if (t->ret)
+    return t->ret;
+  ret = hk_mdb_err(mdb_del(t->txn, t->store->dbi[db], &k, NULL));
+  if (ret && ret != -HK_ENOTFOUND)
+    t->ret = ret;
+  return ret;
+}
+
+static int
+hk_cursor(hk_txn *t, int db, MDB_cursor **c)
+{
+  if (t->ret)
+    return t->ret;
+  return hk_mdb_err(mdb_cursor_open(t->txn, t->store->dbi[db], c));
+}
+
+static uint64_t
+hk_entries(hk_txn *t, int db)
+{
+  MDB_stat st;
+
+  if (mdb_stat(t->txn, t->store->dbi[db], &st) != 0)
+    return 0;
+  return st.ms_entries;
+}
+
+/* ---- key encodings (big-endian so byte order is numeric order) ---- */
+
+static void
+hk_be64(uint8_t *p, uint64_t v)
+{
+  for (int i = 7; i >= 0; i--, v >>= 8)
+    p[i] = (uint8_t)v;
+}
+
+static uint64_t
+hk_rd64(const uint8_t *p)
+{
+  uint64_t v = 0;
+
+  for (int i = 0; i < 8; i++)
+    v = v << 8 | p[i];
+  return v;
+}
+
+static void
+hk_be32(uint8_t *p, uint32_t v)
+{
+  for (int i = 3; i >= 0; i--, v >>= 8)
+    p[i] = (uint8_t)v;
+}
+
+static int
+hk_docid_bin(const char *hex, uint8_t out[8])
+{
+  uint64_t v = 0;
+  int ret = -HK_EINVAL;
+
+  if (!hex || strlen(hex) != HK_DOC_ID_LEN)
+    goto out;
+  for (int i = 0; i < HK_DOC_ID_LEN; i++) {
+    char c = hex[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0)
+      goto out;
+    v = v << 4 | (uint64_t)d;
+  }
+  hk_be64(out, v);
+  ret = 0;
+out:
+  return ret;
+}
+
+static void
+hk_docid_hex(const uint8_t bin[8], char out[HK_DOC_ID_LEN + 1])
+{
+  snprintf(out, HK_DOC_ID_LEN + 1, "%016" G_GINT64_MODIFIER "x", hk_rd64(bin));
+}
+
+/* Signed time as an order-preserving unsigned. */
+static uint64_t
+hk_time_key(int64_t usec)
+{
+  return (uint64_t)usec ^ (1ull << 63);
+}
+
+/* ---- blobs ---- */
+
+int
+hk_store_put_blob(hk_txn *t, const char *sha_hex, const void *data, size_t len, bool *created)
+{
+  uint8_t key[HK_SHA256_LEN];
+  int ret = hk_sha256_from_hex(sha_hex, key);
+
+  if (ret == 0)
+    ret = hk_put(t, DB_BLOBS, key, sizeof key, data, len, MDB_NOOVERWRITE);
+  if (created)
+    *created = ret == 0;
+  if (ret == -HK_EEXIST)
+    ret = 0;
+  return ret;
+}
+
+int
+hk_store_get_blob(hk_txn *t, const char *sha_hex, const void **data, size_t *len)
+{
+  uint8_t key[HK_SHA256_LEN];
+  MDB_val v;
+  int ret = hk_sha256_from_hex(sha_hex, key);
+
+  if (ret == 0)
+    ret = hk_get(t, DB_BLOBS, key, sizeof key, &v);
+  if (ret == 0) {
+    *data = v.mv_data;
+    *len = v.mv_size;
+  }
+  return ret;
+}
+
+int
+hk_store_put_thumbnail(hk_txn *t, const char *sha_hex, const void *jpeg, size_t len)
+{
+  uint8_t key[HK_SHA256_LEN];
+  int ret = hk_sha256_from_hex(sha_hex, key);
+
+  if (ret == 0)
+    ret = hk_put(t, DB_THUMBS, key, sizeof key, jpeg, len, MDB_NOOVERWRITE);
+  if (ret == -HK_EEXIST)
+    ret = 0;
+  return ret;
+}
+
+int
+hk_store_get_thumbnail(hk_txn *t, const char *sha_hex, const void **jpeg, size_t *len)
+{
+  uint8_t key[HK_SHA256_LEN];
+  MDB_val v;
+  int ret = hk_sha256_from_hex(sha_hex, key);
+
+  if (ret == 0)
+    ret = hk_get(t, DB_THUMBS, key, sizeof key, &v);
+  if (ret == 0) {
+    *jpeg = v.mv_data;
+    *len = v.mv_size;
+  }
+  return ret;
+}
+
+/* ---- documents and versions ---- */
+
+/* Load the newest version of a document (binary ID), or -HK_ENOTFOUND. */
+static int
+hk_current_version(hk_txn *t, const uint8_t id[8], HkVersion **out)
+{
+  MDB_cursor *c = NULL;
+  uint8_t key[12];
+  MDB_val k = { sizeof key, key }, v;
+  int rc, ret;
+
+  *out = NULL;
+  ret = hk_cursor(t, DB_VERSIONS, &c);
+  if (ret)
+    goto out;
+  memcpy(key, id, 8);
+  hk_be32(key + 8, UINT32_MAX);
+  rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  if (rc == MDB_NOTFOUND)
+    rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+  else if (rc == 0)
+    rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+  if (rc) {
+    ret = hk_mdb_err(rc);
+    goto out;
+  }
+  if (k.mv_size != 12 || memcmp(k.mv_data, id, 8) != 0) {
+    ret = -HK_ENOTFOUND;
+    goto out;
+  }
+  ret = hk_version_from_json(v.mv_data, v.mv_size, out);
+out:
+  if (c)
+    mdb_cursor_close(c);
+  return ret;
+}
+
+static bool
+hk_same_version(const HkVersion *a, const HkVersion *b)
+{
+  return strcmp(a->sha256, b->sha256) == 0 && g_strcmp0(a->patient_id, b->patient_id) == 0 &&
+         g_strcmp0(a->type, b->type) == 0 && g_strcmp0(a->title, b->title) == 0 &&
+         g_strcmp0(a->created_at, b->created_at) == 0 &&
+         g_strcmp0(a->author, b->author) == 0 && g_strcmp0(a->department, b->department) == 0 &&
+         g_strcmp0(a->content_type, b->content_type) == 0;
+}
+
+static size_t
+hk_timeline_key(uint8_t *buf, const char *pid, int64_t created, const uint8_t id[8])
+{
+  size_t n = strlen(pid);
+
+  memcpy(buf, pid, n);
+  buf[n] = 0;
+  hk_be64(buf + n + 1, hk_time_key(created));
+  memcpy(buf + n + 9, id, 8);
+  return n + 17;
+}
+
+int
+hk_store_add_version(hk_txn *t, HkVersion *v, bool *added)
+{
+  uint8_t id[8], vkey[12], tkey[HK_PATIENT_ID_MAX + 17];
+  HkVersion *cur = NULL;
+  MDB_val existing;
+  char *json = NULL, meta[32];
+  size_t tlen;
+  int ret;
+
+  *added = false;
+  if (!v->source_id || !hk_patient_id_valid(v->patient_id)) {
+    ret = -HK_EINVAL;
+    goto out;
+  }
+  hk_version_doc_id(v->source_id, v->doc_id);
+  hk_docid_bin(v->doc_id, id);
+  ret = hk_get(t, DB_DOCS, id, 8, &existing);
+  if (ret == 0) {
+    /* 64-bit IDs from SHA-256: a collision is astronomically unlikely, but
+     * it would show one document's bytes under another's name. */
+    if (existing.mv_size != strlen(v->source_id) ||
+        memcmp(existing.mv_data, v->source_id, existing.mv_size) != 0) {
+      hk_error("document ID %s collides for source IDs; refusing", v->doc_id);
+      ret = t->ret = -HK_ECORRUPT;
+      goto out;
+    }
+    ret = hk_current_version(t, id, &cur);
+    if (ret)
+      goto out;
+    if (hk_same_version(cur, v))
+      goto out;
+    v->version = cur->version + 1;
+  } else if (ret == -HK_ENOTFOUND) {
+    ret = hk_put(t, DB_DOCS, id, 8, v->source_id, strlen(v->source_id), MDB_NOOVERWRITE);
+    if (ret)
+      goto out;
+    v->version = 1;
+  } else {
+    goto out;
+  }
+  if (!v->ingested_at)
+    v->ingested_at = hk_time_now();
+  memcpy(vkey, id, 8);
+  hk_be32(vkey + 8, v->version);
+  json = hk_version_to_json(v);
+  ret = hk_put(t, DB_VERSIONS, vkey, sizeof vkey, json, strlen(json), MDB_NOOVERWRITE);
+  if (ret == -HK_EEXIST)
+    ret = t->ret = -HK_ECORRUPT;
+  if (ret)
+    goto out;
+  /* The timeline is an index, not the record: it follows the newest
+   * version's patient and date. */
+  if (cur) {
+    tlen = hk_timeline_key(tkey, cur->patient_id, cur->created_usec, id);
+    hk_del(t, DB_TIMELINE, tkey, tlen);
+  }
+  tlen = hk_timeline_key(tkey, v->patient_id, v->created_usec, id);
+  ret = hk_put(t, DB_TIMELINE, tkey, tlen, v->type, strlen(v->type), 0);
+  snprintf(meta, sizeof meta, "%" G_GINT64_FORMAT, v->ingested_at);
+  if (ret == 0)
+    ret = hk_put(t, DB_META, "last_document_at", 16, meta, strlen(meta), 0);
+  if (ret == 0)
+    *added = true;
+out:
+  hk_version_free(cur);
+  g_free(json);
+  return ret;
+}
+
+static int
+hk_load_withdrawn(hk_txn *t, const uint8_t id[8], uint32_t version, HkDocument *d)
+{
+  uint8_t key[12];
+  MDB_val v;
+  JsonParser *p = NULL;
+  int ret;
+
+  memcpy(key, id, 8);
+  hk_be32(key + 8, version);
+  ret = hk_get(t, DB_WITHDRAWN, key, sizeof key, &v);
+  if (ret == -HK_ENOTFOUND) {
+    ret = 0;
+    goto out;
+  }
+  if (ret)
+    goto out;
+  d->withdrawn = true;
+  p = json_parser_new_immutable();
+  if (json_parser_load_from_data(p, v.mv_data, (gssize)v.mv_size, NULL) &&
+      JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+    JsonObject *o = json_node_get_object(json_parser_get_root(p));
+    d->withdrawn_reason = g_strdup(json_object_get_string_member_with_default(o, "reason", ""));
+    d->withdrawn_at = json_object_get_int_member_with_default(o, "at", 0);
+  }
+out:
+  if (p)
+    g_object_unref(p);
+  return ret;
+}
+
+int
+hk_store_get_document(hk_txn *t, const char *doc_id, HkDocument **out)
+{
+  HkDocument *d = NULL;
+  MDB_cursor *c = NULL;
+  uint8_t id[8], key[12];
+  MDB_val k = { sizeof key, key }, v;
+  MDB_cursor_op op = MDB_SET_RANGE;
+  int rc, ret;
+
+  *out = NULL;
+  ret = hk_docid_bin(doc_id, id);
+  if (ret) {
+    ret = -HK_ENOTFOUND;
+    goto out;
+  }
+  ret = hk_cursor(t, DB_VERSIONS, &c);
+  if (ret)
+    goto out;
+  d = hk_document_new();
+  memcpy(key, id, 8);
+  hk_be32(key + 8, 0);
+  while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+    HkVersion *ver = NULL;
+    op = MDB_NEXT;
+    if (k.mv_size != 12 || memcmp(k.mv_data, id, 8) != 0)
+      break;
+    ret = hk_version_from_json(v.mv_data, v.mv_size, &ver);
+    if (ret)
+      goto out;
+    g_ptr_array_add(d->versions, ver);
+  }
+  if (rc && rc != MDB_NOTFOUND) {
+    ret = hk_mdb_err(rc);
+    goto out;
+  }
+  if (d->versions->len == 0) {
+    ret = -HK_ENOTFOUND;
+    goto out;
+  }
+  ret = hk_load_withdrawn(t, id, hk_document_current(d)->version, d);
+  if (ret)
+    goto out;
+  *out = d;
+  d = NULL;
+out:
+  if (c)
+    mdb_cursor_close(c);
+  hk_document_free(d);
+  return ret;
+}
+
+int
+hk_store_get_version(hk_txn *t, const char *doc_id, uint32_t version, HkVersion **out)
+{
+  uint8_t id[8], key[12];
+  MDB_val v;
+  int ret;
+
+  *out = NULL;
+  if (hk_docid_bin(doc_id, id) != 0) {
+    ret = -HK_ENOTFOUND;
+    goto out;
+  }
+  if (version == 0) {
+    ret = hk_current_version(t, id, out);
+    goto out;
+  }
+  memcpy(key, id, 8);
+  hk_be32(key + 8, version);
+  ret = hk_get(t, DB_VERSIONS, key, sizeof key, &v);
+  if (ret == 0)
+    ret = hk_version_from_json(v.mv_data, v.mv_size, out);
+out:
+  return ret;
+}
+
+int
+hk_store_find_source(hk_txn *t, const char *source_id, char doc_id[HK_DOC_ID_LEN + 1])
+{
+  uint8_t id[8];
+  MDB_val v;
+  int ret;
+
+  hk_version_doc_id(source_id, doc_id);
+  hk_docid_bin(doc_id, id);
+  ret = hk_get(t, DB_DOCS, id, 8, &v);
+  if (ret == 0 && (v.mv_size != strlen(source_id) || memcmp(v.mv_data, source_id, v.mv_size)))
+    ret = -HK_ENOTFOUND;
+  return ret;
+}
+
+int
+hk_store_withdraw(hk_txn *t, const char *doc_id, const char *reason)
+{
+  HkVersion *cur = NULL;
+  uint8_t id[8], key[12];
+  char *json = NULL;
+  int ret;
+
+  ret = hk_docid_bin(doc_id, id);
+  if (ret)
+    goto out;
+  ret = hk_current_version(t, id, &cur);
+  if (ret)
+    goto out;
+  memcpy(key, id, 8);
+  hk_be32(key + 8, cur->version);
+  {
+    JsonBuilder *b = json_builder_new();
+    JsonGenerator *g = json_generator_new();
+    JsonNode *root;
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "reason");
+    json_builder_add_string_value(b, reason ? reason : "");
+    json_builder_set_member_name(b, "at");
+    json_builder_add_int_value(b, hk_time_now());
+    json_builder_end_object(b);
+    root = json_builder_get_root(b);
+    json_generator_set_root(g, root);
+    json = json_generator_to_data(g, NULL);
+    json_node_unref(root);
+    g_object_unref(g);
+    g_object_unref(b);
+  }
+  ret = hk_put(t, DB_WITHDRAWN, key, sizeof key, json, strlen(json), MDB_NOOVERWRITE);
+  if (ret == -HK_EEXIST)
+    ret = 0;
+out:
+  hk_version_free(cur);
+  g_free(json);
+  return ret;
+}
+
+static bool
+hk_is_withdrawn(hk_txn *t, const uint8_t key[12])
+{
+  MDB_val v;
+  MDB_val k = { 12, (void *)key };
+
+  return mdb_get(t->txn, t->store->dbi[DB_WITHDRAWN], &k, &v) == 0;
+}
+
+/* Walk versions of one document (by binary ID prefix) or all. */
+static int
+hk_foreach_in(hk_txn *t, const uint8_t *prefix, HkVersionFunc fn, void *data)
+{
+  MDB_cursor *c = NULL;
+  uint8_t start[12] = { 0 };
+  MDB_val k = { sizeof start, start }, v;
+  MDB_cursor_op op = prefix ? MDB_SET_RANGE : MDB_FIRST;
+  HkVersion *prev = NULL;
+  uint8_t prevkey[12];
+  int rc, ret;
+
+  if (prefix)
+    memcpy(start, prefix, 8);
+  ret = hk_cursor(t, DB_VERSIONS, &c);
+  if (ret)
+    goto out;
+  /* Hold one version back so we know whether it is the document's last. */
+  while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+    HkVersion *ver = NULL;
+    op = MDB_NEXT;
+    if (k.mv_size != 12 || (prefix && memcmp(k.mv_data, prefix, 8) != 0))
+      break;
+    ret = hk_version_from_json(v.mv_data, v.mv_size, &ver);
+    if (ret)
+      goto out;
+    if (prev) {
+      bool current = memcmp(prevkey, k.mv_data, 8) != 0;
+      ret = fn(prev, current, current && hk_is_withdrawn(t, prevkey), data);
+      hk_version_free(prev);
+      prev = NULL;
+      if (ret) {
+        hk_version_free(ver);
+        goto out;
+      }
+    }
+    prev = ver;
+    memcpy(prevkey, k.mv_data, 12);
+  }
+  if (rc && rc != MDB_NOTFOUND) {
+    ret = hk_mdb_err(rc);
+    goto out;
+  }
+  if (prev)
+    ret = fn(prev, true, hk_is_withdrawn(t, prevkey), data);
+out:
+  hk_version_free(prev);
+  if (c)
+    mdb_cursor_close(c);
+  return ret;
+}
+
+int
+hk_store_foreach_version(hk_txn *t, const char *patient_id, HkVersionFunc fn, void *data)
+{
+  MDB_cursor *c = NULL;
+  uint8_t key[HK_PATIENT_ID_MAX + 17];
+  MDB_val k, v;
+  size_t plen;
+  int rc, ret = 0;
+
+  if (!patient_id) {
+    ret = hk_foreach_in(t, NULL, fn, data);
+    goto out;
+  }
+  plen = strlen(patient_id);
+  if (plen > HK_PATIENT_ID_MAX) {
+    ret = -HK_EINVAL;
+    goto out;
+  }
+  ret = hk_cursor(t, DB_TIMELINE, &c);
+  if (ret)
+    goto out;
+  memcpy(key, patient_id, plen);
+  key[plen] = 0;
+  k.mv_data = key;
+  k.mv_size = plen + 1;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && ret == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != plen + 17 || memcmp(k.mv_data, key, plen + 1) != 0)
+      break;
+    uint8_t id[8];
+    memcpy(id, (uint8_t *)k.mv_data + plen + 9, 8);
+    ret = hk_foreach_in(t, id, fn, data);
+  }
+out:
+  if (c)
+    mdb_cursor_close(c);
+  return ret;
+}
+
+/* ---- timeline ---- */
+
+int
+hk_store_timeline(hk_txn *t, const char *patient_id, const HkTimelineQuery *q,
+                  GPtrArray *doc_ids, char **next_cursor)
+{
+  MDB_cursor *c = NULL;
+  uint8_t key[HK_PATIENT_ID_MAX + 17], id[8];
+  MDB_val k, v;
+  size_t plen = strlen(patient_id);
+  unsigned n = 0;
+  int rc, ret = 0;
+
+  *next_cursor = NULL;
+  if (plen == 0 || plen > HK_PATIENT_ID_MAX || q->limit == 0 || q->limit > 1000) {
+    ret = -HK_EINVAL;
+    goto out;
+  }
+  memcpy(key, patient_id, plen);
+  key[plen] = 0;
+  if (q->cursor) {
+    /* cursor = <created_usec>.<doc id>: continue strictly before it. */
+    char **parts = g_strsplit(q->cursor, ".", 2);
+    gint64 when;
+    char *end = NULL;
+    bool ok = parts[0] && parts[1];
+    if (ok) {
+      when = g_ascii_strtoll(parts[0], &end, 10);
+      ok = end && *end == 0 && hk_docid_bin(parts[1], id) == 0;
+    }
+    if (ok) {
+      hk_be64(key + plen + 1, hk_time_key(when));
+      memcpy(key + plen + 9, id, 8);
+    }
+    g_strfreev(parts);
+    if (!ok) {
+      ret = -HK_EINVAL;
+      goto out;
+    }
+  } else {
+    int64_t to = q->to_usec == INT64_MAX ? INT64_MAX : q->to_usec;
+    hk_be64(key + plen + 1, hk_time_key(to));
+    memset(key + plen + 9, 0xff, 8);
+  }
+  ret = hk_cursor(t, DB_TIMELINE, &c);
+  if (ret)
+    goto out;
+  k.mv_data = key;
+  k.mv_size = plen + 17;
+  rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  if (rc == MDB_NOTFOUND)
+    rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+  else if (rc == 0) /* found >= start; we want strictly before it */
+    rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+  for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_PREV)) {
+    const uint8_t *kp = k.mv_data;
+    int64_t created;
+    if (k.mv_size != plen + 17 || memcmp(kp, key, plen + 1) != 0)
+      break;
+    created = (int64_t)(hk_rd64(kp + plen + 1) ^ (1ull << 63));
+    if (created > q->to_usec)
+      continue;
+    if (created < q->from_usec)
+      break;
+    if (q->type && (v.mv_size != strlen(q->type) || memcmp(v.mv_data, q->type, v.mv_size)))
+      continue;
+    if (n == q->limit) {
+      /* One more exists: the cursor points at the last one returned. */
+      const char *last = g_ptr_array_index(doc_ids, doc_ids->len - 1);
+      HkVersion *lv = NULL;
+      uint8_t lid[8];
+      hk_docid_bin(last, lid);
+      if (hk_current_version(t, lid, &lv) == 0)
+        *next_cursor = g_strdup_printf("%" G_GINT64_FORMAT ".%s", lv->created_usec, last);
+      hk_version_free(lv);
+      break;
+    }
+    char hex[HK_DOC_ID_LEN + 1];
+    hk_docid_hex(kp + plen + 9, hex);
+    g_ptr_array_add(doc_ids, g_strdup(hex));
+    n++;
+  }
+  if (rc && rc != MDB_NOTFOUND)
+    ret = hk_mdb_err(rc);
+out:
+  if (c)
+    mdb_cursor_close(c);
+  return ret;
+}
+
+/* ---- patients, their search index and the census ---- */
+
+/* Index keys: one kind byte, the folded text, NUL, the patient ID. */
+static GPtrArray *
+hk_patient_index_keys(const HkPatient *p)
+{
+  GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
+  char *kana = hk_kana_fold(p->kana), *name = hk_kana_fold(p->name);
+
+  if (kana && *kana)
+    g_ptr_array_add(keys, g_strdup_printf("k%s", kana));
+  if (name && *name)
+    g_ptr_array_add(keys, g_strdup_printf("n%s", name));
+  if (p->birth_date && hk_time_is_date(p->birth_date))
+    g_ptr_array_add(keys, g_strdup_printf("b%s", p->birth_date));
+  g_free(kana);
+  g_free(name);
+  return keys;
+}
+
+static void
+hk_index_key(GByteArray *buf, const char *k, const char *id)
+{
+  g_byte_array_set_size(buf, 0);
+  g_byte_array_append(buf, (const guint8 *)k, (guint)strlen(k) + 1);
+  g_byte_array_append(buf, (const guint8 *)id, (guint)strlen(id));
+}
+
+int
+hk_store_put_patient(hk_txn *t, HkPatient *p)
+{
+  HkPatient *old = NULL;
+  GPtrArray *oldkeys = NULL, *newkeys = NULL;
+  GByteArray *buf = g_byte_array_new();
+  char *json = NULL;
+  int ret;
+
+  if (!hk_patient_id_valid(p->id)) {
+    ret = -HK_EINVAL;
+    goto out;
+  }
+  ret = hk_store_get_patient(t, p->id, &old);
+  if (ret && ret != -HK_ENOTFOUND)
+    goto out;
+  if (old) {
+    oldkeys = hk_patient_index_keys(old);
+    for (guint i = 0; i < oldkeys->len; i++) {
+      hk_index_key(buf, g_ptr_array_index(oldkeys, i), p->id);
+      hk_del(t, DB_PINDEX, buf->data, buf->len);
+    }
+  }
+  p->updated_at = hk_time_now();
+  json = hk_patient_to_json(p);
+  ret = hk_put(t, DB_PATIENTS, p->id, strlen(p->id), json, strlen(json), 0);
+  newkeys = hk_patient_index_keys(p);
+  for (guint i = 0; ret == 0 && i < newkeys->len; i++) {
+    hk_index_key(buf, g_ptr_array_index(newkeys, i), p->id);
+    ret = hk_put(t, DB_PINDEX, buf->data, buf->len, "", 0, 0);
+  }
+  if (ret)
+    goto out;
+  if (p->admission && p->admission->ward)
+    ret = hk_put(t, DB_CENSUS, p->id, strlen(p->id), p->admission->ward,
+                 strlen(p->admission->ward), 0);
+  else
+    hk_del(t, DB_CENSUS, p->id, strlen(p->id));
+  if (ret == 0)
+    ret = t->ret;
+out:
+  hk_patient_free(old);
+  if (oldkeys)
+    g_ptr_array_unref(oldkeys);
+  if (newkeys)
+    g_ptr_array_unref(newkeys);
+  g_byte_array_unref(buf);
+  g_free(json);
+  return ret;
+}
+
+int
+hk_store_get_patient(hk_txn *t, const char *id, HkPatient **out)
+{
+  MDB_val v;
+  int ret;
+
+  *out = NULL;
+  if (!hk_patient_id_valid(id)) {
+    ret = -HK_ENOTFOUND;
+    goto out;
+  }
+  ret = hk_get(t, DB_PATIENTS, id, strlen(id), &v);
+  if (ret == 0)
+    ret = hk_patient_from_json(v.mv_data, v.mv_size, out);
+out:
+  return ret;
+}
+
+static bool
+hk_has_id(GPtrArray *out, const char *id)
+{
+  for (guint i = 0; i < out->len; i++)
+    if (strcmp(((HkPatient *)g_ptr_array_index(out, i))->id, id) == 0)
+      return true;
+  return false;
+}
+
+/* Add the patients of index entries whose key (kind + folded text) starts
+ * with prefix (or, for substring, contains needle). */
+static int
+hk_search_index(hk_txn *t, char kind, const char *prefix, const char *needle, unsigned limit,
+                GPtrArray *out)
+{
+  MDB_cursor *c = NULL;
+  char *start = g_strdup_printf("%c%s", kind, prefix ? prefix : "");
+  size_t slen = strlen(start);
+  MDB_val k = { slen, start }, v;
+  int rc, ret;
+
+  ret = hk_cursor(t, DB_PINDEX, &c);
+  if (ret)
+    goto out;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && out->len < limit;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    const char *kp = k.mv_data;
+    const char *nul = memchr(kp, 0, k.mv_size);
+    if (k.mv_size < slen || memcmp(kp, start, slen) != 0 || !nul)
+      break;
+    if (needle && !strstr(kp + 1, needle))
+      continue;
+    char *id = g_strndup(nul + 1, k.mv_size - (size_t)(nul + 1 - kp));
+    HkPatient *p = NULL;
+    if (!hk_has_id(out, id) && hk_store_get_patient(t, id, &p) == 0)
+      g_ptr_array_add(out, p);
+    g_free(id);
+  }
+out:
+  if (c)
+    mdb_cursor_close(c);
+  g_free(start);
+  return ret;
+}
+
+int
+hk_store_search_patients(hk_txn *t, const char *query, unsigned limit, GPtrArray *out)
+{
+  char *folded = NULL, *q = NULL;
+  HkPatient *p = NULL;
+  int ret = 0;
+
+  if (!query || !g_utf8_validate(query, -1, NULL)) {
+    ret = -HK_EINVAL;
+    goto out;
+  }
+  q = g_strstrip(g_strdup(query));
+  if (!*q || limit == 0)
+    goto out;
+  /* The ID first: it is what a wristband or a referral letter gives. */
+  if (hk_patient_id_valid(q) && hk_store_get_patient(t, q, &p) == 0) {
+    g_ptr_array_add(out, p);
+    p = NULL;
+  }
+  if (hk_time_is_date(q)) {
+    ret = hk_search_index(t, 'b', q, NULL, limit, out);
+    goto out;
+  }
+  folded = hk_kana_fold(q);
+  if (!folded || !*folded)
+    goto out;
+  if (hk_kana_is_kana(q))
+    ret = hk_search_index(t, 'k', folded, NULL, limit, out);
+  if (ret == 0 && out->len < limit)
+    ret = hk_search_index(t, 'n', NULL, folded, limit, out);
+out:
+  hk_patient_free(p);
+  g_free(folded);
+  g_free(q);
+  return ret;
+}
+
+static gint
+hk_census_cmp(gconstpointer a, gconstpointer b)
+{
+  const HkPatient *pa = *(HkPatient *const *)a, *pb = *(HkPatient *const *)b;
+  int r = g_strcmp0(pa->admission->ward, pb->admission->ward);
+
+  if (!r)
+    r = g_strcmp0(pa->admission->room, pb->admission->room);
+  if (!r)
+    r = g_strcmp0(pa->admission->bed, pb->admission->bed);
+  if (!r)
+    r = g_strcmp0(pa->id, pb->id);
+  return r;
+}
+
+int
+hk_store_census(hk_txn *t, const char *ward, GPtrArray *out)
+{
+  MDB_cursor *c = NULL;
+  MDB_val k, v;
+  int rc, ret;
+
+  ret = hk_cursor(t, DB_CENSUS, &c);
+  if (ret)
+    goto out;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    HkPatient *p = NULL;
+    if (ward && (v.mv_size != strlen(ward) || memcmp(v.mv_data, ward, v.mv_size) != 0))
+      continue;
+    char *id = g_strndup(k.mv_data, k.mv_size);
+    if (hk_store_get_patient(t, id, &p) == 0 && p->admission)
+      g_ptr_array_add(out, p);
+    else
+      hk_patient_free(p);
+    g_free(id);
+  }
+  g_ptr_array_sort(out, hk_census_cmp);
+out:
+  if (c)
+    mdb_cursor_close(c);
+  return ret;
+}
+
+/* ---- quarantine ---- */
+
+void
+hk_quarantine_free(HkQuarantine *q)
+{
+  if (!q)
+    return;
+  g_free(q->source);
+  g_free(q->kind);
+  g_free(q->reason);
+  g_free(q->sha256);
+  g_free(q->source_id);
+  g_free(q);
+}
+
+int
+hk_store_quarantine_add(hk_txn *t, const HkQuarantine *q)
+{
+  MDB_cursor *c = NULL;
+  MDB_val k, v;
+  uint8_t key[8];
+  uint64_t seq = 1;
+  JsonBuilder *b = json_builder_new();
+  JsonGenerator *g = json_generator_new();
+  JsonNode *root = NULL;
+  char *json = NULL;
+  int rc, ret;
+
+  ret = hk_cursor(t, DB_QUARANTINE, &c);
+  if (ret)
+    goto out;
+  rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+  if (rc == 0 && k.mv_size == 8)
+    seq = hk_rd64(k.mv_data) + 1;
+  hk_be64(key, seq);
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "source");
+  json_builder_add_string_value(b, q->source ? q->source : "");
+  json_builder_set_member_name(b, "kind");
+  json_builder_add_string_value(b, q->kind);
+  json_builder_set_member_name(b, "reason");
+  json_builder_add_string_value(b, q->reason);
+  json_builder_set_member_name(b, "at_usec");
+  json_builder_add_int_value(b, q->at ? q->at : hk_time_now());
+  if (q->sha256) {
+    json_builder_set_member_name(b, "sha256");
+    json_builder_add_string_value(b, q->sha256);
+  }
+  if (q->source_id) {
+    json_builder_set_member_name(b, "source_id");
+    json_builder_add_string_value(b, q->source_id);
+  }
+  json_builder_end_object(b);
+  root = json_builder_get_root(b);
+  json_generator_set_root(g, root);
+  json = json_generator_to_data(g, NULL);
+  ret = hk_put(t, DB_QUARANTINE, key, sizeof key, json, strlen(json), MDB_NOOVERWRITE);
+out:
+  if (c)
+    mdb_cursor_close(c);
+  if (root)
+    json_node_unref(root);
+  g_object_unref(g);
+  g_object_unref(b);
+  g_free(json);
+  return ret;
+}
+
+int
+hk_store_quarantine_foreach(hk_txn *t, HkQuarantineFunc fn, void *data)
+{
+  MDB_cursor *c = NULL;
+  MDB_val k, v;
+  JsonParser *p = json_parser_new_immutable();
+  int rc, ret;
+
+  ret = hk_cursor(t, DB_QUARANTINE, &c);
+  if (ret)
+    goto out;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && ret == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    HkQuarantine q = { 0 };
+    JsonObject *o;
+    if (!json_parser_load_from_data(p, v.mv_data, (gssize)v.mv_size, NULL) ||
+        !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+      ret = -HK_ECORRUPT;
+      break;
+    }
+    o = json_node_get_object(json_parser_get_root(p));
+    q.source = (char *)json_object_get_string_member_with_default(o, "source", "");
+    q.kind = (char *)json_object_get_string_member_with_default(o, "kind", "");
+    q.reason = (char *)json_object_get_string_member_with_default(o, "reason", "");
+    q.sha256 = (char *)json_object_get_string_member_with_default(o, "sha256", NULL);
+    q.source_id = (char *)json_object_get_string_member_with_default(o, "source_id", NULL);
+    q.at = json_object_get_int_member_with_default(o, "at_usec", 0);
+    ret = fn(&q, data);
+  }
+out:
+  if (c)
+    mdb_cursor_close(c);
+  g_object_unref(p);
+  return ret;
+}
+
+/* ---- file state ---- */
+
+/* LMDB's key limit is 511 bytes; longer paths are keyed by their hash. */
+static const char *
+hk_file_key(const char *key, char hashed[80])
+{
+  uint8_t d[HK_SHA256_LEN];
+  char hex[HK_SHA256_HEX_LEN + 1];
+
+  if (strlen(key) <= 500)
+    return key;
+  hk_sha256(key, strlen(key), d);
+  hk_sha256_hex(d, hex);
+  snprintf(hashed, 80, "#%s", hex);
+  return hashed;
+}
+
+int
+hk_store_get_file_state(hk_txn *t, const char *key, HkFileState *out)
+{
+  char hashed[80];
+  const char *k = hk_file_key(key, hashed);
+  MDB_val v;
+  int ret = hk_get(t, DB_FILES, k, strlen(k), &v);
+
+  if (ret == 0 && v.mv_size != sizeof *out)
+    ret = -HK_ECORRUPT;
+  if (ret == 0)
+    memcpy(out, v.mv_data, sizeof *out);
+  return ret;
+}
+
+int
+hk_store_put_file_state(hk_txn *t, const char *key, const HkFileState *st)
+{
+  char hashed[80];
+  const char *k = hk_file_key(key, hashed);
+
+  return hk_put(t, DB_FILES, k, strlen(k), st, sizeof *st, 0);
+}
+
+/* ---- meta ---- */
+
+void
+hk_indexer_info_clear(HkIndexerInfo *i)
+{
+  g_clear_pointer(&i->reason, g_free);
+}
+
+HkIndexerState
+hk_indexer_effective_state(const HkIndexerInfo *i, int64_t now, int stale_s)
+{
+  HkIndexerState s = i->state;
+
+  if (s == HK_INDEXER_RUNNING && now - i->heartbeat_at > (int64_t)stale_s * G_USEC_PER_SEC)
+    s = HK_INDEXER_STOPPED;
+  return s;
+}
+
+const char *
+hk_indexer_state_name(HkIndexerState s)
+{
+  return s == HK_INDEXER_RUNNING ? "running" : s == HK_INDEXER_SEALED ? "sealed" : "stopped";
+}
+
+int
+hk_store_get_indexer(hk_txn *t, HkIndexerInfo *out)
+{
+  JsonParser *p = NULL;
+  MDB_val v;
+  int ret;
+
+  memset(out, 0, sizeof *out);
+  ret = hk_get(t, DB_META, "indexer", 7, &v);
+  if (ret == -HK_ENOTFOUND) {
+    ret = 0;
+    goto out;
+  }
+  if (ret)
+    goto out;
+  p = json_parser_new_immutable();
+  if (!json_parser_load_from_data(p, v.mv_data, (gssize)v.mv_size, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+    ret = -HK_ECORRUPT;
+    goto out;
+  }
+  JsonObject *o = json_node_get_object(json_parser_get_root(p));
+  const char *st = json_object_get_string_member_with_default(o, "state", "stopped");
+  out->state = strcmp(st, "running") == 0  ? HK_INDEXER_RUNNING
+               : strcmp(st, "sealed") == 0 ? HK_INDEXER_SEALED
+                                           : HK_INDEXER_STOPPED;
+  out->reason = g_strdup(json_object_get_string_member_with_default(o, "reason", NULL));
+  out->heartbeat_at = json_object_get_int_member_with_default(o, "heartbeat_usec", 0);
+  out->sealed_at = json_object_get_int_member_with_default(o, "sealed_usec", 0);
+  out->pid = (int)json_object_get_int_member_with_default(o, "pid", 0);
+out:
+  if (p)
+    g_object_unref(p);
+  return ret;
+}
+
+int
+hk_store_set_indexer(hk_txn *t, const HkIndexerInfo *in)
+{
+  JsonBuilder *b = json_builder_new();
+  JsonGenerator *g = json_generator_new();
+  JsonNode *root;
+  char *json;
+  int ret;
+
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "state");
+  json_builder_add_string_value(b, hk_indexer_state_name(in->state));
+  if (in->reason) {
+    json_builder_set_member_name(b, "reason");
+    json_builder_add_string_value(b, in->reason);
+  }
+  json_builder_set_member_name(b, "heartbeat_usec");
+  json_builder_add_int_value(b, in->heartbeat_at);
+  json_builder_set_member_name(b, "sealed_usec");
+  json_builder_add_int_value(b, in->sealed_at);
+  json_builder_set_member_name(b, "pid");
+  json_builder_add_int_value(b, in->pid);
+  json_builder_end_object(b);
+  root = json_builder_get_root(b);
+  json_generator_set_root(g, root);
+  json = json_generator_to_data(g, NULL);
+  ret = hk_put(t, DB_META, "indexer", 7, json, strlen(json), 0);
+  json_node_unref(root);
+  g_object_unref(g);
+  g_object_unref(b);
+  g_free(json);
+  return ret;
+}
+
+static int
+hk_meta_time(hk_txn *t, const char *key, int64_t *usec)
+{
+  MDB_val v;
+  char buf[32];
+  int ret = hk_get(t, DB_META, key, strlen(key), &v);
+
+  *usec = 0;
+  if (ret == -HK_ENOTFOUND)
+    ret = 0;
+  else if (ret == 0 && v.mv_size < sizeof buf) {
+    memcpy(buf, v.mv_data, v.mv_size);
+    buf[v.mv_size] = 0;
+    *usec = g_ascii_strtoll(buf, NULL, 10);
+  }
+  return ret;
+}
+
+int
+hk_store_get_archive_as_of(hk_txn *t, int64_t *usec)
+{
+  return hk_meta_time(t, "archive_as_of", usec);
+}
+
+int
+hk_store_set_archive_as_of(hk_txn *t, int64_t usec)
+{
+  char buf[32];
+
+  snprintf(buf, sizeof buf, "%" G_GINT64_FORMAT, usec);
+  return hk_put(t, DB_META, "archive_as_of", 13, buf, strlen(buf), 0);
+}
+
+int
+hk_store_get_last_document_at(hk_txn *t, int64_t *usec)
+{
+  return hk_meta_time(t, "last_document_at", usec);
+}
+
+int
+hk_store_stats(hk_txn *t, HkStoreStats *st)
+{
+  int ret;
+
+  memset(st, 0, sizeof *st);
+  st->documents = hk_entries(t, DB_DOCS);
+  st->versions = hk_entries(t, DB_VERSIONS);
+  st->patients = hk_entries(t, DB_PATIENTS);
+  st->blobs = hk_entries(t, DB_BLOBS);
+  st->quarantined = hk_entries(t, DB_QUARANTINE);
+  st->withdrawn = hk_entries(t, DB_WITHDRAWN);
+  st->inpatients = hk_entries(t, DB_CENSUS);
+  ret = hk_store_get_archive_as_of(t, &st->archive_as_of);
+  if (ret == 0)
+    ret = hk_store_get_last_document_at(t, &st->last_document_at);
+  if (ret == 0)
+    ret = hk_store_get_indexer(t, &st->indexer);
+  return ret;
+}
+
+/* ---- maintenance ---- */
+
+int
+hk_store_copy(hk_store *s, const char *dir)
+{
+  return hk_mdb_err(mdb_env_copy2(s->env, dir, MDB_CP_COMPACT));
+}

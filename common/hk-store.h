@@ -1,0 +1,196 @@
+/* hk-store.h: the document store, an append-only LMDB environment.
+ *
+ * The layout is documented in docs/store.md. One process (hikae-indexer)
+ * writes; any number read, with MDB_RDONLY. Every function returns 0 or a
+ * negative HK_E code; LMDB's codes are translated in hk-store.c only.
+ *
+ * A transaction carries a sticky error, as Knot's knot_lmdb does: once an
+ * operation fails, the rest are no-ops that return the same code, and
+ * hk_txn_commit() returns it and aborts. Callers may chain writes and check
+ * once. */
+#pragma once
+
+#include "hk-patient.h"
+#include "hk-version.h"
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HK_STORE_FORMAT 1
+
+typedef enum {
+  HK_STORE_RDONLY = 1 << 0, /* open read-only (the server, admin readers) */
+  HK_STORE_CREATE = 1 << 1, /* create the folder and a new store if absent */
+} HkStoreFlags;
+
+typedef struct hk_store hk_store;
+typedef struct hk_txn hk_txn;
+
+/* Open the store in folder dir.
+ * \return 0; -HK_ENOTFOUND if there is no store and HK_STORE_CREATE is not
+ * given; -HK_EFORMAT if it holds another format version (or is not a hikae
+ * store); -HK_EPERM; -HK_EIO. */
+int hk_store_open(const char *dir, unsigned flags, hk_store **out);
+void hk_store_close(hk_store *s);
+const char *hk_store_dir(const hk_store *s);
+/* Current map size in bytes. */
+uint64_t hk_store_map_size(const hk_store *s);
+/* Double the map (writer only, with no transaction open). */
+int hk_store_grow(hk_store *s);
+
+/* Begin a transaction. A read transaction retries MDB_MAP_RESIZED and a full
+ * reader table (after clearing stale slots) by itself.
+ * \return 0; -HK_EPERM for a write on a read-only store; -HK_EBUSY. */
+int hk_txn_begin(hk_store *s, bool write, hk_txn **out);
+/* Commit (durable when it returns 0) and free. On a sticky error, abort and
+ * return it. -HK_ESPACE means the map is full: grow and redo the work. */
+int hk_txn_commit(hk_txn *t);
+/* Abort and free; NULL is allowed. */
+void hk_txn_abort(hk_txn *t);
+/* The sticky error (0 if none). */
+int hk_txn_error(const hk_txn *t);
+/* Release the snapshot and take a fresh one, keeping the read transaction
+ * object (cheap; bounds how long a reader pins old pages). */
+int hk_txn_renew(hk_txn *t);
+
+/* ---- blobs: content keyed by its SHA-256, stored once ---- */
+
+/* Store bytes under their SHA-256 (hex in sha_hex). Existing is not an error.
+ * *created tells whether they were new (may be NULL). */
+int hk_store_put_blob(hk_txn *t, const char *sha_hex, const void *data, size_t len,
+                      bool *created);
+/* Point at stored bytes; valid until the transaction ends. -HK_ENOTFOUND. */
+int hk_store_get_blob(hk_txn *t, const char *sha_hex, const void **data, size_t *len);
+int hk_store_put_thumbnail(hk_txn *t, const char *sha_hex, const void *jpeg, size_t len);
+int hk_store_get_thumbnail(hk_txn *t, const char *sha_hex, const void **jpeg, size_t *len);
+
+/* ---- documents and versions: append-only ---- */
+
+/* Append v as the next version of the document of v->source_id. Sets
+ * v->doc_id, v->version and (if zero) v->ingested_at. The blob v->sha256
+ * must already be stored. If the current version has the same SHA-256 and
+ * metadata, nothing is written and *added is false. */
+int hk_store_add_version(hk_txn *t, HkVersion *v, bool *added);
+/* The document with every version. -HK_ENOTFOUND. */
+int hk_store_get_document(hk_txn *t, const char *doc_id, HkDocument **out);
+/* One version (version 0 means the current one). -HK_ENOTFOUND. */
+int hk_store_get_version(hk_txn *t, const char *doc_id, uint32_t version, HkVersion **out);
+/* Look up the document ID of a source_id: 0 if the document exists. */
+int hk_store_find_source(hk_txn *t, const char *source_id, char doc_id[HK_DOC_ID_LEN + 1]);
+/* Mark the current version withdrawn at its source (SS-MIX2 flag 0). The
+ * version and its bytes stay readable. Idempotent. */
+int hk_store_withdraw(hk_txn *t, const char *doc_id, const char *reason);
+
+typedef int (*HkVersionFunc)(const HkVersion *v, bool current, bool withdrawn, void *data);
+/* Call fn for every version of every document (by document ID, then
+ * version), or of one patient's documents if patient_id is non-NULL. A
+ * non-zero return from fn stops the walk and is returned. */
+int hk_store_foreach_version(hk_txn *t, const char *patient_id, HkVersionFunc fn, void *data);
+
+/* ---- the per-patient timeline, newest first ---- */
+
+typedef struct {
+  const char *type;     /* only this type, or NULL */
+  int64_t from_usec;    /* created at or after, or INT64_MIN */
+  int64_t to_usec;      /* created at or before, or INT64_MAX */
+  const char *cursor;   /* continue after this cursor (from next_cursor), or NULL */
+  unsigned limit;       /* 1..1000 */
+} HkTimelineQuery;
+
+/* Append the IDs (char*, g_free) of up to q->limit documents of patient_id,
+ * newest first, to doc_ids. *next_cursor is set to a new string if more may
+ * follow, else NULL. -HK_EINVAL for a malformed cursor. */
+int hk_store_timeline(hk_txn *t, const char *patient_id, const HkTimelineQuery *q,
+                      GPtrArray *doc_ids, char **next_cursor);
+
+/* ---- patients ---- */
+
+/* Insert or replace a patient, keeping the search index and the census in
+ * step. Sets updated_at. */
+int hk_store_put_patient(hk_txn *t, HkPatient *p);
+int hk_store_get_patient(hk_txn *t, const char *id, HkPatient **out);
+/* Search as GET /api/v1/patients does: exact ID, kana prefix, name
+ * substring, or birth date YYYY-MM-DD. Appends HkPatient* (the caller frees)
+ * to out, at most limit. */
+int hk_store_search_patients(hk_txn *t, const char *query, unsigned limit, GPtrArray *out);
+/* Append every current inpatient (HkPatient*, with admission) to out, of
+ * one ward if ward is non-NULL, ordered by ward, room, bed. */
+int hk_store_census(hk_txn *t, const char *ward, GPtrArray *out);
+
+/* ---- the quarantine ---- */
+
+typedef struct {
+  char *source; /* the path it came from */
+  char *kind;   /* "bad_input" or "suspect" */
+  char *reason;
+  int64_t at;
+  char *sha256; /* of the refused bytes, may be NULL */
+  char *source_id; /* may be NULL */
+} HkQuarantine;
+
+void hk_quarantine_free(HkQuarantine *q);
+int hk_store_quarantine_add(hk_txn *t, const HkQuarantine *q);
+typedef int (*HkQuarantineFunc)(const HkQuarantine *q, void *data);
+int hk_store_quarantine_foreach(hk_txn *t, HkQuarantineFunc fn, void *data);
+
+/* ---- source file state, so rescans skip what they already did ---- */
+
+typedef struct {
+  int64_t meta_mtime_ns;
+  int64_t meta_size;
+  int64_t content_mtime_ns;
+  int64_t content_size;
+  int64_t content_ino;
+  int64_t content_ctime_ns;
+  int64_t ingested; /* 1 if the last look ingested it; not part of the comparison */
+} HkFileState;
+
+int hk_store_get_file_state(hk_txn *t, const char *key, HkFileState *out);
+int hk_store_put_file_state(hk_txn *t, const char *key, const HkFileState *st);
+
+/* ---- meta: archive freshness and the indexer's state ---- */
+
+typedef enum { HK_INDEXER_STOPPED = 0, HK_INDEXER_RUNNING, HK_INDEXER_SEALED } HkIndexerState;
+
+typedef struct {
+  HkIndexerState state;
+  char *reason;         /* why sealed (NULL otherwise) */
+  int64_t heartbeat_at; /* last time the indexer said it was alive */
+  int64_t sealed_at;
+  int pid;
+} HkIndexerInfo;
+
+void hk_indexer_info_clear(HkIndexerInfo *i);
+/* The state to report: a "running" indexer whose heartbeat is older than
+ * stale_s seconds at now (usec) has in fact stopped. */
+HkIndexerState hk_indexer_effective_state(const HkIndexerInfo *i, int64_t now, int stale_s);
+const char *hk_indexer_state_name(HkIndexerState s);
+int hk_store_get_indexer(hk_txn *t, HkIndexerInfo *out);
+int hk_store_set_indexer(hk_txn *t, const HkIndexerInfo *in);
+/* The time by which every source had been fully scanned (0 if never). */
+int hk_store_get_archive_as_of(hk_txn *t, int64_t *usec);
+int hk_store_set_archive_as_of(hk_txn *t, int64_t usec);
+/* The newest ingested_at of any version (0 if none). */
+int hk_store_get_last_document_at(hk_txn *t, int64_t *usec);
+
+typedef struct {
+  uint64_t documents;
+  uint64_t versions;
+  uint64_t patients;
+  uint64_t blobs;
+  uint64_t quarantined;
+  uint64_t withdrawn;
+  uint64_t inpatients;
+  int64_t archive_as_of;
+  int64_t last_document_at;
+  HkIndexerInfo indexer;
+} HkStoreStats;
+
+/* Fill st (the caller clears st->indexer with hk_indexer_info_clear). */
+int hk_store_stats(hk_txn *t, HkStoreStats *st);
+
+/* ---- maintenance ---- */
+
+/* Copy the store, compacted, into the empty folder dir (hot backup). */
+int hk_store_copy(hk_store *s, const char *dir);

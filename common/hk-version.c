@@ -1,0 +1,243 @@
+#include "hk-version.h"
+
+#include "hk-error.h"
+#include "hk-sha256.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+static const struct {
+  const char *type;
+  const char *loinc;
+  const char *name;
+} hk_types[] = {
+  { "progress_note", "11506-3", "Progress note" },
+  { "nursing_record", "34746-8", "Nurse Note" },
+  { "discharge_summary", "18842-5", "Discharge summary" },
+  { "referral_letter", "57133-1", "Referral note" },
+  { "consent", "59284-0", "Consent Document" },
+  { "lab_report", "11502-2", "Laboratory report" },
+  { "imaging_report", "18748-4", "Diagnostic imaging study" },
+  { "operative_note", "11504-8", "Surgical operation note" },
+  { "anesthesia_record", "59282-4", "Anesthesia record" },
+  { "prescription", "57833-6", "Prescription for medication" },
+  { "ecg", "11524-6", "EKG study" },
+  { "other", "34133-9", "Summary of episode note" },
+};
+
+bool
+hk_version_type_valid(const char *type)
+{
+  bool ok = false;
+
+  for (size_t i = 0; type && !ok && i < G_N_ELEMENTS(hk_types); i++)
+    ok = strcmp(type, hk_types[i].type) == 0;
+  return ok;
+}
+
+const char *
+hk_version_type_loinc(const char *type, const char **name)
+{
+  const char *code = NULL;
+
+  for (size_t i = 0; type && !code && i < G_N_ELEMENTS(hk_types); i++) {
+    if (strcmp(type, hk_types[i].type) == 0) {
+      code = hk_types[i].loinc;
+      if (name)
+        *name = hk_types[i].name;
+    }
+  }
+  return code;
+}
+
+void
+hk_version_doc_id(const char *source_id, char out[HK_DOC_ID_LEN + 1])
+{
+  uint8_t d[HK_SHA256_LEN];
+  char hex[HK_SHA256_HEX_LEN + 1];
+
+  hk_sha256(source_id, strlen(source_id), d);
+  hk_sha256_hex(d, hex);
+  memcpy(out, hex, HK_DOC_ID_LEN);
+  out[HK_DOC_ID_LEN] = '\0';
+}
+
+HkVersion *
+hk_version_new(void)
+{
+  return g_new0(HkVersion, 1);
+}
+
+void
+hk_version_free(HkVersion *v)
+{
+  if (!v)
+    return;
+  g_free(v->patient_id);
+  g_free(v->source_id);
+  g_free(v->type);
+  g_free(v->title);
+  g_free(v->author);
+  g_free(v->department);
+  g_free(v->content_type);
+  g_free(v->created_at);
+  g_free(v->source);
+  g_free(v->code);
+  g_free(v->code_name);
+  g_free(v);
+}
+
+HkVersion *
+hk_version_copy(const HkVersion *v)
+{
+  HkVersion *c = g_new0(HkVersion, 1);
+
+  *c = *v;
+  c->patient_id = g_strdup(v->patient_id);
+  c->source_id = g_strdup(v->source_id);
+  c->type = g_strdup(v->type);
+  c->title = g_strdup(v->title);
+  c->author = g_strdup(v->author);
+  c->department = g_strdup(v->department);
+  c->content_type = g_strdup(v->content_type);
+  c->created_at = g_strdup(v->created_at);
+  c->source = g_strdup(v->source);
+  c->code = g_strdup(v->code);
+  c->code_name = g_strdup(v->code_name);
+  return c;
+}
+
+static void
+hk_add_str(JsonBuilder *b, const char *k, const char *v)
+{
+  if (!v)
+    return;
+  json_builder_set_member_name(b, k);
+  json_builder_add_string_value(b, v);
+}
+
+static void
+hk_add_int(JsonBuilder *b, const char *k, int64_t v)
+{
+  json_builder_set_member_name(b, k);
+  json_builder_add_int_value(b, v);
+}
+
+char *
+hk_version_to_json(const HkVersion *v)
+{
+  JsonBuilder *b = json_builder_new();
+  JsonGenerator *g = json_generator_new();
+  JsonNode *root;
+  char *res;
+
+  json_builder_begin_object(b);
+  hk_add_str(b, "id", v->doc_id);
+  hk_add_int(b, "version", v->version);
+  hk_add_str(b, "patient_id", v->patient_id);
+  hk_add_str(b, "source_id", v->source_id);
+  hk_add_str(b, "type", v->type);
+  hk_add_str(b, "title", v->title);
+  hk_add_str(b, "author", v->author);
+  hk_add_str(b, "department", v->department);
+  hk_add_str(b, "content_type", v->content_type);
+  hk_add_str(b, "created_at", v->created_at);
+  hk_add_int(b, "created_usec", v->created_usec);
+  hk_add_int(b, "ingested_usec", v->ingested_at);
+  hk_add_str(b, "sha256", v->sha256);
+  hk_add_int(b, "size", (int64_t)v->size);
+  hk_add_str(b, "source", v->source);
+  hk_add_str(b, "code", v->code);
+  hk_add_str(b, "code_name", v->code_name);
+  json_builder_end_object(b);
+  root = json_builder_get_root(b);
+  json_generator_set_root(g, root);
+  res = json_generator_to_data(g, NULL);
+  json_node_unref(root);
+  g_object_unref(g);
+  g_object_unref(b);
+  return res;
+}
+
+static char *
+hk_get_str(JsonObject *o, const char *k)
+{
+  JsonNode *n = json_object_get_member(o, k);
+
+  if (!n || json_node_get_value_type(n) != G_TYPE_STRING)
+    return NULL;
+  return g_strdup(json_node_get_string(n));
+}
+
+int
+hk_version_from_json(const char *json, size_t len, HkVersion **out)
+{
+  JsonParser *p = json_parser_new_immutable();
+  JsonObject *o;
+  HkVersion *v = NULL;
+  char *sha = NULL, *id = NULL;
+  int ret = -HK_ECORRUPT;
+
+  if (!json_parser_load_from_data(p, json, (gssize)len, NULL))
+    goto out;
+  if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+    goto out;
+  o = json_node_get_object(json_parser_get_root(p));
+  v = hk_version_new();
+  id = hk_get_str(o, "id");
+  sha = hk_get_str(o, "sha256");
+  v->patient_id = hk_get_str(o, "patient_id");
+  v->source_id = hk_get_str(o, "source_id");
+  v->type = hk_get_str(o, "type");
+  v->title = hk_get_str(o, "title");
+  v->author = hk_get_str(o, "author");
+  v->department = hk_get_str(o, "department");
+  v->content_type = hk_get_str(o, "content_type");
+  v->created_at = hk_get_str(o, "created_at");
+  v->source = hk_get_str(o, "source");
+  v->code = hk_get_str(o, "code");
+  v->code_name = hk_get_str(o, "code_name");
+  v->version = (uint32_t)json_object_get_int_member_with_default(o, "version", 0);
+  v->created_usec = json_object_get_int_member_with_default(o, "created_usec", 0);
+  v->ingested_at = json_object_get_int_member_with_default(o, "ingested_usec", 0);
+  v->size = (uint64_t)json_object_get_int_member_with_default(o, "size", 0);
+  if (!id || strlen(id) != HK_DOC_ID_LEN || !sha || strlen(sha) != 64 || !v->patient_id ||
+      !v->source_id || !v->type || !v->content_type || v->version == 0)
+    goto out;
+  memcpy(v->doc_id, id, HK_DOC_ID_LEN + 1);
+  memcpy(v->sha256, sha, 65);
+  *out = v;
+  v = NULL;
+  ret = 0;
+out:
+  hk_version_free(v);
+  g_free(sha);
+  g_free(id);
+  g_object_unref(p);
+  return ret;
+}
+
+HkDocument *
+hk_document_new(void)
+{
+  HkDocument *d = g_new0(HkDocument, 1);
+
+  d->versions = g_ptr_array_new_with_free_func((GDestroyNotify)hk_version_free);
+  return d;
+}
+
+void
+hk_document_free(HkDocument *d)
+{
+  if (!d)
+    return;
+  g_ptr_array_unref(d->versions);
+  g_free(d->withdrawn_reason);
+  g_free(d);
+}
+
+const HkVersion *
+hk_document_current(const HkDocument *d)
+{
+  return d->versions->len ? g_ptr_array_index(d->versions, d->versions->len - 1) : NULL;
+}

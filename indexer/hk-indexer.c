@@ -1,0 +1,292 @@
+/* hikae-indexer: the archive's only writer. It pulls finalized documents
+ * from drop folders (and SS-MIX2 storage) into the store, and never writes
+ * to its sources. */
+#include "hk-config.h"
+#include "hk-drop.h"
+#include "hk-error.h"
+#include "hk-ingest.h"
+#include "hk-log.h"
+#include "hk-ssmix2-hook.h"
+#include "hk-store.h"
+#include "hk-time.h"
+#include "hk-watch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define HK_PROGRAM "hikae-indexer"
+#define HK_HEARTBEAT_S 10
+#define HK_DEBOUNCE_MS 20
+
+typedef struct {
+  char *store_dir;
+  char **drops;
+  char **ssmix2;
+  gboolean once;
+  gint poll_interval;
+  gint tripwire_threshold;
+  gint tripwire_window;
+  gint max_size_mb;
+  gint batch;
+  gboolean verbose;
+} HkIndexerOptions;
+
+typedef struct {
+  HkIndexerOptions *opt;
+  hk_store *store;
+  hk_ingest *ing;
+  GPtrArray *drops; /* hk_drop* */
+  hk_watch *watch;
+  int lock_fd;
+} HkIndexer;
+
+/* Take the store's writer lock so a second indexer cannot interleave. */
+static int
+hk_indexer_lock(HkIndexer *ix)
+{
+  char *path = g_build_filename(ix->opt->store_dir, "indexer.lock", NULL);
+  int ret = 0;
+
+  ix->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (ix->lock_fd < 0) {
+    hk_error("cannot open %s: %s", path, g_strerror(errno));
+    ret = hk_err_from_errno(errno);
+  } else if (flock(ix->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    hk_error("another hikae-indexer is running on %s", ix->opt->store_dir);
+    ret = -HK_EBUSY;
+  }
+  g_free(path);
+  return ret;
+}
+
+/* Look at every source once. \return 0, -HK_ESEALED, or a store error. */
+static int
+hk_indexer_full_scan(HkIndexer *ix)
+{
+  int64_t start = hk_time_now();
+  int ret = 0;
+
+  for (guint i = 0; ret == 0 && i < ix->drops->len; i++)
+    ret = hk_drop_scan(g_ptr_array_index(ix->drops, i), ix->ing, NULL);
+  for (char **s = ix->opt->ssmix2; ret == 0 && s && *s; s++)
+    ret = hk_ssmix2_hook_scan(ix->ing, *s);
+  if (ret == 0)
+    ret = hk_ingest_flush(ix->ing);
+  /* Freshness is only claimed for a scan that saw every source through. */
+  if (ret == 0)
+    ret = hk_ingest_heartbeat(ix->ing, HK_INDEXER_RUNNING, start);
+  return ret;
+}
+
+static int
+hk_indexer_events(HkIndexer *ix, GPtrArray *paths)
+{
+  int ret = 0;
+
+  for (guint i = 0; ret == 0 && i < ix->drops->len; i++)
+    ret = hk_drop_scan(g_ptr_array_index(ix->drops, i), ix->ing, paths);
+  if (ret == 0)
+    ret = hk_ingest_flush(ix->ing);
+  return ret;
+}
+
+static void
+hk_indexer_report(HkIndexer *ix)
+{
+  const HkIngestCounters *c = hk_ingest_counters(ix->ing);
+
+  hk_info("added %" G_GUINT64_FORMAT " versions (%" G_GUINT64_FORMAT " bytes), %" G_GUINT64_FORMAT
+          " unchanged, %" G_GUINT64_FORMAT " quarantined, %" G_GUINT64_FORMAT " suspect",
+          c->added, c->bytes, c->unchanged, c->quarantined, c->suspect);
+}
+
+static int
+hk_indexer_run(HkIndexer *ix)
+{
+  GPtrArray *paths = g_ptr_array_new_with_free_func(g_free);
+  sigset_t mask;
+  int sfd = -1, ret = 0;
+  int64_t next_scan = 0, next_beat = 0;
+
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (hk_watch_new(&ix->watch) != 0)
+    hk_warn("inotify unavailable; relying on the rescan every %d s", ix->opt->poll_interval);
+  for (guint i = 0; ix->watch && i < ix->drops->len; i++)
+    hk_watch_add_tree(ix->watch, hk_drop_root(g_ptr_array_index(ix->drops, i)));
+  hk_info("watching %u drop folder(s), %d SS-MIX2 root(s); rescan every %d s", ix->drops->len,
+          ix->opt->ssmix2 ? (int)g_strv_length(ix->opt->ssmix2) : 0, ix->opt->poll_interval);
+  for (;;) {
+    int64_t now = g_get_monotonic_time();
+    struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { ix->watch ? hk_watch_fd(ix->watch) : -1, POLLIN, 0 } };
+    bool overflow = false;
+
+    if (now >= next_scan) {
+      if (hk_ingest_sealed(ix->ing))
+        hk_ingest_refresh_seal(ix->ing);
+      if (!hk_ingest_sealed(ix->ing)) {
+        ret = hk_indexer_full_scan(ix);
+        if (ret && ret != -HK_ESEALED)
+          hk_error("scan failed: %s; retrying at the next interval", hk_strerror(ret));
+      }
+      next_scan = now + (int64_t)ix->opt->poll_interval * G_USEC_PER_SEC;
+    }
+    if (now >= next_beat) {
+      hk_ingest_heartbeat(ix->ing, HK_INDEXER_RUNNING, 0);
+      next_beat = now + HK_HEARTBEAT_S * G_USEC_PER_SEC;
+    }
+    int64_t wait_ms = (MIN(next_scan, next_beat) - g_get_monotonic_time()) / 1000;
+    int pr = poll(pfd, 2, (int)CLAMP(wait_ms, 0, 60000));
+    if (pr < 0 && errno != EINTR) {
+      ret = hk_err_from_errno(errno);
+      break;
+    }
+    if (pr > 0 && (pfd[0].revents & POLLIN)) {
+      hk_info("signal received; finishing and stopping");
+      ret = 0;
+      break;
+    }
+    if (pr > 0 && (pfd[1].revents & POLLIN)) {
+      /* A writer usually drops content and sidecar together: wait a moment
+       * so they are looked at in one batch. */
+      g_usleep(HK_DEBOUNCE_MS * 1000);
+      hk_watch_read(ix->watch, paths, &overflow);
+      if (overflow)
+        next_scan = 0;
+      else if (paths->len && !hk_ingest_sealed(ix->ing)) {
+        ret = hk_indexer_events(ix, paths);
+        if (ret && ret != -HK_ESEALED)
+          hk_error("ingest failed: %s; the rescan retries", hk_strerror(ret));
+      }
+      g_ptr_array_set_size(paths, 0);
+    }
+  }
+  hk_ingest_flush(ix->ing);
+  hk_ingest_heartbeat(ix->ing, HK_INDEXER_STOPPED, 0);
+  hk_indexer_report(ix);
+  if (sfd >= 0)
+    close(sfd);
+  g_ptr_array_unref(paths);
+  return ret;
+}
+
+int
+main(int argc, char **argv)
+{
+  HkIndexerOptions opt = { .poll_interval = 30, .tripwire_threshold = 10,
+                           .tripwire_window = 300, .max_size_mb = 256, .batch = 128 };
+  GOptionEntry entries[] = {
+    { "store", 0, 0, G_OPTION_ARG_FILENAME, &opt.store_dir, "Document store folder", "DIR" },
+    { "drop", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.drops, "Drop folder (repeatable)", "DIR" },
+    { "ssmix2", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.ssmix2, "SS-MIX2 storage root (repeatable)",
+      "DIR" },
+    { "once", 0, 0, G_OPTION_ARG_NONE, &opt.once, "Ingest what is present, then exit", NULL },
+    { "poll-interval", 0, 0, G_OPTION_ARG_INT, &opt.poll_interval,
+      "Seconds between full rescans (default 30)", "SECONDS" },
+    { "tripwire-threshold", 0, 0, G_OPTION_ARG_INT, &opt.tripwire_threshold,
+      "Seal after more than N suspect files in the window (default 10)", "N" },
+    { "tripwire-window", 0, 0, G_OPTION_ARG_INT, &opt.tripwire_window,
+      "Tripwire window in seconds (default 300)", "SECONDS" },
+    { "max-size", 0, 0, G_OPTION_ARG_INT, &opt.max_size_mb,
+      "Largest document accepted, in MiB (default 256)", "MIB" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &opt.batch, "Documents per transaction (default 128)", "N" },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Log debug messages", NULL },
+    { NULL },
+  };
+  HkIndexer ix = { .opt = &opt, .lock_fd = -1 };
+  HkIngestConfig cfg = { 0 };
+  int ret, status = 1;
+
+  hk_log_set_program(HK_PROGRAM);
+  ret = hk_config_parse(HK_PROGRAM, "", "Copies finalized clinical documents into the store.",
+                        entries, &argc, &argv);
+  if (ret < 0) {
+    status = ret == -HK_EINVAL ? 2 : 1;
+    goto out;
+  }
+  if (argc > 1) {
+    status = hk_usage_error(HK_PROGRAM, "unexpected argument \"%s\"", argv[1]);
+    goto out;
+  }
+  if (!opt.store_dir) {
+    status = hk_usage_error(HK_PROGRAM, "--store DIR is required");
+    goto out;
+  }
+  if (!opt.drops && !opt.ssmix2) {
+    status = hk_usage_error(HK_PROGRAM, "give at least one --drop DIR or --ssmix2 DIR");
+    goto out;
+  }
+  if (opt.poll_interval < 1 || opt.poll_interval > 86400 || opt.tripwire_threshold < 1 ||
+      opt.tripwire_window < 1 || opt.max_size_mb < 1 || opt.max_size_mb > 4096 || opt.batch < 1 ||
+      opt.batch > 100000) {
+    status = hk_usage_error(HK_PROGRAM, "a numeric option is out of range");
+    goto out;
+  }
+  if (opt.verbose)
+    hk_log_set_level(HK_LOG_DEBUG);
+  ix.drops = g_ptr_array_new_with_free_func((GDestroyNotify)hk_drop_free);
+  for (char **d = opt.drops; d && *d; d++) {
+    hk_drop *drop = NULL;
+    ret = hk_drop_open(*d, (size_t)opt.max_size_mb << 20, &drop);
+    if (ret) {
+      fprintf(stderr, "%s: drop folder %s: %s\n", HK_PROGRAM, *d, hk_strerror(ret));
+      goto out;
+    }
+    g_ptr_array_add(ix.drops, drop);
+  }
+  for (char **s = opt.ssmix2; s && *s; s++) {
+    if (!g_file_test(*s, G_FILE_TEST_IS_DIR)) {
+      fprintf(stderr, "%s: SS-MIX2 root %s: not a readable folder\n", HK_PROGRAM, *s);
+      goto out;
+    }
+  }
+  ret = hk_store_open(opt.store_dir, HK_STORE_CREATE, &ix.store);
+  if (ret) {
+    fprintf(stderr, "%s: cannot open store %s: %s\n", HK_PROGRAM, opt.store_dir, hk_strerror(ret));
+    goto out;
+  }
+  if (hk_indexer_lock(&ix) != 0)
+    goto out;
+  cfg.batch_max_items = (unsigned)opt.batch;
+  cfg.tripwire_threshold = (unsigned)opt.tripwire_threshold;
+  cfg.tripwire_window_s = (unsigned)opt.tripwire_window;
+  ix.ing = hk_ingest_new(ix.store, &cfg);
+  if (hk_ingest_sealed(ix.ing))
+    hk_error("the indexer is SEALED; nothing is ingested until `hikae-admin unseal`");
+  if (opt.once) {
+    ret = hk_ingest_sealed(ix.ing) ? -HK_ESEALED : hk_indexer_full_scan(&ix);
+    if (ret == 0)
+      ret = hk_ingest_heartbeat(ix.ing, HK_INDEXER_STOPPED, 0);
+    hk_indexer_report(&ix);
+  } else {
+    ret = hk_indexer_run(&ix);
+  }
+  if (ret == -HK_ESEALED)
+    fprintf(stderr, "%s: sealed by the tripwire; see `hikae-admin stats`, then `hikae-admin unseal`\n",
+            HK_PROGRAM);
+  else if (ret)
+    fprintf(stderr, "%s: %s\n", HK_PROGRAM, hk_strerror(ret));
+  status = ret ? 1 : 0;
+out:
+  hk_ingest_free(ix.ing);
+  hk_watch_free(ix.watch);
+  if (ix.drops)
+    g_ptr_array_unref(ix.drops);
+  hk_store_close(ix.store);
+  if (ix.lock_fd >= 0)
+    close(ix.lock_fd);
+  g_free(opt.store_dir);
+  g_strfreev(opt.drops);
+  g_strfreev(opt.ssmix2);
+  return status;
+}

@@ -1,0 +1,377 @@
+#include "hk-thumbnail.h"
+
+#include "hk-error.h"
+
+#include <cairo.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <poll.h>
+#include <poppler.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <turbojpeg.h>
+#include <unistd.h>
+
+#define HK_INSPECT_CPU_S 20
+#define HK_INSPECT_WALL_MS 30000
+#define HK_INSPECT_MEM (2048ull << 20)
+
+const char *
+hk_sniff(const void *data, size_t len)
+{
+  const unsigned char *p = data;
+  const char *type = NULL;
+
+  if (len >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) {
+    type = "image/jpeg";
+  } else if (len >= 5 && memmem(p, MIN(len, 1024), "%PDF-", 5)) {
+    /* Readers accept the header anywhere in the first 1024 bytes. */
+    type = "application/pdf";
+  } else if (len > 0 && !memchr(p, 0, len) && g_utf8_validate((const char *)p, (gssize)len, NULL)) {
+    type = "text/plain";
+  }
+  return type;
+}
+
+static int
+hk_jpeg_encode(const unsigned char *pixels, int w, int h, int pitch, int pf, GBytes **out,
+               char **reason)
+{
+  tjhandle tj = tjInitCompress();
+  unsigned char *buf = NULL;
+  unsigned long size = 0;
+  int ret = -HK_EINVAL;
+
+  if (!tj) {
+    *reason = g_strdup("cannot start JPEG encoder");
+    goto out;
+  }
+  if (tjCompress2(tj, pixels, w, pitch, h, pf, &buf, &size, TJSAMP_420, 80, TJFLAG_FASTDCT) != 0) {
+    *reason = g_strdup_printf("thumbnail encode: %s", tjGetErrorStr2(tj));
+    goto out;
+  }
+  *out = g_bytes_new(buf, size);
+  ret = 0;
+out:
+  if (buf)
+    tjFree(buf);
+  if (tj)
+    tjDestroy(tj);
+  return ret;
+}
+
+static void
+hk_fit(double w, double h, int *tw, int *th)
+{
+  double s = HK_THUMB_MAX / MAX(w, h);
+
+  if (s > 1)
+    s = 1;
+  *tw = MAX(1, (int)(w * s + 0.5));
+  *th = MAX(1, (int)(h * s + 0.5));
+}
+
+static int
+hk_pdf(const void *data, size_t len, GBytes **thumb, char **reason)
+{
+  GBytes *bytes = g_bytes_new_static(data, len);
+  PopplerDocument *doc = NULL;
+  PopplerPage *page = NULL;
+  cairo_surface_t *surf = NULL;
+  cairo_t *cr = NULL;
+  GError *err = NULL;
+  double pw, ph;
+  int tw, th, ret = -HK_EINVAL;
+
+  doc = poppler_document_new_from_bytes(bytes, NULL, &err);
+  if (!doc) {
+    if (g_error_matches(err, POPPLER_ERROR, POPPLER_ERROR_ENCRYPTED))
+      *reason = g_strdup("PDF is encrypted and needs a password: staff could not read it");
+    else
+      *reason = g_strdup_printf("not a readable PDF: %s", err ? err->message : "unknown error");
+    goto out;
+  }
+  if (poppler_document_get_n_pages(doc) < 1) {
+    *reason = g_strdup("PDF has no pages");
+    goto out;
+  }
+  ret = 0;
+  /* From here on a failure costs only the thumbnail. */
+  page = poppler_document_get_page(doc, 0);
+  if (!page)
+    goto out;
+  poppler_page_get_size(page, &pw, &ph);
+  if (!(pw > 1 && ph > 1 && pw < 100000 && ph < 100000))
+    goto out;
+  hk_fit(pw, ph, &tw, &th);
+  surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, tw, th);
+  cr = cairo_create(surf);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_scale(cr, tw / pw, th / ph);
+  poppler_page_render(page, cr);
+  cairo_surface_flush(surf);
+  if (cairo_status(cr) == CAIRO_STATUS_SUCCESS) {
+    char *why = NULL;
+    /* CAIRO_FORMAT_RGB24 is B,G,R,X in memory on little-endian machines. */
+    hk_jpeg_encode(cairo_image_surface_get_data(surf), tw, th, cairo_image_surface_get_stride(surf),
+                   G_BYTE_ORDER == G_LITTLE_ENDIAN ? TJPF_BGRX : TJPF_XRGB, thumb, &why);
+    g_free(why);
+  }
+out:
+  if (cr)
+    cairo_destroy(cr);
+  if (surf)
+    cairo_surface_destroy(surf);
+  if (page)
+    g_object_unref(page);
+  if (doc)
+    g_object_unref(doc);
+  g_clear_error(&err);
+  g_bytes_unref(bytes);
+  return ret;
+}
+
+static int
+hk_jpeg(const void *data, size_t len, GBytes **thumb, char **reason)
+{
+  tjhandle tj = tjInitDecompress();
+  unsigned char *pixels = NULL;
+  int w, h, subsamp, cs, nsf = 0, ret = -HK_EINVAL;
+  tjscalingfactor *sf, best = { 1, 1 };
+
+  if (!tj) {
+    *reason = g_strdup("cannot start JPEG decoder");
+    goto out;
+  }
+  if (len > ULONG_MAX ||
+      tjDecompressHeader3(tj, data, (unsigned long)len, &w, &h, &subsamp, &cs) != 0) {
+    *reason = g_strdup_printf("not a readable JPEG: %s", tjGetErrorStr2(tj));
+    goto out;
+  }
+  if (w <= 0 || h <= 0 || (uint64_t)w * (uint64_t)h > HK_IMAGE_MAX_PIXELS) {
+    *reason = g_strdup_printf("JPEG dimensions %dx%d out of range", w, h);
+    goto out;
+  }
+  /* The smallest libjpeg-turbo scale that still covers the thumbnail: the
+   * decoder then skips most of the IDCT work. */
+  sf = tjGetScalingFactors(&nsf);
+  for (int i = 0; sf && i < nsf; i++) {
+    int sw = TJSCALED(w, sf[i]), sh = TJSCALED(h, sf[i]);
+    int bw = TJSCALED(w, best), bh = TJSCALED(h, best);
+    if (MAX(sw, sh) >= MIN(HK_THUMB_MAX, MAX(w, h)) && MAX(sw, sh) < MAX(bw, bh))
+      best = sf[i];
+  }
+  int sw = TJSCALED(w, best), sh = TJSCALED(h, best);
+  pixels = g_malloc((size_t)sw * (size_t)sh * 3);
+  if (tjDecompress2(tj, data, (unsigned long)len, pixels, sw, 0, sh, TJPF_RGB, TJFLAG_FASTDCT) !=
+          0 &&
+      tjGetErrorCode(tj) == TJERR_FATAL) {
+    *reason = g_strdup_printf("JPEG data do not decode: %s", tjGetErrorStr2(tj));
+    goto out;
+  }
+  ret = 0;
+  /* Box-reduce to the exact size with cairo, then encode. */
+  {
+    int tw, th;
+    hk_fit(sw, sh, &tw, &th);
+    cairo_surface_t *src = cairo_image_surface_create(CAIRO_FORMAT_RGB24, sw, sh);
+    unsigned char *sp = cairo_image_surface_get_data(src);
+    int stride = cairo_image_surface_get_stride(src);
+    for (int y = 0; y < sh; y++)
+      for (int x = 0; x < sw; x++) {
+        const unsigned char *px = pixels + ((size_t)y * sw + x) * 3;
+        uint32_t v = 0xff000000u | (uint32_t)px[0] << 16 | (uint32_t)px[1] << 8 | px[2];
+        memcpy(sp + (size_t)y * stride + (size_t)x * 4, &v, 4);
+      }
+    cairo_surface_mark_dirty(src);
+    cairo_surface_t *dst = cairo_image_surface_create(CAIRO_FORMAT_RGB24, tw, th);
+    cairo_t *cr = cairo_create(dst);
+    cairo_scale(cr, (double)tw / sw, (double)th / sh);
+    cairo_set_source_surface(cr, src, 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
+    cairo_paint(cr);
+    cairo_surface_flush(dst);
+    char *why = NULL;
+    hk_jpeg_encode(cairo_image_surface_get_data(dst), tw, th, cairo_image_surface_get_stride(dst),
+                   G_BYTE_ORDER == G_LITTLE_ENDIAN ? TJPF_BGRX : TJPF_XRGB, thumb, &why);
+    g_free(why);
+    cairo_destroy(cr);
+    cairo_surface_destroy(dst);
+    cairo_surface_destroy(src);
+  }
+out:
+  g_free(pixels);
+  if (tj)
+    tjDestroy(tj);
+  return ret;
+}
+
+int
+hk_thumbnail_make(const char *content_type, const void *data, size_t len, GBytes **thumb,
+                  char **reason)
+{
+  int ret = -HK_EINVAL;
+
+  *thumb = NULL;
+  *reason = NULL;
+  if (g_strcmp0(content_type, "application/pdf") == 0) {
+    ret = hk_pdf(data, len, thumb, reason);
+  } else if (g_strcmp0(content_type, "image/jpeg") == 0) {
+    ret = hk_jpeg(data, len, thumb, reason);
+  } else if (g_strcmp0(content_type, "text/plain") == 0) {
+    ret = hk_sniff(data, len) && strcmp(hk_sniff(data, len), "text/plain") == 0 ? 0 : -HK_EINVAL;
+    if (ret)
+      *reason = g_strdup("text is not valid UTF-8 (or holds NUL bytes)");
+  } else {
+    *reason = g_strdup_printf("unsupported content type %s", content_type ? content_type : "(none)");
+  }
+  return ret;
+}
+
+/* ---- the child process ---- */
+
+static int
+hk_write_all(int fd, const void *buf, size_t len)
+{
+  const char *p = buf;
+
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static G_GNUC_NORETURN void
+hk_inspect_child(int fd, const char *content_type, const void *data, size_t len)
+{
+  struct rlimit cpu = { HK_INSPECT_CPU_S, HK_INSPECT_CPU_S + 1 };
+  GBytes *thumb = NULL;
+  char *reason = NULL;
+  uint32_t hdr[3];
+  int ret;
+
+  setrlimit(RLIMIT_CPU, &cpu);
+#if !defined(__SANITIZE_ADDRESS__)
+  /* AddressSanitizer reserves terabytes of address space; only limit
+   * memory in ordinary builds. */
+  struct rlimit mem = { HK_INSPECT_MEM, HK_INSPECT_MEM };
+  setrlimit(RLIMIT_AS, &mem);
+#endif
+  ret = hk_thumbnail_make(content_type, data, len, &thumb, &reason);
+  hdr[0] = ret == 0 ? 0 : 1;
+  hdr[1] = reason ? (uint32_t)strlen(reason) : 0;
+  hdr[2] = thumb ? (uint32_t)g_bytes_get_size(thumb) : 0;
+  if (hk_write_all(fd, hdr, sizeof hdr) == 0 && (!hdr[1] || hk_write_all(fd, reason, hdr[1]) == 0))
+    if (hdr[2])
+      hk_write_all(fd, g_bytes_get_data(thumb, NULL), hdr[2]);
+  _exit(0);
+}
+
+int
+hk_inspect(const char *content_type, const void *data, size_t len, GBytes **thumb, char **reason)
+{
+  GByteArray *buf = g_byte_array_new();
+  int fds[2] = { -1, -1 };
+  pid_t pid = -1;
+  int status = 0, ret = -HK_EINVAL;
+  int64_t deadline;
+  bool timed_out = false;
+
+  *thumb = NULL;
+  *reason = NULL;
+  /* Plain text needs no parser worth isolating. */
+  if (g_strcmp0(content_type, "text/plain") == 0) {
+    ret = hk_thumbnail_make(content_type, data, len, thumb, reason);
+    goto out;
+  }
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    *reason = g_strdup_printf("cannot inspect: pipe: %s", g_strerror(errno));
+    ret = -HK_EIO;
+    goto out;
+  }
+  pid = fork();
+  if (pid < 0) {
+    *reason = g_strdup_printf("cannot inspect: fork: %s", g_strerror(errno));
+    ret = -HK_EIO;
+    goto out;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    hk_inspect_child(fds[1], content_type, data, len);
+  }
+  close(fds[1]);
+  fds[1] = -1;
+  deadline = g_get_monotonic_time() + HK_INSPECT_WALL_MS * 1000ll;
+  for (;;) {
+    struct pollfd pfd = { fds[0], POLLIN, 0 };
+    int64_t left = (deadline - g_get_monotonic_time()) / 1000;
+    unsigned char chunk[65536];
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    int pr = poll(&pfd, 1, (int)left);
+    if (pr < 0 && errno == EINTR)
+      continue;
+    if (pr <= 0)
+      continue;
+    ssize_t n = read(fds[0], chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    if (buf->len + (size_t)n > (8u << 20))
+      break; /* a thumbnail is never this large */
+    g_byte_array_append(buf, chunk, (guint)n);
+  }
+  if (timed_out)
+    kill(pid, SIGKILL);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (timed_out) {
+    *reason = g_strdup_printf("parser took longer than %d s on this %s", HK_INSPECT_WALL_MS / 1000,
+                              content_type);
+    goto out;
+  }
+  if (WIFSIGNALED(status)) {
+    *reason = g_strdup_printf("%s parser crashed on this file (signal %d)", content_type,
+                              WTERMSIG(status));
+    goto out;
+  }
+  uint32_t hdr[3];
+  if (buf->len < sizeof hdr) {
+    *reason = g_strdup_printf("%s parser gave no answer (exit %d)", content_type,
+                              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    goto out;
+  }
+  memcpy(hdr, buf->data, sizeof hdr);
+  if ((uint64_t)sizeof hdr + hdr[1] + hdr[2] != buf->len) {
+    *reason = g_strdup("parser answer truncated");
+    goto out;
+  }
+  if (hdr[1])
+    *reason = g_strndup((const char *)buf->data + sizeof hdr, hdr[1]);
+  if (hdr[2])
+    *thumb = g_bytes_new(buf->data + sizeof hdr + hdr[1], hdr[2]);
+  ret = hdr[0] == 0 ? 0 : -HK_EINVAL;
+out:
+  if (fds[0] >= 0)
+    close(fds[0]);
+  if (fds[1] >= 0)
+    close(fds[1]);
+  g_byte_array_unref(buf);
+  return ret;
+}

@@ -4,6 +4,7 @@
 #include "hk-error.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,18 +117,28 @@ hk_config_parse(const char *program, const char *parameter_string, const char *s
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL },
   };
+  GOptionEntry *builtin_only_config = g_memdup2(builtin, sizeof builtin);
+  builtin_only_config[1] = builtin[2];
+  bool own_version = false;
+  for (const GOptionEntry *e = entries; e->long_name; e++)
+    own_version = own_version || strcmp(e->long_name, "version") == 0;
   ctx = g_option_context_new(parameter_string);
   if (summary)
     g_option_context_set_summary(ctx, summary);
   g_option_context_add_main_entries(ctx, entries, NULL);
-  g_option_context_add_main_entries(ctx, builtin, NULL);
+  /* A subcommand may use --version for its own purpose (export's document
+   * version); then the program's version is only at the top level. */
+  g_option_context_add_main_entries(ctx, own_version ? builtin_only_config : builtin, NULL);
   if (!g_option_context_parse(ctx, argc, argv, &err)) {
     hk_usage_error(program, "%s", err->message);
     ret = -HK_EINVAL;
     g_free(config_arg);
+    g_free(builtin_only_config);
     goto out;
   }
   g_free(config_arg);
+  g_free(builtin_only_config);
+  builtin_only_config = NULL;
   if (version) {
     printf("%s %s\n", program, HK_VERSION);
     exit(0);

@@ -1503,6 +1503,7 @@ hk_store_stats(hk_txn *t, HkStoreStats *st)
   st->versions = hk_entries(t, DB_VERSIONS);
   st->patients = hk_entries(t, DB_PATIENTS);
   st->blobs = hk_entries(t, DB_BLOBS);
+  st->thumbnails = hk_entries(t, DB_THUMBS);
   st->quarantined = hk_entries(t, DB_QUARANTINE);
   st->withdrawn = hk_entries(t, DB_WITHDRAWN);
   st->inpatients = hk_entries(t, DB_CENSUS);

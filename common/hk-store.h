@@ -143,7 +143,10 @@ typedef struct {
   int64_t content_size;
   int64_t content_ino;
   int64_t content_ctime_ns;
-  int64_t ingested; /* 1 if the last look ingested it; not part of the comparison */
+  /* Not part of the comparison: what the last look found. */
+  int64_t ingested;   /* 1 if it was ingested */
+  uint8_t sha256[32]; /* of the content it ingested */
+  uint8_t meta_sha256[32]; /* of the sidecar it ingested */
 } HkFileState;
 
 int hk_store_get_file_state(hk_txn *t, const char *key, HkFileState *out);
@@ -179,6 +182,7 @@ typedef struct {
   uint64_t versions;
   uint64_t patients;
   uint64_t blobs;
+  uint64_t thumbnails;
   uint64_t quarantined;
   uint64_t withdrawn;
   uint64_t inpatients;

@@ -24,6 +24,8 @@ typedef struct {
   char *rel; /* sidecar path relative to the root */
   int64_t mtime_ns;
   HkFileState st;
+  HkFileState old;
+  bool has_old;
   bool seen_before;
   char *escape; /* set if the sidecar or content path leaves the root */
 } HkCandidate;
@@ -344,6 +346,25 @@ out:
   g_object_unref(p);
 }
 
+/* Without a declared content_type, the content file's extension is the
+ * declaration: "x.pdf" holding text is as wrong as a sidecar saying so. */
+static const char *
+hk_type_from_name(const char *path)
+{
+  const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+  const char *type = NULL;
+
+  if (!dot || (slash && dot < slash))
+    return NULL;
+  if (g_ascii_strcasecmp(dot, ".pdf") == 0)
+    type = "application/pdf";
+  else if (g_ascii_strcasecmp(dot, ".jpg") == 0 || g_ascii_strcasecmp(dot, ".jpeg") == 0)
+    type = "image/jpeg";
+  else if (g_ascii_strcasecmp(dot, ".txt") == 0)
+    type = "text/plain";
+  return type;
+}
+
 static int
 hk_fail(hk_ingest *ing, const char *source, const char *source_id, const char *sha,
         char *reason, const char *key, const HkCandidate *c)
@@ -382,6 +403,7 @@ hk_process(hk_drop *d, hk_ingest *ing, HkCandidate *c)
     ret = hk_fail(ing, abs, NULL, NULL, g_strdup_printf("sidecar: %s", reason), key, c);
     goto out;
   }
+  hk_sha256(g_bytes_get_data(sidecar, NULL), g_bytes_get_size(sidecar), c->st.meta_sha256);
   hk_parse_sidecar(sidecar, v, &patient, &reason);
   if (reason) {
     ret = hk_fail(ing, abs, v->source_id, NULL, g_steal_pointer(&reason), key, c);
@@ -399,7 +421,17 @@ hk_process(hk_drop *d, hk_ingest *ing, HkCandidate *c)
   }
   hk_sha256(g_bytes_get_data(content, NULL), g_bytes_get_size(content), digest);
   hk_sha256_hex(digest, sha);
+  memcpy(c->st.sha256, digest, sizeof digest);
+  /* The same file with the bytes it gave last time (touched, or its sidecar
+   * rewritten unchanged) is not a new arrival. */
+  if (c->seen_before && memcmp(c->old.sha256, digest, sizeof digest) == 0 &&
+      memcmp(c->old.meta_sha256, c->st.meta_sha256, sizeof digest) == 0) {
+    ret = hk_ingest_touch(ing, key, &c->st);
+    goto out;
+  }
   sniffed = hk_sniff(g_bytes_get_data(content, NULL), g_bytes_get_size(content));
+  if (!v->content_type && hk_type_from_name(content_path))
+    v->content_type = g_strdup(hk_type_from_name(content_path));
   if (g_bytes_get_size(content) == 0) {
     reason = g_strdup("content file is empty");
   } else if (v->content_type && strcmp(v->content_type, "application/pdf") != 0 &&
@@ -516,7 +548,6 @@ hk_drop_scan(hk_drop *d, hk_ingest *ing, GPtrArray *paths)
     goto out;
   for (guint i = 0; i < rels->len; i++) {
     HkCandidate *c = g_new0(HkCandidate, 1);
-    HkFileState old;
     char *key;
     c->rel = g_strdup(g_ptr_array_index(rels, i));
     hk_candidate_stat(d, c);
@@ -526,7 +557,8 @@ hk_drop_scan(hk_drop *d, hk_ingest *ing, GPtrArray *paths)
     } else if (hk_ingest_file_done(ing, t, key, &c->st)) {
       hk_candidate_free(c);
     } else {
-      c->seen_before = hk_store_get_file_state(t, key, &old) == 0 && old.ingested;
+      c->has_old = hk_store_get_file_state(t, key, &c->old) == 0;
+      c->seen_before = c->has_old && c->old.ingested;
       g_ptr_array_add(cands, c);
     }
     g_free(key);

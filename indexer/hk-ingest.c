@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef enum { ITEM_DOC, ITEM_FAIL, ITEM_PATIENT, ITEM_WITHDRAW } HkItemKind;
+typedef enum { ITEM_DOC, ITEM_FAIL, ITEM_PATIENT, ITEM_WITHDRAW, ITEM_TOUCH } HkItemKind;
 
 typedef struct {
   HkItemKind kind;
@@ -209,6 +209,16 @@ hk_ingest_withdraw(hk_ingest *ing, const char *source_id, const char *reason,
   return hk_ingest_queue(ing, it, 0);
 }
 
+int
+hk_ingest_touch(hk_ingest *ing, const char *file_key, const HkFileState *st)
+{
+  HkItem *it = g_new0(HkItem, 1);
+
+  it->kind = ITEM_TOUCH;
+  hk_item_set_file(it, file_key, st);
+  return hk_ingest_queue(ing, it, 0);
+}
+
 bool
 hk_ingest_file_done(hk_ingest *ing, hk_txn *t, const char *file_key, const HkFileState *st)
 {
@@ -381,6 +391,9 @@ hk_apply(hk_ingest *ing, hk_txn *t, guint *applied, unsigned *events, HkIngestCo
       hk_patient_free(p);
       break;
     }
+    case ITEM_TOUCH:
+      c->unchanged++;
+      break;
     case ITEM_WITHDRAW: {
       char doc_id[HK_DOC_ID_LEN + 1];
       if (hk_store_find_source(t, it->source_id, doc_id) == 0)

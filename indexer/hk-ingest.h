@@ -58,6 +58,10 @@ int hk_ingest_edit_patient(hk_ingest *ing, const char *patient_id, HkPatientEdit
                            void *data, GDestroyNotify free_fn, const char *file_key,
                            const HkFileState *st);
 
+/* Record only that a source file was looked at (its bytes are what it
+ * gave last time): no new version. */
+int hk_ingest_touch(hk_ingest *ing, const char *file_key, const HkFileState *st);
+
 /* Queue the withdrawal of a document's current version. */
 int hk_ingest_withdraw(hk_ingest *ing, const char *source_id, const char *reason,
                        const char *file_key, const HkFileState *st);

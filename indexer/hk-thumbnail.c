@@ -169,12 +169,28 @@ hk_jpeg(const void *data, size_t len, GBytes **thumb, char **reason)
       best = sf[i];
   }
   int sw = TJSCALED(w, best), sh = TJSCALED(h, best);
-  pixels = g_malloc((size_t)sw * (size_t)sh * 3);
-  if (tjDecompress2(tj, data, (unsigned long)len, pixels, sw, 0, sh, TJPF_RGB, TJFLAG_FASTDCT) !=
-          0 &&
+  /* Scanners write CMYK (Adobe) JPEGs too; TurboJPEG decodes those only
+   * to CMYK, so convert here. */
+  bool cmyk = cs == TJCS_CMYK || cs == TJCS_YCCK;
+  pixels = g_malloc((size_t)sw * (size_t)sh * (cmyk ? 4 : 3));
+  if (tjDecompress2(tj, data, (unsigned long)len, pixels, sw, 0, sh, cmyk ? TJPF_CMYK : TJPF_RGB,
+                    TJFLAG_FASTDCT) != 0 &&
       tjGetErrorCode(tj) == TJERR_FATAL) {
     *reason = g_strdup_printf("JPEG data do not decode: %s", tjGetErrorStr2(tj));
     goto out;
+  }
+  if (cmyk) {
+    /* Adobe stores CMYK inverted: each byte is already 255 - ink. */
+    for (size_t i = 0; i < (size_t)sw * (size_t)sh; i++) {
+      const unsigned char *p = pixels + i * 4;
+      unsigned char *q = pixels + i * 3;
+      unsigned k = p[3];
+      unsigned char r = (unsigned char)(p[0] * k / 255), g = (unsigned char)(p[1] * k / 255),
+                    b = (unsigned char)(p[2] * k / 255);
+      q[0] = r;
+      q[1] = g;
+      q[2] = b;
+    }
   }
   ret = 0;
   /* Box-reduce to the exact size with cairo, then encode. */

@@ -1,0 +1,65 @@
+/* hikae-admin audit verify: re-check the hash chain of the audit log. */
+#include "hk-admin-audit.h"
+
+#include "hk-admin.h"
+#include "hk-audit.h"
+#include "hk-config.h"
+#include "hk-error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int
+hk_admin_audit_main(int argc, char **argv)
+{
+  char *state = NULL;
+  GOptionEntry entries[] = {
+    { "state", 0, 0, G_OPTION_ARG_FILENAME, &state, "Server state folder", "DIR" },
+    { NULL },
+  };
+  HkAuditReport r = { 0 };
+  int ret, status = 2;
+
+  if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+      printf("Usage: %s audit verify --state DIR\n", HK_ADMIN_PROGRAM);
+      status = 0;
+    } else {
+      status = hk_usage_error(HK_ADMIN_PROGRAM, "audit: expected \"verify\"");
+    }
+    goto out;
+  }
+  argc--;
+  argv++;
+  ret = hk_config_parse(HK_ADMIN_PROGRAM, "audit verify", "Verify the audit log's hash chain",
+                        entries, &argc, &argv);
+  if (ret < 0) {
+    status = ret == -HK_EINVAL ? 2 : 1;
+    goto out;
+  }
+  if (argc > 1) {
+    status = hk_usage_error(HK_ADMIN_PROGRAM, "unexpected argument \"%s\"", argv[1]);
+    goto out;
+  }
+  if (!state) {
+    status = hk_usage_error(HK_ADMIN_PROGRAM, "--state DIR is required");
+    goto out;
+  }
+  ret = hk_audit_verify(state, &r);
+  if (ret == 0) {
+    printf("audit log: %llu records verified, chain intact\n", (unsigned long long)r.records);
+    status = 0;
+  } else if (ret == -HK_ECORRUPT) {
+    printf("audit log: BROKEN at record line %llu: %s (%llu records verified before it)\n",
+           (unsigned long long)r.bad_line, r.reason ? r.reason : "unknown",
+           (unsigned long long)r.records);
+    status = 1;
+  } else {
+    fprintf(stderr, "%s: audit log in %s: %s\n", HK_ADMIN_PROGRAM, state, hk_strerror(ret));
+    status = 1;
+  }
+out:
+  hk_audit_report_clear(&r);
+  g_free(state);
+  return status;
+}

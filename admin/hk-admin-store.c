@@ -126,6 +126,7 @@ hk_admin_stats_main(int argc, char **argv)
   hk_member_int(b, "patients", (int64_t)st.patients);
   hk_member_int(b, "blobs", (int64_t)st.blobs);
   hk_member_int(b, "thumbnails", (int64_t)st.thumbnails);
+  hk_member_int(b, "thumbnails_pending", (int64_t)st.thumbnails_pending);
   hk_member_int(b, "quarantined", (int64_t)st.quarantined);
   hk_member_int(b, "withdrawn", (int64_t)st.withdrawn);
   hk_member_int(b, "inpatients", (int64_t)st.inpatients);

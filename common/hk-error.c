@@ -25,7 +25,8 @@ hk_strerror(int err)
     [HK_ETIMEOUT] = "timed out",
     [HK_ECRYPTO] = "cryptographic operation failed",
   };
-  int e = err < 0 ? -err : err;
+  /* In unsigned arithmetic: -INT_MIN would overflow an int. */
+  unsigned e = err < 0 ? 0u - (unsigned)err : (unsigned)err;
   const char *m = "unknown error";
 
   if (e < HK_EMAX && msgs[e])

@@ -217,7 +217,7 @@ hk_patient_from_json(const char *json, size_t len, HkPatient **out)
   int ret = -HK_ECORRUPT;
 
   if (!json_parser_load_from_data(parser, json, (gssize)len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
+      !json_parser_get_root(parser) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
     goto out;
   o = json_node_get_object(json_parser_get_root(parser));
   id = hk_str(o, "id");

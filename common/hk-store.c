@@ -27,12 +27,13 @@ enum {
   DB_CENSUS,
   DB_FILES,
   DB_QUARANTINE,
+  DB_THUMBQ,
   DB_COUNT
 };
 
 static const char *const hk_db_names[DB_COUNT] = {
   "meta", "docs", "versions", "withdrawn", "blobs", "thumbs",
-  "patients", "pindex", "timeline", "census", "files", "quarantine",
+  "patients", "pindex", "timeline", "census", "files", "quarantine", "thumbq",
 };
 
 #define HK_MAP_INITIAL (256ull << 20)
@@ -70,7 +71,8 @@ hk_mdb_err(int rc)
   case MDB_PAGE_NOTFOUND:
   case MDB_INVALID:
   case MDB_VERSION_MISMATCH: ret = -HK_ECORRUPT; break;
-  case MDB_BAD_TXN: ret = -HK_EINVAL; break;
+  case MDB_BAD_TXN:
+  case MDB_BAD_VALSIZE: ret = -HK_EINVAL; break;
   default: ret = rc > 0 ? hk_err_from_errno(rc) : -HK_EIO; break;
   }
   return ret;
@@ -489,6 +491,55 @@ hk_store_put_thumbnail(hk_txn *t, const char *sha_hex, const void *jpeg, size_t 
     ret = hk_put(t, DB_THUMBS, key, sizeof key, jpeg, len, MDB_NOOVERWRITE);
   if (ret == -HK_EEXIST)
     ret = 0;
+  if (ret == 0)
+    hk_del(t, DB_THUMBQ, key, sizeof key);
+  return ret ? ret : t->ret;
+}
+
+int
+hk_store_queue_thumbnail(hk_txn *t, const char *sha_hex)
+{
+  uint8_t key[HK_SHA256_LEN];
+  MDB_val v;
+  int ret = hk_sha256_from_hex(sha_hex, key);
+
+  if (ret == 0 && hk_get(t, DB_THUMBS, key, sizeof key, &v) == -HK_ENOTFOUND)
+    ret = hk_put(t, DB_THUMBQ, key, sizeof key, "", 0, 0);
+  return ret ? ret : t->ret;
+}
+
+int
+hk_store_unqueue_thumbnail(hk_txn *t, const char *sha_hex)
+{
+  uint8_t key[HK_SHA256_LEN];
+  int ret = hk_sha256_from_hex(sha_hex, key);
+
+  if (ret == 0)
+    hk_del(t, DB_THUMBQ, key, sizeof key);
+  return ret ? ret : t->ret;
+}
+
+int
+hk_store_thumbnail_queue(hk_txn *t, unsigned max, GPtrArray *out)
+{
+  MDB_cursor *c = NULL;
+  MDB_val k, v;
+  int rc, ret;
+
+  ret = hk_cursor(t, DB_THUMBQ, &c);
+  if (ret)
+    goto out;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && out->len < max;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    char hex[HK_SHA256_HEX_LEN + 1];
+    if (k.mv_size != HK_SHA256_LEN)
+      continue;
+    hk_sha256_hex(k.mv_data, hex);
+    g_ptr_array_add(out, g_strdup(hex));
+  }
+out:
+  if (c)
+    mdb_cursor_close(c);
   return ret;
 }
 
@@ -657,7 +708,7 @@ hk_load_withdrawn(hk_txn *t, const uint8_t id[8], uint32_t version, HkDocument *
   d->withdrawn = true;
   p = json_parser_new_immutable();
   if (json_parser_load_from_data(p, v.mv_data, (gssize)v.mv_size, NULL) &&
-      JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+      json_parser_get_root(p) && JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
     JsonObject *o = json_node_get_object(json_parser_get_root(p));
     d->withdrawn_reason = g_strdup(json_object_get_string_member_with_default(o, "reason", ""));
     d->withdrawn_at = json_object_get_int_member_with_default(o, "at", 0);
@@ -930,7 +981,7 @@ hk_store_timeline(hk_txn *t, const char *patient_id, const HkTimelineQuery *q,
     bool ok = parts[0] && parts[1];
     if (ok) {
       when = g_ascii_strtoll(parts[0], &end, 10);
-      ok = end && *end == 0 && hk_docid_bin(parts[1], id) == 0;
+      ok = end && end != parts[0] && *end == 0 && hk_docid_bin(parts[1], id) == 0;
     }
     if (ok) {
       hk_be64(key + plen + 1, hk_time_key(when));
@@ -994,12 +1045,31 @@ out:
 
 /* ---- patients, their search index and the census ---- */
 
+/* LMDB keys stop at 511 bytes; a name longer than any real one (a broken
+ * HL7 field) is indexed by its first 400 bytes rather than failing the
+ * whole batch it came in. */
+#define HK_INDEX_TEXT_MAX 400
+
+static char *
+hk_index_text(const char *text)
+{
+  char *k = hk_kana_fold(text);
+
+  if (k && strlen(k) > HK_INDEX_TEXT_MAX) {
+    const char *end = k + HK_INDEX_TEXT_MAX;
+    while (end > k && (*end & 0xC0) == 0x80)
+      end--;
+    k[end - k] = 0;
+  }
+  return k;
+}
+
 /* Index keys: one kind byte, the folded text, NUL, the patient ID. */
 static GPtrArray *
 hk_patient_index_keys(const HkPatient *p)
 {
   GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
-  char *kana = hk_kana_fold(p->kana), *name = hk_kana_fold(p->name);
+  char *kana = hk_index_text(p->kana), *name = hk_index_text(p->name);
 
   if (kana && *kana)
     g_ptr_array_add(keys, g_strdup_printf("k%s", kana));
@@ -1299,7 +1369,7 @@ hk_store_quarantine_foreach(hk_txn *t, HkQuarantineFunc fn, void *data)
     HkQuarantine q = { 0 };
     JsonObject *o;
     if (!json_parser_load_from_data(p, v.mv_data, (gssize)v.mv_size, NULL) ||
-        !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+        !json_parser_get_root(p) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
       ret = -HK_ECORRUPT;
       break;
     }
@@ -1401,7 +1471,7 @@ hk_store_get_indexer(hk_txn *t, HkIndexerInfo *out)
     goto out;
   p = json_parser_new_immutable();
   if (!json_parser_load_from_data(p, v.mv_data, (gssize)v.mv_size, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+      !json_parser_get_root(p) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
     ret = -HK_ECORRUPT;
     goto out;
   }
@@ -1504,6 +1574,7 @@ hk_store_stats(hk_txn *t, HkStoreStats *st)
   st->patients = hk_entries(t, DB_PATIENTS);
   st->blobs = hk_entries(t, DB_BLOBS);
   st->thumbnails = hk_entries(t, DB_THUMBS);
+  st->thumbnails_pending = hk_entries(t, DB_THUMBQ);
   st->quarantined = hk_entries(t, DB_QUARANTINE);
   st->withdrawn = hk_entries(t, DB_WITHDRAWN);
   st->inpatients = hk_entries(t, DB_CENSUS);

@@ -64,6 +64,13 @@ int hk_store_put_blob(hk_txn *t, const char *sha_hex, const void *data, size_t l
 int hk_store_get_blob(hk_txn *t, const char *sha_hex, const void **data, size_t *len);
 int hk_store_put_thumbnail(hk_txn *t, const char *sha_hex, const void *jpeg, size_t len);
 int hk_store_get_thumbnail(hk_txn *t, const char *sha_hex, const void **jpeg, size_t *len);
+/* Thumbnails drawn after the document is stored (a PDF page costs more
+ * than the rest of its ingest): queue one (no-op if it exists), list up to
+ * max queued hashes (char*, g_free) into out, or drop one from the queue.
+ * Storing the thumbnail also takes it off the queue. */
+int hk_store_queue_thumbnail(hk_txn *t, const char *sha_hex);
+int hk_store_thumbnail_queue(hk_txn *t, unsigned max, GPtrArray *out);
+int hk_store_unqueue_thumbnail(hk_txn *t, const char *sha_hex);
 
 /* ---- documents and versions: append-only ---- */
 
@@ -183,6 +190,7 @@ typedef struct {
   uint64_t patients;
   uint64_t blobs;
   uint64_t thumbnails;
+  uint64_t thumbnails_pending;
   uint64_t quarantined;
   uint64_t withdrawn;
   uint64_t inpatients;

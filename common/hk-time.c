@@ -30,7 +30,12 @@ hk_time_parse(const char *text, int64_t *usec)
   if (!(text[len - 1] == 'Z' || text[len - 1] == 'z' || text[len - 6] == '+' ||
         text[len - 6] == '-'))
     goto out;
-  dt = g_date_time_new_from_iso8601(text, NULL);
+  /* RFC 3339 allows a lower-case "z"; GLib does not. len <= 40 here. */
+  char buf[41];
+  memcpy(buf, text, len + 1);
+  if (buf[len - 1] == 'z')
+    buf[len - 1] = 'Z';
+  dt = g_date_time_new_from_iso8601(buf, NULL);
   if (!dt)
     goto out;
   *usec = g_date_time_to_unix(dt) * G_USEC_PER_SEC + g_date_time_get_microsecond(dt);
@@ -44,13 +49,15 @@ out:
 char *
 hk_time_format(int64_t usec)
 {
-  GDateTime *dt = g_date_time_new_from_unix_utc(usec / G_USEC_PER_SEC);
+  /* Floor, not truncation: before 1970 the fraction must stay 0..999. */
+  int64_t rem = (usec % G_USEC_PER_SEC + G_USEC_PER_SEC) % G_USEC_PER_SEC;
+  GDateTime *dt = g_date_time_new_from_unix_utc((usec - rem) / G_USEC_PER_SEC);
   char *base, *res;
 
   if (!dt)
     return g_strdup("1970-01-01T00:00:00.000Z");
   base = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S");
-  res = g_strdup_printf("%s.%03dZ", base, (int)((usec % G_USEC_PER_SEC) / 1000));
+  res = g_strdup_printf("%s.%03dZ", base, (int)(rem / 1000));
   g_free(base);
   g_date_time_unref(dt);
   return res;

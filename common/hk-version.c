@@ -180,7 +180,7 @@ hk_version_from_json(const char *json, size_t len, HkVersion **out)
 
   if (!json_parser_load_from_data(p, json, (gssize)len, NULL))
     goto out;
-  if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+  if (!json_parser_get_root(p) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
     goto out;
   o = json_node_get_object(json_parser_get_root(p));
   v = hk_version_new();

@@ -3,13 +3,13 @@
 #include "hk-error.h"
 #include "hk-log.h"
 #include "hk-sha256.h"
+#include "hk-sidecar.h"
 #include "hk-thumbnail.h"
 #include "hk-time.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <json-glib/json-glib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +18,7 @@
 struct hk_drop {
   char *root; /* real path, no trailing slash */
   size_t max_content;
+  unsigned parallel; /* parser children at once */
 };
 
 typedef struct {
@@ -39,7 +40,7 @@ hk_candidate_free(HkCandidate *c)
 }
 
 int
-hk_drop_open(const char *root, size_t max_content, hk_drop **out)
+hk_drop_open(const char *root, size_t max_content, unsigned parallel, hk_drop **out)
 {
   char *real = realpath(root, NULL);
   struct stat st;
@@ -57,6 +58,7 @@ hk_drop_open(const char *root, size_t max_content, hk_drop **out)
   *out = g_new0(hk_drop, 1);
   (*out)->root = g_strdup(real);
   (*out)->max_content = max_content;
+  (*out)->parallel = parallel;
 out:
   free(real);
   return ret;
@@ -237,115 +239,6 @@ out:
   return ret;
 }
 
-static const char *
-hk_member_str(JsonObject *o, const char *k, size_t maxlen, bool required, char **reason)
-{
-  JsonNode *n = json_object_get_member(o, k);
-  const char *v;
-
-  if (!n || JSON_NODE_HOLDS_NULL(n)) {
-    if (required && !*reason)
-      *reason = g_strdup_printf("sidecar: missing required field \"%s\"", k);
-    return NULL;
-  }
-  if (json_node_get_value_type(n) != G_TYPE_STRING) {
-    if (!*reason)
-      *reason = g_strdup_printf("sidecar: field \"%s\" must be a string", k);
-    return NULL;
-  }
-  v = json_node_get_string(n);
-  if ((required && !*v) || strlen(v) > maxlen) {
-    if (!*reason)
-      *reason = g_strdup_printf("sidecar: field \"%s\" must be 1-%zu bytes", k, maxlen);
-    return NULL;
-  }
-  return v;
-}
-
-/* Parse and check a sidecar. On success fills v (and *patient if the
- * sidecar names the patient); else sets *reason. source_id is set as soon as
- * it is known, so a failure can still be tied to its document. */
-static void
-hk_parse_sidecar(GBytes *bytes, HkVersion *v, HkPatient **patient, char **reason)
-{
-  JsonParser *p = json_parser_new_immutable();
-  GError *err = NULL;
-  JsonObject *o;
-  JsonNode *pn;
-  gsize len;
-  const char *data = g_bytes_get_data(bytes, &len);
-  const char *s;
-
-  if (!json_parser_load_from_data(p, data, (gssize)len, &err)) {
-    *reason = g_strdup_printf("sidecar is not valid JSON: %s", err->message);
-    goto out;
-  }
-  if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
-    *reason = g_strdup("sidecar is not a JSON object");
-    goto out;
-  }
-  o = json_node_get_object(json_parser_get_root(p));
-  if ((s = hk_member_str(o, "source_id", 256, true, reason)))
-    v->source_id = g_strdup(s);
-  if ((s = hk_member_str(o, "patient_id", 32, true, reason))) {
-    if (!hk_patient_id_valid(s) && !*reason)
-      *reason = g_strdup("sidecar: patient_id must be 1-32 of A-Za-z0-9-_");
-    v->patient_id = g_strdup(s);
-  }
-  if ((s = hk_member_str(o, "type", 64, true, reason))) {
-    if (!hk_version_type_valid(s) && !*reason)
-      *reason = g_strdup_printf("sidecar: unknown document type \"%s\"", s);
-    v->type = g_strdup(s);
-  }
-  if ((s = hk_member_str(o, "title", 1024, true, reason)))
-    v->title = g_strdup(s);
-  if ((s = hk_member_str(o, "created_at", 64, true, reason))) {
-    if (hk_time_parse(s, &v->created_usec) != 0 && !*reason)
-      *reason = g_strdup_printf("sidecar: created_at \"%s\" is not an RFC 3339 date-time", s);
-    v->created_at = g_strdup(s);
-  }
-  if ((s = hk_member_str(o, "author", 256, false, reason)))
-    v->author = g_strdup(s);
-  if ((s = hk_member_str(o, "department", 256, false, reason)))
-    v->department = g_strdup(s);
-  if ((s = hk_member_str(o, "content_type", 128, false, reason))) {
-    /* Parameters such as "; charset=utf-8" do not change what we check. */
-    char *ct = g_ascii_strdown(s, -1), *semi = strchr(ct, ';');
-    if (semi)
-      *semi = 0;
-    v->content_type = g_strdup(g_strstrip(ct));
-    g_free(ct);
-  }
-  pn = json_object_get_member(o, "patient");
-  if (pn && !*reason && !JSON_NODE_HOLDS_NULL(pn)) {
-    if (!JSON_NODE_HOLDS_OBJECT(pn)) {
-      *reason = g_strdup("sidecar: \"patient\" must be an object");
-      goto out;
-    }
-    JsonObject *po = json_node_get_object(pn);
-    HkPatient *pt = hk_patient_new(v->patient_id);
-    if ((s = hk_member_str(po, "name", 256, false, reason)))
-      pt->name = g_strdup(s);
-    if ((s = hk_member_str(po, "kana", 256, false, reason)))
-      pt->kana = g_strdup(s);
-    if ((s = hk_member_str(po, "birth_date", 10, false, reason))) {
-      if (!hk_time_is_date(s) && !*reason)
-        *reason = g_strdup_printf("sidecar: patient.birth_date \"%s\" is not YYYY-MM-DD", s);
-      pt->birth_date = g_strdup(s);
-    }
-    if ((s = hk_member_str(po, "sex", 1, false, reason))) {
-      if (!strchr("FMOU", s[0]) && !*reason)
-        *reason = g_strdup_printf("sidecar: patient.sex \"%s\" is not F, M, O or U", s);
-      pt->sex = g_strdup(s);
-    }
-    pt->origin = HK_PATIENT_FROM_DROP;
-    *patient = pt;
-  }
-out:
-  g_clear_error(&err);
-  g_object_unref(p);
-}
-
 /* Without a declared content_type, the content file's extension is the
  * declaration: "x.pdf" holding text is as wrong as a sidecar saying so. */
 static const char *
@@ -380,101 +273,181 @@ hk_fail(hk_ingest *ing, const char *source, const char *source_id, const char *s
   return hk_ingest_add_failure(ing, q, key, &c->st, c->seen_before);
 }
 
-static int
-hk_process(hk_drop *d, hk_ingest *ing, HkCandidate *c)
-{
-  char *abs = g_build_filename(d->root, c->rel, NULL);
-  char *content_path = g_strndup(abs, strlen(abs) - strlen(HK_SIDECAR_SUFFIX));
-  char *key = hk_file_key(d, c->rel);
-  char *reason = NULL;
-  GBytes *sidecar = NULL, *content = NULL, *thumb = NULL;
-  HkVersion *v = hk_version_new();
-  HkPatient *patient = NULL;
+/* One candidate between reading and queueing: documents are read and
+ * checked one by one, parsed in parallel children, then queued in order. */
+typedef struct {
+  HkCandidate *c;
+  char *abs;
+  char *content_path;
+  char *key;
+  HkVersion *v;
+  HkPatient *patient;
+  GBytes *content;
+  char sha[HK_SHA256_HEX_LEN + 1];
   const char *sniffed;
-  uint8_t digest[HK_SHA256_LEN];
-  char sha[HK_SHA256_HEX_LEN + 1] = "";
-  int ret = 0;
+  char *reason;            /* refused, for this reason */
+  const char *fail_source; /* the path the refusal names */
+  bool touch;              /* the same bytes this file gave last time */
+  bool inspect;
+  HkInspectJob job;
+} HkPending;
 
+static void
+hk_pending_clear(HkPending *p)
+{
+  g_free(p->abs);
+  g_free(p->content_path);
+  g_free(p->key);
+  hk_version_free(p->v);
+  hk_patient_free(p->patient);
+  if (p->content)
+    g_bytes_unref(p->content);
+  g_free(p->reason);
+  if (p->job.thumb)
+    g_bytes_unref(p->job.thumb);
+  g_free(p->job.reason);
+  memset(p, 0, sizeof *p);
+}
+
+/* Read and check everything but the parse. */
+static void
+hk_prepare(hk_drop *d, HkCandidate *c, HkPending *p)
+{
+  GBytes *sidecar = NULL;
+  uint8_t digest[HK_SHA256_LEN];
+  char *why = NULL;
+  int ret;
+
+  p->c = c;
+  p->abs = g_build_filename(d->root, c->rel, NULL);
+  p->content_path = g_strndup(p->abs, strlen(p->abs) - strlen(HK_SIDECAR_SUFFIX));
+  p->key = hk_file_key(d, c->rel);
+  p->v = hk_version_new();
+  p->fail_source = p->abs;
   if (c->escape) {
-    ret = hk_fail(ing, abs, NULL, NULL, g_strdup(c->escape), key, c);
+    p->reason = g_strdup(c->escape);
     goto out;
   }
-  if (hk_read_file(abs, HK_SIDECAR_MAX, &sidecar, &reason) != 0) {
-    ret = hk_fail(ing, abs, NULL, NULL, g_strdup_printf("sidecar: %s", reason), key, c);
+  if (hk_read_file(p->abs, HK_SIDECAR_MAX, &sidecar, &why) != 0) {
+    p->reason = g_strdup_printf("sidecar: %s", why);
     goto out;
   }
   hk_sha256(g_bytes_get_data(sidecar, NULL), g_bytes_get_size(sidecar), c->st.meta_sha256);
-  hk_parse_sidecar(sidecar, v, &patient, &reason);
-  if (reason) {
-    ret = hk_fail(ing, abs, v->source_id, NULL, g_steal_pointer(&reason), key, c);
+  hk_sidecar_parse(sidecar, p->v, &p->patient, &p->reason);
+  if (p->reason)
     goto out;
-  }
-  ret = hk_read_file(content_path, d->max_content, &content, &reason);
+  p->fail_source = p->content_path;
+  ret = hk_read_file(p->content_path, d->max_content, &p->content, &why);
   if (ret == -HK_ENOTFOUND) {
-    g_free(reason);
-    reason = g_strdup_printf("content file missing: the sidecar names %s, which does not exist",
-                             content_path);
+    p->reason = g_strdup_printf("content file missing: the sidecar names %s, which does not exist",
+                                p->content_path);
+    goto out;
   }
   if (ret) {
-    ret = hk_fail(ing, content_path, v->source_id, NULL, g_steal_pointer(&reason), key, c);
+    p->reason = g_steal_pointer(&why);
     goto out;
   }
-  hk_sha256(g_bytes_get_data(content, NULL), g_bytes_get_size(content), digest);
-  hk_sha256_hex(digest, sha);
+  hk_sha256(g_bytes_get_data(p->content, NULL), g_bytes_get_size(p->content), digest);
+  hk_sha256_hex(digest, p->sha);
   memcpy(c->st.sha256, digest, sizeof digest);
   /* The same file with the bytes it gave last time (touched, or its sidecar
    * rewritten unchanged) is not a new arrival. */
   if (c->seen_before && memcmp(c->old.sha256, digest, sizeof digest) == 0 &&
       memcmp(c->old.meta_sha256, c->st.meta_sha256, sizeof digest) == 0) {
-    ret = hk_ingest_touch(ing, key, &c->st);
+    p->touch = true;
     goto out;
   }
-  sniffed = hk_sniff(g_bytes_get_data(content, NULL), g_bytes_get_size(content));
-  if (!v->content_type && hk_type_from_name(content_path))
-    v->content_type = g_strdup(hk_type_from_name(content_path));
-  if (g_bytes_get_size(content) == 0) {
-    reason = g_strdup("content file is empty");
-  } else if (v->content_type && strcmp(v->content_type, "application/pdf") != 0 &&
-             strcmp(v->content_type, "image/jpeg") != 0 &&
-             strcmp(v->content_type, "text/plain") != 0) {
-    reason = g_strdup_printf("unsupported content_type \"%s\" (PDF, JPEG and UTF-8 text only)",
-                             v->content_type);
-  } else if (!sniffed) {
-    reason = g_strdup_printf("content is not a PDF, a JPEG or UTF-8 text%s%s",
-                             v->content_type ? " as declared: " : "",
-                             v->content_type ? v->content_type : "");
-  } else if (v->content_type && strcmp(v->content_type, sniffed) != 0) {
-    reason = g_strdup_printf("declared content_type %s, but the bytes are %s", v->content_type,
-                             sniffed);
+  p->sniffed = hk_sniff(g_bytes_get_data(p->content, NULL), g_bytes_get_size(p->content));
+  if (!p->v->content_type && hk_type_from_name(p->content_path))
+    p->v->content_type = g_strdup(hk_type_from_name(p->content_path));
+  if (g_bytes_get_size(p->content) == 0) {
+    p->reason = g_strdup("content file is empty");
+  } else if (p->v->content_type && strcmp(p->v->content_type, "application/pdf") != 0 &&
+             strcmp(p->v->content_type, "image/jpeg") != 0 &&
+             strcmp(p->v->content_type, "text/plain") != 0) {
+    p->reason = g_strdup_printf("unsupported content_type \"%s\" (PDF, JPEG and UTF-8 text only)",
+                                p->v->content_type);
+  } else if (!p->sniffed) {
+    p->reason = g_strdup_printf("content is not a PDF, a JPEG or UTF-8 text%s%s",
+                                p->v->content_type ? " as declared: " : "",
+                                p->v->content_type ? p->v->content_type : "");
+  } else if (p->v->content_type && strcmp(p->v->content_type, p->sniffed) != 0) {
+    p->reason = g_strdup_printf("declared content_type %s, but the bytes are %s",
+                                p->v->content_type, p->sniffed);
+  } else {
+    p->inspect = true;
+    p->job.content_type = p->sniffed;
+    p->job.data = g_bytes_get_data(p->content, &p->job.len);
+    /* A JPEG's thumbnail comes almost free with its check; a PDF's first
+     * page is drawn later (hk-thumbq.c). */
+    p->job.want_thumb = strcmp(p->sniffed, "image/jpeg") == 0;
   }
-  if (!reason && hk_inspect(sniffed, g_bytes_get_data(content, NULL), g_bytes_get_size(content),
-                            &thumb, &reason) != 0 && !reason)
-    reason = g_strdup("content does not parse");
-  if (reason) {
-    ret = hk_fail(ing, content_path, v->source_id, sha, g_steal_pointer(&reason), key, c);
-    goto out;
-  }
-  g_free(v->content_type);
-  v->content_type = g_strdup(sniffed);
-  memcpy(v->sha256, sha, sizeof sha);
-  v->size = g_bytes_get_size(content);
-  v->source = g_strdup(content_path);
-  ret = hk_ingest_add_document(ing, v, g_steal_pointer(&content), g_steal_pointer(&thumb),
-                               g_steal_pointer(&patient), key, &c->st);
-  v = NULL;
 out:
   if (sidecar)
     g_bytes_unref(sidecar);
-  if (content)
-    g_bytes_unref(content);
-  if (thumb)
-    g_bytes_unref(thumb);
-  hk_version_free(v);
-  hk_patient_free(patient);
-  g_free(reason);
-  g_free(key);
-  g_free(content_path);
-  g_free(abs);
+  g_free(why);
+}
+
+/* Queue the outcome, in candidate order. */
+static int
+hk_finish(hk_ingest *ing, HkPending *p)
+{
+  int ret;
+
+  if (!p->reason && p->inspect && p->job.ret != 0)
+    p->reason = p->job.reason ? g_strdup(p->job.reason) : g_strdup("content does not parse");
+  if (p->reason) {
+    ret = hk_fail(ing, p->fail_source, p->v->source_id, p->sha[0] ? p->sha : NULL,
+                  g_steal_pointer(&p->reason), p->key, p->c);
+  } else if (p->touch) {
+    ret = hk_ingest_touch(ing, p->key, &p->c->st);
+  } else {
+    HkVersion *v = g_steal_pointer(&p->v);
+    g_free(v->content_type);
+    v->content_type = g_strdup(p->sniffed);
+    memcpy(v->sha256, p->sha, sizeof p->sha);
+    v->size = g_bytes_get_size(p->content);
+    v->source = g_strdup(p->content_path);
+    ret = hk_ingest_add_document(ing, v, g_steal_pointer(&p->content),
+                                 g_steal_pointer(&p->job.thumb), g_steal_pointer(&p->patient),
+                                 p->key, &p->c->st);
+  }
+  return ret;
+}
+
+#define HK_CHUNK_DOCS 16
+#define HK_CHUNK_BYTES (64u << 20)
+
+/* Read, check, parse (in parallel) and queue candidates [from, from+n). */
+static int
+hk_process_chunk(hk_drop *d, hk_ingest *ing, GPtrArray *cands, guint from, guint *used)
+{
+  HkPending p[HK_CHUNK_DOCS];
+  HkInspectJob jobs[HK_CHUNK_DOCS];
+  guint n = 0, nj = 0;
+  size_t bytes = 0;
+  int ret = 0;
+
+  memset(p, 0, sizeof p);
+  while (n < HK_CHUNK_DOCS && from + n < cands->len && bytes < HK_CHUNK_BYTES) {
+    hk_prepare(d, g_ptr_array_index(cands, from + n), &p[n]);
+    if (p[n].content)
+      bytes += g_bytes_get_size(p[n].content);
+    n++;
+  }
+  for (guint i = 0; i < n; i++)
+    if (p[i].inspect)
+      jobs[nj++] = p[i].job;
+  hk_inspect_batch(jobs, nj, d->parallel);
+  nj = 0;
+  for (guint i = 0; i < n; i++)
+    if (p[i].inspect)
+      p[i].job = jobs[nj++];
+  for (guint i = 0; ret == 0 && i < n; i++)
+    ret = hk_finish(ing, &p[i]);
+  for (guint i = 0; i < n; i++)
+    hk_pending_clear(&p[i]);
+  *used = n;
   return ret;
 }
 
@@ -565,8 +538,8 @@ hk_drop_scan(hk_drop *d, hk_ingest *ing, GPtrArray *paths)
   }
   hk_txn_abort(t);
   g_ptr_array_sort(cands, hk_candidate_cmp);
-  for (guint i = 0; ret == 0 && i < cands->len; i++)
-    ret = hk_process(d, ing, g_ptr_array_index(cands, i));
+  for (guint i = 0, used = 0; ret == 0 && i < cands->len; i += used)
+    ret = hk_process_chunk(d, ing, cands, i, &used);
 out:
   g_ptr_array_unref(cands);
   g_ptr_array_unref(rels);

@@ -10,14 +10,14 @@
 #include <glib.h>
 
 #define HK_SIDECAR_SUFFIX ".meta.json"
-#define HK_SIDECAR_MAX (64u << 10)
 #define HK_DROP_MAX_DEPTH 32
 
 typedef struct hk_drop hk_drop;
 
-/* Open a drop folder. \return 0; -HK_ENOTFOUND or -HK_EPERM if the folder
- * cannot be read. */
-int hk_drop_open(const char *root, size_t max_content, hk_drop **out);
+/* Open a drop folder; documents over max_content bytes are refused, and at
+ * most parallel parser children run at once. \return 0; -HK_ENOTFOUND or
+ * -HK_EPERM if the folder cannot be read. */
+int hk_drop_open(const char *root, size_t max_content, unsigned parallel, hk_drop **out);
 void hk_drop_free(hk_drop *d);
 const char *hk_drop_root(const hk_drop *d);
 

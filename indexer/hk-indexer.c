@@ -8,6 +8,8 @@
 #include "hk-log.h"
 #include "hk-ssmix2-hook.h"
 #include "hk-store.h"
+#include "hk-thumbnail.h"
+#include "hk-thumbq.h"
 #include "hk-time.h"
 #include "hk-watch.h"
 
@@ -35,6 +37,7 @@ typedef struct {
   gint tripwire_window;
   gint max_size_mb;
   gint batch;
+  gint workers;
   gboolean verbose;
 } HkIndexerOptions;
 
@@ -97,6 +100,19 @@ hk_indexer_events(HkIndexer *ix, GPtrArray *paths)
   return ret;
 }
 
+/* Draw queued thumbnails, a few at a time so new documents are not held up
+ * behind a long queue. \return true if more remain. */
+static bool
+hk_indexer_thumbnails(HkIndexer *ix, unsigned max)
+{
+  unsigned left = 0;
+  int ret = hk_thumbq_drain(ix->store, max, (unsigned)ix->opt->workers, &left);
+
+  if (ret)
+    hk_warn("thumbnails: %s", hk_strerror(ret));
+  return ret == 0 && left;
+}
+
 static void
 hk_indexer_report(HkIndexer *ix)
 {
@@ -145,7 +161,8 @@ hk_indexer_run(HkIndexer *ix)
       hk_ingest_heartbeat(ix->ing, HK_INDEXER_RUNNING, 0);
       next_beat = now + HK_HEARTBEAT_S * G_USEC_PER_SEC;
     }
-    int64_t wait_ms = (MIN(next_scan, next_beat) - g_get_monotonic_time()) / 1000;
+    bool more_thumbs = !hk_ingest_sealed(ix->ing) && hk_indexer_thumbnails(ix, 8);
+    int64_t wait_ms = more_thumbs ? 0 : (MIN(next_scan, next_beat) - g_get_monotonic_time()) / 1000;
     int pr = poll(pfd, 2, (int)CLAMP(wait_ms, 0, 60000));
     if (pr < 0 && errno != EINTR) {
       ret = hk_err_from_errno(errno);
@@ -184,7 +201,8 @@ int
 main(int argc, char **argv)
 {
   HkIndexerOptions opt = { .poll_interval = 30, .tripwire_threshold = 10,
-                           .tripwire_window = 300, .max_size_mb = 256, .batch = 128 };
+                           .tripwire_window = 300, .max_size_mb = 256, .batch = 128,
+                           .workers = (gint)g_get_num_processors() };
   GOptionEntry entries[] = {
     { "store", 0, 0, G_OPTION_ARG_FILENAME, &opt.store_dir, "Document store folder", "DIR" },
     { "drop", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.drops, "Drop folder (repeatable)", "DIR" },
@@ -200,6 +218,8 @@ main(int argc, char **argv)
     { "max-size", 0, 0, G_OPTION_ARG_INT, &opt.max_size_mb,
       "Largest document accepted, in MiB (default 256)", "MIB" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &opt.batch, "Documents per transaction (default 128)", "N" },
+    { "workers", 0, 0, G_OPTION_ARG_INT, &opt.workers,
+      "Parser processes at once (default: the number of cores)", "N" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Log debug messages", NULL },
     { NULL },
   };
@@ -228,7 +248,7 @@ main(int argc, char **argv)
   }
   if (opt.poll_interval < 1 || opt.poll_interval > 86400 || opt.tripwire_threshold < 1 ||
       opt.tripwire_window < 1 || opt.max_size_mb < 1 || opt.max_size_mb > 4096 || opt.batch < 1 ||
-      opt.batch > 100000) {
+      opt.batch > 100000 || opt.workers < 1 || opt.workers > HK_INSPECT_MAX_PARALLEL) {
     status = hk_usage_error(HK_PROGRAM, "a numeric option is out of range");
     goto out;
   }
@@ -237,7 +257,7 @@ main(int argc, char **argv)
   ix.drops = g_ptr_array_new_with_free_func((GDestroyNotify)hk_drop_free);
   for (char **d = opt.drops; d && *d; d++) {
     hk_drop *drop = NULL;
-    ret = hk_drop_open(*d, (size_t)opt.max_size_mb << 20, &drop);
+    ret = hk_drop_open(*d, (size_t)opt.max_size_mb << 20, (unsigned)opt.workers, &drop);
     if (ret) {
       fprintf(stderr, "%s: drop folder %s: %s\n", HK_PROGRAM, *d, hk_strerror(ret));
       goto out;
@@ -261,10 +281,13 @@ main(int argc, char **argv)
   cfg.tripwire_threshold = (unsigned)opt.tripwire_threshold;
   cfg.tripwire_window_s = (unsigned)opt.tripwire_window;
   ix.ing = hk_ingest_new(ix.store, &cfg);
+  hk_thumbnail_warmup();
   if (hk_ingest_sealed(ix.ing))
     hk_error("the indexer is SEALED; nothing is ingested until `hikae-admin unseal`");
   if (opt.once) {
     ret = hk_ingest_sealed(ix.ing) ? -HK_ESEALED : hk_indexer_full_scan(&ix);
+    while (ret == 0 && hk_indexer_thumbnails(&ix, 64))
+      ;
     if (ret == 0)
       ret = hk_ingest_heartbeat(ix.ing, HK_INDEXER_STOPPED, 0);
     hk_indexer_report(&ix);

@@ -336,6 +336,8 @@ hk_apply(hk_ingest *ing, hk_txn *t, guint *applied, unsigned *events, HkIngestCo
         if (ret == 0 && it->thumb)
           ret = hk_store_put_thumbnail(t, v->sha256, g_bytes_get_data(it->thumb, NULL),
                                        g_bytes_get_size(it->thumb));
+        else if (ret == 0 && strcmp(v->content_type, "application/pdf") == 0)
+          ret = hk_store_queue_thumbnail(t, v->sha256);
         if (ret == 0)
           ret = hk_store_add_version(t, v, &added);
         if (ret == 0)

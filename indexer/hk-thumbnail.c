@@ -2,6 +2,7 @@
 
 #include "hk-error.h"
 
+#include <cairo-pdf.h>
 #include <cairo.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -103,6 +104,8 @@ hk_pdf(const void *data, size_t len, GBytes **thumb, char **reason)
   }
   ret = 0;
   /* From here on a failure costs only the thumbnail. */
+  if (!thumb)
+    goto out;
   page = poppler_document_get_page(doc, 0);
   if (!page)
     goto out;
@@ -230,15 +233,15 @@ out:
 }
 
 int
-hk_thumbnail_make(const char *content_type, const void *data, size_t len, GBytes **thumb,
-                  char **reason)
+hk_thumbnail_check(const char *content_type, const void *data, size_t len, bool want_thumb,
+                   GBytes **thumb, char **reason)
 {
   int ret = -HK_EINVAL;
 
   *thumb = NULL;
   *reason = NULL;
   if (g_strcmp0(content_type, "application/pdf") == 0) {
-    ret = hk_pdf(data, len, thumb, reason);
+    ret = hk_pdf(data, len, want_thumb ? thumb : NULL, reason);
   } else if (g_strcmp0(content_type, "image/jpeg") == 0) {
     ret = hk_jpeg(data, len, thumb, reason);
   } else if (g_strcmp0(content_type, "text/plain") == 0) {
@@ -249,6 +252,37 @@ hk_thumbnail_make(const char *content_type, const void *data, size_t len, GBytes
     *reason = g_strdup_printf("unsupported content type %s", content_type ? content_type : "(none)");
   }
   return ret;
+}
+
+static cairo_status_t
+hk_append(void *closure, const unsigned char *data, unsigned int length)
+{
+  g_byte_array_append(closure, data, length);
+  return CAIRO_STATUS_SUCCESS;
+}
+
+void
+hk_thumbnail_warmup(void)
+{
+  GByteArray *pdf = g_byte_array_new();
+  cairo_surface_t *surf = cairo_pdf_surface_create_for_stream(hk_append, pdf, 200, 200);
+  cairo_t *cr = cairo_create(surf);
+  GBytes *thumb = NULL;
+  char *reason = NULL;
+
+  /* Text in a CJK face makes fontconfig and FreeType load what real
+   * documents need. */
+  cairo_select_font_face(cr, "Noto Sans CJK JP", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_move_to(cr, 10, 100);
+  cairo_show_text(cr, "\xe6\x8e\xa7\xe3\x81\x88 hikae");
+  cairo_destroy(cr);
+  cairo_surface_finish(surf);
+  cairo_surface_destroy(surf);
+  hk_thumbnail_check("application/pdf", pdf->data, pdf->len, true, &thumb, &reason);
+  if (thumb)
+    g_bytes_unref(thumb);
+  g_free(reason);
+  g_byte_array_unref(pdf);
 }
 
 /* ---- the child process ---- */
@@ -271,7 +305,7 @@ hk_write_all(int fd, const void *buf, size_t len)
 }
 
 static G_GNUC_NORETURN void
-hk_inspect_child(int fd, const char *content_type, const void *data, size_t len)
+hk_inspect_child(int fd, const HkInspectJob *job)
 {
   struct rlimit cpu = { HK_INSPECT_CPU_S, HK_INSPECT_CPU_S + 1 };
   GBytes *thumb = NULL;
@@ -286,7 +320,8 @@ hk_inspect_child(int fd, const char *content_type, const void *data, size_t len)
   struct rlimit mem = { HK_INSPECT_MEM, HK_INSPECT_MEM };
   setrlimit(RLIMIT_AS, &mem);
 #endif
-  ret = hk_thumbnail_make(content_type, data, len, &thumb, &reason);
+  ret = hk_thumbnail_check(job->content_type, job->data, job->len, job->want_thumb, &thumb,
+                           &reason);
   hdr[0] = ret == 0 ? 0 : 1;
   hdr[1] = reason ? (uint32_t)strlen(reason) : 0;
   hdr[2] = thumb ? (uint32_t)g_bytes_get_size(thumb) : 0;
@@ -296,98 +331,155 @@ hk_inspect_child(int fd, const char *content_type, const void *data, size_t len)
   _exit(0);
 }
 
+typedef struct {
+  HkInspectJob *job;
+  pid_t pid;
+  int fd;
+  int64_t deadline;
+  GByteArray *buf;
+  bool timed_out;
+} HkRunning;
+
+static void
+hk_inspect_start(HkRunning *r, HkInspectJob *job)
+{
+  int fds[2];
+
+  memset(r, 0, sizeof *r);
+  r->job = job;
+  r->fd = -1;
+  r->pid = -1;
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    job->reason = g_strdup_printf("cannot inspect: pipe: %s", g_strerror(errno));
+    job->ret = -HK_EIO;
+    return;
+  }
+  r->pid = fork();
+  if (r->pid < 0) {
+    job->reason = g_strdup_printf("cannot inspect: fork: %s", g_strerror(errno));
+    job->ret = -HK_EIO;
+    close(fds[0]);
+    close(fds[1]);
+    return;
+  }
+  if (r->pid == 0) {
+    close(fds[0]);
+    hk_inspect_child(fds[1], job);
+  }
+  close(fds[1]);
+  r->fd = fds[0];
+  r->buf = g_byte_array_new();
+  r->deadline = g_get_monotonic_time() + HK_INSPECT_WALL_MS * 1000ll;
+}
+
+/* Reap a child whose pipe closed (or timed out) and read its answer. */
+static void
+hk_inspect_finish(HkRunning *r)
+{
+  HkInspectJob *job = r->job;
+  int status = 0;
+  uint32_t hdr[3];
+
+  if (r->timed_out)
+    kill(r->pid, SIGKILL);
+  while (waitpid(r->pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  close(r->fd);
+  job->ret = -HK_EINVAL;
+  if (r->timed_out) {
+    job->reason = g_strdup_printf("parser took longer than %d s on this %s",
+                                  HK_INSPECT_WALL_MS / 1000, job->content_type);
+  } else if (WIFSIGNALED(status)) {
+    job->reason = g_strdup_printf("%s parser crashed on this file (signal %d)", job->content_type,
+                                  WTERMSIG(status));
+  } else if (r->buf->len < sizeof hdr) {
+    job->reason = g_strdup_printf("%s parser gave no answer (exit %d)", job->content_type,
+                                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  } else {
+    memcpy(hdr, r->buf->data, sizeof hdr);
+    if ((uint64_t)sizeof hdr + hdr[1] + hdr[2] != r->buf->len) {
+      job->reason = g_strdup("parser answer truncated");
+    } else {
+      if (hdr[1])
+        job->reason = g_strndup((const char *)r->buf->data + sizeof hdr, hdr[1]);
+      if (hdr[2])
+        job->thumb = g_bytes_new(r->buf->data + sizeof hdr + hdr[1], hdr[2]);
+      job->ret = hdr[0] == 0 ? 0 : -HK_EINVAL;
+    }
+  }
+  g_byte_array_unref(r->buf);
+  r->job = NULL;
+}
+
+void
+hk_inspect_batch(HkInspectJob *jobs, size_t n, unsigned parallel)
+{
+  HkRunning run[HK_INSPECT_MAX_PARALLEL];
+  size_t next = 0;
+  unsigned active = 0;
+
+  parallel = CLAMP(parallel, 1, HK_INSPECT_MAX_PARALLEL);
+  for (size_t i = 0; i < n; i++) {
+    jobs[i].thumb = NULL;
+    jobs[i].reason = NULL;
+    jobs[i].ret = 0;
+  }
+  while (next < n || active > 0) {
+    struct pollfd pfd[HK_INSPECT_MAX_PARALLEL];
+    int64_t now = g_get_monotonic_time(), wait_ms = 1000;
+
+    /* Plain text needs no parser worth isolating. */
+    while (next < n && g_strcmp0(jobs[next].content_type, "text/plain") == 0) {
+      jobs[next].ret = hk_thumbnail_check("text/plain", jobs[next].data, jobs[next].len, false,
+                                          &jobs[next].thumb, &jobs[next].reason);
+      next++;
+    }
+    while (next < n && active < parallel && g_strcmp0(jobs[next].content_type, "text/plain")) {
+      hk_inspect_start(&run[active], &jobs[next++]);
+      if (run[active].pid > 0)
+        active++;
+    }
+    if (active == 0)
+      continue;
+    for (unsigned i = 0; i < active; i++) {
+      pfd[i] = (struct pollfd){ run[i].fd, POLLIN, 0 };
+      wait_ms = MIN(wait_ms, MAX(0, (run[i].deadline - now) / 1000));
+    }
+    if (poll(pfd, active, (int)wait_ms) < 0 && errno != EINTR)
+      break;
+    now = g_get_monotonic_time();
+    for (unsigned i = 0; i < active;) {
+      bool done = false;
+      if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+        unsigned char chunk[65536];
+        ssize_t got = read(run[i].fd, chunk, sizeof chunk);
+        if (got > 0 && run[i].buf->len + (size_t)got <= (8u << 20))
+          g_byte_array_append(run[i].buf, chunk, (guint)got);
+        done = got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN) ||
+               run[i].buf->len + (size_t)MAX(got, 0) > (8u << 20);
+      }
+      if (!done && now >= run[i].deadline)
+        done = run[i].timed_out = true;
+      if (done) {
+        hk_inspect_finish(&run[i]);
+        /* Keep the running ones packed at the front. */
+        run[i] = run[active - 1];
+        pfd[i] = pfd[active - 1];
+        active--;
+      } else {
+        i++;
+      }
+    }
+  }
+}
+
 int
 hk_inspect(const char *content_type, const void *data, size_t len, GBytes **thumb, char **reason)
 {
-  GByteArray *buf = g_byte_array_new();
-  int fds[2] = { -1, -1 };
-  pid_t pid = -1;
-  int status = 0, ret = -HK_EINVAL;
-  int64_t deadline;
-  bool timed_out = false;
+  HkInspectJob job = { .content_type = content_type, .data = data, .len = len, .want_thumb = true };
 
-  *thumb = NULL;
-  *reason = NULL;
-  /* Plain text needs no parser worth isolating. */
-  if (g_strcmp0(content_type, "text/plain") == 0) {
-    ret = hk_thumbnail_make(content_type, data, len, thumb, reason);
-    goto out;
-  }
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    *reason = g_strdup_printf("cannot inspect: pipe: %s", g_strerror(errno));
-    ret = -HK_EIO;
-    goto out;
-  }
-  pid = fork();
-  if (pid < 0) {
-    *reason = g_strdup_printf("cannot inspect: fork: %s", g_strerror(errno));
-    ret = -HK_EIO;
-    goto out;
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    hk_inspect_child(fds[1], content_type, data, len);
-  }
-  close(fds[1]);
-  fds[1] = -1;
-  deadline = g_get_monotonic_time() + HK_INSPECT_WALL_MS * 1000ll;
-  for (;;) {
-    struct pollfd pfd = { fds[0], POLLIN, 0 };
-    int64_t left = (deadline - g_get_monotonic_time()) / 1000;
-    unsigned char chunk[65536];
-    if (left <= 0) {
-      timed_out = true;
-      break;
-    }
-    int pr = poll(&pfd, 1, (int)left);
-    if (pr < 0 && errno == EINTR)
-      continue;
-    if (pr <= 0)
-      continue;
-    ssize_t n = read(fds[0], chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    if (buf->len + (size_t)n > (8u << 20))
-      break; /* a thumbnail is never this large */
-    g_byte_array_append(buf, chunk, (guint)n);
-  }
-  if (timed_out)
-    kill(pid, SIGKILL);
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  if (timed_out) {
-    *reason = g_strdup_printf("parser took longer than %d s on this %s", HK_INSPECT_WALL_MS / 1000,
-                              content_type);
-    goto out;
-  }
-  if (WIFSIGNALED(status)) {
-    *reason = g_strdup_printf("%s parser crashed on this file (signal %d)", content_type,
-                              WTERMSIG(status));
-    goto out;
-  }
-  uint32_t hdr[3];
-  if (buf->len < sizeof hdr) {
-    *reason = g_strdup_printf("%s parser gave no answer (exit %d)", content_type,
-                              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    goto out;
-  }
-  memcpy(hdr, buf->data, sizeof hdr);
-  if ((uint64_t)sizeof hdr + hdr[1] + hdr[2] != buf->len) {
-    *reason = g_strdup("parser answer truncated");
-    goto out;
-  }
-  if (hdr[1])
-    *reason = g_strndup((const char *)buf->data + sizeof hdr, hdr[1]);
-  if (hdr[2])
-    *thumb = g_bytes_new(buf->data + sizeof hdr + hdr[1], hdr[2]);
-  ret = hdr[0] == 0 ? 0 : -HK_EINVAL;
-out:
-  if (fds[0] >= 0)
-    close(fds[0]);
-  if (fds[1] >= 0)
-    close(fds[1]);
-  g_byte_array_unref(buf);
-  return ret;
+  hk_inspect_batch(&job, 1, 1);
+  *thumb = job.thumb;
+  *reason = job.reason;
+  return job.ret;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define HK_THUMB_MAX 256
@@ -13,15 +14,37 @@
  * "text/plain", or NULL if none of them. */
 const char *hk_sniff(const void *data, size_t len);
 
-/* Parse data fully as content_type. On success returns 0 and, for PDFs and
- * JPEGs, a thumbnail in *thumb (NULL if only the thumbnail failed). On
- * failure returns -HK_EINVAL and a reason in *reason (g_free).
- * Runs the parser in this process: call it through hk_inspect(). */
-int hk_thumbnail_make(const char *content_type, const void *data, size_t len, GBytes **thumb,
-                      char **reason);
+/* Parse data as content_type. On success returns 0 and, if want_thumb and
+ * for PDFs and JPEGs, a thumbnail in *thumb (NULL if only the thumbnail
+ * failed). On failure returns -HK_EINVAL and a reason in *reason (g_free).
+ * Runs the parser in this process: call it through hk_inspect_batch(). */
+int hk_thumbnail_check(const char *content_type, const void *data, size_t len, bool want_thumb,
+                       GBytes **thumb, char **reason);
 
-/* As hk_thumbnail_make, but in a child process with CPU and memory limits,
- * so that a parser crash or hang on hostile input costs one document, not
- * the indexer. */
+#define HK_INSPECT_MAX_PARALLEL 8
+
+typedef struct {
+  /* in */
+  const char *content_type;
+  const void *data;
+  size_t len;
+  bool want_thumb; /* a PDF's first page costs ~10 ms: drawn later, apart */
+  /* out */
+  int ret;
+  GBytes *thumb;
+  char *reason;
+} HkInspectJob;
+
+/* Run hk_thumbnail_check for every job, each in a child process with CPU,
+ * memory and wall-clock limits, at most parallel at once, so that a parser
+ * crash or hang on hostile input costs one document, not the indexer. */
+void hk_inspect_batch(HkInspectJob *jobs, size_t n, unsigned parallel);
+
+/* Load fonts and parser state once in this process, so that every child
+ * of hk_inspect() inherits them instead of starting cold (fontconfig alone
+ * costs milliseconds per child). */
+void hk_thumbnail_warmup(void);
+
+/* One job through hk_inspect_batch, with a thumbnail. */
 int hk_inspect(const char *content_type, const void *data, size_t len, GBytes **thumb,
                char **reason);

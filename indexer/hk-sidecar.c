@@ -41,11 +41,17 @@ hk_sidecar_parse(GBytes *bytes, HkVersion *v, HkPatient **patient, char **reason
   const char *data = g_bytes_get_data(bytes, &len);
   const char *s;
 
-  if (!json_parser_load_from_data(p, data, (gssize)len, &err)) {
-    *reason = g_strdup_printf("sidecar is not valid JSON: %s", err->message);
+  /* An empty file is the likeliest broken sidecar of all (a writer that
+   * died); json-glib takes no NULL data, so name it here. */
+  if (!data || len == 0) {
+    *reason = g_strdup("sidecar is empty");
     goto out;
   }
-  if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+  if (!json_parser_load_from_data(p, data, (gssize)len, &err)) {
+    *reason = g_strdup_printf("sidecar is not valid JSON: %s", err ? err->message : "?");
+    goto out;
+  }
+  if (!json_parser_get_root(p) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
     *reason = g_strdup("sidecar is not a JSON object");
     goto out;
   }

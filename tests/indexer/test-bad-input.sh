@@ -17,6 +17,9 @@ sidecar() {
 base='"source_id":"S:%s","type":"progress_note","title":"t","created_at":"2026-11-20T14:03:00+09:00"'
 sidecar unparsable.pdf '{"patient_id": "1", '
 sidecar notobject.pdf '[1,2,3]'
+# An empty sidecar (once a crash: json-glib was handed NULL; found by fuzzing).
+sidecar emptysc.pdf ''
+sidecar blanksc.pdf '   '
 sidecar nopid.pdf "{$(printf "$base" nopid)}"
 sidecar badpid.pdf "{\"patient_id\":\"../etc\",$(printf "$base" badpid)}"
 sidecar longpid.pdf "{\"patient_id\":\"$(printf '1%.0s' {1..33})\",$(printf "$base" longpid)}"
@@ -74,6 +77,8 @@ expect() { # file-substring reason-regex
 }
 expect unparsable.pdf.meta.json 'not valid JSON'
 expect notobject.pdf.meta.json 'not a JSON object'
+expect emptysc.pdf.meta.json 'sidecar is empty'
+expect blanksc.pdf.meta.json 'not (valid JSON|a JSON object)'
 expect nopid.pdf.meta.json 'missing required field "patient_id"'
 expect badpid.pdf.meta.json 'patient_id must be'
 expect longpid.pdf.meta.json 'patient_id'
@@ -95,13 +100,13 @@ expect escape2.pdf.meta.json 'escapes the drop folder'
 expect huge.pdf.meta.json 'over the limit'
 expect oops.pdf 'declared content_type application/pdf, but the bytes are text/plain'
 expect nosof.jpg 'JPEG'
-assert_eq 23 "$(stat_field "$T/st" quarantined)" "every bad input counted in stats"
+assert_eq 25 "$(stat_field "$T/st" quarantined)" "every bad input counted in stats"
 assert_eq 2 "$(stat_field "$T/st" documents)" "the good documents are ingested"
 grep -q "secret" "$T/q" && fail "content of an escaping link leaked"
 ok "nothing from outside the drop folder was read into the archive"
 # A rescan does not quarantine the same files again.
 "$INDEXER" --store "$T/st" --drop "$D" --once 2>/dev/null
-assert_eq 23 "$(stat_field "$T/st" quarantined)" "a rescan does not repeat quarantine records"
+assert_eq 25 "$(stat_field "$T/st" quarantined)" "a rescan does not repeat quarantine records"
 # Fixing a file lets it in.
 printf '{"patient_id":"1",%s}' "$(printf "$base" nopid)" > "$D/nopid.pdf.meta.json"
 "$INDEXER" --store "$T/st" --drop "$D" --once 2>/dev/null

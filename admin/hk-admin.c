@@ -1,5 +1,7 @@
 /* hikae-admin: operating the archive on its own host. */
 #include "hk-admin.h"
+#include "hk-admin-audit.h"
+#include "hk-admin-user.h"
 
 #include "hk-build.h"
 #include "hk-config.h"
@@ -22,6 +24,9 @@ static const HkAdminCommand hk_commands[] = {
   { "quarantine", hk_admin_quarantine_main, "quarantine --store DIR       what was refused, why" },
   { "unseal", hk_admin_unseal_main, "unseal --store DIR           resume after the tripwire" },
   { "backup", hk_admin_backup_main, "backup --store DIR --to DIR [--keep N]" },
+  { "user", hk_admin_user_main,
+    "user add|list|lock|unlock|passwd|remove NAME --state DIR [--role viewer|auditor] [--totp]" },
+  { "audit", hk_admin_audit_main, "audit verify --state DIR       check the audit hash chain" },
 };
 
 static void

@@ -1,14 +1,28 @@
 #include "hk-ssmix2-hook.h"
 
+#include "hk-error.h"
 #include "hk-log.h"
+#include "hk-ssmix2.h"
 
 int
 hk_ssmix2_hook_scan(hk_ingest *ing, const char *root)
 {
-  static bool warned;
+  HkSsmix2Stats st = { 0 };
+  int ret;
 
-  if (!warned)
-    hk_warn("SS-MIX2 import is not in this build; %s is not read", root);
-  warned = true;
-  return 0;
+  /* The SS-MIX2 source writes its own transactions: what the drop folders
+   * queued goes first, so versions keep their arrival order. */
+  ret = hk_ingest_flush(ing);
+  if (ret == 0)
+    ret = hk_ssmix2_scan(hk_ingest_store(ing), root, &st);
+  if (ret == 0 && (st.messages || st.quarantined || st.suspect))
+    hk_info("SS-MIX2 %s: %" G_GUINT64_FORMAT " files, %" G_GUINT64_FORMAT
+            " messages, %" G_GUINT64_FORMAT " versions, %" G_GUINT64_FORMAT
+            " patients, %" G_GUINT64_FORMAT " withdrawn, %" G_GUINT64_FORMAT
+            " quarantined, %" G_GUINT64_FORMAT " suspect",
+            root, st.files, st.messages, st.added, st.patients, st.withdrawn, st.quarantined,
+            st.suspect);
+  if (ret == -HK_ESEALED)
+    hk_ingest_refresh_seal(ing);
+  return ret;
 }

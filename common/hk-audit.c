@@ -31,6 +31,8 @@ struct hk_audit {
   char last_hash[HK_SHA256_HEX_LEN + 1];
   off_t end;     /* file size after our last write (or the last we saw) */
   off_t synced;  /* bytes known durable */
+  gint failed;   /* an fdatasync failed: what the page cache holds is no longer
+                  * known to reach the disk, so every later append fails */
 };
 
 void
@@ -308,7 +310,7 @@ out:
 }
 
 int
-hk_audit_append(HkAudit *a, const HkAuditEvent *e, uint64_t *seq)
+hk_audit_append_nowait(HkAudit *a, const HkAuditEvent *e, uint64_t *seq, int64_t *end)
 {
   char hash[HK_SHA256_HEX_LEN + 1];
   char head[HK_AUDIT_HEAD_LEN + 1];
@@ -320,6 +322,12 @@ hk_audit_append(HkAudit *a, const HkAuditEvent *e, uint64_t *seq)
 
   if (!e->action) {
     ret = -HK_EINVAL;
+    goto out;
+  }
+  if (g_atomic_int_get(&a->failed)) {
+    /* After a failed fdatasync the kernel may have dropped dirty pages
+     * (and cleared the error): appending on would serve unaudited. */
+    ret = -HK_EIO;
     goto out;
   }
   g_mutex_lock(&a->lock);
@@ -361,25 +369,54 @@ unlock:
   if (flocked)
     flock(a->fd, LOCK_UN);
   g_mutex_unlock(&a->lock);
-  if (ret < 0)
-    goto out;
+  if (ret == 0)
+    *end = my_end;
+out:
+  g_free(line);
+  return ret;
+}
+
+int
+hk_audit_sync(HkAudit *a, int64_t end)
+{
+  int ret = 0;
 
   /* Group commit: whoever syncs first makes every record written so far
-   * durable; later callers whose record is already covered return at once. */
+   * durable; later callers whose record is already covered return at once.
+   * end < 0 means "everything written so far". */
   g_mutex_lock(&a->sync_lock);
-  if (a->synced < my_end) {
+  if (g_atomic_int_get(&a->failed)) {
+    ret = -HK_EIO;
+  } else {
     off_t target;
     g_mutex_lock(&a->lock);
     target = a->end;
     g_mutex_unlock(&a->lock);
-    if (fdatasync(a->fd) != 0)
-      ret = hk_err_from_errno(errno);
-    else
-      a->synced = target;
+    if (end < 0)
+      end = target;
+    if (a->synced < end) {
+      if (fdatasync(a->fd) != 0) {
+        ret = hk_err_from_errno(errno);
+        g_atomic_int_set(&a->failed, 1);
+        hk_error("audit log: fdatasync failed (%s): refusing every further record",
+                 g_strerror(errno));
+      } else {
+        a->synced = target;
+      }
+    }
   }
   g_mutex_unlock(&a->sync_lock);
-out:
-  g_free(line);
+  return ret;
+}
+
+int
+hk_audit_append(HkAudit *a, const HkAuditEvent *e, uint64_t *seq)
+{
+  int64_t end = 0;
+  int ret = hk_audit_append_nowait(a, e, seq, &end);
+
+  if (ret == 0)
+    ret = hk_audit_sync(a, end);
   return ret;
 }
 

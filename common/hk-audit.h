@@ -10,10 +10,15 @@
  * crash between the two writes) but never behind it. docs/audit.md maps the
  * fields onto IHE ATNA / FHIR AuditEvent.
  *
- * An append is durable (fdatasync) when it returns 0, so a request is served
- * only after its record is on disk. Appends from several threads share one
- * fdatasync when they arrive together (group commit). Appends from several
- * processes (server, hikae-admin) are serialized with flock(2). */
+ * hk_audit_append is durable (fdatasync) when it returns 0. The server uses
+ * the two halves instead: hk_audit_append_nowait has write(2) the whole record
+ * (it is in the kernel: a crash of the process cannot lose it), and
+ * hk_audit_sync makes it durable against power loss, either before each
+ * answer or every interval (hikae-server --audit-sync, docs/audit.md). Syncs
+ * from several threads share one fdatasync (group commit). After a failed
+ * fdatasync every later append fails (the kernel may have dropped the dirty
+ * pages and cleared the error, so nothing more is served). Appends from
+ * several processes (server, hikae-admin) are serialized with flock(2). */
 #pragma once
 
 #include <json-glib/json-glib.h>
@@ -53,6 +58,16 @@ void hk_audit_close(HkAudit *a);
  * \return 0; -HK_EIO (nothing is served then: the caller answers 503);
  * -HK_ECORRUPT; -HK_EINVAL (no action). */
 int hk_audit_append(HkAudit *a, const HkAuditEvent *e, uint64_t *seq);
+
+/* The two halves of hk_audit_append, for callers that wait for the disk
+ * elsewhere (the server's sync thread): write the record (in the kernel, not
+ * yet durable) and get in *end the offset to sync up to; then
+ * hk_audit_sync(end), which covers every record written before it, or
+ * hk_audit_sync(-1): everything written so far (no fdatasync if nothing is
+ * new). \return 0; -HK_EIO (also for every append after a failed sync);
+ * -HK_ETOOBIG (file size limit); -HK_ESPACE; -HK_ECORRUPT; -HK_EINVAL. */
+int hk_audit_append_nowait(HkAudit *a, const HkAuditEvent *e, uint64_t *seq, int64_t *end);
+int hk_audit_sync(HkAudit *a, int64_t end);
 
 /* Verify the log of state_dir from its first record and against the head.
  * \return 0 (report->records counted); -HK_ECORRUPT (report->bad_line and

@@ -14,7 +14,7 @@ typedef struct {
 
 typedef struct {
   char name[4];
-  uint32_t first; /* index of its first part in fields */
+  uint32_t first;  /* index of its first part in fields */
   uint32_t nparts; /* parts split on the field separator, the name included */
 } HkHl7Seg;
 
@@ -22,8 +22,8 @@ struct HkHl7Msg {
   char *text; /* decoded UTF-8 */
   size_t len;
   char fs, cs, rs, es, ss; /* es and ss may be 0 when MSH-2 omits them */
-  GArray *segs;   /* HkHl7Seg */
-  GArray *fields; /* HkHl7Span */
+  GArray *segs;            /* HkHl7Seg */
+  GArray *fields;          /* HkHl7Span */
   GStringChunk *strings;
   const char *charset;
   unsigned replaced;
@@ -66,8 +66,8 @@ hk_hl7_decode(HkHl7Msg *m, const char *data, size_t len, unsigned flags, char **
     m->len = len;
     goto out;
   }
-  ret = hk_jis_decode(data, len, (flags & HK_HL7_REPLACE) ? HK_JIS_REPLACE : 0, &m->text,
-                      &m->len, &m->replaced, reason);
+  ret = hk_jis_decode(data, len, (flags & HK_HL7_REPLACE) ? HK_JIS_REPLACE : 0, &m->text, &m->len,
+                      &m->replaced, reason);
   if (ret < 0 && reason && *reason) {
     char *r = g_strdup_printf("not ISO-2022-JP text: %s", *reason);
     g_free(*reason);
@@ -158,7 +158,7 @@ hk_hl7_split(HkHl7Msg *m, char **reason)
     goto out;
   while (pos < len) {
     size_t end = pos, p;
-    HkHl7Seg seg = { { 0 }, 0, 0 };
+    HkHl7Seg seg = {{0}, 0, 0};
 
     while (end < len && !hk_hl7_is_newline(t[end]))
       end++;
@@ -180,8 +180,8 @@ hk_hl7_split(HkHl7Msg *m, char **reason)
       if (reason) {
         g_autofree char *raw = g_strndup(t + pos, MIN(p - pos, 16));
         g_autofree char *shown = g_utf8_make_valid(raw, -1);
-        *reason = g_strdup_printf("segment %u has no valid segment name (\"%s\")",
-                                  m->segs->len + 1, shown);
+        *reason = g_strdup_printf("segment %u has no valid segment name (\"%s\")", m->segs->len + 1,
+                                  shown);
       }
       goto out;
     }
@@ -263,8 +263,8 @@ hk_hl7_parse(const char *data, size_t len, unsigned flags, HkHl7Msg **out, char 
   if (len > HK_HL7_MAX_MESSAGE) {
     ret = -HK_ETOOBIG;
     if (reason)
-      *reason = g_strdup_printf("%zu bytes is over the %u-byte message limit", len,
-                                HK_HL7_MAX_MESSAGE);
+      *reason =
+          g_strdup_printf("%zu bytes is over the %u-byte message limit", len, HK_HL7_MAX_MESSAGE);
     goto out;
   }
   m = g_new0(HkHl7Msg, 1);
@@ -448,8 +448,8 @@ hk_hl7_unescape(HkHl7Msg *m, size_t a, size_t b)
       hk_hl7_append_hex(s, q + 1, n - 1);
     else if ((n == 3 && memcmp(q, ".br", 3) == 0) || (n >= 3 && memcmp(q, ".sp", 3) == 0))
       g_string_append_c(s, '\n');
-    else if (n >= 1 && (q[0] == 'H' || q[0] == 'N' || q[0] == 'C' || q[0] == 'M' ||
-                        q[0] == 'Z' || q[0] == '.'))
+    else if (n >= 1 && (q[0] == 'H' || q[0] == 'N' || q[0] == 'C' || q[0] == 'M' || q[0] == 'Z' ||
+                        q[0] == '.'))
       ; /* highlighting, charset switches, local and formatting escapes: no text */
     else
       g_string_append_len(s, t + i, (gssize)(e - i + 1));
@@ -467,11 +467,11 @@ hk_hl7_get_at(HkHl7Msg *m, unsigned seg_abs, unsigned field, unsigned rep, unsig
   HkHl7Span sp;
   size_t a, b;
   const char *res = NULL;
-  bool msh = seg_abs < m->segs->len &&
-             strcmp(g_array_index(m->segs, HkHl7Seg, seg_abs).name, "MSH") == 0;
+  bool msh =
+      seg_abs < m->segs->len && strcmp(g_array_index(m->segs, HkHl7Seg, seg_abs).name, "MSH") == 0;
 
   if (msh && field == 1) {
-    char fs[2] = { m->fs, 0 };
+    char fs[2] = {m->fs, 0};
     res = g_string_chunk_insert_const(m->strings, fs);
     goto out;
   }
@@ -589,8 +589,8 @@ hk_hl7_ts_to_date(const char *ts)
   const char *p = ts;
   int y, mo, d;
 
-  if (!ts || !hk_hl7_digits(&p, 4, &y) || !hk_hl7_digits(&p, 2, &mo) ||
-      !hk_hl7_digits(&p, 2, &d) || mo < 1 || mo > 12 || d < 1 || !g_date_valid_dmy(d, mo, y))
+  if (!ts || !hk_hl7_digits(&p, 4, &y) || !hk_hl7_digits(&p, 2, &mo) || !hk_hl7_digits(&p, 2, &d) ||
+      mo < 1 || mo > 12 || d < 1 || !g_date_valid_dmy(d, mo, y))
     return NULL;
   return g_strdup_printf("%04d-%02d-%02d", y, mo, d);
 }

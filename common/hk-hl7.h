@@ -19,7 +19,7 @@
 
 #define HK_HL7_MAX_MESSAGE (4u * 1024 * 1024) /* bytes of one message */
 #define HK_HL7_MAX_SEGMENTS 10000u
-#define HK_HL7_MAX_FIELDS 1000u               /* per segment */
+#define HK_HL7_MAX_FIELDS 1000u /* per segment */
 
 typedef struct HkHl7Msg HkHl7Msg;
 

@@ -12,11 +12,11 @@
 
 typedef enum {
   HK_JIS_SET_ASCII,
-  HK_JIS_SET_KANA,  /* JIS X 0201 katakana (ESC ( I, or SO) */
-  HK_JIS_SET_0208,  /* ESC $ B, ESC $ @ */
-  HK_JIS_SET_0213,  /* ESC $ ( Q, ESC $ ( O: JIS X 0213 plane 1 */
+  HK_JIS_SET_KANA,   /* JIS X 0201 katakana (ESC ( I, or SO) */
+  HK_JIS_SET_0208,   /* ESC $ B, ESC $ @ */
+  HK_JIS_SET_0213,   /* ESC $ ( Q, ESC $ ( O: JIS X 0213 plane 1 */
   HK_JIS_SET_0213P2, /* ESC $ ( P */
-  HK_JIS_SET_0212,  /* ESC $ ( D */
+  HK_JIS_SET_0212,   /* ESC $ ( D */
 } HkJisSet;
 
 typedef struct {
@@ -220,7 +220,7 @@ int
 hk_jis_decode(const char *in, size_t len, unsigned flags, char **out, size_t *out_len,
               unsigned *replaced, char **reason)
 {
-  HkJisConv conv = { (iconv_t)-1, (iconv_t)-1, (iconv_t)-1 };
+  HkJisConv conv = {(iconv_t)-1, (iconv_t)-1, (iconv_t)-1};
   GString *s = NULL;
   HkJisSet set = HK_JIS_SET_ASCII;
   size_t i = 0;

@@ -208,6 +208,49 @@ hk_sessions_end_user(HkSessions *s, const char *user)
 }
 
 unsigned
+hk_sessions_end_user_before(HkSessions *s, const char *user, int64_t before_usec)
+{
+  GHashTableIter it;
+  gpointer k, v;
+  unsigned n = 0;
+
+  g_mutex_lock(&s->lock);
+  g_hash_table_iter_init(&it, s->by_hash);
+  while (g_hash_table_iter_next(&it, &k, &v)) {
+    const HkSessionInfo *i = v;
+    if (g_strcmp0(i->user, user) == 0 && i->created_at < before_usec) {
+      g_hash_table_iter_remove(&it);
+      n++;
+    }
+  }
+  g_mutex_unlock(&s->lock);
+  return n;
+}
+
+GPtrArray *
+hk_sessions_users(HkSessions *s)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+  GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+  GHashTableIter it;
+  gpointer k, v;
+
+  g_mutex_lock(&s->lock);
+  g_hash_table_iter_init(&it, s->by_hash);
+  while (g_hash_table_iter_next(&it, &k, &v)) {
+    const HkSessionInfo *i = v;
+    if (!g_hash_table_contains(seen, i->user)) {
+      char *name = g_strdup(i->user);
+      g_ptr_array_add(out, name);
+      g_hash_table_add(seen, name);
+    }
+  }
+  g_mutex_unlock(&s->lock);
+  g_hash_table_destroy(seen);
+  return out;
+}
+
+unsigned
 hk_sessions_prune(HkSessions *s, int64_t now)
 {
   GHashTableIter it;

@@ -49,6 +49,14 @@ int hk_sessions_end(HkSessions *s, const char *token);
  * Returns how many ended. */
 unsigned hk_sessions_end_user(HkSessions *s, const char *user);
 
+/* End the sessions of a user created before before_usec (after a
+ * password change). Returns how many ended. */
+unsigned hk_sessions_end_user_before(HkSessions *s, const char *user, int64_t before_usec);
+
+/* The distinct user names that hold a session (g_free each; the array
+ * frees them). */
+GPtrArray *hk_sessions_users(HkSessions *s);
+
 /* Remove expired sessions. Returns how many. */
 unsigned hk_sessions_prune(HkSessions *s, int64_t now);
 

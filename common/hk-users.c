@@ -341,6 +341,19 @@ hk_users_close(HkUsers *u)
   g_free(u);
 }
 
+uint64_t
+hk_users_generation(HkUsers *u)
+{
+  MDB_envinfo info;
+
+  /* LMDB keeps the last committed transaction id in the shared lock file:
+   * reading it is a memory load, no system call, so the server can afford
+   * it on every request. */
+  if (mdb_env_info(u->env, &info) != 0)
+    return 0;
+  return (uint64_t)info.me_last_txnid;
+}
+
 static int
 hk_users_hash(const char *password, char **out)
 {
@@ -644,6 +657,12 @@ hk_users_dummy_hash(HkUsers *u)
   }
   g_mutex_unlock(&u->dummy_lock);
   return u->dummy_hash;
+}
+
+void
+hk_users_prepare(HkUsers *u)
+{
+  hk_users_dummy_hash(u);
 }
 
 static bool

@@ -111,6 +111,17 @@ int hk_users_remove(HkUsers *u, const char *name);
 int hk_users_login(HkUsers *u, const char *name, const char *password, const char *otp,
                    int64_t now, HkLoginResult *res);
 
+/* Make the dummy hash that logins of unknown names are verified against
+ * (one Argon2id run, ~70 ms). Done lazily by the first login otherwise,
+ * which would make that one answer slower: the server calls this from a
+ * thread at start. Thread-safe. */
+void hk_users_prepare(HkUsers *u);
+
+/* A number that changes whenever any process (hikae-admin, another login)
+ * commits a change to the accounts: the server re-checks its sessions'
+ * users when it moves. Cheap (no system call). */
+uint64_t hk_users_generation(HkUsers *u);
+
 /* The failed-login lockout of a name at time now: 0 and *until = 0 if not
  * locked. \return 0; -HK_EIO. */
 int hk_users_lockout(HkUsers *u, const char *name, int64_t now, int64_t *until);

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define HK_SX_BATCH 256                          /* files per write transaction */
+#define HK_SX_BATCH 1024                          /* files per write transaction: one fsync each */
 #define HK_SX_MAX_ATTACHMENT (256u * 1024 * 1024) /* bytes of one extended-storage file */
 #define HK_SX_MAIN "main_document.hl7"
 
@@ -44,8 +44,7 @@ hk_sx_all_digits(const char *s)
 }
 
 int
-hk_ssmix2_name_parse(const char *name, const char *expected_type, HkSsmix2Name *out,
-                     char **reason)
+hk_ssmix2_name_parse(const char *name, const char *expected_type, HkSsmix2Name *out, char **reason)
 {
   gchar **parts = NULL, **rest = NULL;
   guint n;
@@ -87,32 +86,32 @@ hk_ssmix2_name_parse(const char *name, const char *expected_type, HkSsmix2Name *
   }
   if (!out->pid) {
     if (reason)
-      *reason = g_strdup_printf("file name \"%s\" has %u parts, not the 7 (or 6) of SS-MIX2", name,
-                                n);
+      *reason =
+          g_strdup_printf("file name \"%s\" has %u parts, not the 7 (or 6) of SS-MIX2", name, n);
     goto out;
   }
   if (!*out->pid || !*out->datatype || !*out->order_no) {
     if (reason)
-      *reason = g_strdup_printf("file name \"%s\" has an empty patient, data type or order part",
-                                name);
+      *reason =
+          g_strdup_printf("file name \"%s\" has an empty patient, data type or order part", name);
     goto out;
   }
   if (strcmp(out->date, "-") != 0 && !(strlen(out->date) == 8 && hk_sx_all_digits(out->date))) {
     if (reason)
-      *reason = g_strdup_printf("file name \"%s\": \"%s\" is neither a date nor \"-\"", name,
-                                out->date);
+      *reason =
+          g_strdup_printf("file name \"%s\": \"%s\" is neither a date nor \"-\"", name, out->date);
     goto out;
   }
   if (!hk_sx_all_digits(out->timestamp)) {
     if (reason)
-      *reason = g_strdup_printf("file name \"%s\": \"%s\" is not a time stamp", name,
-                                out->timestamp);
+      *reason =
+          g_strdup_printf("file name \"%s\": \"%s\" is not a time stamp", name, out->timestamp);
     goto out;
   }
   if (out->flag < 0 || out->flag > 2) {
     if (reason)
-      *reason = g_strdup_printf("file name \"%s\" does not end in a condition flag 0, 1 or 2",
-                                name);
+      *reason =
+          g_strdup_printf("file name \"%s\" does not end in a condition flag 0, 1 or 2", name);
     goto out;
   }
   ret = 0;
@@ -130,9 +129,9 @@ hk_ssmix2_doc_type(const char *datatype)
   static const struct {
     const char *code, *type;
   } map[] = {
-    { "11506-3", "progress_note" },
-    { "18842-5", "discharge_summary" },
-    { "57133-1", "referral_letter" },
+      {"11506-3", "progress_note"},
+      {"18842-5", "discharge_summary"},
+      {"57133-1", "referral_letter"},
   };
   size_t n = datatype ? strcspn(datatype, "^") : 0;
 
@@ -218,8 +217,10 @@ hk_sx_list(const char *dir)
   if (!d)
     return NULL;
   names = g_ptr_array_new_with_free_func(g_free);
+  /* Dot files are a gateway's temporary files (written, then renamed). */
   while ((n = g_dir_read_name(d)))
-    g_ptr_array_add(names, g_strdup(n));
+    if (n[0] != '.')
+      g_ptr_array_add(names, g_strdup(n));
   g_dir_close(d);
   g_ptr_array_sort(names, hk_sx_strcmp);
   return names;
@@ -446,8 +447,7 @@ hk_sx_load(const char *path, const char *pid, HkHl7Msg **out, char **reason)
     goto out;
   }
   if (hk_hl7_replaced(*out))
-    hk_warn("%s: %u JIS codes without a character shown as U+3013", path,
-            hk_hl7_replaced(*out));
+    hk_warn("%s: %u JIS codes without a character shown as U+3013", path, hk_hl7_replaced(*out));
 out:
   return ret;
 }
@@ -467,8 +467,7 @@ hk_sx_names_agree(const HkSxEntry *e, char **reason)
       strcmp(n->datatype, e->type_dir) != 0) {
     *reason = g_strdup_printf("patient ID mismatch between file name and folders: the name says "
                               "patient %s, date %s, data type %s; the folders say %s, %s, %s",
-                              n->pid, n->date, n->datatype, e->pid_dir, e->date_dir,
-                              e->type_dir);
+                              n->pid, n->date, n->datatype, e->pid_dir, e->date_dir, e->type_dir);
     return false;
   }
   /* root/pid[0:3]/pid[3:6]/pid */
@@ -538,11 +537,11 @@ static void
 hk_sx_append_obx(GString *s, HkHl7Msg *m, unsigned seg)
 {
   const char *vt = hk_hl7_get_at(m, seg, 2, 1, 1, 0);
-  const char *test = hk_sx_first(hk_hl7_get_at(m, seg, 3, 1, 2, 0),
-                                 hk_hl7_get_at(m, seg, 3, 1, 1, 0));
+  const char *test =
+      hk_sx_first(hk_hl7_get_at(m, seg, 3, 1, 2, 0), hk_hl7_get_at(m, seg, 3, 1, 1, 0));
   const char *value;
-  const char *unit = hk_sx_first(hk_hl7_get_at(m, seg, 6, 1, 2, 0),
-                                 hk_hl7_get_at(m, seg, 6, 1, 1, 0));
+  const char *unit =
+      hk_sx_first(hk_hl7_get_at(m, seg, 6, 1, 2, 0), hk_hl7_get_at(m, seg, 6, 1, 1, 0));
   const char *range = hk_hl7_get_at(m, seg, 7, 1, 0, 0);
   const char *flag = hk_hl7_get_at(m, seg, 8, 1, 1, 0);
   const char *when = hk_hl7_get_at(m, seg, 14, 1, 1, 0);
@@ -592,8 +591,8 @@ hk_sx_observation_text(HkHl7Msg *m, const char *title, const HkSxEntry *e, const
     if (strcmp(seg, "SPM") == 0) {
       specimen = hk_sx_first(hk_hl7_get_at(m, i, 4, 1, 2, 0), hk_hl7_get_at(m, i, 4, 1, 1, 0));
     } else if (strcmp(seg, "OBR") == 0) {
-      const char *test = hk_sx_first(hk_hl7_get_at(m, i, 4, 1, 2, 0),
-                                     hk_hl7_get_at(m, i, 4, 1, 1, 0));
+      const char *test =
+          hk_sx_first(hk_hl7_get_at(m, i, 4, 1, 2, 0), hk_hl7_get_at(m, i, 4, 1, 1, 0));
       const char *when = hk_hl7_get_at(m, i, 7, 1, 1, 0);
       g_string_append_printf(s, "\n検査: %s", test ? test : "(no name)");
       if (specimen)
@@ -639,14 +638,14 @@ hk_sx_prescription_text(HkHl7Msg *m, const char *title, const HkSxEntry *e, cons
         else if (strcmp(sj, "RXR") == 0 && rxr < 0)
           rxr = (int)j;
       }
-      const char *drug = hk_sx_first(hk_hl7_get_at(m, r, 2, 1, 2, 0),
-                                     hk_hl7_get_at(m, r, 2, 1, 1, 0));
+      const char *drug =
+          hk_sx_first(hk_hl7_get_at(m, r, 2, 1, 2, 0), hk_hl7_get_at(m, r, 2, 1, 1, 0));
       const char *dose = hk_hl7_get_at(m, r, 3, 1, 1, 0);
-      const char *dose_unit = hk_sx_first(hk_hl7_get_at(m, r, 5, 1, 2, 0),
-                                          hk_hl7_get_at(m, r, 5, 1, 1, 0));
+      const char *dose_unit =
+          hk_sx_first(hk_hl7_get_at(m, r, 5, 1, 2, 0), hk_hl7_get_at(m, r, 5, 1, 1, 0));
       const char *daily = hk_hl7_get_at(m, r, 19, 1, 1, 0);
-      const char *daily_unit = hk_sx_first(hk_hl7_get_at(m, r, 19, 1, 2, 2),
-                                           hk_hl7_get_at(m, r, 19, 1, 2, 1));
+      const char *daily_unit =
+          hk_sx_first(hk_hl7_get_at(m, r, 19, 1, 2, 2), hk_hl7_get_at(m, r, 19, 1, 2, 1));
       const char *route = rxr < 0 ? NULL
                                   : hk_sx_first(hk_hl7_get_at(m, (unsigned)rxr, 1, 1, 2, 0),
                                                 hk_hl7_get_at(m, (unsigned)rxr, 1, 1, 1, 0));
@@ -676,11 +675,11 @@ hk_sx_prescription_text(HkHl7Msg *m, const char *title, const HkSxEntry *e, cons
       for (unsigned j = r + 1; j < i; j++) {
         if (strcmp(hk_hl7_segment_name(m, j), "RXC") != 0)
           continue;
-        const char *c = hk_sx_first(hk_hl7_get_at(m, j, 2, 1, 2, 0),
-                                    hk_hl7_get_at(m, j, 2, 1, 1, 0));
+        const char *c =
+            hk_sx_first(hk_hl7_get_at(m, j, 2, 1, 2, 0), hk_hl7_get_at(m, j, 2, 1, 1, 0));
         const char *amt = hk_hl7_get_at(m, j, 3, 1, 1, 0);
-        const char *u = hk_sx_first(hk_hl7_get_at(m, j, 4, 1, 2, 0),
-                                    hk_hl7_get_at(m, j, 4, 1, 1, 0));
+        const char *u =
+            hk_sx_first(hk_hl7_get_at(m, j, 4, 1, 2, 0), hk_hl7_get_at(m, j, 4, 1, 1, 0));
         g_string_append_printf(s, "    %s %s%s%s\n", c ? c : "(no name)", amt ? amt : "",
                                u ? " " : "", u ? u : "");
       }
@@ -713,8 +712,7 @@ typedef struct {
   GHashTable *touched; /* pid -> HkSxTouched* */
 } HkSxBatch;
 
-static void
-hk_sx_pid_identity(HkHl7Msg *m, HkPatient *p);
+static void hk_sx_pid_identity(HkHl7Msg *m, HkPatient *p);
 
 static void
 hk_sx_touch(HkSxBatch *b, const HkSxEntry *e, HkHl7Msg *m)
@@ -736,7 +734,7 @@ static int
 hk_sx_quarantine(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, const char *reason,
                  const char *source_id)
 {
-  HkQuarantine q = { 0 };
+  HkQuarantine q = {0};
   char doc_id[HK_DOC_ID_LEN + 1];
   bool suspect = false;
   int ret;
@@ -857,9 +855,9 @@ hk_sx_standard_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkHl7Msg *m
                         const char *source_id)
 {
   bool lab = strcmp(e->name.datatype, "OML-11") == 0;
-  const char *title = lab                                        ? "検体検査結果"
+  const char *title = lab                                       ? "検体検査結果"
                       : strcmp(e->name.datatype, "OMP-02") == 0 ? "注射オーダ"
-                                                                 : "処方オーダ";
+                                                                : "処方オーダ";
   char *author, *dept, *text;
   int orc = hk_hl7_find(m, "ORC", 0), obr = hk_hl7_find(m, "OBR", 0);
   const char *when = NULL;
@@ -962,8 +960,8 @@ hk_sx_extended_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkHl7Msg *m
 
     hk_sx_order_people(m, &author, &dept);
     text = hk_sx_observation_text(m, fallback_title, e, author, dept);
-    v = hk_sx_version(e, source_id, type, fallback_title, "text/plain",
-                      hk_sx_created(m, when, e), author, dept);
+    v = hk_sx_version(e, source_id, type, fallback_title, "text/plain", hk_sx_created(m, when, e),
+                      author, dept);
     g_free(v->code);
     g_free(v->code_name);
     v->code = g_strdup(dt[0]);
@@ -1069,8 +1067,8 @@ hk_sx_allergy_type(const char *code)
   static const struct {
     const char *code, *name;
   } map[] = {
-    { "DA", "drug" }, { "FA", "food" },   { "EA", "environmental" }, { "LA", "pollen" },
-    { "AA", "animal" }, { "PA", "plant" }, { "MA", "miscellaneous" }, { "MC", "contraindication" },
+      {"DA", "drug"},   {"FA", "food"},  {"EA", "environmental"}, {"LA", "pollen"},
+      {"AA", "animal"}, {"PA", "plant"}, {"MA", "miscellaneous"}, {"MC", "contraindication"},
   };
 
   for (size_t i = 0; code && i < G_N_ELEMENTS(map); i++)
@@ -1213,8 +1211,8 @@ hk_sx_event(HkHl7Msg *m, const char *datatype, const HkSsmix2Name *name)
       const char *t;
       int kind;
     } map[] = {
-      { "A01", HK_SX_ADMIT },      { "A11", -HK_SX_ADMIT },    { "A02", HK_SX_TRANSFER },
-      { "A12", -HK_SX_TRANSFER }, { "A03", HK_SX_DISCHARGE }, { "A13", -HK_SX_DISCHARGE },
+        {"A01", HK_SX_ADMIT},     {"A11", -HK_SX_ADMIT},    {"A02", HK_SX_TRANSFER},
+        {"A12", -HK_SX_TRANSFER}, {"A03", HK_SX_DISCHARGE}, {"A13", -HK_SX_DISCHARGE},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(map); i++)
       if (strcmp(trigger, map[i].t) == 0)
@@ -1282,7 +1280,7 @@ hk_sx_replay(GPtrArray *events)
     const HkSxEvent *ev = events->pdata[i];
 
     if (ev->kind > 0) {
-      HkSxUndo u = { ev->kind, hk_sx_adm_copy(cur) };
+      HkSxUndo u = {ev->kind, hk_sx_adm_copy(cur)};
       if (ev->kind == HK_SX_TRANSFER && !cur && seen) {
         /* A transfer of someone not admitted (after a discharge): the
          * messages disagree; trust the discharge. */
@@ -1402,7 +1400,7 @@ hk_sx_collect(const char *dir, const char *pid, HkSxFacts *f)
 static int
 hk_sx_refresh_patient(HkSxBatch *b, hk_txn *t, const char *pid, const HkSxTouched *tp)
 {
-  HkSxFacts f = { 0 };
+  HkSxFacts f = {0};
   HkPatient *p = NULL;
   HkHl7Msg *m = NULL;
   g_autofree char *why = NULL;
@@ -1490,13 +1488,13 @@ hk_sx_run_batch(hk_store *s, const char *root, GPtrArray *todo, guint from, guin
   int ret;
 
   for (;;) {
-    HkSxBatch b = { root, { 0 }, NULL };
+    HkSxBatch b = {root, {0}, NULL};
     hk_txn *t = NULL;
     GHashTableIter it;
     gpointer k, v;
 
-    b.touched = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                      (GDestroyNotify)hk_sx_touched_free);
+    b.touched =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)hk_sx_touched_free);
     ret = hk_txn_begin(s, true, &t);
     for (guint i = from; ret == 0 && i < to; i++)
       ret = hk_sx_process(&b, t, todo->pdata[i]);
@@ -1530,10 +1528,10 @@ hk_sx_run_batch(hk_store *s, const char *root, GPtrArray *todo, guint from, guin
 int
 hk_ssmix2_scan(hk_store *s, const char *root, HkSsmix2Stats *stats)
 {
-  HkSsmix2Stats local = { 0 };
-  HkSxWalk w = { root, NULL };
+  HkSsmix2Stats local = {0};
+  HkSxWalk w = {root, NULL};
   GPtrArray *todo = NULL;
-  HkIndexerInfo info = { 0 };
+  HkIndexerInfo info = {0};
   hk_txn *t = NULL;
   struct stat st;
   int ret;

@@ -28,20 +28,20 @@
 #include <stdint.h>
 
 typedef struct {
-  uint64_t files;         /* message files and content folders found */
-  uint64_t unchanged;     /* skipped: same as at the last walk */
-  uint64_t messages;      /* messages parsed (changed files) */
-  uint64_t added;         /* document versions written */
-  uint64_t same;          /* document bytes already current: no-op */
-  uint64_t history;       /* flag 2 files of a document that already has a newer version */
-  uint64_t withdrawn;     /* flag 0 files that withdrew a document */
+  uint64_t files;               /* message files and content folders found */
+  uint64_t unchanged;           /* skipped: same as at the last walk */
+  uint64_t messages;            /* messages parsed (changed files) */
+  uint64_t added;               /* document versions written */
+  uint64_t same;                /* document bytes already current: no-op */
+  uint64_t history;             /* flag 2 files of a document that already has a newer version */
+  uint64_t withdrawn;           /* flag 0 files that withdrew a document */
   uint64_t nothing_to_withdraw; /* flag 0 files of a document never stored */
-  uint64_t patients;      /* patient records written */
-  uint64_t ignored;       /* valid messages of data types hikae does not use */
-  uint64_t quarantined;   /* bad_input */
-  uint64_t suspect;       /* files that parsed at an earlier walk and no longer do */
+  uint64_t patients;            /* patient records written */
+  uint64_t ignored;             /* valid messages of data types hikae does not use */
+  uint64_t quarantined;         /* bad_input */
+  uint64_t suspect;             /* files that parsed at an earlier walk and no longer do */
   uint64_t commits;
-  uint64_t grows;         /* map grown (batch redone) */
+  uint64_t grows; /* map grown (batch redone) */
 } HkSsmix2Stats;
 
 /* Walk root once and write what changed, in write transactions of at most
@@ -60,8 +60,8 @@ int hk_ssmix2_scan(hk_store *s, const char *root, HkSsmix2Stats *stats);
 
 typedef struct {
   char *pid;
-  char *date;      /* YYYYMMDD or "-" */
-  char *datatype;  /* "ADT-00", "OML-11", "11506-3^経過記録^LN"... */
+  char *date;     /* YYYYMMDD or "-" */
+  char *datatype; /* "ADT-00", "OML-11", "11506-3^経過記録^LN"... */
   char *order_no;
   char *timestamp; /* YYYYMMDDHHMMSSfff */
   char *dept;      /* NULL in the 6-part extended-storage name */

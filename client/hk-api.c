@@ -1,0 +1,576 @@
+#include "hk-api.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+G_DEFINE_QUARK(hk-api-error-quark, hk_api_error)
+
+/* Borrowed string member, or NULL when absent, null or not a string. */
+static const char *
+member_str(JsonObject *o, const char *name)
+{
+  JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+  const char *res = NULL;
+
+  if (n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING)
+    res = json_node_get_string(n);
+  return res;
+}
+
+static char *
+member_dup(JsonObject *o, const char *name)
+{
+  const char *s = member_str(o, name);
+
+  /* An empty string carries no information: treat it as absent so that the
+   * UI shows its "not recorded" text instead of a blank. */
+  return (s && *s) ? g_strdup(s) : NULL;
+}
+
+static gint64
+member_int(JsonObject *o, const char *name, gint64 dflt)
+{
+  JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+  gint64 res = dflt;
+
+  if (n && JSON_NODE_HOLDS_VALUE(n)) {
+    GType t = json_node_get_value_type(n);
+    if (t == G_TYPE_INT64)
+      res = json_node_get_int(n);
+    else if (t == G_TYPE_DOUBLE)
+      res = (gint64)json_node_get_double(n);
+    else if (t == G_TYPE_STRING) {
+      /* Some servers quote big numbers; accept digits only. */
+      const char *s = json_node_get_string(n);
+      char *end = NULL;
+      gint64 v = g_ascii_strtoll(s, &end, 10);
+      if (end && end != s && *end == '\0')
+        res = v;
+    }
+  }
+  return res;
+}
+
+static gboolean
+member_bool(JsonObject *o, const char *name)
+{
+  JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+
+  return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_BOOLEAN &&
+         json_node_get_boolean(n);
+}
+
+static GDateTime *
+member_time(JsonObject *o, const char *name)
+{
+  const char *s = member_str(o, name);
+  g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
+  GDateTime *res = NULL;
+
+  if (s && *s)
+    res = g_date_time_new_from_iso8601(s, utc);
+  return res;
+}
+
+static JsonArray *
+member_array(JsonObject *o, const char *name)
+{
+  JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+
+  return (n && JSON_NODE_HOLDS_ARRAY(n)) ? json_node_get_array(n) : NULL;
+}
+
+static JsonObject *
+member_object(JsonObject *o, const char *name)
+{
+  JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+
+  return (n && JSON_NODE_HOLDS_OBJECT(n)) ? json_node_get_object(n) : NULL;
+}
+
+/* Parse body into a root object. The parser is returned so that the object
+ * stays alive while the caller reads it. */
+static JsonParser *
+parse_root(const char *body, gssize len, JsonObject **root, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable();
+  g_autoptr(GError) local = NULL;
+  JsonParser *res = NULL;
+  JsonNode *node;
+
+  *root = NULL;
+  if (!body) {
+    g_set_error_literal(error, HK_API_ERROR, HK_API_ERROR_PARSE, "empty answer");
+    goto out;
+  }
+  if (!json_parser_load_from_data(parser, body, len, &local)) {
+    g_set_error(error, HK_API_ERROR, HK_API_ERROR_PARSE, "answer is not JSON: %s",
+                local->message);
+    goto out;
+  }
+  node = json_parser_get_root(parser);
+  if (!node || !JSON_NODE_HOLDS_OBJECT(node)) {
+    g_set_error_literal(error, HK_API_ERROR, HK_API_ERROR_PARSE, "answer is not a JSON object");
+    goto out;
+  }
+  *root = json_node_get_object(node);
+  res = g_steal_pointer(&parser);
+out:
+  return res;
+}
+
+void
+hk_status_info_free(HkStatusInfo *s)
+{
+  if (!s)
+    return;
+  g_clear_pointer(&s->archive_as_of, g_date_time_unref);
+  g_clear_pointer(&s->last_document_at, g_date_time_unref);
+  g_free(s->indexer);
+  g_free(s->sealed_reason);
+  g_free(s);
+}
+
+void
+hk_allergy_info_free(HkAllergyInfo *a)
+{
+  if (!a)
+    return;
+  g_free(a->allergen);
+  g_free(a->reaction);
+  g_free(a->severity);
+  g_free(a);
+}
+
+void
+hk_problem_info_free(HkProblemInfo *p)
+{
+  if (!p)
+    return;
+  g_free(p->code);
+  g_free(p->name);
+  g_free(p->onset);
+  g_free(p);
+}
+
+void
+hk_patient_info_free(HkPatientInfo *p)
+{
+  if (!p)
+    return;
+  g_free(p->id);
+  g_free(p->name);
+  g_free(p->kana);
+  g_free(p->birth_date);
+  g_free(p->sex);
+  g_clear_pointer(&p->allergies, g_ptr_array_unref);
+  g_clear_pointer(&p->problems, g_ptr_array_unref);
+  g_free(p->ward);
+  g_free(p->room);
+  g_free(p->bed);
+  g_clear_pointer(&p->admitted_at, g_date_time_unref);
+  g_free(p);
+}
+
+HkPatientInfo *
+hk_patient_info_copy(const HkPatientInfo *p)
+{
+  HkPatientInfo *c = g_new0(HkPatientInfo, 1);
+
+  c->id = g_strdup(p->id);
+  c->name = g_strdup(p->name);
+  c->kana = g_strdup(p->kana);
+  c->birth_date = g_strdup(p->birth_date);
+  c->sex = g_strdup(p->sex);
+  if (p->allergies) {
+    c->allergies = g_ptr_array_new_with_free_func((GDestroyNotify)hk_allergy_info_free);
+    for (guint i = 0; i < p->allergies->len; i++) {
+      const HkAllergyInfo *a = g_ptr_array_index(p->allergies, i);
+      HkAllergyInfo *ca = g_new0(HkAllergyInfo, 1);
+      ca->allergen = g_strdup(a->allergen);
+      ca->reaction = g_strdup(a->reaction);
+      ca->severity = g_strdup(a->severity);
+      g_ptr_array_add(c->allergies, ca);
+    }
+  }
+  if (p->problems) {
+    c->problems = g_ptr_array_new_with_free_func((GDestroyNotify)hk_problem_info_free);
+    for (guint i = 0; i < p->problems->len; i++) {
+      const HkProblemInfo *q = g_ptr_array_index(p->problems, i);
+      HkProblemInfo *cq = g_new0(HkProblemInfo, 1);
+      cq->code = g_strdup(q->code);
+      cq->name = g_strdup(q->name);
+      cq->onset = g_strdup(q->onset);
+      g_ptr_array_add(c->problems, cq);
+    }
+  }
+  c->admitted = p->admitted;
+  c->ward = g_strdup(p->ward);
+  c->room = g_strdup(p->room);
+  c->bed = g_strdup(p->bed);
+  c->admitted_at = p->admitted_at ? g_date_time_ref(p->admitted_at) : NULL;
+  return c;
+}
+
+void
+hk_version_info_free(HkVersionInfo *v)
+{
+  if (!v)
+    return;
+  g_clear_pointer(&v->ingested_at, g_date_time_unref);
+  g_free(v->sha256);
+  g_free(v);
+}
+
+void
+hk_doc_info_free(HkDocInfo *d)
+{
+  if (!d)
+    return;
+  g_free(d->id);
+  g_free(d->patient_id);
+  g_free(d->source_id);
+  g_free(d->type);
+  g_free(d->title);
+  g_free(d->author);
+  g_free(d->department);
+  g_clear_pointer(&d->created_at, g_date_time_unref);
+  g_clear_pointer(&d->ingested_at, g_date_time_unref);
+  g_free(d->content_type);
+  g_free(d->sha256);
+  g_free(d->withdrawn_reason);
+  g_clear_pointer(&d->versions, g_ptr_array_unref);
+  g_free(d);
+}
+
+HkDocInfo *
+hk_doc_info_copy(const HkDocInfo *d)
+{
+  HkDocInfo *c = g_new0(HkDocInfo, 1);
+
+  c->id = g_strdup(d->id);
+  c->patient_id = g_strdup(d->patient_id);
+  c->source_id = g_strdup(d->source_id);
+  c->type = g_strdup(d->type);
+  c->title = g_strdup(d->title);
+  c->author = g_strdup(d->author);
+  c->department = g_strdup(d->department);
+  c->created_at = d->created_at ? g_date_time_ref(d->created_at) : NULL;
+  c->ingested_at = d->ingested_at ? g_date_time_ref(d->ingested_at) : NULL;
+  c->content_type = g_strdup(d->content_type);
+  c->size = d->size;
+  c->sha256 = g_strdup(d->sha256);
+  c->version = d->version;
+  c->latest_version = d->latest_version;
+  c->withdrawn = d->withdrawn;
+  c->withdrawn_reason = g_strdup(d->withdrawn_reason);
+  c->versions = g_ptr_array_new_with_free_func((GDestroyNotify)hk_version_info_free);
+  for (guint i = 0; d->versions && i < d->versions->len; i++) {
+    const HkVersionInfo *v = g_ptr_array_index(d->versions, i);
+    HkVersionInfo *cv = g_new0(HkVersionInfo, 1);
+    cv->version = v->version;
+    cv->ingested_at = v->ingested_at ? g_date_time_ref(v->ingested_at) : NULL;
+    cv->size = v->size;
+    cv->sha256 = g_strdup(v->sha256);
+    g_ptr_array_add(c->versions, cv);
+  }
+  return c;
+}
+
+gboolean
+hk_doc_info_is_old_version(const HkDocInfo *d)
+{
+  return d->latest_version > d->version;
+}
+
+HkStatusInfo *
+hk_api_parse_status(const char *body, gssize len, GError **error)
+{
+  JsonObject *o = NULL;
+  g_autoptr(JsonParser) parser = parse_root(body, len, &o, error);
+  HkStatusInfo *s = NULL;
+
+  if (!parser)
+    goto out;
+  s = g_new0(HkStatusInfo, 1);
+  s->documents = member_int(o, "documents", 0);
+  s->patients = member_int(o, "patients", 0);
+  s->archive_as_of = member_time(o, "archive_as_of");
+  s->last_document_at = member_time(o, "last_document_at");
+  s->indexer = member_dup(o, "indexer");
+  if (!s->indexer)
+    s->indexer = g_strdup("stopped"); /* unknown state: assume the worst */
+  s->sealed_reason = member_dup(o, "sealed_reason");
+out:
+  return s;
+}
+
+static HkPatientInfo *
+patient_from_object(JsonObject *o)
+{
+  HkPatientInfo *p = g_new0(HkPatientInfo, 1);
+  JsonArray *arr;
+  JsonObject *adm;
+
+  p->id = member_dup(o, "id");
+  if (!p->id)
+    p->id = member_dup(o, "patient_id"); /* census lines */
+  p->name = member_dup(o, "name");
+  p->kana = member_dup(o, "kana");
+  p->birth_date = member_dup(o, "birth_date");
+  p->sex = member_dup(o, "sex");
+
+  arr = member_array(o, "allergies");
+  if (arr) {
+    p->allergies = g_ptr_array_new_with_free_func((GDestroyNotify)hk_allergy_info_free);
+    for (guint i = 0; i < json_array_get_length(arr); i++) {
+      JsonNode *n = json_array_get_element(arr, i);
+      HkAllergyInfo *a;
+      if (!JSON_NODE_HOLDS_OBJECT(n))
+        continue;
+      a = g_new0(HkAllergyInfo, 1);
+      a->allergen = member_dup(json_node_get_object(n), "allergen");
+      a->reaction = member_dup(json_node_get_object(n), "reaction");
+      a->severity = member_dup(json_node_get_object(n), "severity");
+      /* An allergy whose allergen is unknown is still an allergy: show it. */
+      if (!a->allergen)
+        a->allergen = g_strdup("?");
+      g_ptr_array_add(p->allergies, a);
+    }
+  }
+  arr = member_array(o, "problems");
+  if (arr) {
+    p->problems = g_ptr_array_new_with_free_func((GDestroyNotify)hk_problem_info_free);
+    for (guint i = 0; i < json_array_get_length(arr); i++) {
+      JsonNode *n = json_array_get_element(arr, i);
+      HkProblemInfo *q = g_new0(HkProblemInfo, 1);
+      if (JSON_NODE_HOLDS_OBJECT(n)) {
+        JsonObject *po = json_node_get_object(n);
+        q->code = member_dup(po, "code");
+        q->name = member_dup(po, "name");
+        q->onset = member_dup(po, "onset");
+      } else if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING) {
+        q->name = g_strdup(json_node_get_string(n));
+      }
+      if (!q->name)
+        q->name = g_strdup(q->code ? q->code : "?");
+      g_ptr_array_add(p->problems, q);
+    }
+  }
+  /* Full record: "admission" object or null. Census line: the bed fields
+   * sit at the top level. */
+  adm = member_object(o, "admission");
+  if (!adm && member_str(o, "ward"))
+    adm = o;
+  if (adm) {
+    p->admitted = TRUE;
+    p->ward = member_dup(adm, "ward");
+    p->room = member_dup(adm, "room");
+    p->bed = member_dup(adm, "bed");
+    p->admitted_at = member_time(adm, "admitted_at");
+  }
+  return p;
+}
+
+static GPtrArray *
+parse_patient_list(const char *body, gssize len, const char *key, GError **error)
+{
+  JsonObject *o = NULL;
+  g_autoptr(JsonParser) parser = parse_root(body, len, &o, error);
+  GPtrArray *res = NULL;
+  JsonArray *arr;
+
+  if (!parser)
+    goto out;
+  arr = member_array(o, key);
+  if (!arr) {
+    g_set_error(error, HK_API_ERROR, HK_API_ERROR_PARSE, "answer has no \"%s\" list", key);
+    goto out;
+  }
+  res = g_ptr_array_new_with_free_func((GDestroyNotify)hk_patient_info_free);
+  for (guint i = 0; i < json_array_get_length(arr); i++) {
+    JsonNode *n = json_array_get_element(arr, i);
+    HkPatientInfo *p;
+    if (!JSON_NODE_HOLDS_OBJECT(n))
+      continue;
+    p = patient_from_object(json_node_get_object(n));
+    /* A line without an ID cannot be opened; showing it would invite a
+     * wrong-patient mistake. */
+    if (!p->id) {
+      hk_patient_info_free(p);
+      continue;
+    }
+    g_ptr_array_add(res, p);
+  }
+out:
+  return res;
+}
+
+GPtrArray *
+hk_api_parse_patients(const char *body, gssize len, GError **error)
+{
+  return parse_patient_list(body, len, "patients", error);
+}
+
+GPtrArray *
+hk_api_parse_census(const char *body, gssize len, GError **error)
+{
+  return parse_patient_list(body, len, "inpatients", error);
+}
+
+HkPatientInfo *
+hk_api_parse_patient(const char *body, gssize len, GError **error)
+{
+  JsonObject *o = NULL;
+  g_autoptr(JsonParser) parser = parse_root(body, len, &o, error);
+  HkPatientInfo *res = NULL;
+
+  if (!parser)
+    goto out;
+  res = patient_from_object(o);
+  if (!res->id) {
+    g_set_error_literal(error, HK_API_ERROR, HK_API_ERROR_PARSE, "patient has no id");
+    g_clear_pointer(&res, hk_patient_info_free);
+    goto out;
+  }
+  /* The full record always lists allergies; an absent list means "none
+   * recorded", which the banner says in words. */
+  if (!res->allergies)
+    res->allergies = g_ptr_array_new_with_free_func((GDestroyNotify)hk_allergy_info_free);
+  if (!res->problems)
+    res->problems = g_ptr_array_new_with_free_func((GDestroyNotify)hk_problem_info_free);
+out:
+  return res;
+}
+
+static HkDocInfo *
+doc_from_object(JsonObject *o)
+{
+  HkDocInfo *d = g_new0(HkDocInfo, 1);
+  JsonArray *arr;
+
+  d->id = member_dup(o, "id");
+  d->patient_id = member_dup(o, "patient_id");
+  d->source_id = member_dup(o, "source_id");
+  d->type = member_dup(o, "type");
+  if (!d->type)
+    d->type = g_strdup("other");
+  d->title = member_dup(o, "title");
+  if (!d->title)
+    d->title = g_strdup(d->type);
+  d->author = member_dup(o, "author");
+  d->department = member_dup(o, "department");
+  d->created_at = member_time(o, "created_at");
+  d->ingested_at = member_time(o, "ingested_at");
+  d->content_type = member_dup(o, "content_type");
+  if (!d->content_type)
+    d->content_type = g_strdup("application/octet-stream");
+  d->size = member_int(o, "size", 0);
+  d->sha256 = member_dup(o, "sha256");
+  if (!d->sha256)
+    d->sha256 = g_strdup("");
+  d->version = (guint)MAX(member_int(o, "version", 1), 1);
+  d->latest_version = d->version;
+  d->withdrawn = member_bool(o, "withdrawn");
+  d->withdrawn_reason = member_dup(o, "withdrawn_reason");
+  d->versions = g_ptr_array_new_with_free_func((GDestroyNotify)hk_version_info_free);
+  arr = member_array(o, "versions");
+  for (guint i = 0; arr && i < json_array_get_length(arr); i++) {
+    JsonNode *n = json_array_get_element(arr, i);
+    JsonObject *vo;
+    HkVersionInfo *v;
+    if (!JSON_NODE_HOLDS_OBJECT(n))
+      continue;
+    vo = json_node_get_object(n);
+    v = g_new0(HkVersionInfo, 1);
+    v->version = (guint)MAX(member_int(vo, "version", 1), 1);
+    v->ingested_at = member_time(vo, "ingested_at");
+    v->size = member_int(vo, "size", 0);
+    v->sha256 = member_dup(vo, "sha256");
+    if (!v->sha256)
+      v->sha256 = g_strdup("");
+    d->latest_version = MAX(d->latest_version, v->version);
+    g_ptr_array_add(d->versions, v);
+  }
+  /* "latest_version" or "current": false also say this is an old version. */
+  d->latest_version = MAX(d->latest_version, (guint)MAX(member_int(o, "latest_version", 0), 0));
+  if (json_object_has_member(o, "current") && !member_bool(o, "current") &&
+      d->latest_version == d->version)
+    d->latest_version = d->version + 1;
+  return d;
+}
+
+GPtrArray *
+hk_api_parse_documents(const char *body, gssize len, char **next_cursor, GError **error)
+{
+  JsonObject *o = NULL;
+  g_autoptr(JsonParser) parser = parse_root(body, len, &o, error);
+  GPtrArray *res = NULL;
+  JsonArray *arr;
+
+  if (next_cursor)
+    *next_cursor = NULL;
+  if (!parser)
+    goto out;
+  arr = member_array(o, "documents");
+  if (!arr) {
+    g_set_error_literal(error, HK_API_ERROR, HK_API_ERROR_PARSE,
+                        "answer has no \"documents\" list");
+    goto out;
+  }
+  res = g_ptr_array_new_with_free_func((GDestroyNotify)hk_doc_info_free);
+  for (guint i = 0; i < json_array_get_length(arr); i++) {
+    JsonNode *n = json_array_get_element(arr, i);
+    HkDocInfo *d;
+    if (!JSON_NODE_HOLDS_OBJECT(n))
+      continue;
+    d = doc_from_object(json_node_get_object(n));
+    if (!d->id) {
+      hk_doc_info_free(d);
+      continue;
+    }
+    g_ptr_array_add(res, d);
+  }
+  if (next_cursor)
+    *next_cursor = member_dup(o, "next_cursor");
+out:
+  return res;
+}
+
+HkDocInfo *
+hk_api_parse_document(const char *body, gssize len, GError **error)
+{
+  JsonObject *o = NULL;
+  g_autoptr(JsonParser) parser = parse_root(body, len, &o, error);
+  HkDocInfo *res = NULL;
+
+  if (!parser)
+    goto out;
+  res = doc_from_object(o);
+  if (!res->id) {
+    g_set_error_literal(error, HK_API_ERROR, HK_API_ERROR_PARSE, "document has no id");
+    g_clear_pointer(&res, hk_doc_info_free);
+  }
+out:
+  return res;
+}
+
+void
+hk_api_parse_error(const char *body, gssize len, char **code, char **message,
+                   gint64 *retry_after_s)
+{
+  JsonObject *o = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+
+  *code = NULL;
+  *message = NULL;
+  *retry_after_s = -1;
+  if (!body || len == 0)
+    return;
+  parser = parse_root(body, len, &o, NULL);
+  if (!parser)
+    return;
+  *code = member_dup(o, "error");
+  *message = member_dup(o, "message");
+  *retry_after_s = member_int(o, "retry_after_s", -1);
+}

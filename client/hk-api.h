@@ -1,0 +1,125 @@
+/* hk-api.h: the answers of the archive's HTTP API (interfaces.md) as plain
+ * records, and their parsers.
+ *
+ * The parsers are kept apart from HkClient so that they can be tested
+ * without a network. They accept what the contract fixes and tolerate what it
+ * leaves open (missing optional fields, extra fields). Times become
+ * GDateTime; a time that does not parse is left NULL rather than failing the
+ * whole answer, because a downtime viewer must still show the document. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define HK_API_ERROR (hk_api_error_quark())
+GQuark hk_api_error_quark(void);
+
+typedef enum {
+  HK_API_ERROR_PARSE, /* the answer is not the JSON the contract promises */
+} HkApiError;
+
+/* GET /api/v1/status */
+typedef struct {
+  gint64 documents;
+  gint64 patients;
+  GDateTime *archive_as_of;    /* may be NULL */
+  GDateTime *last_document_at; /* may be NULL */
+  char *indexer;               /* "running", "sealed", "stopped" */
+  char *sealed_reason;         /* may be NULL */
+} HkStatusInfo;
+
+/* One allergy of GET /api/v1/patients/{id}. */
+typedef struct {
+  char *allergen;
+  char *reaction; /* may be NULL */
+  char *severity; /* may be NULL */
+} HkAllergyInfo;
+
+/* One problem; the contract leaves its shape open, so a bare string is the
+ * name and an object may give code, name and onset. */
+typedef struct {
+  char *code;  /* may be NULL */
+  char *name;
+  char *onset; /* may be NULL */
+} HkProblemInfo;
+
+/* A patient: a search result (identity only), a census line (identity and
+ * bed) or the full record (everything). */
+typedef struct {
+  char *id;
+  char *name;       /* may be NULL */
+  char *kana;       /* may be NULL */
+  char *birth_date; /* YYYY-MM-DD; may be NULL */
+  char *sex;        /* may be NULL */
+  GPtrArray *allergies; /* HkAllergyInfo*; NULL if the answer had none listed */
+  GPtrArray *problems;  /* HkProblemInfo*; NULL likewise */
+  gboolean admitted;    /* has a current admission */
+  char *ward, *room, *bed; /* may be NULL */
+  GDateTime *admitted_at;  /* may be NULL */
+} HkPatientInfo;
+
+/* One version in a document's history. */
+typedef struct {
+  guint version;
+  GDateTime *ingested_at;
+  gint64 size;
+  char *sha256;
+} HkVersionInfo;
+
+/* GET /api/v1/documents/{id}, or one entry of a patient's documents. */
+typedef struct {
+  char *id;
+  char *patient_id;
+  char *source_id;
+  char *type;
+  char *title;
+  char *author;     /* may be NULL */
+  char *department; /* may be NULL */
+  GDateTime *created_at;
+  GDateTime *ingested_at;
+  char *content_type;
+  gint64 size;
+  char *sha256;
+  guint version;        /* the version this record describes */
+  guint latest_version; /* newest version known (>= version) */
+  gboolean withdrawn;
+  char *withdrawn_reason;   /* may be NULL */
+  GPtrArray *versions;      /* HkVersionInfo*, may be empty */
+} HkDocInfo;
+
+void hk_status_info_free(HkStatusInfo *s);
+void hk_allergy_info_free(HkAllergyInfo *a);
+void hk_problem_info_free(HkProblemInfo *p);
+void hk_patient_info_free(HkPatientInfo *p);
+HkPatientInfo *hk_patient_info_copy(const HkPatientInfo *p);
+void hk_version_info_free(HkVersionInfo *v);
+void hk_doc_info_free(HkDocInfo *d);
+HkDocInfo *hk_doc_info_copy(const HkDocInfo *d);
+
+/* TRUE if this record is an older version than the newest one. */
+gboolean hk_doc_info_is_old_version(const HkDocInfo *d);
+
+/* Each parser takes the body of an answer. It returns the record (free with
+ * the matching _free) or NULL and sets HK_API_ERROR_PARSE. */
+HkStatusInfo *hk_api_parse_status(const char *body, gssize len, GError **error);
+/* GET /patients?q= : a GPtrArray of HkPatientInfo* (owning). */
+GPtrArray *hk_api_parse_patients(const char *body, gssize len, GError **error);
+HkPatientInfo *hk_api_parse_patient(const char *body, gssize len, GError **error);
+/* GET /patients/{id}/documents : a GPtrArray of HkDocInfo*; *next_cursor is
+ * set to the cursor for the next page or NULL at the end. */
+GPtrArray *hk_api_parse_documents(const char *body, gssize len, char **next_cursor,
+                                  GError **error);
+HkDocInfo *hk_api_parse_document(const char *body, gssize len, GError **error);
+/* GET /census : a GPtrArray of HkPatientInfo* with the bed fields set. */
+GPtrArray *hk_api_parse_census(const char *body, gssize len, GError **error);
+/* Error answers {"error","message","retry_after_s"?}. Any field may be
+ * missing; a body that is not JSON leaves all of them NULL / -1. */
+void hk_api_parse_error(const char *body, gssize len, char **code, char **message,
+                        gint64 *retry_after_s);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HkStatusInfo, hk_status_info_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HkPatientInfo, hk_patient_info_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HkDocInfo, hk_doc_info_free)
+
+G_END_DECLS

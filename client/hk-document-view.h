@@ -1,0 +1,39 @@
+/* hk-document-view.h: one document: PDF pages (poppler), JPEG scans
+ * (libjpeg-turbo) or text, loaded and rendered off the main loop. Older
+ * versions and withdrawn documents are marked in a band above the
+ * content. */
+#pragma once
+
+#include "hk-api.h"
+#include "hk-client.h"
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define HK_TYPE_DOCUMENT_VIEW (hk_document_view_get_type())
+G_DECLARE_FINAL_TYPE(HkDocumentView, hk_document_view, HK, DOCUMENT_VIEW, GtkWidget)
+
+typedef enum {
+  HK_DOCUMENT_KIND_NONE,
+  HK_DOCUMENT_KIND_PDF,
+  HK_DOCUMENT_KIND_JPEG,
+  HK_DOCUMENT_KIND_TEXT,
+} HkDocumentKind;
+
+void hk_document_view_set_client(HkDocumentView *self, HkClient *client);
+/* Show version (0 = current) of doc_id for patient (copied). Emits
+ * "first-page-drawn" once the first page (or the image, or the text) is on
+ * screen, or "failed" (const char *message). */
+void hk_document_view_load(HkDocumentView *self, const HkPatientInfo *patient,
+                           const char *doc_id, guint version);
+void hk_document_view_clear(HkDocumentView *self);
+const HkDocInfo *hk_document_view_get_doc(HkDocumentView *self);
+HkDocumentKind hk_document_view_get_kind(HkDocumentView *self);
+int hk_document_view_get_n_pages(HkDocumentView *self);
+/* Pages rendered so far (PDF), 1 for an image or text once shown. */
+int hk_document_view_get_n_rendered(HkDocumentView *self);
+/* The band's text ("Older version 1 of 3…", "WITHDRAWN…"), or NULL. */
+const char *hk_document_view_get_notice(HkDocumentView *self);
+
+G_END_DECLS

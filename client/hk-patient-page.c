@@ -1,0 +1,551 @@
+#include "hk-patient-page.h"
+
+#include "hk-client-config.h"
+#include "hk-format.h"
+
+#include <glib/gi18n-lib.h>
+
+/* Thumbnails are fetched for the first rows only: more would be many
+ * requests for pictures nobody scrolls to. */
+#define MAX_THUMBNAILS 40
+
+struct _HkPatientPage {
+  GtkWidget parent_instance;
+
+  /* Template widgets */
+  GtkWidget *box;
+  GtkWidget *header;
+  GtkLabel *id_label;
+  GtkLabel *name_label;
+  GtkLabel *kana_label;
+  GtkSpinner *spinner;
+  GtkLabel *birth_label;
+  GtkLabel *sex_label;
+  GtkLabel *location_label;
+  GtkWidget *problems_button;
+  GtkLabel *problems_label;
+  GtkLabel *allergy_label;
+  GtkDropDown *type_dropdown;
+  GtkEntry *from_entry;
+  GtkEntry *to_entry;
+  GtkLabel *count_label;
+  GtkListBox *timeline;
+
+  /* Owned */
+  HkClient *client;
+  GCancellable *cancel;
+  char *patient_id;
+  HkPatientInfo *patient;
+  GPtrArray *docs;       /* HkDocInfo*, as shown */
+  GHashTable *selected;  /* doc id -> TRUE */
+  gboolean docs_loaded;
+};
+
+G_DEFINE_FINAL_TYPE(HkPatientPage, hk_patient_page, GTK_TYPE_WIDGET)
+
+enum { SIGNAL_LOADED, SIGNAL_FAILED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static void
+maybe_loaded(HkPatientPage *self)
+{
+  if (self->patient && self->docs_loaded) {
+    gtk_spinner_set_spinning(self->spinner, FALSE);
+    g_signal_emit(self, signals[SIGNAL_LOADED], 0);
+  }
+}
+
+static void
+fail(HkPatientPage *self, const char *message)
+{
+  gtk_spinner_set_spinning(self->spinner, FALSE);
+  g_signal_emit(self, signals[SIGNAL_FAILED], 0, message);
+}
+
+static void
+show_patient(HkPatientPage *self)
+{
+  const HkPatientInfo *p = self->patient;
+  g_autoptr(GDateTime) today = g_date_time_new_now_local();
+  g_autofree char *id = g_strdup_printf(_("ID %s"), p->id);
+  g_autofree char *birth = hk_format_birth_and_age(p->birth_date, today);
+  g_autofree char *sex = hk_format_sex(p->sex);
+  g_autofree char *loc = hk_format_location(p);
+  g_autofree char *allergens = hk_format_allergens(p);
+  g_autofree char *allergy = NULL;
+  g_autofree char *a11y = NULL;
+  GString *problems = g_string_new(NULL);
+  GtkWidget *al = GTK_WIDGET(self->allergy_label);
+
+  gtk_label_set_text(self->id_label, id);
+  gtk_label_set_text(self->name_label, p->name ? p->name : _("(no name recorded)"));
+  gtk_label_set_text(self->kana_label, p->kana ? p->kana : "");
+  gtk_label_set_text(self->birth_label, birth);
+  gtk_label_set_text(self->sex_label, sex);
+  gtk_label_set_text(self->location_label, loc);
+  gtk_widget_remove_css_class(al, "hk-allergy");
+  gtk_widget_remove_css_class(al, "hk-no-allergy");
+  if (allergens) {
+    allergy = g_strdup_printf(_("⚠ ALLERGIES: %s"), allergens);
+    gtk_widget_add_css_class(al, "hk-allergy");
+  } else {
+    allergy = g_strdup(_("No allergies recorded in archive"));
+    gtk_widget_add_css_class(al, "hk-no-allergy");
+  }
+  gtk_label_set_text(self->allergy_label, allergy);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(al), GTK_ACCESSIBLE_PROPERTY_LABEL, allergy, -1);
+  for (guint i = 0; p->problems && i < p->problems->len; i++) {
+    const HkProblemInfo *q = g_ptr_array_index(p->problems, i);
+    g_string_append_printf(problems, "• %s", q->name);
+    if (q->code)
+      g_string_append_printf(problems, " [%s]", q->code);
+    if (q->onset)
+      g_string_append_printf(problems, _(" (since %s)"), q->onset);
+    g_string_append_c(problems, '\n');
+  }
+  if (problems->len == 0)
+    g_string_append(problems, _("No problems recorded in archive"));
+  else
+    g_string_truncate(problems, problems->len - 1);
+  gtk_label_set_text(self->problems_label, problems->str);
+  g_string_free(problems, TRUE);
+  a11y = g_strdup_printf(_("Patient %s, %s, %s, %s, %s"), p->id, p->name ? p->name : "", birth,
+                         sex, loc);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(self->header), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                 a11y, -1);
+}
+
+static void
+thumb_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GtkPicture) pic = user_data;
+  g_autoptr(GBytes) bytes = hk_client_thumbnail_finish(HK_CLIENT(source), result, NULL);
+  g_autoptr(GdkTexture) tex = NULL;
+
+  /* Decoded in memory only: no thumbnail cache on disk. */
+  if (bytes)
+    tex = gdk_texture_new_from_bytes(bytes, NULL);
+  if (tex)
+    gtk_picture_set_paintable(pic, GDK_PAINTABLE(tex));
+}
+
+static void
+check_toggled(GtkCheckButton *check, HkPatientPage *self)
+{
+  const char *id = g_object_get_data(G_OBJECT(check), "hk-doc-id");
+
+  if (gtk_check_button_get_active(check))
+    g_hash_table_add(self->selected, g_strdup(id));
+  else
+    g_hash_table_remove(self->selected, id);
+}
+
+static GtkWidget *
+make_row(HkPatientPage *self, const HkDocInfo *d, guint index)
+{
+  GtkWidget *row = gtk_list_box_row_new();
+  GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 10);
+  GtkWidget *text = gtk_box_new(GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *check = gtk_check_button_new();
+  GtkWidget *pic = gtk_picture_new();
+  GtkWidget *icon = gtk_image_new_from_icon_name(hk_format_doc_type_icon(d->type));
+  GtkWidget *title = gtk_label_new(d->title);
+  GtkWidget *meta;
+  g_autoptr(GDateTime) local = d->created_at ? g_date_time_to_local(d->created_at) : NULL;
+  g_autofree char *time = local ? g_date_time_format(local, "%H:%M") : g_strdup("—");
+  g_autofree char *meta_text = NULL;
+  g_autofree char *a11y = NULL;
+  g_autofree char *check_label = g_strdup_printf(_("Include “%s” in the transfer pack"), d->title);
+
+  gtk_widget_set_margin_top(box, 4);
+  gtk_widget_set_margin_bottom(box, 4);
+  gtk_widget_set_margin_start(box, 12);
+  gtk_widget_set_margin_end(box, 12);
+  g_object_set_data_full(G_OBJECT(check), "hk-doc-id", g_strdup(d->id), g_free);
+  gtk_check_button_set_active(GTK_CHECK_BUTTON(check),
+                              g_hash_table_contains(self->selected, d->id));
+  g_signal_connect(check, "toggled", G_CALLBACK(check_toggled), self);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(check), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                 check_label, -1);
+  gtk_box_append(GTK_BOX(box), check);
+  gtk_widget_set_size_request(pic, 48, 48);
+  gtk_picture_set_can_shrink(GTK_PICTURE(pic), TRUE);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(pic), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                 _("Thumbnail"), -1);
+  gtk_box_append(GTK_BOX(box), pic);
+  if (index < MAX_THUMBNAILS && self->client)
+    hk_client_thumbnail_async(self->client, d->id, self->cancel, thumb_done, g_object_ref(pic));
+  gtk_image_set_icon_size(GTK_IMAGE(icon), GTK_ICON_SIZE_LARGE);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(icon), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                 hk_format_doc_type(d->type), -1);
+  gtk_box_append(GTK_BOX(box), icon);
+  gtk_box_append(GTK_BOX(box), gtk_label_new(time));
+  gtk_label_set_xalign(GTK_LABEL(title), 0);
+  gtk_label_set_ellipsize(GTK_LABEL(title), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class(title, "heading");
+  gtk_box_append(GTK_BOX(text), title);
+  meta_text = g_strdup_printf("%s%s%s%s%s", hk_format_doc_type(d->type),
+                              d->department ? " · " : "", d->department ? d->department : "",
+                              d->author ? " · " : "", d->author ? d->author : "");
+  meta = gtk_label_new(meta_text);
+  gtk_label_set_xalign(GTK_LABEL(meta), 0);
+  gtk_widget_add_css_class(meta, "dim-label");
+  gtk_box_append(GTK_BOX(text), meta);
+  gtk_widget_set_hexpand(text, TRUE);
+  gtk_box_append(GTK_BOX(box), text);
+  if (d->latest_version > 1 || d->version > 1) {
+    g_autofree char *v = g_strdup_printf(_("v%u"), d->latest_version);
+    GtkWidget *badge = gtk_label_new(v);
+    gtk_widget_add_css_class(badge, "hk-badge");
+    gtk_widget_set_tooltip_text(badge, _("This document has several versions"));
+    gtk_box_append(GTK_BOX(box), badge);
+  }
+  if (d->withdrawn) {
+    GtkWidget *badge = gtk_label_new(_("WITHDRAWN"));
+    gtk_widget_add_css_class(badge, "hk-badge-red");
+    gtk_box_append(GTK_BOX(box), badge);
+  }
+  gtk_list_box_row_set_child(GTK_LIST_BOX_ROW(row), box);
+  a11y = g_strdup_printf(_("%s, %s, %s %s%s"), d->title, hk_format_doc_type(d->type),
+                         local ? "" : "", time, d->withdrawn ? _(", withdrawn") : "");
+  gtk_accessible_update_property(GTK_ACCESSIBLE(row), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y, -1);
+  return row;
+}
+
+/* Group the timeline by day: a header above the first row of each date. */
+static void
+header_func(GtkListBoxRow *row, GtkListBoxRow *before, gpointer user_data)
+{
+  HkPatientPage *self = user_data;
+  int i = gtk_list_box_row_get_index(row);
+  const HkDocInfo *d, *prev;
+  g_autofree char *day = NULL;
+  g_autofree char *prev_day = NULL;
+
+  if (!self->docs || i < 0 || i >= (int)self->docs->len)
+    return;
+  d = g_ptr_array_index(self->docs, i);
+  day = hk_format_date(d->created_at);
+  if (before && i > 0) {
+    prev = g_ptr_array_index(self->docs, i - 1);
+    prev_day = hk_format_date(prev->created_at);
+  }
+  if (g_strcmp0(day, prev_day) != 0) {
+    GtkWidget *h = gtk_label_new(day);
+    gtk_label_set_xalign(GTK_LABEL(h), 0);
+    gtk_widget_add_css_class(h, "hk-day-header");
+    gtk_list_box_row_set_header(row, h);
+  } else {
+    gtk_list_box_row_set_header(row, NULL);
+  }
+}
+
+static void
+clear_timeline(HkPatientPage *self)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child(GTK_WIDGET(self->timeline))))
+    gtk_list_box_remove(self->timeline, child);
+  g_clear_pointer(&self->docs, g_ptr_array_unref);
+}
+
+static void
+docs_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  HkPatientPage *self = user_data;
+  g_autoptr(GError) e = NULL;
+  g_autoptr(GPtrArray) docs = hk_client_documents_finish(HK_CLIENT(source), result, &e);
+  g_autofree char *count = NULL;
+
+  if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    goto out;
+  clear_timeline(self);
+  if (!docs) {
+    fail(self, e->message);
+    goto out;
+  }
+  self->docs = g_steal_pointer(&docs);
+  for (guint i = 0; i < self->docs->len; i++)
+    gtk_list_box_append(self->timeline, make_row(self, g_ptr_array_index(self->docs, i), i));
+  count = g_strdup_printf(
+      g_dngettext(GETTEXT_PACKAGE, "%u document", "%u documents", self->docs->len),
+      self->docs->len);
+  gtk_label_set_text(self->count_label, count);
+  self->docs_loaded = TRUE;
+  maybe_loaded(self);
+out:
+  g_object_unref(self);
+}
+
+static void
+patient_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  HkPatientPage *self = user_data;
+  g_autoptr(GError) e = NULL;
+  HkPatientInfo *p = hk_client_patient_finish(HK_CLIENT(source), result, &e);
+
+  if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    goto out;
+  if (!p) {
+    fail(self, e->message);
+    goto out;
+  }
+  g_clear_pointer(&self->patient, hk_patient_info_free);
+  self->patient = p;
+  show_patient(self);
+  maybe_loaded(self);
+out:
+  g_object_unref(self);
+}
+
+static const char *
+selected_type(HkPatientPage *self)
+{
+  guint i = gtk_drop_down_get_selected(self->type_dropdown);
+  const char *const *types = hk_format_doc_types();
+
+  return (i == 0 || i == GTK_INVALID_LIST_POSITION) ? NULL : types[i - 1];
+}
+
+static void
+load_documents(HkPatientPage *self)
+{
+  const char *from = gtk_editable_get_text(GTK_EDITABLE(self->from_entry));
+  const char *to = gtk_editable_get_text(GTK_EDITABLE(self->to_entry));
+
+  self->docs_loaded = FALSE;
+  gtk_spinner_set_spinning(self->spinner, TRUE);
+  hk_client_documents_async(self->client, self->patient_id, selected_type(self), from, to, 2000,
+                            self->cancel, docs_done, g_object_ref(self));
+}
+
+static void
+filter(GtkWidget *widget, const char *action, GVariant *param)
+{
+  HkPatientPage *self = HK_PATIENT_PAGE(widget);
+
+  if (self->client && self->patient_id)
+    load_documents(self);
+}
+
+static void
+refilter(HkPatientPage *self)
+{
+  if (self->client && self->patient_id)
+    load_documents(self);
+}
+
+void
+hk_patient_page_load(HkPatientPage *self, const char *id)
+{
+  hk_patient_page_clear(self);
+  if (!self->client)
+    return;
+  self->cancel = g_cancellable_new();
+  self->patient_id = g_strdup(id);
+  {
+    g_autofree char *l = g_strdup_printf(_("ID %s"), id);
+    gtk_label_set_text(self->id_label, l);
+  }
+  gtk_label_set_text(self->name_label, _("Loading…"));
+  gtk_spinner_set_spinning(self->spinner, TRUE);
+  hk_client_patient_async(self->client, id, self->cancel, patient_done, g_object_ref(self));
+  load_documents(self);
+}
+
+void
+hk_patient_page_clear(HkPatientPage *self)
+{
+  if (self->cancel)
+    g_cancellable_cancel(self->cancel);
+  g_clear_object(&self->cancel);
+  g_clear_pointer(&self->patient_id, g_free);
+  g_clear_pointer(&self->patient, hk_patient_info_free);
+  g_hash_table_remove_all(self->selected);
+  clear_timeline(self);
+  self->docs_loaded = FALSE;
+  gtk_spinner_set_spinning(self->spinner, FALSE);
+  gtk_label_set_text(self->id_label, "");
+  gtk_label_set_text(self->name_label, "");
+  gtk_label_set_text(self->kana_label, "");
+  gtk_label_set_text(self->birth_label, "");
+  gtk_label_set_text(self->sex_label, "");
+  gtk_label_set_text(self->location_label, "");
+  gtk_label_set_text(self->allergy_label, "");
+  gtk_label_set_text(self->problems_label, "");
+  gtk_label_set_text(self->count_label, "");
+  gtk_editable_set_text(GTK_EDITABLE(self->from_entry), "");
+  gtk_editable_set_text(GTK_EDITABLE(self->to_entry), "");
+  gtk_drop_down_set_selected(self->type_dropdown, 0);
+}
+
+void
+hk_patient_page_set_client(HkPatientPage *self, HkClient *client)
+{
+  g_set_object(&self->client, client);
+}
+
+const HkPatientInfo *
+hk_patient_page_get_patient(HkPatientPage *self)
+{
+  return self->patient;
+}
+
+GPtrArray *
+hk_patient_page_get_documents(HkPatientPage *self)
+{
+  return self->docs;
+}
+
+char **
+hk_patient_page_dup_selected(HkPatientPage *self)
+{
+  GStrvBuilder *b = g_strv_builder_new();
+  char **res;
+
+  /* Timeline order (newest first), not the order of ticking: the pack reads
+   * like the timeline. */
+  for (guint i = 0; self->docs && i < self->docs->len; i++) {
+    const HkDocInfo *d = g_ptr_array_index(self->docs, i);
+    if (g_hash_table_contains(self->selected, d->id))
+      g_strv_builder_add(b, d->id);
+  }
+  res = g_strv_builder_end(b);
+  g_strv_builder_unref(b);
+  return res;
+}
+
+void
+hk_patient_page_set_selected(HkPatientPage *self, const char *doc_id, gboolean selected)
+{
+  GtkWidget *row;
+
+  if (selected)
+    g_hash_table_add(self->selected, g_strdup(doc_id));
+  else
+    g_hash_table_remove(self->selected, doc_id);
+  /* Keep the tick boxes in step. */
+  for (row = gtk_widget_get_first_child(GTK_WIDGET(self->timeline)); row;
+       row = gtk_widget_get_next_sibling(row)) {
+    GtkWidget *box = GTK_IS_LIST_BOX_ROW(row) ? gtk_list_box_row_get_child(GTK_LIST_BOX_ROW(row))
+                                              : NULL;
+    GtkWidget *check = box ? gtk_widget_get_first_child(box) : NULL;
+    if (check && GTK_IS_CHECK_BUTTON(check) &&
+        g_strcmp0(g_object_get_data(G_OBJECT(check), "hk-doc-id"), doc_id) == 0)
+      gtk_check_button_set_active(GTK_CHECK_BUTTON(check), selected);
+  }
+}
+
+const char *
+hk_patient_page_get_allergy_text(HkPatientPage *self)
+{
+  return gtk_label_get_text(self->allergy_label);
+}
+
+gboolean
+hk_patient_page_has_allergies(HkPatientPage *self)
+{
+  return self->patient && self->patient->allergies && self->patient->allergies->len > 0;
+}
+
+const char *
+hk_patient_page_get_location_text(HkPatientPage *self)
+{
+  return gtk_label_get_text(self->location_label);
+}
+
+gboolean
+hk_patient_page_is_loaded(HkPatientPage *self)
+{
+  return self->patient && self->docs_loaded;
+}
+
+static void
+row_activated(GtkListBox *list, GtkListBoxRow *row, HkPatientPage *self)
+{
+  int i = gtk_list_box_row_get_index(row);
+
+  if (self->docs && i >= 0 && i < (int)self->docs->len)
+    gtk_widget_activate_action(GTK_WIDGET(self), "win.open-document", "s",
+                               ((HkDocInfo *)g_ptr_array_index(self->docs, i))->id);
+}
+
+static void
+hk_patient_page_dispose(GObject *object)
+{
+  HkPatientPage *self = HK_PATIENT_PAGE(object);
+
+  if (self->cancel)
+    g_cancellable_cancel(self->cancel);
+  g_clear_object(&self->cancel);
+  g_clear_object(&self->client);
+  g_clear_pointer(&self->docs, g_ptr_array_unref);
+  gtk_widget_dispose_template(GTK_WIDGET(self), HK_TYPE_PATIENT_PAGE);
+  G_OBJECT_CLASS(hk_patient_page_parent_class)->dispose(object);
+}
+
+static void
+hk_patient_page_finalize(GObject *object)
+{
+  HkPatientPage *self = HK_PATIENT_PAGE(object);
+
+  g_free(self->patient_id);
+  hk_patient_info_free(self->patient);
+  g_hash_table_unref(self->selected);
+  G_OBJECT_CLASS(hk_patient_page_parent_class)->finalize(object);
+}
+
+static void
+hk_patient_page_class_init(HkPatientPageClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
+
+  G_OBJECT_CLASS(klass)->dispose = hk_patient_page_dispose;
+  G_OBJECT_CLASS(klass)->finalize = hk_patient_page_finalize;
+  signals[SIGNAL_LOADED] = g_signal_new("loaded", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_FAILED] = g_signal_new("failed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  gtk_widget_class_set_template_from_resource(widget_class,
+                                              "/org/hikae/viewer/hk-patient-page.ui");
+  gtk_widget_class_set_layout_manager_type(widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, box);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, header);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, id_label);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, name_label);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, kana_label);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, spinner);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, birth_label);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, sex_label);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, location_label);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, problems_button);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, problems_label);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, allergy_label);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, type_dropdown);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, from_entry);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, to_entry);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, count_label);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, timeline);
+  gtk_widget_class_install_action(widget_class, "patient.filter", NULL, filter);
+}
+
+static void
+hk_patient_page_init(HkPatientPage *self)
+{
+  g_autoptr(GtkStringList) types = gtk_string_list_new(NULL);
+
+  gtk_widget_init_template(GTK_WIDGET(self));
+  self->selected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  gtk_string_list_append(types, _("All types"));
+  for (const char *const *t = hk_format_doc_types(); *t; t++)
+    gtk_string_list_append(types, hk_format_doc_type(*t));
+  gtk_drop_down_set_model(self->type_dropdown, G_LIST_MODEL(types));
+  gtk_list_box_set_header_func(self->timeline, header_func, self, NULL);
+  g_signal_connect(self->timeline, "row-activated", G_CALLBACK(row_activated), self);
+  g_signal_connect_swapped(self->from_entry, "activate", G_CALLBACK(refilter), self);
+  g_signal_connect_swapped(self->to_entry, "activate", G_CALLBACK(refilter), self);
+  g_signal_connect_swapped(self->type_dropdown, "notify::selected", G_CALLBACK(refilter), self);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(self), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                 _("Patient record"), -1);
+}

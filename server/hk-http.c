@@ -1,0 +1,208 @@
+/* Replies and request helpers shared by the routes. */
+#include "hk-server.h"
+
+#include "hk-error.h"
+#include "hk-log.h"
+#include "hk-time.h"
+
+#include <event2/buffer.h>
+#include <string.h>
+
+static void
+hk_reply_common_headers(HkRequest *r)
+{
+  struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+
+  /* Patient data must not land in any cache on the clean laptop. */
+  evhttp_add_header(h, "Cache-Control", "no-store");
+  evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+  evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000");
+  if (g_atomic_int_get(&r->srv->stopping))
+    evhttp_add_header(h, "Connection", "close");
+}
+
+void
+hk_reply_header(HkRequest *r, const char *name, const char *value)
+{
+  evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);
+}
+
+void
+hk_reply_bytes(HkRequest *r, int status, const char *content_type, struct evbuffer *body)
+{
+  g_return_if_fail(!r->replied);
+  r->replied = true;
+  hk_reply_common_headers(r);
+  if (content_type)
+    hk_reply_header(r, "Content-Type", content_type);
+  hk_worker_send(r->req, status, body, r->audit_end);
+}
+
+void
+hk_reply_json(HkRequest *r, int status, JsonNode *node)
+{
+  struct evbuffer *buf = evbuffer_new();
+  gsize len = 0;
+  char *s = json_to_string(node, FALSE);
+
+  len = strlen(s);
+  evbuffer_add(buf, s, len);
+  evbuffer_add(buf, "\n", 1);
+  hk_reply_bytes(r, status, "application/json; charset=utf-8", buf);
+  evbuffer_free(buf);
+  g_free(s);
+  json_node_unref(node);
+}
+
+void
+hk_reply_builder(HkRequest *r, int status, JsonBuilder *b)
+{
+  hk_reply_json(r, status, json_builder_get_root(b));
+  g_object_unref(b);
+}
+
+void
+hk_reply_error(HkRequest *r, int status, const char *code, const char *message)
+{
+  JsonBuilder *b = json_builder_new();
+
+  json_builder_begin_object(b);
+  hk_json_str(b, "error", code);
+  hk_json_str(b, "message", message);
+  json_builder_end_object(b);
+  if (status == 401)
+    hk_reply_header(r, "WWW-Authenticate", "Bearer realm=\"hikae\"");
+  hk_reply_builder(r, status, b);
+}
+
+void
+hk_reply_empty(HkRequest *r, int status)
+{
+  g_return_if_fail(!r->replied);
+  r->replied = true;
+  hk_reply_common_headers(r);
+  hk_worker_send(r->req, status, NULL, r->audit_end);
+}
+
+const char *
+hk_query(HkRequest *r, const char *name)
+{
+  return r->query_ok ? evhttp_find_header(&r->query, name) : NULL;
+}
+
+const char *
+hk_header(HkRequest *r, const char *name)
+{
+  return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+}
+
+int
+hk_query_uint(HkRequest *r, const char *name, unsigned min, unsigned max, unsigned def,
+              unsigned *out)
+{
+  const char *v = hk_query(r, name);
+  guint64 n = 0;
+  int ret = 0;
+
+  *out = def;
+  if (!v)
+    goto out;
+  if (!g_ascii_string_to_unsigned(v, 10, min, max, &n, NULL)) {
+    ret = -HK_EINVAL;
+    goto out;
+  }
+  *out = (unsigned)n;
+out:
+  return ret;
+}
+
+int
+hk_request_json(HkRequest *r, JsonParser **parser, JsonObject **out)
+{
+  struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+  size_t len = evbuffer_get_length(in);
+  JsonParser *p = NULL;
+  char *body = NULL;
+  int ret = -HK_EINVAL;
+
+  *parser = NULL;
+  *out = NULL;
+  if (len > HK_BODY_MAX) {
+    ret = -HK_ETOOBIG;
+    goto out;
+  }
+  if (len == 0)
+    goto out;
+  body = g_malloc(len + 1);
+  evbuffer_remove(in, body, len);
+  body[len] = 0;
+  if (memchr(body, 0, len) || !g_utf8_validate(body, (gssize)len, NULL))
+    goto out;
+  p = json_parser_new();
+  if (!json_parser_load_from_data(p, body, (gssize)len, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+    goto out;
+  *out = json_node_get_object(json_parser_get_root(p));
+  *parser = p;
+  p = NULL;
+  ret = 0;
+out:
+  if (body) {
+    /* The body of a login holds a password. */
+    memset(body, 0, len);
+    g_free(body);
+  }
+  if (p)
+    g_object_unref(p);
+  return ret;
+}
+
+int
+hk_request_audit(HkRequest *r, HkAuditEvent *e)
+{
+  int ret;
+
+  if (!e->user && r->authed)
+    e->user = r->session.user;
+  e->client = r->client;
+  /* Written now; the answer leaves only once it is on disk (hk_worker_send). */
+  ret = hk_audit_append_nowait(r->srv->audit, e, NULL, &r->audit_end);
+  if (ret < 0) {
+    hk_error("audit log write failed (%s): refusing to answer %s", hk_strerror(ret),
+             e->action);
+    hk_reply_error(r, 503, "audit_unavailable",
+                   "the audit log cannot be written; nothing is served unaudited");
+    ret = -HK_EIO;
+  }
+  return ret;
+}
+
+void
+hk_json_str(JsonBuilder *b, const char *name, const char *value)
+{
+  json_builder_set_member_name(b, name);
+  if (value)
+    json_builder_add_string_value(b, value);
+  else
+    json_builder_add_null_value(b);
+}
+
+void
+hk_json_time(JsonBuilder *b, const char *name, int64_t usec)
+{
+  json_builder_set_member_name(b, name);
+  if (usec) {
+    char *t = hk_time_format(usec);
+    json_builder_add_string_value(b, t);
+    g_free(t);
+  } else {
+    json_builder_add_null_value(b);
+  }
+}
+
+void
+hk_json_int(JsonBuilder *b, const char *name, int64_t value)
+{
+  json_builder_set_member_name(b, name);
+  json_builder_add_int_value(b, value);
+}

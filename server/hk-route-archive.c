@@ -1,0 +1,668 @@
+/* The read-only routes over the document store: status, patients, the
+ * timeline, documents, content, thumbnails, census. Each opens one short
+ * read transaction, copies out what it answers, ends the transaction, writes
+ * the audit record and only then replies. */
+#include "hk-server.h"
+
+#include "hk-error.h"
+#include "hk-log.h"
+#include "hk-sha256.h"
+#include "hk-time.h"
+
+#include <event2/buffer.h>
+#include <inttypes.h>
+#include <string.h>
+
+static bool
+hk_doc_id_valid(const char *id)
+{
+  if (strlen(id) != HK_DOC_ID_LEN)
+    return false;
+  for (const char *p = id; *p; p++)
+    if (!g_ascii_isxdigit(*p) || g_ascii_isupper(*p))
+      return false;
+  return true;
+}
+
+/* Begin the request's read transaction or answer 503. */
+static int
+hk_begin(HkRequest *r, hk_txn **t)
+{
+  int ret = hk_txn_begin(r->srv->store, false, t);
+
+  if (ret < 0) {
+    hk_error("store: cannot begin a read transaction: %s", hk_strerror(ret));
+    hk_reply_error(r, 503, "store_unavailable", "the archive cannot be read right now");
+  }
+  return ret;
+}
+
+static void
+hk_store_error(HkRequest *r, int ret)
+{
+  if (ret == -HK_ENOTFOUND) {
+    hk_reply_error(r, 404, "not_found", "no such resource");
+  } else {
+    hk_error("store read failed: %s", hk_strerror(ret));
+    hk_reply_error(r, 500, "internal", "the archive could not be read");
+  }
+}
+
+void
+hk_route_status(HkRequest *r)
+{
+  HkStoreStats st;
+  hk_txn *t = NULL;
+  JsonBuilder *b;
+  const char *state;
+  int64_t now = hk_time_now();
+  int ret;
+
+  memset(&st, 0, sizeof st);
+  if (hk_begin(r, &t) < 0)
+    goto out;
+  ret = hk_store_stats(t, &st);
+  hk_txn_abort(t);
+  if (ret < 0) {
+    hk_store_error(r, ret);
+    goto out;
+  }
+  state = hk_indexer_state_name(st.indexer.state);
+  /* "running" is what the indexer last wrote; without a recent heartbeat it
+   * may have died, so the clients must not show the archive as current. */
+  if (st.indexer.state == HK_INDEXER_RUNNING &&
+      now - st.indexer.heartbeat_at > (int64_t)r->srv->opt.indexer_stale_s * G_USEC_PER_SEC)
+    state = "stopped";
+  b = json_builder_new();
+  json_builder_begin_object(b);
+  hk_json_int(b, "documents", (int64_t)st.documents);
+  hk_json_int(b, "patients", (int64_t)st.patients);
+  hk_json_int(b, "versions", (int64_t)st.versions);
+  hk_json_time(b, "archive_as_of", st.archive_as_of);
+  hk_json_time(b, "last_document_at", st.last_document_at);
+  hk_json_str(b, "indexer", state);
+  hk_json_time(b, "indexer_heartbeat_at", st.indexer.heartbeat_at);
+  if (st.indexer.state == HK_INDEXER_SEALED)
+    hk_json_str(b, "sealed_reason", st.indexer.reason ? st.indexer.reason : "");
+  hk_json_time(b, "server_time", now);
+  json_builder_end_object(b);
+  hk_reply_builder(r, 200, b);
+out:
+  hk_indexer_info_clear(&st.indexer);
+}
+
+static void
+hk_patient_identity(JsonBuilder *b, const HkPatient *p)
+{
+  hk_json_str(b, "id", p->id);
+  hk_json_str(b, "name", p->name);
+  hk_json_str(b, "kana", p->kana);
+  hk_json_str(b, "birth_date", p->birth_date);
+  hk_json_str(b, "sex", p->sex);
+}
+
+void
+hk_route_patient_search(HkRequest *r)
+{
+  GPtrArray *found = g_ptr_array_new_with_free_func((GDestroyNotify)hk_patient_free);
+  const char *q = hk_query(r, "q");
+  hk_txn *t = NULL;
+  unsigned limit = 0;
+  JsonBuilder *b;
+  char detail[32];
+  int ret;
+
+  if (!q || !*q || strlen(q) > 256 || !g_utf8_validate(q, -1, NULL)) {
+    hk_reply_error(r, 400, "bad_request", "q: 1-256 bytes of UTF-8 required");
+    goto out;
+  }
+  if (hk_query_uint(r, "limit", 1, 100, 20, &limit) < 0) {
+    hk_reply_error(r, 400, "bad_request", "limit: 1-100");
+    goto out;
+  }
+  if (hk_begin(r, &t) < 0)
+    goto out;
+  ret = hk_store_search_patients(t, q, limit, found);
+  hk_txn_abort(t);
+  if (ret < 0 && ret != -HK_EINVAL) {
+    hk_store_error(r, ret);
+    goto out;
+  }
+  g_snprintf(detail, sizeof detail, "%u results", found->len);
+  {
+    HkAuditEvent e = { .action = "patient.search", .status = 200, .query = q, .detail = detail,
+                       .patient = found->len == 1 ? ((HkPatient *)found->pdata[0])->id : NULL };
+    if (hk_request_audit(r, &e) < 0)
+      goto out;
+  }
+  b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "patients");
+  json_builder_begin_array(b);
+  for (guint i = 0; i < found->len; i++) {
+    json_builder_begin_object(b);
+    hk_patient_identity(b, found->pdata[i]);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  hk_reply_builder(r, 200, b);
+out:
+  g_ptr_array_unref(found);
+}
+
+void
+hk_route_patient_get(HkRequest *r)
+{
+  const char *id = r->seg[1];
+  HkPatient *p = NULL;
+  hk_txn *t = NULL;
+  JsonBuilder *b;
+  int ret;
+
+  if (!hk_patient_id_valid(id)) {
+    hk_reply_error(r, 404, "not_found", "no such patient");
+    goto out;
+  }
+  if (hk_begin(r, &t) < 0)
+    goto out;
+  ret = hk_store_get_patient(t, id, &p);
+  hk_txn_abort(t);
+  {
+    HkAuditEvent e = { .action = "patient.read", .patient = id,
+                       .outcome = ret == 0 ? "success" : "not_found",
+                       .status = ret == 0 ? 200 : 404 };
+    if (ret < 0 && ret != -HK_ENOTFOUND) {
+      hk_store_error(r, ret);
+      goto out;
+    }
+    if (hk_request_audit(r, &e) < 0)
+      goto out;
+  }
+  if (ret < 0) {
+    hk_store_error(r, ret);
+    goto out;
+  }
+  b = json_builder_new();
+  json_builder_begin_object(b);
+  hk_patient_identity(b, p);
+  json_builder_set_member_name(b, "allergies");
+  json_builder_begin_array(b);
+  for (guint i = 0; p->allergies && i < p->allergies->len; i++) {
+    const HkAllergy *a = p->allergies->pdata[i];
+    json_builder_begin_object(b);
+    hk_json_str(b, "allergen", a->allergen);
+    hk_json_str(b, "type", a->type);
+    hk_json_str(b, "reaction", a->reaction);
+    hk_json_str(b, "severity", a->severity);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "problems");
+  json_builder_begin_array(b);
+  for (guint i = 0; p->problems && i < p->problems->len; i++) {
+    const HkProblem *pr = p->problems->pdata[i];
+    json_builder_begin_object(b);
+    hk_json_str(b, "code", pr->code);
+    hk_json_str(b, "name", pr->name);
+    hk_json_str(b, "onset", pr->onset);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "admission");
+  if (p->admission) {
+    json_builder_begin_object(b);
+    hk_json_str(b, "ward", p->admission->ward);
+    hk_json_str(b, "room", p->admission->room);
+    hk_json_str(b, "bed", p->admission->bed);
+    hk_json_str(b, "admitted_at", p->admission->admitted_at);
+    json_builder_end_object(b);
+  } else {
+    json_builder_add_null_value(b);
+  }
+  json_builder_end_object(b);
+  hk_reply_builder(r, 200, b);
+out:
+  hk_patient_free(p);
+}
+
+/* The <document> object of interfaces.md. */
+static void
+hk_document_json(JsonBuilder *b, const HkDocument *d)
+{
+  const HkVersion *v = hk_document_current(d);
+
+  json_builder_begin_object(b);
+  hk_json_str(b, "id", v->doc_id);
+  hk_json_str(b, "patient_id", v->patient_id);
+  hk_json_str(b, "source_id", v->source_id);
+  hk_json_str(b, "type", v->type);
+  hk_json_str(b, "title", v->title);
+  hk_json_str(b, "author", v->author);
+  hk_json_str(b, "department", v->department);
+  hk_json_str(b, "created_at", v->created_at);
+  hk_json_time(b, "ingested_at", v->ingested_at);
+  hk_json_str(b, "content_type", v->content_type);
+  hk_json_int(b, "size", (int64_t)v->size);
+  hk_json_str(b, "sha256", v->sha256);
+  hk_json_int(b, "version", v->version);
+  hk_json_str(b, "code", v->code);
+  json_builder_set_member_name(b, "withdrawn");
+  json_builder_add_boolean_value(b, d->withdrawn);
+  json_builder_set_member_name(b, "versions");
+  json_builder_begin_array(b);
+  for (guint i = 0; i < d->versions->len; i++) {
+    const HkVersion *o = d->versions->pdata[i];
+    json_builder_begin_object(b);
+    hk_json_int(b, "version", o->version);
+    hk_json_time(b, "ingested_at", o->ingested_at);
+    hk_json_int(b, "size", (int64_t)o->size);
+    hk_json_str(b, "sha256", o->sha256);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+}
+
+/* A from/to filter: RFC 3339, or a date taken as that whole UTC day. */
+static int
+hk_parse_bound(const char *text, bool end, int64_t *usec)
+{
+  int ret = 0;
+
+  if (!text)
+    goto out;
+  if (hk_time_is_date(text)) {
+    char *full = g_strdup_printf("%sT00:00:00Z", text);
+    ret = hk_time_parse(full, usec);
+    g_free(full);
+    if (ret == 0 && end)
+      *usec += (int64_t)86400 * G_USEC_PER_SEC - 1;
+  } else {
+    ret = hk_time_parse(text, usec);
+  }
+out:
+  return ret;
+}
+
+void
+hk_route_patient_documents(HkRequest *r)
+{
+  const char *pid = r->seg[1];
+  const char *type = hk_query(r, "type");
+  const char *cursor = hk_query(r, "cursor");
+  GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+  GPtrArray *docs = g_ptr_array_new_with_free_func((GDestroyNotify)hk_document_free);
+  HkTimelineQuery q = { .type = type && *type ? type : NULL, .from_usec = INT64_MIN,
+                        .to_usec = INT64_MAX, .cursor = cursor && *cursor ? cursor : NULL };
+  HkPatient *p = NULL;
+  char *next = NULL;
+  hk_txn *t = NULL;
+  JsonBuilder *b;
+  int ret = 0;
+
+  if (!hk_patient_id_valid(pid)) {
+    hk_reply_error(r, 404, "not_found", "no such patient");
+    goto out;
+  }
+  if (hk_query_uint(r, "limit", 1, 1000, 50, &q.limit) < 0 ||
+      hk_parse_bound(hk_query(r, "from"), false, &q.from_usec) < 0 ||
+      hk_parse_bound(hk_query(r, "to"), true, &q.to_usec) < 0 ||
+      (q.type && !hk_version_type_valid(q.type))) {
+    hk_reply_error(r, 400, "bad_request", "type, from, to (RFC 3339 or YYYY-MM-DD), limit 1-1000");
+    goto out;
+  }
+  if (hk_begin(r, &t) < 0)
+    goto out;
+  ret = hk_store_get_patient(t, pid, &p);
+  if (ret == 0)
+    ret = hk_store_timeline(t, pid, &q, ids, &next);
+  for (guint i = 0; ret == 0 && i < ids->len; i++) {
+    HkDocument *d = NULL;
+    ret = hk_store_get_document(t, ids->pdata[i], &d);
+    if (ret == 0)
+      g_ptr_array_add(docs, d);
+  }
+  hk_txn_abort(t);
+  if (ret == -HK_EINVAL) {
+    hk_reply_error(r, 400, "bad_request", "malformed cursor");
+    goto out;
+  }
+  if (ret < 0 && ret != -HK_ENOTFOUND) {
+    hk_store_error(r, ret);
+    goto out;
+  }
+  {
+    char detail[32];
+    HkAuditEvent e = { .action = "document.list", .patient = pid,
+                       .outcome = ret == 0 ? "success" : "not_found",
+                       .status = ret == 0 ? 200 : 404, .detail = detail,
+                       .query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req)) };
+    g_snprintf(detail, sizeof detail, "%u documents", docs->len);
+    if (hk_request_audit(r, &e) < 0)
+      goto out;
+  }
+  if (ret < 0) {
+    hk_reply_error(r, 404, "not_found", "no such patient");
+    goto out;
+  }
+  b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "documents");
+  json_builder_begin_array(b);
+  for (guint i = 0; i < docs->len; i++)
+    hk_document_json(b, docs->pdata[i]);
+  json_builder_end_array(b);
+  hk_json_str(b, "next_cursor", next);
+  json_builder_end_object(b);
+  hk_reply_builder(r, 200, b);
+out:
+  hk_patient_free(p);
+  g_free(next);
+  g_ptr_array_unref(ids);
+  g_ptr_array_unref(docs);
+}
+
+void
+hk_route_document_get(HkRequest *r)
+{
+  const char *id = r->seg[1];
+  HkDocument *d = NULL;
+  hk_txn *t = NULL;
+  JsonBuilder *b;
+  int ret = -HK_ENOTFOUND;
+
+  if (hk_doc_id_valid(id)) {
+    if (hk_begin(r, &t) < 0)
+      goto out;
+    ret = hk_store_get_document(t, id, &d);
+    hk_txn_abort(t);
+  }
+  if (ret < 0 && ret != -HK_ENOTFOUND) {
+    hk_store_error(r, ret);
+    goto out;
+  }
+  {
+    const HkVersion *v = d ? hk_document_current(d) : NULL;
+    HkAuditEvent e = { .action = "document.read", .document = id,
+                       .patient = v ? v->patient_id : NULL, .version = v ? v->version : 0,
+                       .outcome = d ? "success" : "not_found", .status = d ? 200 : 404 };
+    if (hk_request_audit(r, &e) < 0)
+      goto out;
+  }
+  if (!d) {
+    hk_reply_error(r, 404, "not_found", "no such document");
+    goto out;
+  }
+  b = json_builder_new();
+  hk_document_json(b, d);
+  hk_reply_builder(r, 200, b);
+out:
+  hk_document_free(d);
+}
+
+/* Does an If-None-Match list name this entity tag? */
+static bool
+hk_etag_matches(const char *inm, const char *sha)
+{
+  bool hit = false;
+  char **tags;
+
+  if (!inm)
+    return false;
+  tags = g_strsplit(inm, ",", -1);
+  for (char **p = tags; *p && !hit; p++) {
+    char *tag = g_strstrip(*p);
+    if (g_str_has_prefix(tag, "W/"))
+      tag += 2;
+    if (strcmp(tag, "*") == 0) {
+      hit = true;
+    } else {
+      size_t n = strlen(tag);
+      if (n == HK_SHA256_HEX_LEN + 2 && tag[0] == '"' && tag[n - 1] == '"')
+        hit = strncmp(tag + 1, sha, HK_SHA256_HEX_LEN) == 0;
+      else
+        hit = strcmp(tag, sha) == 0;
+    }
+  }
+  g_strfreev(tags);
+  return hit;
+}
+
+/* One byte range of a "Range: bytes=..." header against size.
+ * \return 1 and [*first, *last] for a satisfiable single range; 0 to serve
+ * the whole (no header, a syntax we do not honour, several ranges); -1 for
+ * an unsatisfiable range (416). */
+static int
+hk_parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
+{
+  const char *spec, *dash;
+  guint64 a = 0, b = 0;
+  char *end = NULL;
+  int ret = 0;
+
+  if (!h || !g_str_has_prefix(h, "bytes="))
+    goto out;
+  spec = h + 6;
+  if (strchr(spec, ',') || !(dash = strchr(spec, '-')))
+    goto out;
+  if (dash == spec) { /* suffix: the last N bytes */
+    a = g_ascii_strtoull(dash + 1, &end, 10);
+    if (!end || *end || dash[1] == 0)
+      goto out;
+    if (a == 0 || size == 0) {
+      ret = -1;
+      goto out;
+    }
+    *first = a >= size ? 0 : size - a;
+    *last = size - 1;
+    ret = 1;
+    goto out;
+  }
+  a = g_ascii_strtoull(spec, &end, 10);
+  if (end != dash)
+    goto out;
+  if (dash[1]) {
+    b = g_ascii_strtoull(dash + 1, &end, 10);
+    if (!end || *end || b < a)
+      goto out;
+  } else {
+    b = UINT64_MAX;
+  }
+  if (a >= size) {
+    ret = -1;
+    goto out;
+  }
+  *first = a;
+  *last = b >= size ? size - 1 : b;
+  ret = 1;
+out:
+  return ret;
+}
+
+void
+hk_route_document_content(HkRequest *r)
+{
+  const char *id = r->seg[1];
+  unsigned version = 0;
+  HkVersion *v = NULL;
+  hk_txn *t = NULL;
+  struct evbuffer *body = NULL;
+  const void *data = NULL;
+  size_t len = 0;
+  uint64_t first = 0, last = 0;
+  int range = 0, status = 200;
+  char etag[HK_SHA256_HEX_LEN + 3], buf[96];
+  int ret = -HK_ENOTFOUND;
+
+  if (hk_query_uint(r, "version", 1, UINT32_MAX, 0, &version) < 0) {
+    hk_reply_error(r, 400, "bad_request", "version: a number from 1");
+    goto out;
+  }
+  if (hk_doc_id_valid(id)) {
+    if (hk_begin(r, &t) < 0)
+      goto out;
+    ret = hk_store_get_version(t, id, version, &v);
+    if (ret == 0)
+      ret = hk_store_get_blob(t, v->sha256, &data, &len);
+    if (ret == 0) {
+      g_snprintf(etag, sizeof etag, "\"%s\"", v->sha256);
+      if (hk_etag_matches(hk_header(r, "If-None-Match"), v->sha256)) {
+        status = 304;
+      } else {
+        range = hk_parse_range(hk_header(r, "Range"), len, &first, &last);
+        body = evbuffer_new();
+        /* Copy out so the snapshot is released before a slow client reads. */
+        if (range == 1) {
+          status = 206;
+          evbuffer_add(body, (const char *)data + first, last - first + 1);
+        } else if (range == 0) {
+          evbuffer_add(body, data, len);
+        } else {
+          status = 416;
+        }
+      }
+    }
+    hk_txn_abort(t);
+  }
+  if (ret < 0 && ret != -HK_ENOTFOUND) {
+    hk_store_error(r, ret);
+    goto out;
+  }
+  {
+    char detail[64] = "";
+    HkAuditEvent e = { .action = "document.content", .document = id,
+                       .patient = v ? v->patient_id : NULL, .version = v ? v->version : version,
+                       .outcome = ret == 0 ? (status == 416 ? "failure" : "success") : "not_found",
+                       .status = ret == 0 ? status : 404, .detail = detail };
+    if (range == 1)
+      g_snprintf(detail, sizeof detail, "bytes %" PRIu64 "-%" PRIu64, first, last);
+    else
+      e.detail = NULL;
+    if (hk_request_audit(r, &e) < 0)
+      goto out;
+  }
+  if (ret < 0) {
+    hk_reply_error(r, 404, "not_found", "no such document or version");
+    goto out;
+  }
+  hk_reply_header(r, "ETag", etag);
+  hk_reply_header(r, "Accept-Ranges", "bytes");
+  g_snprintf(buf, sizeof buf, "%u", v->version);
+  hk_reply_header(r, "X-Hikae-Version", buf);
+  if (status == 304) {
+    hk_reply_empty(r, 304);
+  } else if (status == 416) {
+    g_snprintf(buf, sizeof buf, "bytes */%zu", len);
+    hk_reply_header(r, "Content-Range", buf);
+    hk_reply_error(r, 416, "range_not_satisfiable", "the range is outside the content");
+  } else {
+    if (status == 206) {
+      g_snprintf(buf, sizeof buf, "bytes %" PRIu64 "-%" PRIu64 "/%zu", first, last, len);
+      hk_reply_header(r, "Content-Range", buf);
+    }
+    hk_reply_bytes(r, status, v->content_type ? v->content_type : "application/octet-stream",
+                   body);
+  }
+out:
+  if (body)
+    evbuffer_free(body);
+  hk_version_free(v);
+}
+
+void
+hk_route_document_thumbnail(HkRequest *r)
+{
+  const char *id = r->seg[1];
+  HkVersion *v = NULL;
+  hk_txn *t = NULL;
+  struct evbuffer *body = NULL;
+  const void *data = NULL;
+  size_t len = 0;
+  int ret = -HK_ENOTFOUND;
+
+  if (hk_doc_id_valid(id)) {
+    if (hk_begin(r, &t) < 0)
+      goto out;
+    ret = hk_store_get_version(t, id, 0, &v);
+    if (ret == 0)
+      ret = hk_store_get_thumbnail(t, v->sha256, &data, &len);
+    if (ret == 0) {
+      body = evbuffer_new();
+      evbuffer_add(body, data, len);
+    }
+    hk_txn_abort(t);
+  }
+  if (ret < 0 && ret != -HK_ENOTFOUND) {
+    hk_store_error(r, ret);
+    goto out;
+  }
+  {
+    HkAuditEvent e = { .action = "document.thumbnail", .document = id,
+                       .patient = v ? v->patient_id : NULL, .version = v ? v->version : 0,
+                       .outcome = ret == 0 ? "success" : "not_found",
+                       .status = ret == 0 ? 200 : 404 };
+    if (hk_request_audit(r, &e) < 0)
+      goto out;
+  }
+  if (ret < 0) {
+    hk_reply_error(r, 404, "not_found", v ? "no thumbnail for this document" : "no such document");
+    goto out;
+  }
+  hk_reply_bytes(r, 200, "image/jpeg", body);
+out:
+  if (body)
+    evbuffer_free(body);
+  hk_version_free(v);
+}
+
+void
+hk_route_census(HkRequest *r)
+{
+  GPtrArray *in = g_ptr_array_new_with_free_func((GDestroyNotify)hk_patient_free);
+  const char *ward = hk_query(r, "ward");
+  hk_txn *t = NULL;
+  JsonBuilder *b;
+  char detail[32];
+  int ret;
+
+  if (ward && (!*ward || strlen(ward) > 64 || !g_utf8_validate(ward, -1, NULL))) {
+    hk_reply_error(r, 400, "bad_request", "ward: 1-64 bytes of UTF-8");
+    goto out;
+  }
+  if (hk_begin(r, &t) < 0)
+    goto out;
+  ret = hk_store_census(t, ward, in);
+  hk_txn_abort(t);
+  if (ret < 0) {
+    hk_store_error(r, ret);
+    goto out;
+  }
+  g_snprintf(detail, sizeof detail, "%u inpatients", in->len);
+  {
+    HkAuditEvent e = { .action = "census.read", .status = 200, .query = ward, .detail = detail };
+    if (hk_request_audit(r, &e) < 0)
+      goto out;
+  }
+  b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "inpatients");
+  json_builder_begin_array(b);
+  for (guint i = 0; i < in->len; i++) {
+    const HkPatient *p = in->pdata[i];
+    json_builder_begin_object(b);
+    hk_json_str(b, "patient_id", p->id);
+    hk_json_str(b, "name", p->name);
+    hk_json_str(b, "kana", p->kana);
+    hk_json_str(b, "ward", p->admission ? p->admission->ward : NULL);
+    hk_json_str(b, "room", p->admission ? p->admission->room : NULL);
+    hk_json_str(b, "bed", p->admission ? p->admission->bed : NULL);
+    hk_json_str(b, "admitted_at", p->admission ? p->admission->admitted_at : NULL);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  hk_reply_builder(r, 200, b);
+out:
+  g_ptr_array_unref(in);
+}

@@ -1,0 +1,211 @@
+/* hikae-server: the read-only HTTPS archive server.
+ *
+ * Opens the document store read-only, its own state (accounts, audit log)
+ * in --state, and serves the API of interfaces.md over TLS with one event
+ * base per worker thread. SIGTERM/SIGINT stop it gracefully. */
+#include "hk-server.h"
+
+#include "hk-config.h"
+#include "hk-error.h"
+#include "hk-log.h"
+#include "hk-time.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static int
+hk_server_check_options(HkServerOptions *o)
+{
+  int status = 0;
+
+  if (!o->store_dir)
+    status = hk_usage_error(HK_SERVER_PROGRAM, "--store DIR is required");
+  else if (!o->state_dir)
+    status = hk_usage_error(HK_SERVER_PROGRAM, "--state DIR is required");
+  else if (!o->listen)
+    status = hk_usage_error(HK_SERVER_PROGRAM, "--listen HOST:PORT is required");
+  else if (!o->tls_cert || !o->tls_key)
+    status = hk_usage_error(HK_SERVER_PROGRAM, "--tls-cert FILE and --tls-key FILE are required");
+  else if (o->workers < 0 || o->workers > 256)
+    status = hk_usage_error(HK_SERVER_PROGRAM, "--workers: 1-256");
+  else if (o->session_idle_s < 1 || o->session_max_s < 1)
+    status = hk_usage_error(HK_SERVER_PROGRAM, "--session-idle and --session-max: at least 1 s");
+  else if (o->indexer_stale_s < 1)
+    status = hk_usage_error(HK_SERVER_PROGRAM, "--indexer-stale: at least 1 s");
+  else if (o->max_connections < 1 || o->request_timeout_s < 1 || o->drain_s < 0)
+    status = hk_usage_error(HK_SERVER_PROGRAM,
+                            "--max-connections, --request-timeout: at least 1");
+  else if (o->max_hashes < 1 || o->max_hashes > 64)
+    status = hk_usage_error(HK_SERVER_PROGRAM, "--max-hashes: 1-64");
+  else if (!strrchr(o->listen, ':'))
+    status = hk_usage_error(HK_SERVER_PROGRAM, "--listen: expected HOST:PORT");
+  return status;
+}
+
+/* Wait for SIGTERM/SIGINT (blocked in every thread), pruning expired
+ * sessions once a minute meanwhile. */
+static int
+hk_server_wait(HkServer *srv, const sigset_t *set)
+{
+  struct timespec minute = { 60, 0 };
+  int sig;
+
+  for (;;) {
+    sig = sigtimedwait(set, NULL, &minute);
+    if (sig == SIGTERM || sig == SIGINT)
+      break;
+    if (sig < 0 && errno != EAGAIN && errno != EINTR)
+      break;
+    hk_sessions_prune(srv->sessions, g_get_real_time());
+  }
+  return sig;
+}
+
+static gpointer
+hk_server_prepare(gpointer users)
+{
+  hk_users_prepare(users);
+  return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+  HkServer srv = { 0 };
+  HkServerOptions *o = &srv.opt;
+  GOptionEntry entries[] = {
+    { "store", 0, 0, G_OPTION_ARG_FILENAME, &o->store_dir, "Document store folder (read-only)", "DIR" },
+    { "state", 0, 0, G_OPTION_ARG_FILENAME, &o->state_dir, "State folder: accounts, audit log", "DIR" },
+    { "listen", 0, 0, G_OPTION_ARG_STRING, &o->listen, "Address to listen on", "HOST:PORT" },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o->tls_cert, "Certificate chain (PEM)", "FILE" },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o->tls_key, "Private key (PEM)", "FILE" },
+    { "workers", 0, 0, G_OPTION_ARG_INT, &o->workers, "Event loops (default: one per core)", "N" },
+    { "session-idle", 0, 0, G_OPTION_ARG_INT, &o->session_idle_s, "Session idle timeout (1800)", "SECONDS" },
+    { "session-max", 0, 0, G_OPTION_ARG_INT, &o->session_max_s, "Session lifetime (43200)", "SECONDS" },
+    { "indexer-stale", 0, 0, G_OPTION_ARG_INT, &o->indexer_stale_s,
+      "Report the indexer stopped after this long without a heartbeat (120)", "SECONDS" },
+    { "max-connections", 0, 0, G_OPTION_ARG_INT, &o->max_connections, "Open connections (1024)", "N" },
+    { "request-timeout", 0, 0, G_OPTION_ARG_INT, &o->request_timeout_s,
+      "Time to receive a request, stall limit, keep-alive idle (10)", "SECONDS" },
+    { "drain", 0, 0, G_OPTION_ARG_INT, &o->drain_s, "On SIGTERM, time for answers in flight (10)", "SECONDS" },
+    { "max-hashes", 0, 0, G_OPTION_ARG_INT, &o->max_hashes, "Concurrent password hashes (2)", "N" },
+    { "max-sessions", 0, 0, G_OPTION_ARG_INT, &o->max_sessions, "Sessions held (10000)", "N" },
+    { NULL },
+  };
+  HkUsersPolicy policy = { 5, 15 * 60 * G_USEC_PER_SEC, 15 * 60 * G_USEC_PER_SEC, 2 };
+  sigset_t set;
+  int ret, status = 1;
+
+  hk_log_set_program(HK_SERVER_PROGRAM);
+  o->workers = 0;
+  o->session_idle_s = 30 * 60;
+  o->session_max_s = 12 * 3600;
+  o->indexer_stale_s = 120;
+  o->max_connections = 1024;
+  o->request_timeout_s = 10;
+  o->drain_s = 10;
+  o->max_hashes = 2;
+  o->max_sessions = 10000;
+  ret = hk_config_parse(HK_SERVER_PROGRAM, NULL, "The read-only HTTPS archive server of hikae.",
+                        entries, &argc, &argv);
+  if (ret < 0) {
+    status = ret == -HK_EINVAL ? 2 : 1;
+    goto out;
+  }
+  if (argc > 1) {
+    status = hk_usage_error(HK_SERVER_PROGRAM, "unexpected argument \"%s\"", argv[1]);
+    goto out;
+  }
+  status = hk_server_check_options(o);
+  if (status)
+    goto out;
+  status = 1;
+  srv.nworkers = o->workers ? o->workers : (int)MAX(1, g_get_num_processors());
+  policy.max_hashes = (unsigned)o->max_hashes;
+
+  if (sodium_init() < 0) {
+    hk_error("libsodium cannot start");
+    goto out;
+  }
+  /* Block the stop signals before any thread starts so only sigtimedwait
+   * sees them; a peer closing mid-write must not kill the process. */
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  ret = hk_store_open(o->store_dir, HK_STORE_RDONLY, &srv.store);
+  if (ret < 0) {
+    hk_error("--store %s: %s", o->store_dir, hk_strerror(ret));
+    goto out;
+  }
+  if (g_mkdir_with_parents(o->state_dir, 0700) != 0) {
+    hk_error("--state %s: %s", o->state_dir, g_strerror(errno));
+    goto out;
+  }
+  ret = hk_users_open(o->state_dir, true, &policy, &srv.users);
+  if (ret < 0) {
+    hk_error("--state %s: accounts: %s", o->state_dir, hk_strerror(ret));
+    goto out;
+  }
+  ret = hk_audit_open(o->state_dir, &srv.audit);
+  if (ret < 0) {
+    hk_error("--state %s: audit log: %s", o->state_dir, hk_strerror(ret));
+    goto out;
+  }
+  /* Off the start-up path: cold start stays fast, and the first unknown
+   * name does not answer slower than a known one. */
+  g_thread_unref(g_thread_new("hk-prepare", hk_server_prepare, srv.users));
+  srv.sessions = hk_sessions_new((int64_t)o->session_idle_s * G_USEC_PER_SEC,
+                                 (int64_t)o->session_max_s * G_USEC_PER_SEC,
+                                 (unsigned)o->max_sessions);
+  ret = hk_tls_context_new(o->tls_cert, o->tls_key, &srv.ssl);
+  if (ret < 0)
+    goto out;
+  ret = hk_workers_start(&srv);
+  if (ret < 0) {
+    hk_error("--listen %s: %s", o->listen, hk_strerror(ret));
+    goto out;
+  }
+  {
+    HkAuditEvent e = { .user = "-", .client = "local", .action = "server.start",
+                       .detail = o->listen };
+    if (hk_audit_append(srv.audit, &e, NULL) < 0) {
+      hk_error("audit log: cannot write; refusing to serve");
+      goto out;
+    }
+  }
+  hk_info("serving https://%s/ with %d workers (store %s, state %s)", o->listen, srv.nworkers,
+          o->store_dir, o->state_dir);
+  hk_server_wait(&srv, &set);
+  hk_info("stopping: no new connections, finishing answers in flight");
+  hk_workers_stop(&srv);
+  {
+    HkAuditEvent e = { .user = "-", .client = "local", .action = "server.stop" };
+    hk_audit_append(srv.audit, &e, NULL);
+  }
+  hk_info("stopped");
+  status = 0;
+out:
+  if (srv.workers)
+    hk_workers_stop(&srv);
+  if (srv.ssl)
+    SSL_CTX_free(srv.ssl);
+  hk_sessions_free(srv.sessions);
+  hk_audit_close(srv.audit);
+  hk_users_close(srv.users);
+  if (srv.store)
+    hk_store_close(srv.store);
+  g_free(o->store_dir);
+  g_free(o->state_dir);
+  g_free(o->listen);
+  g_free(o->tls_cert);
+  g_free(o->tls_key);
+  return status;
+}

@@ -1,0 +1,161 @@
+/* hk-server.h: what the files of hikae-server share: the server context, the
+ * per-request context, and the route handlers. Internal to server/. */
+#pragma once
+
+#include "hk-audit.h"
+#include "hk-session.h"
+#include "hk-store.h"
+#include "hk-users.h"
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+
+#define HK_SERVER_PROGRAM "hikae-server"
+#define HK_BODY_MAX (16 * 1024)  /* only login and print events have a body */
+#define HK_HEADERS_MAX (8 * 1024)
+
+typedef struct {
+  char *store_dir;
+  char *state_dir;
+  char *listen;
+  char *tls_cert;
+  char *tls_key;
+  int workers;
+  int session_idle_s;   /* 30 min */
+  int session_max_s;    /* 12 h */
+  int indexer_stale_s;  /* a silent "running" indexer counts as stopped after this */
+  int max_connections;  /* across all workers */
+  int request_timeout_s; /* to receive a whole request; read/write stall; keep-alive idle */
+  int drain_s;          /* SIGTERM: how long in-flight answers may take */
+  int max_hashes;       /* concurrent Argon2id verifications */
+  int max_sessions;
+  char *audit_sync;     /* "always" or "interval" */
+  int audit_sync_ms;    /* the interval */
+  bool audit_sync_always; /* parsed from audit_sync */
+} HkServerOptions;
+
+typedef struct hk_worker HkWorker;
+
+/* What the server last saw of the shared accounts (hk_users_generation). */
+typedef struct {
+  GMutex lock;
+  uint64_t seen; /* read and written with __atomic builtins */
+} HkUsersWatch;
+
+typedef struct {
+  HkServerOptions opt;
+  hk_store *store;
+  HkUsers *users;
+  HkSessions *sessions;
+  HkAudit *audit;
+  SSL_CTX *ssl;
+  gint stopping;
+  HkWorker **workers;
+  int nworkers;
+  GThread *syncer;
+  GAsyncQueue *syncq;
+  HkUsersWatch accounts; /* revokes sessions of locked/removed users */
+} HkServer;
+
+typedef enum { HK_AUTH_NONE, HK_AUTH_ANY, HK_AUTH_VIEWER, HK_AUTH_AUDITOR } HkAuth;
+
+/* One request being answered. Handlers end in exactly one hk_reply_* call. */
+typedef struct {
+  HkServer *srv;
+  struct evhttp_request *req;
+  char client[64];
+  HkSessionInfo session; /* valid when authed */
+  bool authed;
+  const char *seg[4];    /* path segments after /api/v1/ (borrowed from path) */
+  int nseg;
+  char *path;            /* owned copy of the path */
+  struct evkeyvalq query;
+  bool query_ok;
+  bool replied;
+  int64_t audit_end;     /* audit log offset the answer must wait for */
+} HkRequest;
+
+/* ---- hk-http.c: replies and request helpers ---- */
+
+/* Reply with the JSON node (taken) and status. */
+void hk_reply_json(HkRequest *r, int status, JsonNode *node);
+/* Reply with a JSON object built by b (unref'd here). */
+void hk_reply_builder(HkRequest *r, int status, JsonBuilder *b);
+/* {"error": code, "message": message}. */
+void hk_reply_error(HkRequest *r, int status, const char *code, const char *message);
+/* Status with no body (204, 304). */
+void hk_reply_empty(HkRequest *r, int status);
+/* Bytes (copied) with a content type. */
+void hk_reply_bytes(HkRequest *r, int status, const char *content_type, struct evbuffer *body);
+/* Set a response header. */
+void hk_reply_header(HkRequest *r, const char *name, const char *value);
+
+/* A query parameter (decoded) or NULL. */
+const char *hk_query(HkRequest *r, const char *name);
+/* A request header or NULL. */
+const char *hk_header(HkRequest *r, const char *name);
+/* Parse the request body as a JSON object: 0 and *out (unref), or
+ * -HK_EINVAL / -HK_ETOOBIG. */
+int hk_request_json(HkRequest *r, JsonParser **parser, JsonObject **out);
+/* Parse an unsigned decimal query value within [min, max]; def if absent.
+ * \return 0 or -HK_EINVAL. */
+int hk_query_uint(HkRequest *r, const char *name, unsigned min, unsigned max, unsigned def,
+                  unsigned *out);
+
+/* Append an audit record for this request (time, user, client filled in).
+ * \return 0, or -HK_EIO after replying 503 itself: the caller stops. */
+int hk_request_audit(HkRequest *r, HkAuditEvent *e);
+
+/* JSON builder helpers: a string member or null; an RFC 3339 time or null
+ * (usec == 0). */
+void hk_json_str(JsonBuilder *b, const char *name, const char *value);
+void hk_json_time(JsonBuilder *b, const char *name, int64_t usec);
+void hk_json_int(JsonBuilder *b, const char *name, int64_t value);
+
+/* ---- hk-router.c ---- */
+
+/* Entry point of every request (evhttp generic callback). */
+void hk_router_handle(struct evhttp_request *req, void *arg);
+
+/* ---- route handlers ---- */
+void hk_route_login(HkRequest *r);
+void hk_route_logout(HkRequest *r);
+void hk_route_health(HkRequest *r);
+void hk_route_status(HkRequest *r);
+void hk_route_patient_search(HkRequest *r);
+void hk_route_patient_get(HkRequest *r);
+void hk_route_patient_documents(HkRequest *r);
+void hk_route_document_get(HkRequest *r);
+void hk_route_document_content(HkRequest *r);
+void hk_route_document_thumbnail(HkRequest *r);
+void hk_route_census(HkRequest *r);
+void hk_route_print_event(HkRequest *r);
+void hk_route_audit(HkRequest *r);
+
+/* ---- hk-worker.c: event bases, TLS connections, limits ---- */
+
+/* Make the TLS context: TLS 1.2+, 1.3 preferred, AEAD ciphers only.
+ * \return 0; -HK_ECRYPTO (logged: which file and why). */
+int hk_tls_context_new(const char *cert, const char *key, SSL_CTX **out);
+/* Bind and start nworkers threads, each with its own event base and its own
+ * SO_REUSEPORT listener on host:port.
+ * \return 0; -HK_EINVAL (bad address); -HK_EIO (bind/listen failed). */
+int hk_workers_start(HkServer *srv);
+/* Stop accepting, let in-flight answers finish (at most drain_s), join. */
+void hk_workers_stop(HkServer *srv);
+/* Note that the request r is being answered / has been answered, for the
+ * slow-request deadline and the graceful stop. */
+void hk_worker_request_begin(struct evhttp_request *req);
+/* Send the answer. Its audit record (ending at audit_end, 0 if none) has
+ * been written already; with --audit-sync=always the answer waits until the
+ * record is durable: the records of concurrent requests share one fdatasync
+ * in the sync thread, and if it fails a 503 goes out instead. With
+ * --audit-sync=interval it leaves at once and the sync thread makes the log
+ * durable every interval. body (may be NULL) is drained, not freed. */
+void hk_worker_send(struct evhttp_request *req, int status, struct evbuffer *body,
+                    int64_t audit_end);

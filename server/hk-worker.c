@@ -1,0 +1,608 @@
+/* Event bases, TLS connections and their limits.
+ *
+ * Each worker thread owns one event base, one evhttp and one listening
+ * socket bound with SO_REUSEPORT to the same address, so the kernel spreads
+ * connections over the workers and no lock is shared on the hot path.
+ *
+ * Every connection gets an HkConn, hung on its SSL object as ex_data: it is
+ * freed with the SSL (so with the connection, whatever path evhttp takes),
+ * which keeps the per-worker connection count exact. Its deadline timer cuts
+ * a connection that has not delivered a complete request within
+ * request_timeout_s of its accept or of its previous answer: that stops
+ * slowloris clients, which a plain read timeout (reset by every byte) lets
+ * through. Stalled writers (slow read) are cut by evhttp's write timeout. */
+#include "hk-server.h"
+
+#include "hk-error.h"
+#include "hk-log.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct hk_worker {
+  HkServer *srv;
+  int index;
+  struct event_base *base;
+  struct evhttp *http;
+  struct evhttp_bound_socket *bound;
+  struct evconnlistener *listener;
+  struct event *drain_timer;
+  GThread *thread;
+  GQueue conns;       /* HkConn*, for the graceful stop */
+  unsigned nconns;
+  unsigned max_conns; /* this worker's share of max_connections */
+  bool paused;        /* listener disabled at the cap */
+  int64_t drain_until;
+  int fd;
+};
+
+typedef struct hk_deferred HkDeferred;
+
+typedef struct {
+  HkWorker *w;
+  struct bufferevent *bev;
+  struct event *deadline;
+  GList *link;
+  bool busy; /* a request is being answered */
+  HkDeferred *deferred; /* its answer, waiting for the audit sync */
+} HkConn;
+
+/* An answer waiting for its audit record to reach the disk. */
+struct hk_deferred {
+  struct evhttp_request *req;
+  HkConn *c;          /* NULL once the connection is gone */
+  struct event_base *base;
+  int status;
+  struct evbuffer *body;
+  int64_t end;
+  int result;
+};
+
+static HkDeferred hk_syncer_stop_mark;
+
+static int hk_conn_index = -1;
+
+static void
+hk_ssl_errors(const char *what)
+{
+  unsigned long e;
+  char buf[256];
+
+  while ((e = ERR_get_error())) {
+    ERR_error_string_n(e, buf, sizeof buf);
+    hk_error("%s: %s", what, buf);
+  }
+}
+
+int
+hk_tls_context_new(const char *cert, const char *key, SSL_CTX **out)
+{
+  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+  int ret = -HK_ECRYPTO;
+
+  if (!ctx)
+    goto out;
+  if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
+    goto out;
+  /* TLS 1.2 only with forward-secret AEAD suites; TLS 1.3 keeps OpenSSL's
+   * (all AEAD) suites and is preferred by the version negotiation itself. */
+  if (!SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                                    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"))
+    goto out;
+  if (!SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384"))
+    goto out;
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                             SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"hikae", 5);
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+    hk_error("--tls-cert %s: cannot load the certificate chain", cert);
+    goto out;
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+    hk_error("--tls-key %s: cannot load the private key", key);
+    goto out;
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    hk_error("--tls-key does not match --tls-cert");
+    goto out;
+  }
+  ret = 0;
+out:
+  if (ret < 0) {
+    hk_ssl_errors("TLS");
+    SSL_CTX_free(ctx);
+    ctx = NULL;
+  }
+  *out = ctx;
+  return ret;
+}
+
+static void
+hk_conn_shutdown(HkConn *c)
+{
+  evutil_socket_t fd = c->bev ? bufferevent_getfd(c->bev) : -1;
+
+  /* evhttp owns the connection: closing the socket's both directions makes
+   * it see EOF and tear the connection down through its own path. */
+  if (fd >= 0)
+    shutdown(fd, SHUT_RDWR);
+}
+
+static void
+hk_conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+  HkConn *c = arg;
+
+  hk_debug("connection cut: no complete request in time");
+  hk_conn_shutdown(c);
+}
+
+static void
+hk_conn_arm(HkConn *c)
+{
+  struct timeval tv = { c->w->srv->opt.request_timeout_s, 0 };
+
+  evtimer_add(c->deadline, &tv);
+}
+
+/* SSL ex_data destructor: the connection is gone. Runs in the worker's
+ * thread, from SSL_free inside the bufferevent's free. */
+static void
+hk_conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+  HkConn *c = ptr;
+  HkWorker *w;
+
+  if (!c)
+    return;
+  w = c->w;
+  if (c->deferred)
+    c->deferred->c = NULL; /* the sync thread's callback frees it */
+  event_free(c->deadline);
+  g_queue_delete_link(&w->conns, c->link);
+  w->nconns--;
+  if (w->paused && w->nconns < w->max_conns && !g_atomic_int_get(&w->srv->stopping) &&
+      w->listener) {
+    evconnlistener_enable(w->listener);
+    w->paused = false;
+  }
+  g_free(c);
+}
+
+static struct bufferevent *
+hk_bevcb(struct event_base *base, void *arg)
+{
+  HkWorker *w = arg;
+  SSL *ssl = SSL_new(w->srv->ssl);
+  HkConn *c = NULL;
+  struct bufferevent *bev = NULL;
+
+  if (!ssl) {
+    hk_ssl_errors("SSL_new");
+    goto out;
+  }
+  c = g_new0(HkConn, 1);
+  c->w = w;
+  c->deadline = evtimer_new(base, hk_conn_deadline_cb, c);
+  g_queue_push_tail(&w->conns, c);
+  c->link = w->conns.tail;
+  w->nconns++;
+  SSL_set_ex_data(ssl, hk_conn_index, c);
+  bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                       BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+  if (!bev) {
+    /* bufferevent_openssl frees nothing on failure: do it here. */
+    SSL_free(ssl);
+    goto out;
+  }
+  c->bev = bev;
+  /* Clients that just close the TCP connection are common; not an error. */
+  bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+  hk_conn_arm(c);
+  if (w->nconns >= w->max_conns && w->listener && !w->paused) {
+    hk_warn("worker %d: %u connections, at its cap: pausing accept", w->index, w->nconns);
+    evconnlistener_disable(w->listener);
+    w->paused = true;
+  }
+out:
+  return bev;
+}
+
+static HkConn *
+hk_conn_of(struct evhttp_request *req)
+{
+  struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+  struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+  SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+
+  return ssl ? SSL_get_ex_data(ssl, hk_conn_index) : NULL;
+}
+
+static void
+hk_request_done_cb(struct evhttp_request *req, void *arg)
+{
+  HkConn *c = hk_conn_of(req);
+
+  if (!c)
+    return;
+  c->busy = false;
+  if (g_atomic_int_get(&c->w->srv->stopping))
+    hk_conn_shutdown(c);
+  else
+    hk_conn_arm(c); /* the next request must arrive whole in time, too */
+}
+
+void
+hk_worker_request_begin(struct evhttp_request *req)
+{
+  HkConn *c = hk_conn_of(req);
+
+  if (!c)
+    return;
+  c->busy = true;
+  evtimer_del(c->deadline);
+  evhttp_request_set_on_complete_cb(req, hk_request_done_cb, NULL);
+}
+
+/* In the worker's thread, after the sync: send (or 503) the answer. */
+static void
+hk_deferred_cb(evutil_socket_t fd, short what, void *arg)
+{
+  HkDeferred *d = arg;
+
+  if (d->c) {
+    d->c->deferred = NULL;
+    if (d->result < 0) {
+      struct evkeyvalq *h = evhttp_request_get_output_headers(d->req);
+      hk_error("audit log sync failed (%s): answering 503", hk_strerror(d->result));
+      evhttp_clear_headers(h);
+      evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
+      evhttp_add_header(h, "Cache-Control", "no-store");
+      evbuffer_drain(d->body, evbuffer_get_length(d->body));
+      evbuffer_add_printf(d->body, "{\"error\":\"audit_unavailable\",\"message\":"
+                                   "\"the audit log cannot be written; nothing is served unaudited\"}\n");
+      evhttp_send_reply(d->req, 503, NULL, d->body);
+    } else {
+      evhttp_send_reply(d->req, d->status, NULL, d->body);
+    }
+  }
+  evbuffer_free(d->body);
+  g_free(d);
+}
+
+/* The sync thread with --audit-sync=always: take every waiting answer, one
+ * fdatasync for all of them, hand each back to its worker. */
+static void
+hk_syncer_always(HkServer *srv)
+{
+  GPtrArray *batch = g_ptr_array_new();
+  bool stop = false;
+
+  while (!stop) {
+    HkDeferred *d = g_async_queue_pop(srv->syncq);
+    int64_t end = 0;
+    int ret;
+
+    g_ptr_array_set_size(batch, 0);
+    do {
+      if (d == &hk_syncer_stop_mark) {
+        stop = true;
+      } else {
+        g_ptr_array_add(batch, d);
+        end = MAX(end, d->end);
+      }
+    } while ((d = g_async_queue_try_pop(srv->syncq)));
+    if (batch->len == 0)
+      continue;
+    ret = hk_audit_sync(srv->audit, end);
+    for (guint i = 0; i < batch->len; i++) {
+      HkDeferred *x = batch->pdata[i];
+      x->result = ret;
+      if (event_base_once(x->base, -1, EV_TIMEOUT, hk_deferred_cb, x, NULL) != 0)
+        hk_error("cannot hand an answer back to its worker");
+    }
+  }
+  g_ptr_array_unref(batch);
+}
+
+/* The sync thread with --audit-sync=interval: the answers have left once
+ * their records were written (in the kernel); make whatever was written
+ * durable every interval, so a power loss loses at most one interval of
+ * records, never one whose write failed. A failed sync makes every later
+ * append fail (hk-audit), so requests answer 503 from then on. */
+static void
+hk_syncer_interval(HkServer *srv)
+{
+  guint64 wait = (guint64)srv->opt.audit_sync_ms * 1000;
+
+  for (;;) {
+    gpointer m = g_async_queue_timeout_pop(srv->syncq, wait);
+    if (hk_audit_sync(srv->audit, -1) < 0)
+      hk_error("audit log: interval sync failed: every further request answers 503");
+    if (m == &hk_syncer_stop_mark)
+      break;
+  }
+}
+
+static gpointer
+hk_syncer_run(gpointer data)
+{
+  HkServer *srv = data;
+
+  if (srv->opt.audit_sync_always)
+    hk_syncer_always(srv);
+  else
+    hk_syncer_interval(srv);
+  return NULL;
+}
+
+void
+hk_worker_send(struct evhttp_request *req, int status, struct evbuffer *body, int64_t audit_end)
+{
+  HkConn *c = NULL;
+  HkWorker *w = NULL;
+  HkDeferred *d;
+
+  if (audit_end > 0)
+    c = hk_conn_of(req);
+  if (c)
+    w = c->w;
+  if (audit_end <= 0 || (c && !w->srv->opt.audit_sync_always)) {
+    /* No record, or the interval policy: the record is written already. */
+    evhttp_send_reply(req, status, NULL, body);
+    return;
+  }
+  if (!c || !w->srv->syncq) {
+    /* No sync thread to wait on: sync here. */
+    if (!c || hk_audit_sync(w->srv->audit, audit_end) < 0)
+      evhttp_send_error(req, 503, "audit log unavailable");
+    else
+      evhttp_send_reply(req, status, NULL, body);
+    return;
+  }
+  d = g_new0(HkDeferred, 1);
+  d->req = req;
+  d->c = c;
+  d->base = w->base;
+  d->status = status;
+  d->end = audit_end;
+  d->body = evbuffer_new();
+  if (body)
+    evbuffer_add_buffer(d->body, body);
+  c->deferred = d;
+  g_async_queue_push(w->srv->syncq, d);
+}
+
+static void
+hk_event_log_cb(int severity, const char *msg)
+{
+  HkLogLevel l = severity == EVENT_LOG_DEBUG  ? HK_LOG_DEBUG
+                 : severity == EVENT_LOG_MSG  ? HK_LOG_INFO
+                 : severity == EVENT_LOG_WARN ? HK_LOG_WARN
+                                              : HK_LOG_ERROR;
+  hk_log(l, "libevent: %s", msg);
+}
+
+/* A listening socket of host:port with SO_REUSEPORT. */
+static int
+hk_listen_socket(const char *listen_on, int *fd_out)
+{
+  struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                            .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+  struct addrinfo *res = NULL;
+  char *host = NULL;
+  const char *port;
+  const char *colon = strrchr(listen_on, ':');
+  int fd = -1, one = 1, ret = -HK_EINVAL;
+
+  if (!colon || colon == listen_on || !colon[1])
+    goto out;
+  port = colon + 1;
+  if (listen_on[0] == '[' && colon[-1] == ']')
+    host = g_strndup(listen_on + 1, (gsize)(colon - listen_on - 2));
+  else
+    host = g_strndup(listen_on, (gsize)(colon - listen_on));
+  if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
+    goto out;
+  ret = -HK_EIO;
+  fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    goto out;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+    goto out;
+  if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+    hk_error("--listen %s: cannot bind: %s", listen_on, g_strerror(errno));
+    goto out;
+  }
+  if (listen(fd, 1024) != 0)
+    goto out;
+  *fd_out = fd;
+  fd = -1;
+  ret = 0;
+out:
+  if (fd >= 0)
+    close(fd);
+  if (res)
+    freeaddrinfo(res);
+  g_free(host);
+  return ret;
+}
+
+static gpointer
+hk_worker_run(gpointer data)
+{
+  HkWorker *w = data;
+
+  event_base_dispatch(w->base);
+  return NULL;
+}
+
+static int
+hk_worker_new(HkServer *srv, int index, HkWorker **out)
+{
+  HkWorker *w = g_new0(HkWorker, 1);
+  struct timeval tv = { srv->opt.request_timeout_s, 0 };
+  int ret = -HK_ENOMEM;
+
+  w->srv = srv;
+  w->index = index;
+  w->fd = -1;
+  g_queue_init(&w->conns);
+  w->max_conns = (unsigned)MAX(1, srv->opt.max_connections / srv->nworkers);
+  w->base = event_base_new();
+  if (!w->base)
+    goto out;
+  w->http = evhttp_new(w->base);
+  if (!w->http)
+    goto out;
+  /* Limits first, then bind (Bitcoin Core's order). */
+  evhttp_set_max_headers_size(w->http, HK_HEADERS_MAX);
+  evhttp_set_max_body_size(w->http, HK_BODY_MAX);
+  evhttp_set_timeout_tv(w->http, &tv);
+  /* Every method reaches the router, which answers 405 by the table. */
+  evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                        EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+  evhttp_set_default_content_type(w->http, "application/json; charset=utf-8");
+  evhttp_set_bevcb(w->http, hk_bevcb, w);
+  evhttp_set_gencb(w->http, hk_router_handle, srv);
+  ret = hk_listen_socket(srv->opt.listen, &w->fd);
+  if (ret < 0)
+    goto out;
+  w->bound = evhttp_accept_socket_with_handle(w->http, w->fd);
+  if (!w->bound) {
+    ret = -HK_EIO;
+    goto out;
+  }
+  w->fd = -1; /* the listener owns it now */
+  w->listener = evhttp_bound_socket_get_listener(w->bound);
+  ret = 0;
+out:
+  *out = w;
+  return ret;
+}
+
+static void
+hk_worker_free(HkWorker *w)
+{
+  if (!w)
+    return;
+  if (w->drain_timer)
+    event_free(w->drain_timer);
+  if (w->http)
+    evhttp_free(w->http);
+  if (w->fd >= 0)
+    close(w->fd);
+  if (w->base)
+    event_base_free(w->base);
+  g_free(w);
+}
+
+int
+hk_workers_start(HkServer *srv)
+{
+  int ret = 0;
+
+  event_set_log_callback(hk_event_log_cb);
+  if (evthread_use_pthreads() != 0) {
+    ret = -HK_EIO;
+    goto out;
+  }
+  if (hk_conn_index < 0)
+    hk_conn_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, hk_conn_free);
+  srv->syncq = g_async_queue_new();
+  srv->syncer = g_thread_new("hk-audit-sync", hk_syncer_run, srv);
+  srv->workers = g_new0(HkWorker *, srv->nworkers);
+  for (int i = 0; i < srv->nworkers; i++) {
+    ret = hk_worker_new(srv, i, &srv->workers[i]);
+    if (ret < 0)
+      goto out;
+  }
+  for (int i = 0; i < srv->nworkers; i++) {
+    char name[16];
+    g_snprintf(name, sizeof name, "hk-worker-%d", i);
+    srv->workers[i]->thread = g_thread_new(name, hk_worker_run, srv->workers[i]);
+  }
+out:
+  return ret;
+}
+
+static void
+hk_worker_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+  HkWorker *w = arg;
+
+  if (w->nconns == 0 || g_get_monotonic_time() >= w->drain_until) {
+    if (w->nconns)
+      hk_warn("worker %d: %u connections still open at the end of the drain", w->index,
+              w->nconns);
+    event_base_loopexit(w->base, NULL);
+  }
+}
+
+/* In the worker's thread: stop accepting, close idle connections, and let
+ * busy ones finish their answer (hk_request_done_cb closes them after). */
+static void
+hk_worker_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+  HkWorker *w = arg;
+  struct timeval tick = { 0, 50000 };
+
+  if (w->bound) {
+    evhttp_del_accept_socket(w->http, w->bound);
+    w->bound = NULL;
+    w->listener = NULL;
+  }
+  for (GList *l = w->conns.head; l; l = l->next) {
+    HkConn *c = l->data;
+    if (!c->busy)
+      hk_conn_shutdown(c);
+  }
+  w->drain_until = g_get_monotonic_time() + (int64_t)w->srv->opt.drain_s * G_USEC_PER_SEC;
+  w->drain_timer = event_new(w->base, -1, EV_PERSIST, hk_worker_drain_cb, w);
+  event_add(w->drain_timer, &tick);
+}
+
+void
+hk_workers_stop(HkServer *srv)
+{
+  g_atomic_int_set(&srv->stopping, 1);
+  for (int i = 0; srv->workers && i < srv->nworkers; i++) {
+    HkWorker *w = srv->workers[i];
+    if (w && w->thread)
+      event_base_once(w->base, -1, EV_TIMEOUT, hk_worker_stop_cb, w, NULL);
+  }
+  for (int i = 0; srv->workers && i < srv->nworkers; i++) {
+    HkWorker *w = srv->workers[i];
+    if (w && w->thread)
+      g_thread_join(w->thread);
+  }
+  /* Stop the sync thread while the bases still exist: answers it hands
+   * back now are never sent (their loops have ended) and only leak. */
+  if (srv->syncer) {
+    g_async_queue_push(srv->syncq, &hk_syncer_stop_mark);
+    g_thread_join(srv->syncer);
+    srv->syncer = NULL;
+    g_async_queue_unref(srv->syncq);
+    srv->syncq = NULL;
+  }
+  for (int i = 0; srv->workers && i < srv->nworkers; i++)
+    hk_worker_free(srv->workers[i]);
+  g_clear_pointer(&srv->workers, g_free);
+}

@@ -1,0 +1,417 @@
+/* Unit tests of hikae-viewer's non-GUI parts: age, freshness, the API
+ * parsers, the stamp text, and the pack renderer checked with poppler. */
+#include "hk-api.h"
+#include "hk-format.h"
+#include "hk-jpeg.h"
+#include "hk-pack.h"
+#include "hk-stamp.h"
+
+#include <cairo-pdf.h>
+#include <check.h>
+#include <glib/gstdio.h>
+#include <poppler.h>
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+
+static GDateTime *
+day(int y, int m, int d)
+{
+  return g_date_time_new_local(y, m, d, 12, 0, 0);
+}
+
+START_TEST(test_age)
+{
+  g_autoptr(GDateTime) t1 = day(2026, 5, 3);
+  g_autoptr(GDateTime) t2 = day(2026, 5, 4);
+  g_autoptr(GDateTime) leap_common = day(2027, 2, 28);
+  g_autoptr(GDateTime) leap_march = day(2027, 3, 1);
+
+  ck_assert_int_eq(hk_format_age("1950-05-04", t1), 75);
+  ck_assert_int_eq(hk_format_age("1950-05-04", t2), 76);
+  ck_assert_int_eq(hk_format_age("2024-02-29", leap_common), 2);
+  ck_assert_int_eq(hk_format_age("2024-02-29", leap_march), 3);
+  ck_assert_int_eq(hk_format_age("2026-05-04", t2), 0);
+  ck_assert_int_eq(hk_format_age("2030-01-01", t2), -1);
+  ck_assert_int_eq(hk_format_age("1950-02-30", t2), -1);
+  ck_assert_int_eq(hk_format_age("19500504", t2), -1);
+  ck_assert_int_eq(hk_format_age(NULL, t2), -1);
+}
+END_TEST
+
+static HkStatusInfo *
+status_at(GDateTime *as_of, const char *indexer, const char *reason)
+{
+  HkStatusInfo *s = g_new0(HkStatusInfo, 1);
+
+  s->archive_as_of = as_of ? g_date_time_ref(as_of) : NULL;
+  s->indexer = g_strdup(indexer);
+  s->sealed_reason = g_strdup(reason);
+  return s;
+}
+
+START_TEST(test_freshness)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 20, 0, 45, 0);
+  g_autoptr(GDateTime) recent = g_date_time_add_minutes(now, -3);
+  g_autoptr(GDateTime) old = g_date_time_add_hours(now, -3);
+  g_autoptr(HkStatusInfo) ok = status_at(recent, "running", NULL);
+  g_autoptr(HkStatusInfo) stale = status_at(old, "running", NULL);
+  g_autoptr(HkStatusInfo) sealed = status_at(recent, "sealed", "mass rewrite of PDFs");
+  g_autoptr(HkStatusInfo) stopped = status_at(recent, "stopped", NULL);
+  g_autofree char *t_ok = NULL, *t_stale = NULL, *t_sealed = NULL, *t_stopped = NULL;
+  g_autofree char *t_none = NULL;
+
+  ck_assert_int_eq(hk_format_freshness(ok, now, 3600, &t_ok), HK_FRESHNESS_OK);
+  ck_assert_ptr_nonnull(strstr(t_ok, "Archive current as of"));
+  ck_assert_ptr_nonnull(strstr(t_ok, "(3 min ago)"));
+  ck_assert_int_eq(hk_format_freshness(stale, now, 3600, &t_stale), HK_FRESHNESS_STALE);
+  ck_assert_ptr_nonnull(strstr(t_stale, "STALE"));
+  ck_assert_int_eq(hk_format_freshness(sealed, now, 3600, &t_sealed), HK_FRESHNESS_SEALED);
+  ck_assert_ptr_nonnull(strstr(t_sealed, "mass rewrite of PDFs"));
+  ck_assert_int_eq(hk_format_freshness(stopped, now, 3600, &t_stopped), HK_FRESHNESS_STOPPED);
+  ck_assert_int_eq(hk_format_freshness(NULL, now, 3600, &t_none), HK_FRESHNESS_UNKNOWN);
+}
+END_TEST
+
+START_TEST(test_ago)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 20, 10, 0, 0);
+  g_autoptr(GDateTime) a = g_date_time_add_seconds(now, -20);
+  g_autoptr(GDateTime) b = g_date_time_add_minutes(now, -125);
+  g_autoptr(GDateTime) c = g_date_time_add_days(now, -3);
+  g_autoptr(GDateTime) future = g_date_time_add_minutes(now, 2);
+  g_autofree char *ta = hk_format_ago(a, now), *tb = hk_format_ago(b, now);
+  g_autofree char *tc = hk_format_ago(c, now), *tf = hk_format_ago(future, now);
+
+  ck_assert_str_eq(ta, "just now");
+  ck_assert_str_eq(tb, "2 h 5 min ago");
+  ck_assert_str_eq(tc, "3 days ago");
+  ck_assert_str_eq(tf, "just now");
+}
+END_TEST
+
+START_TEST(test_parse_status)
+{
+  const char *body = "{\"documents\":120,\"patients\":20,\"archive_as_of\":"
+                     "\"2026-11-20T08:42:00+09:00\",\"last_document_at\":null,"
+                     "\"indexer\":\"sealed\",\"sealed_reason\":\"tripwire\"}";
+  g_autoptr(GError) e = NULL;
+  g_autoptr(HkStatusInfo) s = hk_api_parse_status(body, -1, &e);
+
+  ck_assert_ptr_nonnull(s);
+  ck_assert_int_eq(s->documents, 120);
+  ck_assert_int_eq(s->patients, 20);
+  ck_assert_ptr_nonnull(s->archive_as_of);
+  ck_assert_int_eq(g_date_time_get_hour(s->archive_as_of), 8);
+  ck_assert_ptr_null(s->last_document_at);
+  ck_assert_str_eq(s->indexer, "sealed");
+  ck_assert_str_eq(s->sealed_reason, "tripwire");
+  ck_assert_ptr_null(hk_api_parse_status("[1,2]", -1, NULL));
+  ck_assert_ptr_null(hk_api_parse_status("not json", -1, NULL));
+}
+END_TEST
+
+START_TEST(test_parse_patient)
+{
+  const char *body =
+      "{\"id\":\"0001234567\",\"name\":\"山田 花子\",\"kana\":\"ヤマダ ハナコ\","
+      "\"birth_date\":\"1950-05-04\",\"sex\":\"F\","
+      "\"allergies\":[{\"allergen\":\"ペニシリン\",\"reaction\":\"発疹\",\"severity\":\"SV\"}],"
+      "\"problems\":[\"高血圧\",{\"code\":\"E11\",\"name\":\"2型糖尿病\"}],"
+      "\"admission\":{\"ward\":\"5A\",\"room\":\"512\",\"bed\":\"2\","
+      "\"admitted_at\":\"2026-11-01T10:00:00+09:00\"}}";
+  g_autoptr(HkPatientInfo) p = hk_api_parse_patient(body, -1, NULL);
+  g_autoptr(HkPatientInfo) q =
+      hk_api_parse_patient("{\"id\":\"X1\",\"admission\":null}", -1, NULL);
+  g_autofree char *loc = NULL, *allergens = NULL;
+
+  ck_assert_ptr_nonnull(p);
+  ck_assert_str_eq(p->id, "0001234567");
+  ck_assert_str_eq(p->kana, "ヤマダ ハナコ");
+  ck_assert_uint_eq(p->allergies->len, 1);
+  ck_assert_uint_eq(p->problems->len, 2);
+  ck_assert_str_eq(((HkProblemInfo *)g_ptr_array_index(p->problems, 1))->code, "E11");
+  ck_assert(p->admitted);
+  loc = hk_format_location(p);
+  ck_assert_str_eq(loc, "Ward 5A, room 512, bed 2");
+  allergens = hk_format_allergens(p);
+  ck_assert_str_eq(allergens, "ペニシリン (発疹)");
+
+  /* No admission, no allergies: "not admitted", and an empty allergy list
+   * (the banner then says "No allergies recorded in archive"). */
+  ck_assert_ptr_nonnull(q);
+  ck_assert(!q->admitted);
+  ck_assert_uint_eq(q->allergies->len, 0);
+  ck_assert_ptr_null(hk_format_allergens(q));
+  ck_assert_ptr_null(hk_api_parse_patient("{\"name\":\"no id\"}", -1, NULL));
+}
+END_TEST
+
+START_TEST(test_parse_lists)
+{
+  const char *search = "{\"patients\":[{\"id\":\"A1\",\"name\":\"n\",\"kana\":\"カナ\","
+                       "\"birth_date\":\"2000-01-01\",\"sex\":\"M\"},{\"name\":\"no id\"}]}";
+  const char *census = "{\"inpatients\":[{\"patient_id\":\"B2\",\"name\":\"x\",\"ward\":\"3B\","
+                       "\"room\":\"301\",\"bed\":\"1\",\"admitted_at\":\"2026-11-19T09:00:00Z\"}]}";
+  const char *docs =
+      "{\"documents\":[{\"id\":\"00aa\",\"patient_id\":\"A1\",\"type\":\"consent\","
+      "\"title\":\"同意書\",\"created_at\":\"2026-11-20T14:03:00+09:00\",\"content_type\":"
+      "\"application/pdf\",\"size\":10,\"sha256\":\"abcdef0123456789\",\"version\":1,"
+      "\"versions\":[{\"version\":1,\"sha256\":\"abcdef0123456789\"},{\"version\":2,"
+      "\"sha256\":\"ff\"}]}],\"next_cursor\":\"c2\"}";
+  g_autoptr(GPtrArray) s = hk_api_parse_patients(search, -1, NULL);
+  g_autoptr(GPtrArray) c = hk_api_parse_census(census, -1, NULL);
+  g_autofree char *cursor = NULL;
+  g_autoptr(GPtrArray) d = hk_api_parse_documents(docs, -1, &cursor, NULL);
+  const HkDocInfo *doc;
+
+  ck_assert_uint_eq(s->len, 1); /* a row without an ID is dropped */
+  ck_assert_uint_eq(c->len, 1);
+  ck_assert_str_eq(((HkPatientInfo *)g_ptr_array_index(c, 0))->id, "B2");
+  ck_assert_str_eq(((HkPatientInfo *)g_ptr_array_index(c, 0))->ward, "3B");
+  ck_assert_uint_eq(d->len, 1);
+  ck_assert_str_eq(cursor, "c2");
+  doc = g_ptr_array_index(d, 0);
+  ck_assert_uint_eq(doc->version, 1);
+  ck_assert_uint_eq(doc->latest_version, 2);
+  ck_assert(hk_doc_info_is_old_version(doc));
+  ck_assert_ptr_null(hk_api_parse_documents("{}", -1, NULL, NULL));
+}
+END_TEST
+
+START_TEST(test_parse_error)
+{
+  g_autofree char *code = NULL, *msg = NULL;
+  gint64 retry = 0;
+
+  hk_api_parse_error("{\"error\":\"locked\",\"message\":\"m\",\"retry_after_s\":840}", -1, &code,
+                     &msg, &retry);
+  ck_assert_str_eq(code, "locked");
+  ck_assert_int_eq(retry, 840);
+  g_clear_pointer(&code, g_free);
+  g_clear_pointer(&msg, g_free);
+  hk_api_parse_error("<html>", -1, &code, &msg, &retry);
+  ck_assert_ptr_null(code);
+  ck_assert_int_eq(retry, -1);
+}
+END_TEST
+
+static HkStamp
+sample_stamp(GDateTime *printed, GDateTime *asof)
+{
+  HkStamp s = { 0 };
+
+  s.patient_id = "0001234567";
+  s.patient_name = "山田 花子";
+  s.birth_date = "1950-05-04";
+  s.doc_title = "経過記録";
+  s.sha256 = "0123456789abcdef0123";
+  s.version = 2;
+  s.user = "nurse1";
+  s.printed_at = printed;
+  s.archive_as_of = asof;
+  return s;
+}
+
+START_TEST(test_stamp_text)
+{
+  g_autoptr(GDateTime) printed = g_date_time_new_utc(2026, 11, 20, 5, 3, 0);
+  g_autoptr(GDateTime) asof = g_date_time_new_utc(2026, 11, 20, 4, 42, 0);
+  HkStamp s = sample_stamp(printed, asof);
+  g_autofree char *id = hk_stamp_identity_text(&s);
+  g_autofree char *doc = hk_stamp_document_text(&s);
+  g_autofree char *foot = hk_stamp_footer_text(&s, 3, 10);
+
+  ck_assert_ptr_nonnull(strstr(id, "0001234567"));
+  ck_assert_ptr_nonnull(strstr(id, "山田 花子"));
+  ck_assert_ptr_nonnull(strstr(id, "1950-05-04"));
+  ck_assert_ptr_nonnull(strstr(id, "DOWNTIME COPY — hikae read-only archive"));
+  ck_assert_ptr_nonnull(strstr(doc, "経過記録"));
+  ck_assert_ptr_nonnull(strstr(doc, "0123456789ab"));
+  ck_assert_ptr_null(strstr(doc, "0123456789abc")); /* a 12-digit prefix only */
+  ck_assert_ptr_nonnull(strstr(doc, "version 2"));
+  ck_assert_ptr_nonnull(strstr(foot, "nurse1"));
+  ck_assert_ptr_nonnull(strstr(foot, "Page 3 of 10"));
+  ck_assert_ptr_nonnull(strstr(foot, "Archive current as of"));
+}
+END_TEST
+
+/* ---- the pack, checked with poppler ---------------------------------- */
+
+static GBytes *
+make_pdf(int pages)
+{
+  g_autofree char *path = NULL;
+  int fd = g_file_open_tmp("hk-test-XXXXXX.pdf", &path, NULL);
+  cairo_surface_t *s;
+  cairo_t *cr;
+  char *data = NULL;
+  gsize len = 0;
+
+  close(fd);
+  s = cairo_pdf_surface_create(path, 595, 842);
+  cr = cairo_create(s);
+  for (int i = 0; i < pages; i++) {
+    cairo_move_to(cr, 100, 400);
+    cairo_set_font_size(cr, 20);
+    cairo_show_text(cr, "source page content");
+    cairo_show_page(cr);
+  }
+  cairo_destroy(cr);
+  cairo_surface_destroy(s);
+  ck_assert(g_file_get_contents(path, &data, &len, NULL));
+  g_unlink(path);
+  return g_bytes_new_take(data, len);
+}
+
+static GBytes *
+make_jpeg(void)
+{
+  tjhandle tj = tjInitCompress();
+  int w = 64, h = 48;
+  unsigned char *rgb = g_malloc0(w * h * 3);
+  unsigned char *jpeg = NULL;
+  unsigned long size = 0;
+  GBytes *res;
+
+  for (int i = 0; i < w * h * 3; i++)
+    rgb[i] = (unsigned char)(i * 7);
+  ck_assert_int_eq(tjCompress2(tj, rgb, w, 0, h, TJPF_RGB, &jpeg, &size, TJSAMP_420, 85, 0), 0);
+  res = g_bytes_new(jpeg, size);
+  tjFree(jpeg);
+  tjDestroy(tj);
+  g_free(rgb);
+  return res;
+}
+
+static HkDocInfo *
+doc(const char *id, const char *title, const char *sha)
+{
+  HkDocInfo *d = g_new0(HkDocInfo, 1);
+
+  d->id = g_strdup(id);
+  d->patient_id = g_strdup("0001234567");
+  d->type = g_strdup("progress_note");
+  d->title = g_strdup(title);
+  d->sha256 = g_strdup(sha);
+  d->version = 1;
+  d->latest_version = 1;
+  d->content_type = g_strdup("application/pdf");
+  d->versions = g_ptr_array_new();
+  return d;
+}
+
+START_TEST(test_jpeg_decode)
+{
+  g_autoptr(GBytes) j = make_jpeg();
+  g_autoptr(GBytes) junk = g_bytes_new_static("not a jpeg", 10);
+  g_autoptr(GError) e = NULL;
+  cairo_surface_t *s = hk_jpeg_decode(j, 90, NULL);
+
+  ck_assert_ptr_nonnull(s);
+  /* Rotated a quarter turn: width and height swap. */
+  ck_assert_int_eq(cairo_image_surface_get_width(s), 48);
+  ck_assert_int_eq(cairo_image_surface_get_height(s), 64);
+  cairo_surface_destroy(s);
+  ck_assert_ptr_null(hk_jpeg_decode(junk, 0, &e));
+  ck_assert_ptr_nonnull(e);
+}
+END_TEST
+
+START_TEST(test_pack_pdf)
+{
+  g_autoptr(HkPatientInfo) p =
+      hk_api_parse_patient("{\"id\":\"0001234567\",\"name\":\"山田 花子\",\"kana\":\"ヤマダ ハナコ\","
+                           "\"birth_date\":\"1950-05-04\",\"sex\":\"F\",\"allergies\":"
+                           "[{\"allergen\":\"ペニシリン\"}]}",
+                           -1, NULL);
+  g_autoptr(HkStatusInfo) st = hk_api_parse_status(
+      "{\"archive_as_of\":\"2026-11-20T08:42:00+09:00\",\"indexer\":\"running\"}", -1, NULL);
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+  g_autoptr(HkPack) pack = hk_pack_new(p, st, "clerk1", now, TRUE);
+  g_autoptr(GBytes) pdf = make_pdf(3);
+  g_autoptr(GBytes) jpeg = make_jpeg();
+  GString *long_text = g_string_new(NULL);
+  g_autoptr(GBytes) text = NULL;
+  g_autoptr(GBytes) junk = g_bytes_new_static("\xff\xfe\x00\x01binary", 10);
+  g_autoptr(HkDocInfo) d1 = doc("d1", "手術同意書", "aaaaaaaaaaaa1111");
+  g_autoptr(HkDocInfo) d2 = doc("d2", "Scanned referral", "bbbbbbbbbbbb2222");
+  g_autoptr(HkDocInfo) d3 = doc("d3", "検査結果", "cccccccccccc3333");
+  g_autoptr(GError) e = NULL;
+  g_autofree char *dir = g_dir_make_tmp("hk-pack-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename(dir, "pack.pdf", NULL);
+  g_autofree char *uri = NULL;
+  PopplerDocument *res = NULL;
+  int n_pages, text_pages;
+
+  for (int i = 0; i < 200; i++)
+    g_string_append_printf(long_text, "line %d: Na 140 mmol/L, K 4.1 mmol/L\n", i);
+  text = g_string_free_to_bytes(long_text);
+  ck_assert(hk_pack_add(pack, d1, pdf, NULL));
+  ck_assert(hk_pack_add(pack, d2, jpeg, NULL));
+  ck_assert(hk_pack_add(pack, d3, text, NULL));
+  ck_assert(!hk_pack_add(pack, d3, junk, &e));
+  ck_assert_uint_eq(hk_pack_get_n_documents(pack), 3);
+
+  n_pages = hk_pack_paginate(pack, HK_PACK_A4_WIDTH, HK_PACK_A4_HEIGHT);
+  text_pages = n_pages - 1 - 3 - 1;
+  ck_assert_int_ge(text_pages, 2); /* 200 lines do not fit one page */
+  ck_assert(hk_pack_write_pdf(pack, out, NULL));
+
+  uri = g_filename_to_uri(out, NULL, NULL);
+  res = poppler_document_new_from_file(uri, NULL, NULL);
+  ck_assert_ptr_nonnull(res);
+  ck_assert_int_eq(poppler_document_get_n_pages(res), n_pages);
+  for (int i = 0; i < n_pages; i++) {
+    PopplerPage *page = poppler_document_get_page(res, i);
+    g_autofree char *t = poppler_page_get_text(page);
+    g_autofree char *pn = g_strdup_printf("Page %d of %d", i + 1, n_pages);
+    ck_assert_msg(strstr(t, "DOWNTIME COPY") != NULL, "page %d has no stamp", i + 1);
+    ck_assert_msg(strstr(t, "hikae read-only archive") != NULL, "page %d: motto", i + 1);
+    ck_assert_msg(strstr(t, "0001234567") != NULL, "page %d has no patient ID", i + 1);
+    ck_assert_msg(strstr(t, "1950-05-04") != NULL, "page %d has no birth date", i + 1);
+    ck_assert_msg(strstr(t, "clerk1") != NULL, "page %d has no user", i + 1);
+    ck_assert_msg(strstr(t, pn) != NULL, "page %d has no page number", i + 1);
+    if (i == 0) {
+      ck_assert_msg(strstr(t, "ペニシリン") != NULL, "cover lists no allergy");
+      ck_assert_msg(strstr(t, "手術同意書") != NULL, "cover lists no document");
+    }
+    if (i >= 1 && i <= 3)
+      ck_assert_msg(strstr(t, "aaaaaaaaaaaa") != NULL, "page %d: no SHA-256 prefix", i + 1);
+    g_object_unref(page);
+  }
+  g_object_unref(res);
+  g_unlink(out);
+  g_rmdir(dir);
+}
+END_TEST
+
+int
+main(void)
+{
+  Suite *s = suite_create("viewer");
+  TCase *tc = tcase_create("units");
+  SRunner *sr;
+  int failed;
+
+  /* English output regardless of the machine's locale. */
+  g_setenv("LANGUAGE", "C", TRUE);
+  g_setenv("TZ", "Asia/Tokyo", TRUE);
+  tcase_add_test(tc, test_age);
+  tcase_add_test(tc, test_freshness);
+  tcase_add_test(tc, test_ago);
+  tcase_add_test(tc, test_parse_status);
+  tcase_add_test(tc, test_parse_patient);
+  tcase_add_test(tc, test_parse_lists);
+  tcase_add_test(tc, test_parse_error);
+  tcase_add_test(tc, test_stamp_text);
+  tcase_add_test(tc, test_jpeg_decode);
+  tcase_add_test(tc, test_pack_pdf);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

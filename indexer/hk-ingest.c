@@ -498,6 +498,40 @@ out:
 }
 
 int
+hk_ingest_note_suspect(hk_ingest *ing, unsigned n)
+{
+  int64_t now = hk_time_now();
+  bool tripped = false;
+  char *reason = NULL;
+  hk_txn *t = NULL;
+  int ret = 0;
+
+  for (unsigned i = 0; i < n; i++)
+    tripped = hk_tripwire_event(&ing->tripwire, now) || tripped;
+  if (!tripped || ing->sealed)
+    goto out;
+  reason = g_strdup_printf("tripwire: %u files' new bytes no longer parse as what they were "
+                           "within %u s (threshold %u); this looks like ransomware rewriting "
+                           "the sources",
+                           hk_tripwire_count(&ing->tripwire, now), ing->tripwire.window_s,
+                           ing->tripwire.threshold);
+  ret = hk_txn_begin(ing->store, true, &t);
+  if (ret == 0)
+    ret = hk_seal(ing, t, reason);
+  ret = ret ? (hk_txn_abort(t), ret) : hk_txn_commit(t);
+  if (ret == 0) {
+    ing->sealed = true;
+    g_free(ing->seal_reason);
+    ing->seal_reason = g_strdup(reason);
+    hk_error("SEALED: %s", reason);
+    ret = -HK_ESEALED;
+  }
+out:
+  g_free(reason);
+  return ret;
+}
+
+int
 hk_ingest_heartbeat(hk_ingest *ing, HkIndexerState state, int64_t as_of)
 {
   HkIndexerInfo info = { 0 }, old = { 0 };

@@ -71,6 +71,11 @@ int hk_ingest_withdraw(hk_ingest *ing, const char *source_id, const char *reason
  * after); another negative HK_E code if the store failed. */
 int hk_ingest_flush(hk_ingest *ing);
 
+/* Count n suspect events found by a source that writes its own
+ * transactions (SS-MIX2); seals the indexer if the tripwire trips.
+ * \return 0, -HK_ESEALED, or a store error. */
+int hk_ingest_note_suspect(hk_ingest *ing, unsigned n);
+
 /* True once sealed (by this process, or found sealed in the store). */
 bool hk_ingest_sealed(hk_ingest *ing);
 /* Re-read the seal from the store (after hikae-admin unseal). */

@@ -22,6 +22,10 @@ hk_ssmix2_hook_scan(hk_ingest *ing, const char *root)
             " quarantined, %" G_GUINT64_FORMAT " suspect",
             root, st.files, st.messages, st.added, st.patients, st.withdrawn, st.quarantined,
             st.suspect);
+  /* Files that parsed at an earlier walk and no longer do are the same
+   * signal as in a drop folder: they feed the one tripwire. */
+  if (ret == 0 && st.suspect)
+    ret = hk_ingest_note_suspect(ing, (unsigned)st.suspect);
   if (ret == -HK_ESEALED)
     hk_ingest_refresh_seal(ing);
   return ret;

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# SS-MIX2 message files rewritten with random bytes feed the same tripwire
+# as drop-folder documents: the indexer seals, and the patients' facts stay
+# as they were.
+. "$HK_SOURCE_DIR/tests/lib.sh"
+[ -x "$SAMPLES" ] || skip "hikae-samples not built"
+"$SAMPLES" --out "$T/s" --patients 8 --docs-per-patient 1 --seed 4 --ssmix2 > /dev/null
+S=$T/s/ssmix2
+"$INDEXER" --store "$T/st" --ssmix2 "$S" --once 2> /dev/null
+"$ADMIN" ls --store "$T/st" | jq -c 'del(.ingested_at)' | sort > "$T/before"
+n=0
+while read -r f; do
+  head -c "$(stat -c %s "$f")" /dev/urandom > "$f.x" && mv "$f.x" "$f"
+  n=$((n + 1))
+done < <(find "$S" -type f -path '*OML-11*' | sort | head -n 12)
+[ "$n" -ge 5 ] || fail "too few lab messages generated ($n)"
+ok "$n lab messages overwritten with random bytes"
+rc=0
+"$INDEXER" --store "$T/st" --ssmix2 "$S" --once --tripwire-threshold 3 2> "$T/log" || rc=$?
+assert_eq 1 "$rc" "the indexer stops when it seals"
+assert_eq sealed "$(stat_field "$T/st" indexer)" "stats says sealed"
+"$ADMIN" ls --store "$T/st" | jq -c 'del(.ingested_at)' | sort > "$T/after"
+diff "$T/before" "$T/after" > /dev/null || fail "documents changed under attack"
+ok "every document and version is as it was"
+[ "$("$ADMIN" quarantine --store "$T/st" | grep -c '"suspect"')" -ge 4 ] || fail "suspect records"
+ok "the rewritten messages are quarantined as suspect"
+echo "$HK_CHECKS checks passed"

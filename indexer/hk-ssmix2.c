@@ -800,6 +800,12 @@ hk_sx_put_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkVersion *v, co
   ret = hk_store_put_blob(t, v->sha256, data, len, NULL);
   if (ret == 0)
     ret = hk_store_add_version(t, v, &added);
+  /* Scanned PDFs and JPEGs from extended storage get thumbnails the way
+   * drop-folder PDFs do: drawn after the commit by hk-thumbq.c. */
+  if (ret == 0 && added && v->content_type &&
+      (strcmp(v->content_type, "application/pdf") == 0 ||
+       strcmp(v->content_type, "image/jpeg") == 0))
+    ret = hk_store_queue_thumbnail(t, v->sha256);
   if (ret == 0) {
     if (added)
       b->st.added++;

@@ -500,8 +500,13 @@ hk_fail_get(HkUsers *u, MDB_txn *txn, const char *key, HkFailRec *rec)
   if (ret == 0) {
     /* A record of another layout is treated as empty: it only holds
      * counters that expire within minutes anyway. */
-    if (v.mv_size == sizeof *rec && ((const HkFailRec *)v.mv_data)->magic == HK_FAIL_MAGIC)
-      memcpy(rec, v.mv_data, sizeof *rec);
+    /* LMDB values need not be aligned: copy before looking inside. */
+    HkFailRec stored;
+    if (v.mv_size == sizeof stored) {
+      memcpy(&stored, v.mv_data, sizeof stored);
+      if (stored.magic == HK_FAIL_MAGIC)
+        *rec = stored;
+    }
   } else if (ret == -HK_ENOTFOUND) {
     ret = 0;
   }

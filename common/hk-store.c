@@ -10,7 +10,9 @@
 #include <json-glib/json-glib.h>
 #include <lmdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 /* Named databases; see docs/store.md. */
@@ -227,6 +229,33 @@ hk_store_map_size(const hk_store *s)
 
   mdb_env_info(s->env, &info);
   return info.me_mapsize;
+}
+
+void
+hk_store_trim(hk_store *s)
+{
+  char *data = g_build_filename(s->dir, "data.mdb", NULL);
+  char *real = realpath(data, NULL);
+  FILE *maps = real ? fopen("/proc/self/maps", "re") : NULL;
+  char line[4096];
+
+  /* LMDB does not tell where it mapped the file (me_mapaddr is only set
+   * for MDB_FIXEDMAP), so find the mapping by name. It is a read-only
+   * shared file mapping (no MDB_WRITEMAP): MADV_DONTNEED only forgets
+   * pages, which fault back in from the page cache. */
+  while (maps && fgets(line, sizeof line, maps)) {
+    unsigned long lo, hi;
+    char *path = strchr(line, '/');
+    if (!path || sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+      continue;
+    path[strcspn(path, "\n")] = 0;
+    if (strcmp(path, real) == 0)
+      madvise((void *)lo, hi - lo, MADV_DONTNEED);
+  }
+  if (maps)
+    fclose(maps);
+  free(real);
+  g_free(data);
 }
 
 int

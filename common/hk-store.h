@@ -36,6 +36,10 @@ void hk_store_close(hk_store *s);
 const char *hk_store_dir(const hk_store *s);
 /* Current map size in bytes. */
 uint64_t hk_store_map_size(const hk_store *s);
+/* Drop this process's mapping of store pages it touched, with no
+ * transaction open. They stay in the page cache and fault back in when
+ * next read; without this the resident size grows with the store. */
+void hk_store_trim(hk_store *s);
 /* Double the map (writer only, with no transaction open). */
 int hk_store_grow(hk_store *s);
 

@@ -477,6 +477,7 @@ hk_ingest_flush(hk_ingest *ing)
   if (ret)
     goto out;
   ing->counters = c;
+  hk_store_trim(ing->store);
   if (seal_reason) {
     ing->sealed = true;
     g_free(ing->seal_reason);

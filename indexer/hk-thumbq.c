@@ -27,6 +27,7 @@ hk_thumbq_drain(hk_store *s, unsigned max, unsigned parallel, unsigned *left)
   }
   hk_txn_abort(t);
   t = NULL;
+  hk_store_trim(s);
   if (ret || shas->len == 0)
     goto out;
   jobs = g_new0(HkInspectJob, shas->len);

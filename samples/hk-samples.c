@@ -2,9 +2,10 @@
  * drop-folder documents (and, with --ssmix2, SS-MIX2 storage).
  *
  * Everything written is a function of --seed, --patients and
- * --docs-per-patient: the same command gives byte-identical files. Each
- * document draws from its own generator, seeded from (seed, document
- * number), so one document's draws never shift another's. Documents are
+ * --docs-per-patient: the same command gives byte-identical files, whatever
+ * --jobs is. Each document draws from its own generator, seeded from (seed,
+ * document number), so one document's draws never shift another's and
+ * worker processes can each take a share of the patients. Documents are
  * streamed: only the patient table stays in memory. */
 #include "hk-config.h"
 #include "hk-error.h"
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define HK_PROGRAM "hikae-samples"
@@ -45,45 +47,25 @@ typedef struct {
   gboolean ssmix2;
 } HkSamplesOptions;
 
-/* Documents are made in batches: planned and rendered by worker threads
- * (the PDFs are the slow part), then written by the main thread in
- * document order, so the output does not depend on the number of threads. */
-#define HK_BATCH 64
-
+/* What a process has written, summed over its documents. */
 typedef struct {
-  const HkSamplesPatient *patient; /* borrowed */
-  guint64 index;
-  gint64 when;
-  HkSamplesDoc *doc;
-  GByteArray *content; /* reused from batch to batch */
-  char sha256[HK_SHA256_HEX_LEN + 1];
-  int ret;
-} HkSamplesJob;
-
-typedef struct {
-  HkSamplesJob jobs[HK_BATCH];
-  guint n;
-  gint next; /* atomic: the next job a worker takes */
-  guint32 seed;
-} HkSamplesBatch;
-
-typedef struct {
-  HkSamplesBatch *batch;
-  HkSamplesRender *render; /* one per worker: renderers are not thread-safe */
-} HkSamplesWorker;
-
-typedef struct {
-  char *drop;          /* DIR/drop */
-  char *manifest_path; /* DIR/manifest.jsonl */
-  char *manifest_tmp;  /* written there, renamed at the end */
-  FILE *manifest;
-  GHashTable *dirs; /* folders already made */
-  HkSamplesWorker *workers;
-  guint n_workers;
-  HkSamplesBatch *batch;
   guint64 documents;
   guint64 bytes;
   guint64 per_kind[HK_SAMPLES_N_KINDS];
+} HkSamplesTotals;
+
+/* What one process needs to write documents. Each worker process has its
+ * own: cairo 1.16 deadlocks when threads share fonts (a scaled-font destroy
+ * in one thread against text_to_glyphs in another), so parallel rendering
+ * uses processes, not threads. */
+typedef struct {
+  const char *drop;          /* DIR/drop */
+  FILE *manifest;            /* where document lines go */
+  const char *manifest_name; /* its path, for messages */
+  GHashTable *dirs;          /* folders already made */
+  HkSamplesRender *render;
+  GByteArray *content;
+  HkSamplesTotals totals;
 } HkSamplesWriter;
 
 static GRand *
@@ -226,21 +208,21 @@ hk_sidecar_json(const HkSamplesDoc *d)
 }
 
 static int
-hk_manifest_line(HkSamplesWriter *w, JsonBuilder *b)
+hk_manifest_line(FILE *f, const char *name, JsonBuilder *b)
 {
   char *s = hk_json_to_string(b, FALSE);
   int ret = 0;
 
-  if (fputs(s, w->manifest) == EOF || fputc('\n', w->manifest) == EOF) {
+  if (fputs(s, f) == EOF || fputc('\n', f) == EOF) {
     ret = -HK_EIO;
-    hk_error("cannot write %s: %s", w->manifest_tmp, g_strerror(errno));
+    hk_error("cannot write %s: %s", name, g_strerror(errno));
   }
   g_free(s);
   return ret;
 }
 
 static int
-hk_manifest_patient(HkSamplesWriter *w, const HkSamplesPatient *p)
+hk_manifest_patient(FILE *f, const char *name, const HkSamplesPatient *p)
 {
   JsonBuilder *b = json_builder_new();
   int ret;
@@ -249,7 +231,7 @@ hk_manifest_patient(HkSamplesWriter *w, const HkSamplesPatient *p)
   hk_json_add(b, "record", "patient");
   hk_json_add_patient(b, p, TRUE);
   json_builder_end_object(b);
-  ret = hk_manifest_line(w, b);
+  ret = hk_manifest_line(f, name, b);
   g_object_unref(b);
   return ret;
 }
@@ -275,108 +257,13 @@ hk_manifest_document(HkSamplesWriter *w, const HkSamplesDoc *d, const char *sha2
   json_builder_add_int_value(b, d->pages);
   hk_json_add(b, "sha256", sha256);
   json_builder_end_object(b);
-  ret = hk_manifest_line(w, b);
+  ret = hk_manifest_line(w->manifest, w->manifest_name, b);
   g_object_unref(b);
   return ret;
 }
 
-/* Plan, render and hash the jobs of a batch, taking them one by one until
- * none is left. Runs in a worker thread. */
-static gpointer
-hk_worker_run(gpointer data)
-{
-  HkSamplesWorker *wk = data;
-  HkSamplesBatch *b = wk->batch;
-  guint i;
-
-  while ((i = (guint)g_atomic_int_add(&b->next, 1)) < b->n) {
-    HkSamplesJob *job = &b->jobs[i];
-    uint8_t digest[HK_SHA256_LEN];
-    GRand *rng = hk_stream(b->seed, HK_STREAM_DOC, job->index);
-
-    job->doc = hk_samples_doc_new(job->patient, job->index, job->when, rng);
-    job->ret = hk_samples_render(wk->render, job->doc, rng, job->content);
-    if (job->ret == 0)
-      job->ret = hk_sha256(job->content->data, job->content->len, digest);
-    if (job->ret == 0)
-      hk_sha256_hex(digest, job->sha256);
-    g_rand_free(rng);
-  }
-  return NULL;
-}
-
-/* Write one rendered document: its content, then its sidecar, whose
- * arrival is what tells the indexer the document is final. */
 static int
-hk_write_document(HkSamplesWriter *w, const HkSamplesJob *job)
-{
-  const HkSamplesDoc *d = job->doc;
-  char *path = g_build_filename(w->drop, d->rel_path, NULL);
-  char *dir = g_path_get_dirname(path);
-  char *meta_path = g_strconcat(path, ".meta.json", NULL);
-  char *meta = NULL;
-  int ret;
-
-  ret = hk_mkdirs(w, dir);
-  if (ret < 0)
-    goto out;
-  ret = hk_write_atomic(path, job->content->data, job->content->len);
-  if (ret < 0)
-    goto out;
-  meta = hk_sidecar_json(d);
-  ret = hk_write_atomic(meta_path, meta, strlen(meta));
-  if (ret < 0)
-    goto out;
-  ret = hk_manifest_document(w, d, job->sha256, job->content->len);
-  if (ret < 0)
-    goto out;
-  w->documents++;
-  w->bytes += job->content->len;
-  w->per_kind[d->kind]++;
-out:
-  g_free(meta);
-  g_free(meta_path);
-  g_free(dir);
-  g_free(path);
-  return ret;
-}
-
-/* Render the batch on every worker, then write it in order and empty it. */
-static int
-hk_batch_flush(HkSamplesWriter *w)
-{
-  HkSamplesBatch *b = w->batch;
-  GThread *threads[HK_MAX_JOBS] = {NULL};
-  int ret = 0;
-
-  b->next = 0;
-  if (w->n_workers == 1) {
-    hk_worker_run(&w->workers[0]);
-  } else {
-    for (guint t = 0; t < w->n_workers; t++)
-      threads[t] = g_thread_new("hk-samples", hk_worker_run, &w->workers[t]);
-    for (guint t = 0; t < w->n_workers; t++)
-      g_thread_join(threads[t]);
-  }
-  for (guint i = 0; i < b->n; i++) {
-    HkSamplesJob *job = &b->jobs[i];
-
-    if (ret == 0 && job->ret < 0) {
-      ret = job->ret;
-      hk_error("cannot make %s: %s", job->doc->rel_path, hk_strerror(ret));
-    }
-    if (ret == 0)
-      ret = hk_write_document(w, job);
-    if (ret == 0 && (job->index + 1) % 10000 == 0)
-      hk_info("%" G_GUINT64_FORMAT " documents written", job->index + 1);
-    g_clear_pointer(&job->doc, hk_samples_doc_free);
-  }
-  b->n = 0;
-  return ret;
-}
-
-static int
-hk_manifest_summary(HkSamplesWriter *w, const HkSamplesOptions *o)
+hk_manifest_summary(FILE *f, const char *name, const HkSamplesOptions *o, const HkSamplesTotals *t)
 {
   JsonBuilder *b = json_builder_new();
   int ret;
@@ -388,57 +275,285 @@ hk_manifest_summary(HkSamplesWriter *w, const HkSamplesOptions *o)
   json_builder_set_member_name(b, "patients");
   json_builder_add_int_value(b, o->patients);
   json_builder_set_member_name(b, "documents");
-  json_builder_add_int_value(b, (gint64)w->documents);
+  json_builder_add_int_value(b, (gint64)t->documents);
   json_builder_set_member_name(b, "bytes");
-  json_builder_add_int_value(b, (gint64)w->bytes);
+  json_builder_add_int_value(b, (gint64)t->bytes);
   json_builder_set_member_name(b, "pdf");
-  json_builder_add_int_value(b, (gint64)w->per_kind[HK_SAMPLES_PDF]);
+  json_builder_add_int_value(b, (gint64)t->per_kind[HK_SAMPLES_PDF]);
   json_builder_set_member_name(b, "jpeg");
-  json_builder_add_int_value(b, (gint64)w->per_kind[HK_SAMPLES_JPEG]);
+  json_builder_add_int_value(b, (gint64)t->per_kind[HK_SAMPLES_JPEG]);
   json_builder_set_member_name(b, "text");
-  json_builder_add_int_value(b, (gint64)w->per_kind[HK_SAMPLES_TEXT]);
+  json_builder_add_int_value(b, (gint64)t->per_kind[HK_SAMPLES_TEXT]);
   json_builder_end_object(b);
-  ret = hk_manifest_line(w, b);
+  ret = hk_manifest_line(f, name, b);
   g_object_unref(b);
+  return ret;
+}
+
+/* Render one document, write its content, then its sidecar: the sidecar's
+ * arrival is what tells the indexer the document is final. */
+static int
+hk_write_document(HkSamplesWriter *w, const HkSamplesDoc *d, GRand *rng)
+{
+  uint8_t digest[HK_SHA256_LEN];
+  char hex[HK_SHA256_HEX_LEN + 1];
+  char *path = g_build_filename(w->drop, d->rel_path, NULL);
+  char *dir = g_path_get_dirname(path);
+  char *meta_path = g_strconcat(path, ".meta.json", NULL);
+  char *meta = NULL;
+  int ret;
+
+  ret = hk_samples_render(w->render, d, rng, w->content);
+  if (ret < 0)
+    goto out;
+  ret = hk_sha256(w->content->data, w->content->len, digest);
+  if (ret < 0)
+    goto out;
+  hk_sha256_hex(digest, hex);
+  ret = hk_mkdirs(w, dir);
+  if (ret < 0)
+    goto out;
+  ret = hk_write_atomic(path, w->content->data, w->content->len);
+  if (ret < 0)
+    goto out;
+  meta = hk_sidecar_json(d);
+  ret = hk_write_atomic(meta_path, meta, strlen(meta));
+  if (ret < 0)
+    goto out;
+  ret = hk_manifest_document(w, d, hex, w->content->len);
+  if (ret < 0)
+    goto out;
+  w->totals.documents++;
+  w->totals.bytes += w->content->len;
+  w->totals.per_kind[d->kind]++;
+out:
+  g_free(meta);
+  g_free(meta_path);
+  g_free(dir);
+  g_free(path);
+  return ret;
+}
+
+/* Write every document of patients [first, last) into the drop folder and
+ * their lines into manifest, in document order. */
+static int
+hk_write_range(const HkSamplesOptions *o, const char *drop, const GPtrArray *patients, guint first,
+               guint last, FILE *manifest, const char *manifest_name, HkSamplesTotals *totals)
+{
+  HkSamplesWriter w = {
+      .drop = drop,
+      .manifest = manifest,
+      .manifest_name = manifest_name,
+  };
+  const guint32 seed = (guint32)o->seed;
+  guint64 index = (guint64)first * (guint64)o->docs_per_patient;
+  gint64 *times = g_new(gint64, o->docs_per_patient);
+  int ret;
+
+  w.dirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  w.content = g_byte_array_sized_new(256 * 1024);
+  ret = hk_samples_render_new(&w.render);
+  if (ret < 0) {
+    hk_error("cannot set up the renderer: %s", hk_strerror(ret));
+    goto out;
+  }
+  for (guint i = first; i < last; i++) {
+    const HkSamplesPatient *p = g_ptr_array_index(patients, i);
+    GRand *rng = hk_stream(seed, HK_STREAM_TIMES, i);
+
+    hk_samples_doc_times(rng, p, (guint)o->docs_per_patient, times);
+    g_rand_free(rng);
+    for (int k = 0; k < o->docs_per_patient; k++, index++) {
+      HkSamplesDoc *d;
+
+      rng = hk_stream(seed, HK_STREAM_DOC, index);
+      d = hk_samples_doc_new(p, index, times[k], rng);
+      ret = hk_write_document(&w, d, rng);
+      hk_samples_doc_free(d);
+      g_rand_free(rng);
+      if (ret < 0)
+        goto out;
+      if (w.totals.documents % 10000 == 0)
+        hk_info("%" G_GUINT64_FORMAT " documents written (patients %u-%u)", w.totals.documents,
+                first + 1, last);
+    }
+  }
+  *totals = w.totals;
+out:
+  hk_samples_render_free(w.render);
+  g_byte_array_unref(w.content);
+  g_hash_table_destroy(w.dirs);
+  g_free(times);
+  return ret;
+}
+
+/* Append the file at path to f. */
+static int
+hk_append_file(FILE *f, const char *f_name, const char *path)
+{
+  char buf[65536];
+  FILE *in = fopen(path, "re");
+  size_t n;
+  int ret = 0;
+
+  if (!in) {
+    ret = hk_err_from_errno(errno);
+    hk_error("cannot read %s: %s", path, g_strerror(errno));
+    goto out;
+  }
+  while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+    if (fwrite(buf, 1, n, f) != n) {
+      ret = -HK_EIO;
+      hk_error("cannot write %s: %s", f_name, g_strerror(errno));
+      goto out;
+    }
+  }
+  if (ferror(in)) {
+    ret = -HK_EIO;
+    hk_error("cannot read %s", path);
+  }
+out:
+  if (in)
+    fclose(in);
+  return ret;
+}
+
+/* The body of worker process number k: write its share of the patients
+ * into its own part of the manifest, report its totals through fd, and
+ * leave with _exit() so that nothing inherited from the parent (stdio
+ * buffers, atexit handlers) runs twice. */
+static void G_GNUC_NORETURN
+hk_worker_main(const HkSamplesOptions *o, const char *drop, const GPtrArray *patients, guint first,
+               guint last, const char *part, int fd)
+{
+  HkSamplesTotals t = {0};
+  FILE *f = fopen(part, "we");
+  int ret;
+
+  if (!f) {
+    ret = hk_err_from_errno(errno);
+    hk_error("cannot create %s: %s", part, g_strerror(errno));
+    goto out;
+  }
+  ret = hk_write_range(o, drop, patients, first, last, f, part, &t);
+  if (fclose(f) != 0 && ret == 0) {
+    ret = -HK_EIO;
+    hk_error("cannot write %s: %s", part, g_strerror(errno));
+  }
+  if (ret == 0 && write(fd, &t, sizeof t) != (ssize_t)sizeof t)
+    ret = -HK_EIO;
+out:
+  _exit(ret == 0 ? 0 : 1);
+}
+
+/* Split the patients into n contiguous shares, one per worker process.
+ * Document numbers follow patients, so the parts of the manifest, joined in
+ * worker order, are exactly what one process would have written. */
+static int
+hk_write_parallel(const HkSamplesOptions *o, const char *drop, const GPtrArray *patients, guint n,
+                  FILE *manifest, const char *manifest_name, HkSamplesTotals *totals)
+{
+  pid_t *pids = g_new0(pid_t, n);
+  int *fds = g_new(int, n);
+  char **parts = g_new0(char *, n + 1);
+  guint spawned = 0;
+  int ret = 0;
+
+  for (guint k = 0; k < n; k++)
+    fds[k] = -1;
+  /* The children inherit the stdio buffer: empty it first. */
+  if (fflush(manifest) != 0 || fflush(stdout) != 0) {
+    ret = -HK_EIO;
+    hk_error("cannot write %s: %s", manifest_name, g_strerror(errno));
+    goto out;
+  }
+  for (guint k = 0; k < n; k++) {
+    const guint first = (guint)((guint64)patients->len * k / n);
+    const guint last = (guint)((guint64)patients->len * (k + 1) / n);
+    int p[2];
+
+    parts[k] = g_strdup_printf("%s.part%u", manifest_name, k);
+    if (pipe2(p, O_CLOEXEC) != 0) {
+      ret = hk_err_from_errno(errno);
+      hk_error("cannot create a pipe: %s", g_strerror(errno));
+      goto wait;
+    }
+    pids[k] = fork();
+    if (pids[k] < 0) {
+      ret = hk_err_from_errno(errno);
+      hk_error("cannot start a worker: %s", g_strerror(errno));
+      close(p[0]);
+      close(p[1]);
+      goto wait;
+    }
+    if (pids[k] == 0) {
+      close(p[0]);
+      hk_worker_main(o, drop, patients, first, last, parts[k], p[1]);
+    }
+    close(p[1]);
+    fds[k] = p[0];
+    spawned++;
+  }
+wait:
+  /* Wait for every worker that started, even after a failure, so that
+   * none is left writing once this returns. */
+  for (guint k = 0; k < spawned; k++) {
+    HkSamplesTotals t;
+    int status = 0;
+    ssize_t got;
+
+    while (waitpid(pids[k], &status, 0) < 0 && errno == EINTR)
+      ;
+    got = read(fds[k], &t, sizeof t);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got != (ssize_t)sizeof t) {
+      if (ret == 0)
+        ret = -HK_EIO;
+      hk_error("worker %u (pid %d) failed", k, (int)pids[k]);
+      continue;
+    }
+    totals->documents += t.documents;
+    totals->bytes += t.bytes;
+    for (int kind = 0; kind < HK_SAMPLES_N_KINDS; kind++)
+      totals->per_kind[kind] += t.per_kind[kind];
+  }
+  for (guint k = 0; ret == 0 && k < n; k++)
+    ret = hk_append_file(manifest, manifest_name, parts[k]);
+out:
+  for (guint k = 0; k < n; k++) {
+    if (fds[k] >= 0)
+      close(fds[k]);
+    if (parts[k])
+      unlink(parts[k]);
+  }
+  g_strfreev(parts);
+  g_free(fds);
+  g_free(pids);
   return ret;
 }
 
 static int
 hk_samples_run(const HkSamplesOptions *o)
 {
-  HkSamplesWriter w = {0};
+  HkSamplesTotals totals = {0};
   GRand *rng = NULL;
   GPtrArray *patients = NULL;
-  gint64 *times = NULL;
+  FILE *manifest = NULL;
+  char *drop = g_build_filename(o->out, "drop", NULL);
+  char *manifest_path = g_build_filename(o->out, "manifest.jsonl", NULL);
+  char *manifest_tmp = g_strconcat(manifest_path, ".tmp", NULL);
   char *ssmix2_dir = NULL;
-  guint64 index = 0;
-  int ret;
+  guint n_workers;
+  int ret = 0;
 
-  w.drop = g_build_filename(o->out, "drop", NULL);
-  w.manifest_path = g_build_filename(o->out, "manifest.jsonl", NULL);
-  w.manifest_tmp = g_strconcat(w.manifest_path, ".tmp", NULL);
-  w.dirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  w.batch = g_new0(HkSamplesBatch, 1);
-  w.batch->seed = (guint32)o->seed;
-  for (guint i = 0; i < HK_BATCH; i++)
-    w.batch->jobs[i].content = g_byte_array_sized_new(256 * 1024);
-  w.n_workers = (guint)o->jobs;
-  w.workers = g_new0(HkSamplesWorker, w.n_workers);
-  for (guint t = 0; t < w.n_workers; t++) {
-    w.workers[t].batch = w.batch;
-    ret = hk_samples_render_new(&w.workers[t].render);
-    if (ret < 0) {
-      hk_error("cannot set up the renderer: %s", hk_strerror(ret));
-      goto out;
-    }
-  }
-  ret = hk_mkdirs(&w, w.drop);
-  if (ret < 0)
-    goto out;
-  w.manifest = fopen(w.manifest_tmp, "we");
-  if (!w.manifest) {
+  if (g_mkdir_with_parents(drop, 0755) != 0) {
     ret = hk_err_from_errno(errno);
-    hk_error("cannot create %s: %s", w.manifest_tmp, g_strerror(errno));
+    hk_error("cannot create folder %s: %s", drop, g_strerror(errno));
+    goto out;
+  }
+  manifest = fopen(manifest_tmp, "we");
+  if (!manifest) {
+    ret = hk_err_from_errno(errno);
+    hk_error("cannot create %s: %s", manifest_tmp, g_strerror(errno));
     goto out;
   }
 
@@ -450,32 +565,16 @@ hk_samples_run(const HkSamplesOptions *o)
     goto out;
   }
   for (guint i = 0; i < patients->len; i++) {
-    ret = hk_manifest_patient(&w, g_ptr_array_index(patients, i));
+    ret = hk_manifest_patient(manifest, manifest_tmp, g_ptr_array_index(patients, i));
     if (ret < 0)
       goto out;
   }
 
-  times = g_new(gint64, o->docs_per_patient);
-  for (guint i = 0; i < patients->len; i++) {
-    const HkSamplesPatient *p = g_ptr_array_index(patients, i);
-
-    rng = hk_stream((guint32)o->seed, HK_STREAM_TIMES, i);
-    hk_samples_doc_times(rng, p, (guint)o->docs_per_patient, times);
-    g_clear_pointer(&rng, g_rand_free);
-    for (int k = 0; k < o->docs_per_patient; k++, index++) {
-      HkSamplesJob *job = &w.batch->jobs[w.batch->n++];
-
-      job->patient = p;
-      job->index = index;
-      job->when = times[k];
-      if (w.batch->n == HK_BATCH) {
-        ret = hk_batch_flush(&w);
-        if (ret < 0)
-          goto out;
-      }
-    }
-  }
-  ret = hk_batch_flush(&w);
+  n_workers = MIN((guint)o->jobs, patients->len);
+  if (n_workers <= 1)
+    ret = hk_write_range(o, drop, patients, 0, patients->len, manifest, manifest_tmp, &totals);
+  else
+    ret = hk_write_parallel(o, drop, patients, n_workers, manifest, manifest_tmp, &totals);
   if (ret < 0)
     goto out;
 
@@ -490,51 +589,41 @@ hk_samples_run(const HkSamplesOptions *o)
     }
   }
 
-  ret = hk_manifest_summary(&w, o);
+  ret = hk_manifest_summary(manifest, manifest_tmp, o, &totals);
   if (ret < 0)
     goto out;
-  if (fclose(w.manifest) != 0) {
-    w.manifest = NULL;
+  if (fclose(manifest) != 0) {
+    manifest = NULL;
     ret = -HK_EIO;
-    hk_error("cannot write %s: %s", w.manifest_tmp, g_strerror(errno));
+    hk_error("cannot write %s: %s", manifest_tmp, g_strerror(errno));
     goto out;
   }
-  w.manifest = NULL;
+  manifest = NULL;
   /* The manifest appears whole, and only once every document is there. */
-  if (rename(w.manifest_tmp, w.manifest_path) != 0) {
+  if (rename(manifest_tmp, manifest_path) != 0) {
     ret = hk_err_from_errno(errno);
-    hk_error("cannot rename %s: %s", w.manifest_tmp, g_strerror(errno));
+    hk_error("cannot rename %s: %s", manifest_tmp, g_strerror(errno));
     goto out;
   }
   printf("%s: %u patients, %" G_GUINT64_FORMAT " documents (%" G_GUINT64_FORMAT
          " PDF, %" G_GUINT64_FORMAT " JPEG, %" G_GUINT64_FORMAT " text), %" G_GUINT64_FORMAT
          " bytes in %s%s\n",
-         HK_PROGRAM, patients->len, w.documents, w.per_kind[HK_SAMPLES_PDF],
-         w.per_kind[HK_SAMPLES_JPEG], w.per_kind[HK_SAMPLES_TEXT], w.bytes, w.drop,
+         HK_PROGRAM, patients->len, totals.documents, totals.per_kind[HK_SAMPLES_PDF],
+         totals.per_kind[HK_SAMPLES_JPEG], totals.per_kind[HK_SAMPLES_TEXT], totals.bytes, drop,
          o->ssmix2 ? " (and SS-MIX2)" : "");
 out:
-  if (w.manifest) {
-    fclose(w.manifest);
-    unlink(w.manifest_tmp);
+  if (manifest) {
+    fclose(manifest);
+    unlink(manifest_tmp);
   }
   if (rng)
     g_rand_free(rng);
-  g_free(times);
-  g_free(ssmix2_dir);
   if (patients)
     g_ptr_array_unref(patients);
-  for (guint t = 0; w.workers && t < w.n_workers; t++)
-    hk_samples_render_free(w.workers[t].render);
-  g_free(w.workers);
-  for (guint i = 0; i < HK_BATCH; i++) {
-    g_clear_pointer(&w.batch->jobs[i].doc, hk_samples_doc_free);
-    g_byte_array_unref(w.batch->jobs[i].content);
-  }
-  g_free(w.batch);
-  g_hash_table_destroy(w.dirs);
-  g_free(w.manifest_tmp);
-  g_free(w.manifest_path);
-  g_free(w.drop);
+  g_free(ssmix2_dir);
+  g_free(manifest_tmp);
+  g_free(manifest_path);
+  g_free(drop);
   return ret;
 }
 
@@ -551,7 +640,7 @@ main(int argc, char **argv)
       {"seed", 's', 0, G_OPTION_ARG_INT, &o.seed,
        "Seed: the same seed gives the same bytes (default 1)", "N"},
       {"jobs", 'j', 0, G_OPTION_ARG_INT, &o.jobs,
-       "Render with N threads (default: one per CPU, at most 8); the output does not depend on it",
+       "Render in N processes (default: one per CPU, at most 8); the output does not depend on it",
        "N"},
       {"ssmix2", 0, 0, G_OPTION_ARG_NONE, &o.ssmix2,
        "Also write an SS-MIX2 storage for the same patients under DIR/ssmix2", NULL},

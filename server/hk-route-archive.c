@@ -228,40 +228,38 @@ out:
 
 /* The <document> object of interfaces.md. */
 static void
-hk_document_json(JsonBuilder *b, const HkDocument *d)
+hk_document_json(GString *g, const HkDocument *d)
 {
   const HkVersion *v = hk_document_current(d);
 
-  json_builder_begin_object(b);
-  hk_json_str(b, "id", v->doc_id);
-  hk_json_str(b, "patient_id", v->patient_id);
-  hk_json_str(b, "source_id", v->source_id);
-  hk_json_str(b, "type", v->type);
-  hk_json_str(b, "title", v->title);
-  hk_json_str(b, "author", v->author);
-  hk_json_str(b, "department", v->department);
-  hk_json_str(b, "created_at", v->created_at);
-  hk_json_time(b, "ingested_at", v->ingested_at);
-  hk_json_str(b, "content_type", v->content_type);
-  hk_json_int(b, "size", (int64_t)v->size);
-  hk_json_str(b, "sha256", v->sha256);
-  hk_json_int(b, "version", v->version);
-  hk_json_str(b, "code", v->code);
-  json_builder_set_member_name(b, "withdrawn");
-  json_builder_add_boolean_value(b, d->withdrawn);
-  json_builder_set_member_name(b, "versions");
-  json_builder_begin_array(b);
+  hk_jw_begin(g, NULL, '{');
+  hk_jw_str(g, "id", v->doc_id);
+  hk_jw_str(g, "patient_id", v->patient_id);
+  hk_jw_str(g, "source_id", v->source_id);
+  hk_jw_str(g, "type", v->type);
+  hk_jw_str(g, "title", v->title);
+  hk_jw_str(g, "author", v->author);
+  hk_jw_str(g, "department", v->department);
+  hk_jw_str(g, "created_at", v->created_at);
+  hk_jw_time(g, "ingested_at", v->ingested_at);
+  hk_jw_str(g, "content_type", v->content_type);
+  hk_jw_int(g, "size", (int64_t)v->size);
+  hk_jw_str(g, "sha256", v->sha256);
+  hk_jw_int(g, "version", v->version);
+  hk_jw_str(g, "code", v->code);
+  hk_jw_bool(g, "withdrawn", d->withdrawn);
+  hk_jw_begin(g, "versions", '[');
   for (guint i = 0; i < d->versions->len; i++) {
     const HkVersion *o = d->versions->pdata[i];
-    json_builder_begin_object(b);
-    hk_json_int(b, "version", o->version);
-    hk_json_time(b, "ingested_at", o->ingested_at);
-    hk_json_int(b, "size", (int64_t)o->size);
-    hk_json_str(b, "sha256", o->sha256);
-    json_builder_end_object(b);
+    hk_jw_begin(g, NULL, '{');
+    hk_jw_int(g, "version", o->version);
+    hk_jw_time(g, "ingested_at", o->ingested_at);
+    hk_jw_int(g, "size", (int64_t)o->size);
+    hk_jw_str(g, "sha256", o->sha256);
+    hk_jw_end(g, '}');
   }
-  json_builder_end_array(b);
-  json_builder_end_object(b);
+  hk_jw_end(g, ']');
+  hk_jw_end(g, '}');
 }
 
 /* A from/to filter: RFC 3339, or a date taken as that whole UTC day. */
@@ -298,7 +296,7 @@ hk_route_patient_documents(HkRequest *r)
   HkPatient *p = NULL;
   char *next = NULL;
   hk_txn *t = NULL;
-  JsonBuilder *b;
+  GString *g;
   int ret = 0;
 
   if (!hk_patient_id_valid(pid)) {
@@ -346,16 +344,15 @@ hk_route_patient_documents(HkRequest *r)
     hk_reply_error(r, 404, "not_found", "no such patient");
     goto out;
   }
-  b = json_builder_new();
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "documents");
-  json_builder_begin_array(b);
+  g = g_string_sized_new(512 * docs->len + 64);
+  hk_jw_begin(g, NULL, '{');
+  hk_jw_begin(g, "documents", '[');
   for (guint i = 0; i < docs->len; i++)
-    hk_document_json(b, docs->pdata[i]);
-  json_builder_end_array(b);
-  hk_json_str(b, "next_cursor", next);
-  json_builder_end_object(b);
-  hk_reply_builder(r, 200, b);
+    hk_document_json(g, docs->pdata[i]);
+  hk_jw_end(g, ']');
+  hk_jw_str(g, "next_cursor", next);
+  hk_jw_end(g, '}');
+  hk_reply_jw(r, 200, g);
 out:
   hk_patient_free(p);
   g_free(next);
@@ -369,7 +366,7 @@ hk_route_document_get(HkRequest *r)
   const char *id = r->seg[1];
   HkDocument *d = NULL;
   hk_txn *t = NULL;
-  JsonBuilder *b;
+  GString *g;
   int ret = -HK_ENOTFOUND;
 
   if (hk_doc_id_valid(id)) {
@@ -394,9 +391,9 @@ hk_route_document_get(HkRequest *r)
     hk_reply_error(r, 404, "not_found", "no such document");
     goto out;
   }
-  b = json_builder_new();
-  hk_document_json(b, d);
-  hk_reply_builder(r, 200, b);
+  g = g_string_sized_new(1024);
+  hk_document_json(g, d);
+  hk_reply_jw(r, 200, g);
 out:
   hk_document_free(d);
 }
@@ -512,18 +509,24 @@ hk_route_document_content(HkRequest *r)
       } else {
         range = hk_parse_range(hk_header(r, "Range"), len, &first, &last);
         body = evbuffer_new();
-        /* Copy out so the snapshot is released before a slow client reads. */
-        if (range == 1) {
-          status = 206;
-          evbuffer_add(body, (const char *)data + first, last - first + 1);
-        } else if (range == 0) {
-          evbuffer_add(body, data, len);
+        if (range == 1 || range == 0) {
+          const char *from = range == 1 ? (const char *)data + first : data;
+          size_t n = range == 1 ? last - first + 1 : len;
+          status = range == 1 ? 206 : 200;
+          /* Large answers go out from the map itself under a bounded hold
+           * of the snapshot; small ones, or past the cap, are copied once so
+           * the snapshot is released before the client reads. */
+          if (hk_worker_add_snapshot(r->req, body, t, from, n) == 0)
+            t = NULL;
+          else
+            evbuffer_add(body, from, n);
         } else {
           status = 416;
         }
       }
     }
-    hk_txn_abort(t);
+    if (t)
+      hk_txn_abort(t);
   }
   if (ret < 0 && ret != -HK_ENOTFOUND) {
     hk_store_error(r, ret);

@@ -42,6 +42,10 @@ hk_server_check_options(HkServerOptions *o)
                             "--max-connections, --request-timeout: at least 1");
   else if (o->max_hashes < 1 || o->max_hashes > 64)
     status = hk_usage_error(HK_SERVER_PROGRAM, "--max-hashes: 1-64");
+  else if (g_strcmp0(o->audit_sync, "always") != 0 && g_strcmp0(o->audit_sync, "interval") != 0)
+    status = hk_usage_error(HK_SERVER_PROGRAM, "--audit-sync: always or interval");
+  else if (o->audit_sync_ms < 1 || o->audit_sync_ms > 10000)
+    status = hk_usage_error(HK_SERVER_PROGRAM, "--audit-sync-interval: 1-10000 ms");
   else if (!strrchr(o->listen, ':'))
     status = hk_usage_error(HK_SERVER_PROGRAM, "--listen: expected HOST:PORT");
   return status;
@@ -95,6 +99,12 @@ main(int argc, char **argv)
     { "drain", 0, 0, G_OPTION_ARG_INT, &o->drain_s, "On SIGTERM, time for answers in flight (10)", "SECONDS" },
     { "max-hashes", 0, 0, G_OPTION_ARG_INT, &o->max_hashes, "Concurrent password hashes (2)", "N" },
     { "max-sessions", 0, 0, G_OPTION_ARG_INT, &o->max_sessions, "Sessions held (10000)", "N" },
+    { "audit-sync", 0, 0, G_OPTION_ARG_STRING, &o->audit_sync,
+      "When audit records reach the disk: interval (written before the answer, "
+      "fdatasync every interval; default) or always (fdatasync before every answer)",
+      "always|interval" },
+    { "audit-sync-interval", 0, 0, G_OPTION_ARG_INT, &o->audit_sync_ms,
+      "With --audit-sync=interval: most records a power loss may lose, in time (200)", "MS" },
     { NULL },
   };
   HkUsersPolicy policy = { 5, 15 * 60 * G_USEC_PER_SEC, 15 * 60 * G_USEC_PER_SEC, 2 };
@@ -111,6 +121,7 @@ main(int argc, char **argv)
   o->drain_s = 10;
   o->max_hashes = 2;
   o->max_sessions = 10000;
+  o->audit_sync_ms = 200;
   ret = hk_config_parse(HK_SERVER_PROGRAM, NULL, "The read-only HTTPS archive server of hikae.",
                         entries, &argc, &argv);
   if (ret < 0) {
@@ -121,9 +132,12 @@ main(int argc, char **argv)
     status = hk_usage_error(HK_SERVER_PROGRAM, "unexpected argument \"%s\"", argv[1]);
     goto out;
   }
+  if (!o->audit_sync)
+    o->audit_sync = g_strdup("interval");
   status = hk_server_check_options(o);
   if (status)
     goto out;
+  o->audit_sync_always = strcmp(o->audit_sync, "always") == 0;
   status = 1;
   srv.nworkers = o->workers ? o->workers : (int)MAX(1, g_get_num_processors());
   policy.max_hashes = (unsigned)o->max_hashes;
@@ -139,6 +153,9 @@ main(int argc, char **argv)
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
+  /* A file size limit (RLIMIT_FSIZE) reached by the audit log must fail the
+   * write with EFBIG, so the request answers 503, not kill the server. */
+  signal(SIGXFSZ, SIG_IGN);
 
   ret = hk_store_open(o->store_dir, HK_STORE_RDONLY, &srv.store);
   if (ret < 0) {
@@ -154,6 +171,8 @@ main(int argc, char **argv)
     hk_error("--state %s: accounts: %s", o->state_dir, hk_strerror(ret));
     goto out;
   }
+  g_mutex_init(&srv.accounts.lock);
+  srv.accounts.seen = hk_users_generation(srv.users);
   ret = hk_audit_open(o->state_dir, &srv.audit);
   if (ret < 0) {
     hk_error("--state %s: audit log: %s", o->state_dir, hk_strerror(ret));
@@ -181,8 +200,9 @@ main(int argc, char **argv)
       goto out;
     }
   }
-  hk_info("serving https://%s/ with %d workers (store %s, state %s)", o->listen, srv.nworkers,
-          o->store_dir, o->state_dir);
+  hk_info("serving https://%s/ with %d workers (store %s, state %s, audit sync %s, %d ms)",
+          o->listen, srv.nworkers, o->store_dir, o->state_dir, o->audit_sync,
+          o->audit_sync_always ? 0 : o->audit_sync_ms);
   hk_server_wait(&srv, &set);
   hk_info("stopping: no new connections, finishing answers in flight");
   hk_workers_stop(&srv);
@@ -207,5 +227,6 @@ out:
   g_free(o->listen);
   g_free(o->tls_cert);
   g_free(o->tls_key);
+  g_free(o->audit_sync);
   return status;
 }

@@ -117,6 +117,19 @@ void hk_json_str(JsonBuilder *b, const char *name, const char *value);
 void hk_json_time(JsonBuilder *b, const char *name, int64_t usec);
 void hk_json_int(JsonBuilder *b, const char *name, int64_t value);
 
+/* A JSON text written straight into a GString, for the answers on the hot
+ * path (the timeline): json-glib's builder and generator allocate a node per
+ * value and cost more than the store lookups. Each value is followed by a
+ * ',' that hk_jw_end and hk_reply_jw drop again. */
+void hk_jw_begin(GString *g, const char *name, char open);
+void hk_jw_end(GString *g, char close);
+void hk_jw_str(GString *g, const char *name, const char *value);
+void hk_jw_int(GString *g, const char *name, int64_t value);
+void hk_jw_bool(GString *g, const char *name, bool value);
+void hk_jw_time(GString *g, const char *name, int64_t usec);
+/* Reply with the JSON text of g (taken). */
+void hk_reply_jw(HkRequest *r, int status, GString *g);
+
 /* ---- hk-router.c ---- */
 
 /* Entry point of every request (evhttp generic callback). */
@@ -159,3 +172,12 @@ void hk_worker_request_begin(struct evhttp_request *req);
  * durable every interval. body (may be NULL) is drained, not freed. */
 void hk_worker_send(struct evhttp_request *req, int status, struct evbuffer *body,
                     int64_t audit_end);
+/* Add len bytes at data, which live in the store's map under the read
+ * transaction t, to body by reference: no copy, and t stays open until the
+ * TLS layer has taken the bytes, then is aborted. Bounded: the answer must
+ * leave within the request timeout plus len at 64 KiB/s (else the connection
+ * is cut), and only so many snapshots are held per worker.
+ * \return 0 (t is taken); -HK_EBUSY (small answer, or at the cap: copy
+ * instead; t is still the caller's); -HK_ENOMEM. */
+int hk_worker_add_snapshot(struct evhttp_request *req, struct evbuffer *body, hk_txn *t,
+                           const void *data, size_t len);

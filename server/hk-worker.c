@@ -41,6 +41,7 @@ struct hk_worker {
   struct event *drain_timer;
   GThread *thread;
   GQueue conns;       /* HkConn*, for the graceful stop */
+  gint held;          /* answers sent straight from a store snapshot */
   unsigned nconns;
   unsigned max_conns; /* this worker's share of max_connections */
   bool paused;        /* listener disabled at the cap */
@@ -56,6 +57,8 @@ typedef struct {
   struct event *deadline;
   GList *link;
   bool busy; /* a request is being answered */
+  bool holding; /* its answer references a held store snapshot */
+  size_t held_len; /* of that many bytes */
   HkDeferred *deferred; /* its answer, waiting for the audit sync */
 } HkConn;
 
@@ -69,6 +72,19 @@ struct hk_deferred {
   int64_t end;
   int result;
 };
+
+/* An answer's bytes referenced in place in the store's map: the read
+ * transaction stays open until the TLS layer has consumed them. */
+typedef struct {
+  HkWorker *w;
+  hk_txn *t;
+} HkHold;
+
+/* Answers smaller than this are copied: the copy costs less than the hold. */
+#define HK_HOLD_MIN (16 * 1024)
+/* Snapshots held at once per worker; beyond, answers are copied, so slow
+ * readers cannot fill the store's reader table (510 slots). */
+#define HK_HOLD_MAX 64
 
 static HkDeferred hk_syncer_stop_mark;
 
@@ -159,6 +175,19 @@ hk_conn_arm(HkConn *c)
   evtimer_add(c->deadline, &tv);
 }
 
+/* Slowest rate at which an answer holding a snapshot must leave, after the
+ * request timeout's grace: a 200 KB document gets 3 s more, a 50 MB scan
+ * 13 minutes, a client that stops reading is cut by the write timeout. */
+#define HK_HOLD_MIN_RATE (64 * 1024)
+
+static void
+hk_conn_arm_hold(HkConn *c)
+{
+  struct timeval tv = { c->w->srv->opt.request_timeout_s + (time_t)(c->held_len / HK_HOLD_MIN_RATE), 0 };
+
+  evtimer_add(c->deadline, &tv);
+}
+
 /* SSL ex_data destructor: the connection is gone. Runs in the worker's
  * thread, from SSL_free inside the bufferevent's free. */
 static void
@@ -240,6 +269,8 @@ hk_request_done_cb(struct evhttp_request *req, void *arg)
   if (!c)
     return;
   c->busy = false;
+  c->holding = false;
+  c->held_len = 0;
   if (g_atomic_int_get(&c->w->srv->stopping))
     hk_conn_shutdown(c);
   else
@@ -350,17 +381,56 @@ hk_syncer_run(gpointer data)
   return NULL;
 }
 
+static void
+hk_hold_release(const void *data, size_t len, void *arg)
+{
+  HkHold *h = arg;
+
+  hk_txn_abort(h->t);
+  g_atomic_int_dec_and_test(&h->w->held);
+  g_free(h);
+}
+
+int
+hk_worker_add_snapshot(struct evhttp_request *req, struct evbuffer *body, hk_txn *t,
+                       const void *data, size_t len)
+{
+  HkConn *c = hk_conn_of(req);
+  HkHold *h = NULL;
+  int ret = -HK_EBUSY;
+
+  if (!c || len < HK_HOLD_MIN || g_atomic_int_get(&c->w->held) >= HK_HOLD_MAX)
+    goto out;
+  h = g_new(HkHold, 1);
+  h->w = c->w;
+  h->t = t;
+  if (evbuffer_add_reference(body, data, len, hk_hold_release, h) != 0) {
+    ret = -HK_ENOMEM;
+    goto out;
+  }
+  h = NULL;
+  g_atomic_int_inc(&c->w->held);
+  c->holding = true;
+  c->held_len += len;
+  ret = 0;
+out:
+  g_free(h);
+  return ret;
+}
+
 void
 hk_worker_send(struct evhttp_request *req, int status, struct evbuffer *body, int64_t audit_end)
 {
-  HkConn *c = NULL;
-  HkWorker *w = NULL;
+  HkConn *c = hk_conn_of(req);
+  HkWorker *w = c ? c->w : NULL;
   HkDeferred *d;
 
-  if (audit_end > 0)
-    c = hk_conn_of(req);
-  if (c)
-    w = c->w;
+  if (c && c->holding) {
+    /* The answer pins a store snapshot until it is sent: it must leave
+     * in bounded time, or the connection is cut (which frees the answer and
+     * ends the snapshot), however slowly the client reads. */
+    hk_conn_arm_hold(c);
+  }
   if (audit_end <= 0 || (c && !w->srv->opt.audit_sync_always)) {
     /* No record, or the interval policy: the record is written already. */
     evhttp_send_reply(req, status, NULL, body);

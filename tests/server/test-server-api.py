@@ -9,7 +9,7 @@ every route of interfaces.md. Only loopback traffic; every wait is bounded.
 Exit 0 pass, 1 fail, 77 skip.
 """
 import base64, hashlib, hmac, http.client, json, os, shutil, signal, socket
-import ssl, struct, subprocess, sys, tempfile, time, urllib.parse
+import resource, ssl, struct, subprocess, sys, tempfile, time, urllib.parse
 
 BUILD = os.environ.get("HK_BUILD_DIR")
 SRC = os.environ.get("HK_SOURCE_DIR")
@@ -28,6 +28,7 @@ if subprocess.run([ADMIN, "user", "--help"], capture_output=True).returncode != 
 PASSED = []
 TMP = tempfile.mkdtemp(prefix="hk-server-it-")
 PROC = None
+CTX = {}
 PW = {"alice": "alice long password 1", "audrey": "audrey long password 2",
       "tom": "tom long password 333", "lara": "lara long password 444"}
 
@@ -66,8 +67,9 @@ class Api:
         self.port = port
         self.ctx = ssl.create_default_context(cafile=ca)
 
-    def req(self, method, path, body=None, token=None, headers=None, raw=False):
-        c = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx, timeout=10)
+    def req(self, method, path, body=None, token=None, headers=None, raw=False, timeout=10):
+        c = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx,
+                                        timeout=timeout)
         h = dict(headers or {})
         if token:
             h["Authorization"] = "Bearer " + token
@@ -118,6 +120,12 @@ def setup():
     doc(drop, "b/lab.txt", {"patient_id": "P-0002", "source_id": "LAB:9",
         "type": "lab_report", "title": "検査結果", "created_at": "2026-11-19T08:00:00+09:00",
         "content_type": "text/plain", "patient": ichiro}, b"Na 140 K 4.0\n")
+    # A large one: answered from the store's map under a held snapshot, and
+    # bigger than the loopback socket buffers for the slow-reader test.
+    doc(drop, "c/big.txt", {"patient_id": "P-0002", "source_id": "SCAN:BIG",
+        "type": "other", "title": "big", "created_at": "2026-11-17T08:00:00+09:00",
+        "content_type": "text/plain", "patient": ichiro},
+        b"".join(b"%08d big line of text for the slow reader test\n" % i for i in range(260000)))
     run(INDEXER, "--store", store, "--drop", drop, "--once")
     # A second version of the note.
     doc(drop, "a/note1.txt", {"patient_id": "0001234567", "source_id": "EHR:PN:1",
@@ -158,6 +166,42 @@ def setup():
     else:
         raise AssertionError("server did not come up")
     return api, store, state, secret, store_hash
+
+
+EXTRA = []
+
+
+def start_server(store, state, *extra):
+    """Another hikae-server on the same store, with its own state folder
+    (or a shared one) and options; stopped at the end of the run."""
+    port = free_port()
+    pki = os.path.join(TMP, "pki")
+    log = open(os.path.join(TMP, "server-%d.log" % port), "w")
+    p = subprocess.Popen([SERVER, "--store", store, "--state", state,
+                          "--listen", "127.0.0.1:%d" % port,
+                          "--tls-cert", os.path.join(pki, "server.pem"),
+                          "--tls-key", os.path.join(pki, "server.key"),
+                          "--request-timeout", "2"] + list(extra), stdout=log, stderr=log)
+    EXTRA.append(p)
+    api = Api(port, os.path.join(pki, "ca.pem"))
+    for _ in range(100):
+        try:
+            if api.req("GET", "/api/v1/health")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        raise AssertionError("extra server did not come up")
+    return p, api
+
+
+def stop_server(p):
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
 
 
 def test_health_and_401(api, ctx):
@@ -204,7 +248,7 @@ def test_login(api, ctx):
 def test_status(api, ctx):
     s, _, js = api.req("GET", "/api/v1/status", token=ctx["alice"])
     check(s == 200, "status")
-    check(js["documents"] == 3 and js["patients"] == 2, js)
+    check(js["documents"] == 4 and js["patients"] == 2, js)  # 3 notes and the big scan
     check(js["indexer"] in ("stopped", "running", "sealed") and js["archive_as_of"], js)
     check(js["indexer"] == "stopped", "indexer ran --once: stopped, got %s" % js["indexer"])
     check("last_document_at" in js, js)
@@ -319,6 +363,18 @@ def test_content(api, ctx):
     check(s == 404, "unknown content")
     s, _, js = api.req("GET", "/api/v1/documents/%s/thumbnail" % d["id"], token=t)
     check(s == 404, "text has no thumbnail")
+    # A large document goes out from the store's map (held snapshot).
+    s, _, js = api.req("GET", "/api/v1/patients/P-0002/documents", token=t)
+    big = [x for x in js["documents"] if x["source_id"] == "SCAN:BIG"][0]
+    ctx["big"] = big
+    bbase = "/api/v1/documents/%s/content" % big["id"]
+    for _ in range(3):
+        s, h, body = api.req("GET", bbase, token=t, raw=True)
+        check(s == 200 and len(body) == big["size"], "big content size")
+        check(hashlib.sha256(body).hexdigest() == big["sha256"] == h["etag"].strip('"'),
+              "big content hash")
+    s, _, b7 = api.req("GET", bbase, token=t, raw=True, headers={"Range": "bytes=5000000-5099999"})
+    check(s == 206 and b7 == body[5000000:5100000], "big Range")
 
 
 def test_census_print(api, ctx):
@@ -569,6 +625,130 @@ def test_slow_clients(api):
     return cut_at, served
 
 
+def make_state(name, users=("alice",)):
+    st = os.path.join(TMP, name)
+    for u in users:
+        run(ADMIN, "user", "add", u, "--state", st, stdin=PW[u] + "\n")
+    return st
+
+
+def test_revocation(api, ctx, state):
+    # hikae-admin acts on the accounts a running server shares: lock, remove
+    # and a password change end the user's sessions at the next request.
+    s, _, js = api.login("lara")
+    check(s == 201, "lara login")
+    tok = js["token"]
+    check(api.req("GET", "/api/v1/status", token=tok)[0] == 200, "lara session works")
+    run(ADMIN, "user", "lock", "lara", "--state", state)
+    check(api.req("GET", "/api/v1/status", token=tok)[0] == 401, "session of a locked user")
+    run(ADMIN, "user", "unlock", "lara", "--state", state)
+    check(api.req("GET", "/api/v1/status", token=tok)[0] == 401, "ended session came back")
+    s, _, js = api.login("lara")
+    tok = js["token"]
+    other = api.login("alice")[2]["token"]
+    run(ADMIN, "user", "passwd", "lara", "--state", state, stdin=PW["lara"] + "\n")
+    check(api.req("GET", "/api/v1/status", token=tok)[0] == 401, "session after password change")
+    check(api.req("GET", "/api/v1/status", token=other)[0] == 200, "other users' sessions kept")
+    s, _, js = api.login("lara")
+    check(s == 201, "lara login after passwd")
+    tok = js["token"]
+    run(ADMIN, "user", "remove", "lara", "--state", state)
+    check(api.req("GET", "/api/v1/status", token=tok)[0] == 401, "session of a removed user")
+    check(api.req("GET", "/api/v1/status", token=other)[0] == 200, "alice still in")
+
+
+def test_audit_unwritable(store, mode):
+    # The audit log cannot grow (RLIMIT_FSIZE set on the running server, so
+    # the write fails with EFBIG): every audited request answers 503 and
+    # nothing is served; the log stays verifiable. Then the limit is lifted.
+    st = make_state("state-fsize-" + mode)
+    p, api2 = start_server(store, st, "--workers", "1", "--audit-sync", mode)
+    s, _, js = api2.login("alice")
+    check(s == 201, "login (%s)" % mode)
+    tok = js["token"]
+    check(api2.req("GET", "/api/v1/patients?q=0001234567", token=tok)[0] == 200, "served")
+    size = os.path.getsize(os.path.join(st, "audit.log"))
+    resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (size, resource.RLIM_INFINITY))
+    try:
+        for path in ("/api/v1/patients?q=0001234567", "/api/v1/patients/0001234567",
+                     "/api/v1/patients/0001234567/documents"):
+            s, _, js = api2.req("GET", path, token=tok)
+            check(s == 503 and js["error"] == "audit_unavailable",
+                  "%s with the audit log full (%s): %d" % (path, mode, s))
+        s, _, body = api2.req("GET", "/api/v1/documents/%s/content" % CTX["big"]["id"],
+                              token=tok, raw=True)
+        check(s == 503 and b"big line" not in body, "content served unaudited (%s)" % mode)
+        check(api2.req("GET", "/api/v1/health")[0] == 200, "health needs no audit")
+        check(os.path.getsize(os.path.join(st, "audit.log")) == size, "audit log grew")
+    finally:
+        resource.prlimit(p.pid, resource.RLIMIT_FSIZE,
+                         (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    check(api2.req("GET", "/api/v1/patients?q=0001234567", token=tok)[0] == 200,
+          "served again once the log can grow (%s)" % mode)
+    stop_server(p)
+    r = run(ADMIN, "audit", "verify", "--state", st)
+    check(r.returncode == 0, "audit verify after EFBIG (%s)" % mode)
+
+
+def test_connection_cap(store):
+    # --max-connections 4 with one worker: a fifth connection waits (accept
+    # paused) until one of the four goes, then is served.
+    st = make_state("state-cap")
+    p, api2 = start_server(store, st, "--workers", "1", "--max-connections", "4",
+                           "--request-timeout", "3")
+    held = []
+    for _ in range(4):
+        c = api2.ctx.wrap_socket(socket.create_connection(("127.0.0.1", api2.port), timeout=5),
+                                 server_hostname="127.0.0.1")
+        held.append(c)
+    refused = False
+    try:
+        s, _, _ = api2.req("GET", "/api/v1/health", timeout=1)
+    except (OSError, socket.timeout):
+        refused = True
+    check(refused, "a fifth connection was served at the cap of 4")
+    held.pop().close()
+    time.sleep(0.2)
+    check(api2.req("GET", "/api/v1/health")[0] == 200, "served once below the cap")
+    for c in held:
+        c.close()
+    stop_server(p)
+
+
+def test_slow_reader(api, ctx):
+    # A client that asks for a large document and stops reading is cut by
+    # the write timeout (2 s) while others are served; its held snapshot is
+    # released with the connection.
+    big = ctx["big"]
+    tok = api.login("alice")[2]["token"]
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(10)
+    raw.connect(("127.0.0.1", api.port))
+    c = api.ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+    c.sendall(("GET /api/v1/documents/%s/content HTTP/1.1\r\nHost: x\r\n"
+               "Authorization: Bearer %s\r\n\r\n" % (big["id"], tok)).encode())
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 5:
+        t1 = time.monotonic()
+        check(api.req("GET", "/api/v1/health")[0] == 200, "normal client served")
+        check(time.monotonic() - t1 < 1.0, "normal client slow beside a slow reader")
+        time.sleep(0.25)
+    got = 0
+    c.settimeout(5)
+    try:
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            got += len(b)
+    except (ConnectionResetError, ssl.SSLError, socket.timeout):
+        pass
+    c.close()
+    check(got < big["size"], "slow reader got the whole document (%d)" % got)
+    return "cut after %d of %d bytes" % (got, big["size"])
+
+
 def test_sigterm():
     PROC.send_signal(signal.SIGTERM)
     try:
@@ -583,7 +763,7 @@ def main():
     global PROC
     try:
         api, store, state, secret, store_hash = setup()
-        ctx = {}
+        ctx = CTX
         for name, fn, args in [
             ("health and 401", test_health_and_401, (api, ctx)),
             ("login", test_login, (api, ctx)),
@@ -602,6 +782,13 @@ def main():
             ("audit presence", test_audit_presence, (api, ctx)),
             ("store read-only", test_store_readonly, (store, store_hash)),
             ("slow and idle clients", test_slow_clients, (api,)),
+            ("slow reader of a large document", test_slow_reader, (api, ctx)),
+            ("sessions end on lock/remove/passwd", test_revocation, (api, ctx, state)),
+            ("503 when audit cannot be written (interval)", test_audit_unwritable,
+             (store, "interval")),
+            ("503 when audit cannot be written (always)", test_audit_unwritable,
+             (store, "always")),
+            ("connection cap", test_connection_cap, (store,)),
             ("SIGTERM", test_sigterm, ()),
             ("audit verify after flips", test_audit_verify, (state,)),
         ]:
@@ -617,6 +804,10 @@ def main():
             print(f.read()[-3000:])
         return 1
     finally:
+        for p in EXTRA:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         if PROC and PROC.poll() is None:
             PROC.kill()
             PROC.wait()

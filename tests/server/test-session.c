@@ -85,6 +85,28 @@ START_TEST(test_end_and_cap)
 }
 END_TEST
 
+/* Revocation after a password change, and the users holding sessions. */
+START_TEST(test_end_before_and_users)
+{
+  HkSessions *s = hk_sessions_new(60 * SEC, 3600 * SEC, 10);
+  char a[HK_TOKEN_TEXT_LEN + 1], b[HK_TOKEN_TEXT_LEN + 1], c[HK_TOKEN_TEXT_LEN + 1];
+  GPtrArray *users;
+
+  ck_assert_int_eq(hk_sessions_create(s, "u1", HK_ROLE_VIEWER, 10, a, NULL), 0);
+  ck_assert_int_eq(hk_sessions_create(s, "u1", HK_ROLE_VIEWER, 20, b, NULL), 0);
+  ck_assert_int_eq(hk_sessions_create(s, "u2", HK_ROLE_VIEWER, 5, c, NULL), 0);
+  users = hk_sessions_users(s);
+  ck_assert_uint_eq(users->len, 2);
+  g_ptr_array_unref(users);
+  /* Password changed at 15: the session of 10 ends, the one of 20 stays. */
+  ck_assert_uint_eq(hk_sessions_end_user_before(s, "u1", 15), 1);
+  ck_assert_int_eq(hk_sessions_check(s, a, 21, NULL), -HK_EAUTH);
+  ck_assert_int_eq(hk_sessions_check(s, b, 21, NULL), 0);
+  ck_assert_int_eq(hk_sessions_check(s, c, 21, NULL), 0);
+  hk_sessions_free(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -98,6 +120,7 @@ main(void)
   tcase_add_test(tc, test_token_and_check);
   tcase_add_test(tc, test_idle_and_absolute);
   tcase_add_test(tc, test_end_and_cap);
+  tcase_add_test(tc, test_end_before_and_users);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

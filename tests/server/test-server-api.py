@@ -462,7 +462,11 @@ def test_lockout(api, ctx, state):
         check(s == 429 and js["error"] == "locked", "%s locked (%d)" % (name, s))
         check(850 <= js["retry_after_s"] <= 900 and h.get("retry-after"), js)
     a, b = times["lara"], times["ghost-user"]
-    check(max(a, b) / min(a, b) < 1.5, "timing known %.3f s vs unknown %.3f s" % (a, b))
+    # What this guards against is an unknown name skipping the Argon2id
+    # verification: tens of times faster, not 1.5x. Under ASan on a loaded
+    # 2-core machine the same work varies by ~2x, so the bound is wider there.
+    bound = 2.5 if os.environ.get("HK_SANITIZED") else 1.5
+    check(max(a, b) / min(a, b) < bound, "timing known %.3f s vs unknown %.3f s" % (a, b))
     ctx["lock_times"] = times
     run(ADMIN, "user", "unlock", "lara", "--state", state)
     s, _, js = api.login("lara")

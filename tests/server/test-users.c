@@ -236,8 +236,12 @@ START_TEST(test_equal_timing)
     ck_assert_int_eq(hk_users_login(u, "ghost2", "wrong but long pw", NULL, 0, &r), -HK_EAUTH);
     unknown += g_get_monotonic_time() - t0;
   }
-  /* Both run one Argon2id verification: within 30% of each other. */
-  ck_assert_msg(known * 10 < unknown * 13 && unknown * 10 < known * 13,
+  /* Both run one Argon2id verification: within 30% of each other. What
+   * this guards against is an unknown name skipping the hash (tens of times
+   * faster); under ASan on a loaded 2-core machine the same work varies by
+   * ~2x, so the bound is wider there (scripts/test sets HK_SANITIZED). */
+  gint64 bound = g_getenv("HK_SANITIZED") ? 25 : 13;
+  ck_assert_msg(known * 10 < unknown * bound && unknown * 10 < known * bound,
                 "known %lld us vs unknown %lld us", (long long)known, (long long)unknown);
   hk_users_close(u);
 }

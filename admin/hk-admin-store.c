@@ -4,6 +4,7 @@
 
 #include "hk-config.h"
 #include "hk-error.h"
+#include "hk-json.h"
 #include "hk-sha256.h"
 #include "hk-time.h"
 
@@ -16,16 +17,10 @@
 static void
 hk_print_json(JsonBuilder *b)
 {
-  JsonGenerator *g = json_generator_new();
-  JsonNode *root = json_builder_get_root(b);
-  char *text;
+  char *text = hk_json_to_text(b);
 
-  json_generator_set_root(g, root);
-  text = json_generator_to_data(g, NULL);
   puts(text);
   g_free(text);
-  json_node_unref(root);
-  g_object_unref(g);
 }
 
 static void

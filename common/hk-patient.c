@@ -1,6 +1,7 @@
 #include "hk-patient.h"
 
 #include "hk-error.h"
+#include "hk-json.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -129,8 +130,6 @@ char *
 hk_patient_to_json(const HkPatient *p)
 {
   JsonBuilder *b = json_builder_new();
-  JsonGenerator *g = json_generator_new();
-  JsonNode *root;
   char *res;
 
   json_builder_begin_object(b);
@@ -178,11 +177,7 @@ hk_patient_to_json(const HkPatient *p)
   json_builder_set_member_name(b, "updated_usec");
   json_builder_add_int_value(b, p->updated_at);
   json_builder_end_object(b);
-  root = json_builder_get_root(b);
-  json_generator_set_root(g, root);
-  res = json_generator_to_data(g, NULL);
-  json_node_unref(root);
-  g_object_unref(g);
+  res = hk_json_to_text(b);
   g_object_unref(b);
   return res;
 }

@@ -1,6 +1,7 @@
 #include "hk-store.h"
 
 #include "hk-error.h"
+#include "hk-json.h"
 #include "hk-kana.h"
 #include "hk-log.h"
 #include "hk-sha256.h"
@@ -858,19 +859,13 @@ hk_store_withdraw(hk_txn *t, const char *doc_id, const char *reason)
   hk_be32(key + 8, cur->version);
   {
     JsonBuilder *b = json_builder_new();
-    JsonGenerator *g = json_generator_new();
-    JsonNode *root;
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "reason");
     json_builder_add_string_value(b, reason ? reason : "");
     json_builder_set_member_name(b, "at");
     json_builder_add_int_value(b, hk_time_now());
     json_builder_end_object(b);
-    root = json_builder_get_root(b);
-    json_generator_set_root(g, root);
-    json = json_generator_to_data(g, NULL);
-    json_node_unref(root);
-    g_object_unref(g);
+    json = hk_json_to_text(b);
     g_object_unref(b);
   }
   ret = hk_put(t, DB_WITHDRAWN, key, sizeof key, json, strlen(json), MDB_NOOVERWRITE);
@@ -1337,8 +1332,6 @@ hk_store_quarantine_add(hk_txn *t, const HkQuarantine *q)
   uint8_t key[8];
   uint64_t seq = 1;
   JsonBuilder *b = json_builder_new();
-  JsonGenerator *g = json_generator_new();
-  JsonNode *root = NULL;
   char *json = NULL;
   int rc, ret;
 
@@ -1367,16 +1360,11 @@ hk_store_quarantine_add(hk_txn *t, const HkQuarantine *q)
     json_builder_add_string_value(b, q->source_id);
   }
   json_builder_end_object(b);
-  root = json_builder_get_root(b);
-  json_generator_set_root(g, root);
-  json = json_generator_to_data(g, NULL);
+  json = hk_json_to_text(b);
   ret = hk_put(t, DB_QUARANTINE, key, sizeof key, json, strlen(json), MDB_NOOVERWRITE);
 out:
   if (c)
     mdb_cursor_close(c);
-  if (root)
-    json_node_unref(root);
-  g_object_unref(g);
   g_object_unref(b);
   g_free(json);
   return ret;
@@ -1523,8 +1511,6 @@ int
 hk_store_set_indexer(hk_txn *t, const HkIndexerInfo *in)
 {
   JsonBuilder *b = json_builder_new();
-  JsonGenerator *g = json_generator_new();
-  JsonNode *root;
   char *json;
   int ret;
 
@@ -1542,12 +1528,8 @@ hk_store_set_indexer(hk_txn *t, const HkIndexerInfo *in)
   json_builder_set_member_name(b, "pid");
   json_builder_add_int_value(b, in->pid);
   json_builder_end_object(b);
-  root = json_builder_get_root(b);
-  json_generator_set_root(g, root);
-  json = json_generator_to_data(g, NULL);
+  json = hk_json_to_text(b);
   ret = hk_put(t, DB_META, "indexer", 7, json, strlen(json), 0);
-  json_node_unref(root);
-  g_object_unref(g);
   g_object_unref(b);
   g_free(json);
   return ret;

@@ -1,6 +1,7 @@
 #include "hk-version.h"
 
 #include "hk-error.h"
+#include "hk-json.h"
 #include "hk-sha256.h"
 
 #include <json-glib/json-glib.h>
@@ -127,8 +128,6 @@ char *
 hk_version_to_json(const HkVersion *v)
 {
   JsonBuilder *b = json_builder_new();
-  JsonGenerator *g = json_generator_new();
-  JsonNode *root;
   char *res;
 
   json_builder_begin_object(b);
@@ -150,11 +149,7 @@ hk_version_to_json(const HkVersion *v)
   hk_add_str(b, "code", v->code);
   hk_add_str(b, "code_name", v->code_name);
   json_builder_end_object(b);
-  root = json_builder_get_root(b);
-  json_generator_set_root(g, root);
-  res = json_generator_to_data(g, NULL);
-  json_node_unref(root);
-  g_object_unref(g);
+  res = hk_json_to_text(b);
   g_object_unref(b);
   return res;
 }

@@ -3,7 +3,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-G_DEFINE_QUARK(hk-api-error-quark, hk_api_error)
+G_DEFINE_QUARK(hk - api - error - quark, hk_api_error)
 
 /* Borrowed string member, or NULL when absent, null or not a string. */
 static const char *
@@ -104,8 +104,7 @@ parse_root(const char *body, gssize len, JsonObject **root, GError **error)
     goto out;
   }
   if (!json_parser_load_from_data(parser, body, len, &local)) {
-    g_set_error(error, HK_API_ERROR, HK_API_ERROR_PARSE, "answer is not JSON: %s",
-                local->message);
+    g_set_error(error, HK_API_ERROR, HK_API_ERROR_PARSE, "answer is not JSON: %s", local->message);
     goto out;
   }
   node = json_parser_get_root(parser);
@@ -129,6 +128,20 @@ hk_status_info_free(HkStatusInfo *s)
   g_free(s->indexer);
   g_free(s->sealed_reason);
   g_free(s);
+}
+
+HkStatusInfo *
+hk_status_info_copy(const HkStatusInfo *s)
+{
+  HkStatusInfo *c = g_new0(HkStatusInfo, 1);
+
+  c->documents = s->documents;
+  c->patients = s->patients;
+  c->archive_as_of = s->archive_as_of ? g_date_time_ref(s->archive_as_of) : NULL;
+  c->last_document_at = s->last_document_at ? g_date_time_ref(s->last_document_at) : NULL;
+  c->indexer = g_strdup(s->indexer);
+  c->sealed_reason = g_strdup(s->sealed_reason);
+  return c;
 }
 
 void
@@ -209,6 +222,20 @@ hk_patient_info_copy(const HkPatientInfo *p)
   c->room = g_strdup(p->room);
   c->bed = g_strdup(p->bed);
   c->admitted_at = p->admitted_at ? g_date_time_ref(p->admitted_at) : NULL;
+  return c;
+}
+
+int
+hk_patient_info_compare_bed(gconstpointer a, gconstpointer b)
+{
+  const HkPatientInfo *x = *(HkPatientInfo *const *)a;
+  const HkPatientInfo *y = *(HkPatientInfo *const *)b;
+  int c = g_strcmp0(x->ward, y->ward);
+
+  if (!c)
+    c = g_strcmp0(x->room, y->room);
+  if (!c)
+    c = g_strcmp0(x->bed, y->bed);
   return c;
 }
 
@@ -556,8 +583,7 @@ out:
 }
 
 void
-hk_api_parse_error(const char *body, gssize len, char **code, char **message,
-                   gint64 *retry_after_s)
+hk_api_parse_error(const char *body, gssize len, char **code, char **message, gint64 *retry_after_s)
 {
   JsonObject *o = NULL;
   g_autoptr(JsonParser) parser = NULL;
@@ -573,4 +599,12 @@ hk_api_parse_error(const char *body, gssize len, char **code, char **message,
   *code = member_dup(o, "error");
   *message = member_dup(o, "message");
   *retry_after_s = member_int(o, "retry_after_s", -1);
+}
+
+gboolean
+hk_api_sha256_matches(GBytes *bytes, const char *sha256)
+{
+  g_autofree char *sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, bytes);
+
+  return sha && sha256 && g_ascii_strcasecmp(sha, sha256) == 0;
 }

@@ -39,7 +39,7 @@ typedef struct {
 /* One problem; the contract leaves its shape open, so a bare string is the
  * name and an object may give code, name and onset. */
 typedef struct {
-  char *code;  /* may be NULL */
+  char *code; /* may be NULL */
   char *name;
   char *onset; /* may be NULL */
 } HkProblemInfo;
@@ -48,13 +48,13 @@ typedef struct {
  * bed) or the full record (everything). */
 typedef struct {
   char *id;
-  char *name;       /* may be NULL */
-  char *kana;       /* may be NULL */
-  char *birth_date; /* YYYY-MM-DD; may be NULL */
-  char *sex;        /* may be NULL */
-  GPtrArray *allergies; /* HkAllergyInfo*; NULL if the answer had none listed */
-  GPtrArray *problems;  /* HkProblemInfo*; NULL likewise */
-  gboolean admitted;    /* has a current admission */
+  char *name;              /* may be NULL */
+  char *kana;              /* may be NULL */
+  char *birth_date;        /* YYYY-MM-DD; may be NULL */
+  char *sex;               /* may be NULL */
+  GPtrArray *allergies;    /* HkAllergyInfo*; NULL if the answer had none listed */
+  GPtrArray *problems;     /* HkProblemInfo*; NULL likewise */
+  gboolean admitted;       /* has a current admission */
   char *ward, *room, *bed; /* may be NULL */
   GDateTime *admitted_at;  /* may be NULL */
 } HkPatientInfo;
@@ -84,15 +84,20 @@ typedef struct {
   guint version;        /* the version this record describes */
   guint latest_version; /* newest version known (>= version) */
   gboolean withdrawn;
-  char *withdrawn_reason;   /* may be NULL */
-  GPtrArray *versions;      /* HkVersionInfo*, may be empty */
+  char *withdrawn_reason; /* may be NULL */
+  GPtrArray *versions;    /* HkVersionInfo*, may be empty */
 } HkDocInfo;
 
 void hk_status_info_free(HkStatusInfo *s);
+HkStatusInfo *hk_status_info_copy(const HkStatusInfo *s);
 void hk_allergy_info_free(HkAllergyInfo *a);
 void hk_problem_info_free(HkProblemInfo *p);
 void hk_patient_info_free(HkPatientInfo *p);
 HkPatientInfo *hk_patient_info_copy(const HkPatientInfo *p);
+/* Census order: by ward, then room, then bed (byte order; a missing field
+ * first). a and b point to HkPatientInfo* elements, as g_ptr_array_sort()
+ * passes them. */
+int hk_patient_info_compare_bed(gconstpointer a, gconstpointer b);
 void hk_version_info_free(HkVersionInfo *v);
 void hk_doc_info_free(HkDocInfo *d);
 HkDocInfo *hk_doc_info_copy(const HkDocInfo *d);
@@ -108,8 +113,7 @@ GPtrArray *hk_api_parse_patients(const char *body, gssize len, GError **error);
 HkPatientInfo *hk_api_parse_patient(const char *body, gssize len, GError **error);
 /* GET /patients/{id}/documents : a GPtrArray of HkDocInfo*; *next_cursor is
  * set to the cursor for the next page or NULL at the end. */
-GPtrArray *hk_api_parse_documents(const char *body, gssize len, char **next_cursor,
-                                  GError **error);
+GPtrArray *hk_api_parse_documents(const char *body, gssize len, char **next_cursor, GError **error);
 HkDocInfo *hk_api_parse_document(const char *body, gssize len, GError **error);
 /* GET /census : a GPtrArray of HkPatientInfo* with the bed fields set. */
 GPtrArray *hk_api_parse_census(const char *body, gssize len, GError **error);
@@ -117,6 +121,12 @@ GPtrArray *hk_api_parse_census(const char *body, gssize len, GError **error);
  * missing; a body that is not JSON leaves all of them NULL / -1. */
 void hk_api_parse_error(const char *body, gssize len, char **code, char **message,
                         gint64 *retry_after_s);
+
+/* TRUE if bytes hash to sha256 (hex, any case). The server serves a
+ * document's bytes from its store without hashing them again; the viewer
+ * checks them against the record before it shows or prints them, so that a
+ * damaged copy is never taken for the document. */
+gboolean hk_api_sha256_matches(GBytes *bytes, const char *sha256);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HkStatusInfo, hk_status_info_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HkPatientInfo, hk_patient_info_free)

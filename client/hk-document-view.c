@@ -56,6 +56,8 @@ struct _HkDocumentView {
   int n_rendered;
   int find_page;
   char *notice;
+  GBytes *bytes;      /* arrived before the document's record: waits for it */
+  gboolean refetched; /* the current version's bytes were asked for again */
   gboolean first_drawn;
   gboolean updating_versions;
 };
@@ -74,7 +76,10 @@ texture_from_surface(cairo_surface_t *s)
   g_autoptr(GBytes) bytes = NULL;
 
   cairo_surface_flush(s);
-  bytes = g_bytes_new(cairo_image_surface_get_data(s), (gsize)stride * h);
+  /* The texture keeps the surface's pixels alive rather than a copy. */
+  bytes =
+      g_bytes_new_with_free_func(cairo_image_surface_get_data(s), (gsize)stride * h,
+                                 (GDestroyNotify)cairo_surface_destroy, cairo_surface_reference(s));
   /* cairo ARGB32 is premultiplied native-endian: GDK_MEMORY_DEFAULT. */
   return gdk_memory_texture_new(w, h, GDK_MEMORY_DEFAULT, bytes, stride);
 }
@@ -128,26 +133,25 @@ render_job_free(RenderJob *j)
   g_free(j);
 }
 
-static void
-render_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+/* Draw one page at scale (pixels per point) on white; the caller holds
+ * poppler_lock. */
+static GdkTexture *
+render_page(PopplerDocument *pdf, int index, double scale)
 {
-  RenderJob *j = data;
-  PopplerPage *page;
+  PopplerPage *page = poppler_document_get_page(pdf, index);
   cairo_surface_t *s;
   cairo_t *cr;
   double pw = 0, ph = 0;
   int w, h;
   GdkTexture *tex;
 
-  g_mutex_lock(&poppler_lock);
-  page = poppler_document_get_page(j->pdf, j->page);
   if (page)
     poppler_page_get_size(page, &pw, &ph);
-  w = MAX(1, (int)ceil(pw * j->scale));
-  h = MAX(1, (int)ceil(ph * j->scale));
+  w = MAX(1, (int)ceil(pw * scale));
+  h = MAX(1, (int)ceil(ph * scale));
   s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
   cr = cairo_create(s);
-  cairo_scale(cr, j->scale, j->scale);
+  cairo_scale(cr, scale, scale);
   if (page)
     poppler_page_render(page, cr);
   /* White under the page, as Papers does: transparent PDFs read on white. */
@@ -155,10 +159,21 @@ render_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancell
   cairo_set_source_rgb(cr, 1, 1, 1);
   cairo_paint(cr);
   cairo_destroy(cr);
-  g_mutex_unlock(&poppler_lock);
   g_clear_object(&page);
   tex = texture_from_surface(s);
   cairo_surface_destroy(s);
+  return tex;
+}
+
+static void
+render_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  RenderJob *j = data;
+  GdkTexture *tex;
+
+  g_mutex_lock(&poppler_lock);
+  tex = render_page(j->pdf, j->page, j->scale);
+  g_mutex_unlock(&poppler_lock);
   g_task_return_pointer(task, tex, g_object_unref);
 }
 
@@ -238,14 +253,26 @@ render_next(HkDocumentView *self)
   }
 }
 
+/* The pixels a page may take across at "fit to width"; 0 before the view
+ * has been laid out. */
 static double
-fit_scale(HkDocumentView *self, double page_w)
+fit_pixels(HkDocumentView *self)
 {
   int w = gtk_widget_get_width(GTK_WIDGET(self->pdf_scroll));
 
   if (w <= 0)
     w = gtk_widget_get_width(GTK_WIDGET(self)) - 160;
-  return w > 100 ? (w - 40) / page_w : 1.0;
+  return w > 100 ? w - 40 : 0;
+}
+
+/* The zoom for a page page_w points wide: the same sum in the worker that
+ * draws the first page early and in layout_pages, so that the two agree. */
+static double
+zoom_for(gboolean fit, double zoom, double fit_px, double page_w)
+{
+  if (fit)
+    zoom = fit_px > 0 ? fit_px / MAX(page_w, 1) : 1.0;
+  return CLAMP(zoom, 0.2, 6.0);
 }
 
 static void
@@ -266,9 +293,7 @@ layout_pages(HkDocumentView *self)
     g_clear_object(&p0);
     g_mutex_unlock(&poppler_lock);
   }
-  if (self->fit_width)
-    self->zoom = fit_scale(self, MAX(first_w, 1));
-  self->zoom = CLAMP(self->zoom, 0.2, 6.0);
+  self->zoom = zoom_for(self->fit_width, self->zoom, fit_pixels(self), first_w);
   for (int i = 0; i < n; i++) {
     GtkWidget *pic;
     double pw = 595, ph = 842;
@@ -279,8 +304,7 @@ layout_pages(HkDocumentView *self)
       pic = gtk_picture_new();
       gtk_picture_set_can_shrink(GTK_PICTURE(pic), TRUE);
       gtk_widget_add_css_class(pic, "hk-page");
-      gtk_accessible_update_property(GTK_ACCESSIBLE(pic), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y,
-                                     -1);
+      gtk_accessible_update_property(GTK_ACCESSIBLE(pic), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y, -1);
       gtk_box_append(self->pages, pic);
       g_ptr_array_add(self->page_pics, pic);
     }
@@ -297,48 +321,11 @@ layout_pages(HkDocumentView *self)
      * is rendered. */
     gtk_widget_set_size_request(pic, (int)(pw * self->zoom), (int)(ph * self->zoom));
   }
-  render_next(self);
-}
-
-static void
-pdf_load_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  GError *e = NULL;
-  PopplerDocument *pdf;
-
-  g_mutex_lock(&poppler_lock);
-  pdf = poppler_document_new_from_bytes(data, NULL, &e);
-  g_mutex_unlock(&poppler_lock);
-  if (pdf)
-    g_task_return_pointer(task, pdf, g_object_unref);
-  else
-    g_task_return_error(task, e);
-}
-
-static void
-pdf_loaded(GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  HkDocumentView *self = HK_DOCUMENT_VIEW(source);
-  g_autoptr(GError) e = NULL;
-  PopplerDocument *pdf = g_task_propagate_pointer(G_TASK(result), &e);
-
-  if (!pdf) {
-    if (!g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-      g_autofree char *m = g_strdup_printf(_("Cannot read this PDF: %s"), e->message);
-      show_error(self, m);
-    }
-    return;
-  }
-  self->pdf = pdf;
-  self->kind = HK_DOCUMENT_KIND_PDF;
-  gtk_stack_set_visible_child_name(self->stack, "pdf");
-  layout_pages(self);
 }
 
 /* ---- JPEG ----------------------------------------------------------- */
 
 typedef struct {
-  GBytes *bytes;
   cairo_surface_t *surface;
   int rotation;
 } JpegJob;
@@ -346,8 +333,6 @@ typedef struct {
 static void
 jpeg_job_free(JpegJob *j)
 {
-  if (j->bytes)
-    g_bytes_unref(j->bytes);
   if (j->surface)
     cairo_surface_destroy(j->surface);
   g_free(j);
@@ -357,14 +342,9 @@ static void
 jpeg_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   JpegJob *j = data;
-  GError *e = NULL;
-  cairo_surface_t *s = j->surface ? hk_jpeg_rotate(j->surface, j->rotation)
-                                  : hk_jpeg_decode(j->bytes, 0, &e);
 
-  if (s)
-    g_task_return_pointer(task, s, (GDestroyNotify)cairo_surface_destroy);
-  else
-    g_task_return_error(task, e);
+  g_task_return_pointer(task, hk_jpeg_rotate(j->surface, j->rotation),
+                        (GDestroyNotify)cairo_surface_destroy);
 }
 
 static void
@@ -389,28 +369,8 @@ apply_image_zoom(HkDocumentView *self)
 }
 
 static void
-jpeg_done(GObject *source, GAsyncResult *result, gpointer user_data)
+show_image(HkDocumentView *self, GdkTexture *tex)
 {
-  HkDocumentView *self = HK_DOCUMENT_VIEW(source);
-  g_autoptr(GError) e = NULL;
-  cairo_surface_t *s = g_task_propagate_pointer(G_TASK(result), &e);
-  JpegJob *j = g_task_get_task_data(G_TASK(result));
-  g_autoptr(GdkTexture) tex = NULL;
-
-  if (!s) {
-    if (!g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-      g_autofree char *m = g_strdup_printf(_("Cannot show this scan: %s"), e->message);
-      show_error(self, m);
-    }
-    return;
-  }
-  if (!j->surface) {
-    /* First decode: keep the upright image for later rotations. */
-    g_clear_pointer(&self->jpeg, cairo_surface_destroy);
-    self->jpeg = cairo_surface_reference(s);
-  }
-  tex = texture_from_surface(s);
-  cairo_surface_destroy(s);
   gtk_picture_set_paintable(self->image, GDK_PAINTABLE(tex));
   self->kind = HK_DOCUMENT_KIND_JPEG;
   self->n_rendered = 1;
@@ -420,15 +380,33 @@ jpeg_done(GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-start_jpeg(HkDocumentView *self, GBytes *bytes)
+jpeg_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  HkDocumentView *self = HK_DOCUMENT_VIEW(source);
+  g_autoptr(GError) e = NULL;
+  cairo_surface_t *s = g_task_propagate_pointer(G_TASK(result), &e);
+  g_autoptr(GdkTexture) tex = NULL;
+
+  if (!s) {
+    if (!g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+      g_autofree char *m = g_strdup_printf(_("Cannot show this scan: %s"), e->message);
+      show_error(self, m);
+    }
+    return;
+  }
+  tex = texture_from_surface(s);
+  cairo_surface_destroy(s);
+  show_image(self, tex);
+}
+
+/* Turn the decoded scan (self->jpeg) to self->rotation, off the main loop. */
+static void
+start_rotate(HkDocumentView *self)
 {
   g_autoptr(GTask) task = g_task_new(self, self->cancel, jpeg_done, NULL);
   JpegJob *j = g_new0(JpegJob, 1);
 
-  if (bytes)
-    j->bytes = g_bytes_ref(bytes);
-  else
-    j->surface = cairo_surface_reference(self->jpeg);
+  j->surface = cairo_surface_reference(self->jpeg);
   j->rotation = self->rotation;
   g_task_set_task_data(task, j, (GDestroyNotify)jpeg_job_free);
   g_task_run_in_thread(task, jpeg_thread);
@@ -436,15 +414,202 @@ start_jpeg(HkDocumentView *self, GBytes *bytes)
 
 /* ---- loading -------------------------------------------------------- */
 
+/* The document's record and its bytes are asked for at once. Nothing is
+ * shown until both are here, the record names this patient, and the bytes
+ * hash to the SHA-256 the record gives for the shown version; then one
+ * worker checks the hash, parses and, for a PDF, draws the first page, so
+ * that the first page costs one trip off the main loop. */
+
+/* The SHA-256 the record gives for version (0 = the current one). */
+static const char *
+shown_sha256(const HkDocInfo *d, guint version)
+{
+  const char *sha = d->sha256;
+  guint shown = version ? version : d->version;
+
+  for (guint i = 0; i < d->versions->len; i++) {
+    const HkVersionInfo *v = g_ptr_array_index(d->versions, i);
+    if (v->version == shown)
+      sha = v->sha256;
+  }
+  return sha;
+}
+
+typedef struct {
+  GBytes *bytes;
+  char *sha256;  /* what the record says the bytes hash to */
+  double fit_px; /* PDF: the width to draw the first page at; 0 = unknown */
+  gboolean fit;  /* ... at "fit to width", else at zoom */
+  double zoom;
+  /* Results */
+  gboolean mismatch;
+  HkDocumentKind kind;
+  PopplerDocument *pdf;
+  GdkTexture *first; /* the PDF's first page, at first_scale */
+  double first_scale;
+  cairo_surface_t *jpeg;
+} OpenJob;
+
+static void
+open_job_free(OpenJob *j)
+{
+  g_bytes_unref(j->bytes);
+  g_free(j->sha256);
+  g_clear_object(&j->pdf);
+  g_clear_object(&j->first);
+  if (j->jpeg)
+    cairo_surface_destroy(j->jpeg);
+  g_free(j);
+}
+
+/* Say what failed in the viewer's words (message, taken), which carry the
+ * library's reason. */
+static void
+reword_error(GError **e, char *message)
+{
+  g_error_free(*e);
+  *e = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_INVALID_DATA, message);
+  g_free(message);
+}
+
+static void
+open_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  OpenJob *j = data;
+  GError *e = NULL;
+  gsize len = 0;
+  const guchar *bytes = g_bytes_get_data(j->bytes, &len);
+
+  if (!hk_api_sha256_matches(j->bytes, j->sha256)) {
+    j->mismatch = TRUE;
+    e = g_error_new(G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    _("The bytes received do not match the SHA-256 the archive recorded "
+                      "for this document, so they are not shown."));
+  } else if (len >= 5 && memcmp(bytes, "%PDF-", 5) == 0) {
+    /* The bytes decide, not the label (the archive sniffed them on ingest). */
+    g_mutex_lock(&poppler_lock);
+    j->pdf = poppler_document_new_from_bytes(j->bytes, NULL, &e);
+    if (j->pdf && poppler_document_get_n_pages(j->pdf) > 0 && (j->fit_px > 0 || !j->fit)) {
+      PopplerPage *p0 = poppler_document_get_page(j->pdf, 0);
+      double pw = 595;
+      if (p0)
+        poppler_page_get_size(p0, &pw, NULL);
+      g_clear_object(&p0);
+      j->first_scale = zoom_for(j->fit, j->zoom, j->fit_px, pw);
+      j->first = render_page(j->pdf, 0, j->first_scale);
+    }
+    g_mutex_unlock(&poppler_lock);
+    if (j->pdf)
+      j->kind = HK_DOCUMENT_KIND_PDF;
+    else
+      reword_error(&e, g_strdup_printf(_("Cannot read this PDF: %s"), e->message));
+  } else if (len >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) {
+    j->jpeg = hk_jpeg_decode(j->bytes, 0, &e);
+    if (j->jpeg)
+      j->kind = HK_DOCUMENT_KIND_JPEG;
+    else
+      reword_error(&e, g_strdup_printf(_("Cannot show this scan: %s"), e->message));
+  } else if (g_utf8_validate((const char *)bytes, (gssize)len, NULL)) {
+    j->kind = HK_DOCUMENT_KIND_TEXT;
+  } else {
+    e = g_error_new(G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s",
+                    _("This document is neither PDF, JPEG nor text; it cannot be shown."));
+  }
+  if (e)
+    g_task_return_error(task, e);
+  else
+    g_task_return_boolean(task, TRUE);
+}
+
+static void content_done(GObject *source, GAsyncResult *result, gpointer user_data);
+
+static void
+open_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  HkDocumentView *self = HK_DOCUMENT_VIEW(source);
+  OpenJob *j = g_task_get_task_data(G_TASK(result));
+  g_autoptr(GError) e = NULL;
+
+  if (!g_task_propagate_boolean(G_TASK(result), &e)) {
+    if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+      /* another document, or none, is being shown now */
+    } else if (j->mismatch && self->version == 0 && !self->refetched && self->client) {
+      /* Most likely a new version arrived between the record and the
+       * bytes: ask for the version the record describes. */
+      self->refetched = TRUE;
+      hk_client_content_async(self->client, self->doc->id, self->doc->version, self->cancel,
+                              content_done, g_object_ref(self));
+    } else {
+      show_error(self, e->message);
+    }
+    return;
+  }
+  switch (j->kind) {
+  case HK_DOCUMENT_KIND_PDF:
+    self->pdf = g_steal_pointer(&j->pdf);
+    self->kind = HK_DOCUMENT_KIND_PDF;
+    gtk_stack_set_visible_child_name(self->stack, "pdf");
+    layout_pages(self);
+    if (j->first && j->first_scale == self->zoom && self->page_pics->len > 0) {
+      /* The worker's first page is at the scale the layout chose: use it. */
+      GtkWidget *pic = g_ptr_array_index(self->page_pics, 0);
+      gtk_picture_set_paintable(GTK_PICTURE(pic), GDK_PAINTABLE(j->first));
+      self->next_page = 1;
+      self->n_rendered = 1;
+      content_shown(self, pic);
+    }
+    render_next(self);
+    break;
+  case HK_DOCUMENT_KIND_JPEG: {
+    g_autoptr(GdkTexture) tex = texture_from_surface(j->jpeg);
+    /* Keep the upright image for later rotations. */
+    g_clear_pointer(&self->jpeg, cairo_surface_destroy);
+    self->jpeg = g_steal_pointer(&j->jpeg);
+    show_image(self, tex);
+    break;
+  }
+  case HK_DOCUMENT_KIND_TEXT: {
+    gsize len = 0;
+    const char *text = g_bytes_get_data(j->bytes, &len);
+    gtk_text_buffer_set_text(gtk_text_view_get_buffer(self->text_view), text, (int)len);
+    self->kind = HK_DOCUMENT_KIND_TEXT;
+    self->n_rendered = 1;
+    gtk_stack_set_visible_child_name(self->stack, "text");
+    content_shown(self, GTK_WIDGET(self->text_view));
+    break;
+  }
+  case HK_DOCUMENT_KIND_NONE:
+  default:
+    break;
+  }
+}
+
+/* Both the record and the bytes are here: check and open them. */
+static void
+open_when_ready(HkDocumentView *self)
+{
+  g_autoptr(GTask) task = NULL;
+  OpenJob *j;
+
+  if (!self->doc || !self->bytes)
+    return;
+  j = g_new0(OpenJob, 1);
+  j->bytes = g_steal_pointer(&self->bytes);
+  j->sha256 = g_strdup(shown_sha256(self->doc, self->version));
+  j->fit_px = fit_pixels(self);
+  j->fit = self->fit_width;
+  j->zoom = self->zoom;
+  task = g_task_new(self, self->cancel, open_done, NULL);
+  g_task_set_task_data(task, j, (GDestroyNotify)open_job_free);
+  g_task_run_in_thread(task, open_thread);
+}
+
 static void
 content_done(GObject *source, GAsyncResult *result, gpointer user_data)
 {
   HkDocumentView *self = user_data;
   g_autoptr(GError) e = NULL;
-  g_autofree char *ct = NULL;
-  g_autoptr(GBytes) bytes = hk_client_content_finish(HK_CLIENT(source), result, &ct, &e);
-  gsize len = 0;
-  const guchar *data;
+  g_autoptr(GBytes) bytes = hk_client_content_finish(HK_CLIENT(source), result, NULL, &e);
 
   if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     goto out;
@@ -452,24 +617,9 @@ content_done(GObject *source, GAsyncResult *result, gpointer user_data)
     show_error(self, e->message);
     goto out;
   }
-  data = g_bytes_get_data(bytes, &len);
-  /* The bytes decide, not the label (the archive sniffed them on ingest). */
-  if (len >= 5 && memcmp(data, "%PDF-", 5) == 0) {
-    g_autoptr(GTask) task = g_task_new(self, self->cancel, pdf_loaded, NULL);
-    g_task_set_task_data(task, g_bytes_ref(bytes), (GDestroyNotify)g_bytes_unref);
-    g_task_run_in_thread(task, pdf_load_thread);
-  } else if (len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
-    start_jpeg(self, bytes);
-  } else if (g_utf8_validate((const char *)data, (gssize)len, NULL)) {
-    GtkTextBuffer *buf = gtk_text_view_get_buffer(self->text_view);
-    gtk_text_buffer_set_text(buf, (const char *)data, (int)len);
-    self->kind = HK_DOCUMENT_KIND_TEXT;
-    self->n_rendered = 1;
-    gtk_stack_set_visible_child_name(self->stack, "text");
-    content_shown(self, GTK_WIDGET(self->text_view));
-  } else {
-    show_error(self, _("This document is neither PDF, JPEG nor text; it cannot be shown."));
-  }
+  g_clear_pointer(&self->bytes, g_bytes_unref);
+  self->bytes = g_steal_pointer(&bytes);
+  open_when_ready(self);
 out:
   g_object_unref(self);
 }
@@ -493,8 +643,8 @@ update_notice(HkDocumentView *self)
   if (shown < d->latest_version) {
     if (s->len)
       g_string_append_c(s, ' ');
-    g_string_append_printf(s, _("OLDER VERSION %u of %u: this is not the current document."),
-                           shown, d->latest_version);
+    g_string_append_printf(s, _("OLDER VERSION %u of %u: this is not the current document."), shown,
+                           d->latest_version);
     if (!d->withdrawn)
       gtk_widget_add_css_class(n, "hk-notice-old");
   }
@@ -517,10 +667,9 @@ fill_versions(HkDocumentView *self)
   for (guint k = n; k > 0; k--) {
     const HkVersionInfo *v = g_ptr_array_index(self->doc->versions, k - 1);
     g_autofree char *when = hk_format_datetime(v->ingested_at);
-    g_autofree char *label =
-        v->version == self->doc->latest_version
-            ? g_strdup_printf(_("Version %u (current) · %s"), v->version, when)
-            : g_strdup_printf(_("Version %u · %s"), v->version, when);
+    g_autofree char *label = v->version == self->doc->latest_version
+                                 ? g_strdup_printf(_("Version %u (current) · %s"), v->version, when)
+                                 : g_strdup_printf(_("Version %u · %s"), v->version, when);
     if (v->version == shown)
       sel = n - k;
     gtk_string_list_append(list, label);
@@ -544,8 +693,6 @@ doc_done(GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *created = NULL;
   g_autofree char *info = NULL;
   g_autofree char *sha = NULL;
-  const char *sha_full = NULL;
-  guint shown;
 
   if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     goto out;
@@ -561,14 +708,7 @@ doc_done(GObject *source, GAsyncResult *result, gpointer user_data)
   }
   hk_doc_info_free(self->doc);
   self->doc = d;
-  shown = self->version ? self->version : d->version;
-  sha_full = d->sha256;
-  for (guint i = 0; i < d->versions->len; i++) {
-    const HkVersionInfo *v = g_ptr_array_index(d->versions, i);
-    if (v->version == shown)
-      sha_full = v->sha256;
-  }
-  sha = hk_format_sha_prefix(sha_full);
+  sha = hk_format_sha_prefix(shown_sha256(d, self->version));
   created = hk_format_datetime(d->created_at);
   info = g_strdup_printf(_("%s · %s%s%s · created %s · SHA-256 %s…"), hk_format_doc_type(d->type),
                          d->department ? d->department : "", d->author ? " · " : "",
@@ -577,8 +717,7 @@ doc_done(GObject *source, GAsyncResult *result, gpointer user_data)
   gtk_label_set_text(self->info_label, info);
   update_notice(self);
   fill_versions(self);
-  hk_client_content_async(HK_CLIENT(source), d->id, self->version, self->cancel, content_done,
-                          g_object_ref(self));
+  open_when_ready(self);
 out:
   g_object_unref(self);
 }
@@ -611,6 +750,8 @@ reset(HkDocumentView *self)
   self->zoom = 1.0;
   self->fit_width = TRUE;
   self->first_drawn = FALSE;
+  self->refetched = FALSE;
+  g_clear_pointer(&self->bytes, g_bytes_unref);
   gtk_editable_set_text(GTK_EDITABLE(self->find_entry), "");
 }
 
@@ -621,6 +762,8 @@ hk_document_view_load(HkDocumentView *self, const HkPatientInfo *patient, const 
   g_autofree char *id = g_strdup(doc_id);
 
   reset(self);
+  /* The record of what was shown before must not vouch for what comes. */
+  g_clear_pointer(&self->doc, hk_doc_info_free);
   if (patient != self->patient) {
     g_clear_pointer(&self->patient, hk_patient_info_free);
     self->patient = patient ? hk_patient_info_copy(patient) : NULL;
@@ -642,6 +785,8 @@ hk_document_view_load(HkDocumentView *self, const HkPatientInfo *patient, const 
   gtk_spinner_set_spinning(self->spinner, TRUE);
   gtk_label_set_text(self->title_label, _("Loading…"));
   hk_client_document_async(self->client, id, self->cancel, doc_done, g_object_ref(self));
+  hk_client_content_async(self->client, id, version, self->cancel, content_done,
+                          g_object_ref(self));
 }
 
 void
@@ -686,9 +831,10 @@ rezoom(HkDocumentView *self, double factor, gboolean fit)
   self->fit_width = fit;
   if (!fit)
     self->zoom *= factor;
-  if (self->kind == HK_DOCUMENT_KIND_PDF)
+  if (self->kind == HK_DOCUMENT_KIND_PDF) {
     layout_pages(self);
-  else if (self->kind == HK_DOCUMENT_KIND_JPEG)
+    render_next(self);
+  } else if (self->kind == HK_DOCUMENT_KIND_JPEG)
     apply_image_zoom(self);
 }
 
@@ -718,7 +864,7 @@ rotate(GtkWidget *w, const char *a, GVariant *p)
   if (self->kind != HK_DOCUMENT_KIND_JPEG || !self->jpeg)
     return;
   self->rotation = (self->rotation + 90) % 360;
-  start_jpeg(self, NULL);
+  start_rotate(self);
 }
 
 static void
@@ -879,6 +1025,7 @@ hk_document_view_dispose(GObject *object)
   g_clear_object(&self->client);
   g_clear_object(&self->pdf);
   g_clear_pointer(&self->jpeg, cairo_surface_destroy);
+  g_clear_pointer(&self->bytes, g_bytes_unref);
   gtk_widget_dispose_template(GTK_WIDGET(self), HK_TYPE_DOCUMENT_VIEW);
   G_OBJECT_CLASS(hk_document_view_parent_class)->dispose(object);
 }
@@ -903,10 +1050,10 @@ hk_document_view_class_init(HkDocumentViewClass *klass)
   G_OBJECT_CLASS(klass)->dispose = hk_document_view_dispose;
   G_OBJECT_CLASS(klass)->finalize = hk_document_view_finalize;
   signals[SIGNAL_FIRST_PAGE_DRAWN] =
-      g_signal_new("first-page-drawn", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                   NULL, NULL, G_TYPE_NONE, 0);
-  signals[SIGNAL_FAILED] = g_signal_new("failed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
-                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+      g_signal_new("first-page-drawn", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                   NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_FAILED] = g_signal_new("failed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+                                        NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
   gtk_widget_class_set_template_from_resource(widget_class,
                                               "/org/hikae/viewer/hk-document-view.ui");
   gtk_widget_class_set_layout_manager_type(widget_class, GTK_TYPE_BIN_LAYOUT);
@@ -930,12 +1077,12 @@ hk_document_view_class_init(HkDocumentViewClass *klass)
   gtk_widget_class_install_action(widget_class, "doc.zoom-out", NULL, zoom_out);
   gtk_widget_class_install_action(widget_class, "doc.fit-width", NULL, fit_width);
   gtk_widget_class_install_action(widget_class, "doc.rotate", NULL, rotate);
-  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_plus, GDK_CONTROL_MASK,
-                                      "doc.zoom-in", NULL);
-  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_equal, GDK_CONTROL_MASK,
-                                      "doc.zoom-in", NULL);
-  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_minus, GDK_CONTROL_MASK,
-                                      "doc.zoom-out", NULL);
+  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_plus, GDK_CONTROL_MASK, "doc.zoom-in",
+                                      NULL);
+  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_equal, GDK_CONTROL_MASK, "doc.zoom-in",
+                                      NULL);
+  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_minus, GDK_CONTROL_MASK, "doc.zoom-out",
+                                      NULL);
   gtk_widget_class_add_binding_action(widget_class, GDK_KEY_r, GDK_CONTROL_MASK, "doc.rotate",
                                       NULL);
 }
@@ -948,10 +1095,9 @@ hk_document_view_init(HkDocumentView *self)
   self->zoom = 1.0;
   self->fit_width = TRUE;
   self->find_page = -1;
-  g_signal_connect(self->version_dropdown, "notify::selected", G_CALLBACK(version_changed),
-                   self);
+  g_signal_connect(self->version_dropdown, "notify::selected", G_CALLBACK(version_changed), self);
   g_signal_connect(self->thumbs, "row-activated", G_CALLBACK(thumb_activated), self);
   g_signal_connect(self->find_entry, "activate", G_CALLBACK(find_activate), self);
-  gtk_accessible_update_property(GTK_ACCESSIBLE(self), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                 _("Document"), -1);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(self), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Document"),
+                                 -1);
 }

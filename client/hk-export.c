@@ -60,7 +60,7 @@ hk_export_pack(const HkExportOptions *o, int *n_pages, GError **error)
   g_autoptr(HkPack) pack = NULL;
   g_autofree char *password = NULL;
   g_autofree char *tmp = NULL;
-  Waiter w = { loop, NULL };
+  Waiter w = {loop, NULL};
   gboolean ok = FALSE;
   int n = 0;
 
@@ -104,12 +104,12 @@ hk_export_pack(const HkExportOptions *o, int *n_pages, GError **error)
   }
   if (g_rename(tmp, o->out) != 0) {
     int e = errno;
-    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), _("Cannot write %s: %s"),
-                o->out, g_strerror(e));
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), _("Cannot write %s: %s"), o->out,
+                g_strerror(e));
     g_unlink(tmp);
     goto out;
   }
-  n = hk_pack_paginate(pack, HK_PACK_A4_WIDTH, HK_PACK_A4_HEIGHT);
+  n = hk_pack_paginate(pack, HK_PAPER_A4_WIDTH, HK_PAPER_A4_HEIGHT);
   ok = TRUE;
 out:
   if (client && hk_client_is_logged_in(client)) {

@@ -5,13 +5,12 @@
 #include "hk-jpeg.h"
 #include "hk-stamp.h"
 
-#include <cairo-pdf.h>
 #include <glib/gi18n-lib.h>
 #include <pango/pangocairo.h>
 #include <poppler.h>
 #include <string.h>
 
-G_DEFINE_QUARK(hk-pack-error-quark, hk_pack_error)
+G_DEFINE_QUARK(hk - pack - error - quark, hk_pack_error)
 
 typedef enum { KIND_PDF, KIND_JPEG, KIND_TEXT } Kind;
 
@@ -66,17 +65,7 @@ hk_pack_new(const HkPatientInfo *patient, const HkStatusInfo *status, const char
   HkPack *p = g_new0(HkPack, 1);
 
   p->patient = hk_patient_info_copy(patient);
-  if (status) {
-    p->status = g_new0(HkStatusInfo, 1);
-    p->status->documents = status->documents;
-    p->status->patients = status->patients;
-    p->status->archive_as_of = status->archive_as_of ? g_date_time_ref(status->archive_as_of)
-                                                     : NULL;
-    p->status->last_document_at =
-        status->last_document_at ? g_date_time_ref(status->last_document_at) : NULL;
-    p->status->indexer = g_strdup(status->indexer);
-    p->status->sealed_reason = g_strdup(status->sealed_reason);
-  }
+  p->status = status ? hk_status_info_copy(status) : NULL;
   p->user = g_strdup(user);
   p->printed_at = printed_at ? g_date_time_ref(printed_at) : g_date_time_new_now_local();
   p->with_cover = with_cover;
@@ -110,6 +99,14 @@ hk_pack_add(HkPack *pack, const HkDocInfo *doc, GBytes *content, GError **error)
 
   d->doc = hk_doc_info_copy(doc);
   d->content = g_bytes_ref(content);
+  if (!hk_api_sha256_matches(content, doc->sha256)) {
+    /* The stamp names this SHA-256: the paper must be those bytes. */
+    g_set_error(error, HK_PACK_ERROR, HK_PACK_ERROR_CONTENT,
+                _("“%s”: the bytes received do not match the SHA-256 the archive recorded; "
+                  "it is not printed."),
+                doc->title);
+    goto out;
+  }
   /* Trust the bytes, not the label: the archive sniffs content on ingest,
    * and a mislabelled document must still print as what it is. */
   if (len >= 5 && memcmp(data, "%PDF-", 5) == 0) {
@@ -165,34 +162,21 @@ hk_pack_dup_doc_ids(HkPack *pack)
 }
 
 static double
-content_top(void)
+content_top(HkPack *p)
 {
-  return HK_STAMP_HEADER_PT + 4;
+  return hk_stamp_content_area(p->width, p->height).y;
 }
 
 static double
 content_height(HkPack *p)
 {
-  return p->height - HK_STAMP_HEADER_PT - HK_STAMP_FOOTER_PT - 8;
+  return hk_stamp_content_area(p->width, p->height).height;
 }
 
 static double
 content_width(HkPack *p)
 {
-  return p->width - 2 * HK_STAMP_MARGIN_PT;
-}
-
-static PangoLayout *
-text_layout(cairo_t *cr, const char *font, double width)
-{
-  PangoLayout *layout = pango_cairo_create_layout(cr);
-  PangoFontDescription *fd = pango_font_description_from_string(font);
-
-  pango_layout_set_font_description(layout, fd);
-  pango_layout_set_width(layout, (int)(width * PANGO_SCALE));
-  pango_layout_set_wrap(layout, PANGO_WRAP_WORD_CHAR);
-  pango_font_description_free(fd);
-  return layout;
+  return hk_stamp_content_area(p->width, p->height).width;
 }
 
 /* Split text into pages by whole lines; the breaks are byte offsets so that
@@ -200,7 +184,7 @@ text_layout(cairo_t *cr, const char *font, double width)
 static void
 paginate_text(HkPack *p, PackDoc *d, cairo_t *cr)
 {
-  g_autoptr(PangoLayout) layout = text_layout(cr, TEXT_FONT, content_width(p));
+  g_autoptr(PangoLayout) layout = hk_paper_text_layout(cr, TEXT_FONT, content_width(p));
   PangoLayoutIter *it;
   double page_h = content_height(p);
   double page_top = 0;
@@ -249,7 +233,7 @@ hk_pack_paginate(HkPack *p, double width, double height)
       p->cover_pages += (rest + per - 1) / per;
     }
     for (int i = 0; i < p->cover_pages; i++) {
-      PageRef r = { -1, i };
+      PageRef r = {-1, i};
       g_array_append_val(p->pages, r);
     }
   }
@@ -263,7 +247,7 @@ hk_pack_paginate(HkPack *p, double width, double height)
       n = (int)d->text_breaks->len;
     }
     for (int k = 0; k < n; k++) {
-      PageRef r = { (int)i, k };
+      PageRef r = {(int)i, k};
       g_array_append_val(p->pages, r);
     }
   }
@@ -272,25 +256,11 @@ hk_pack_paginate(HkPack *p, double width, double height)
   return (int)p->pages->len;
 }
 
-/* Draw text at x,y in font, wrapped to width; returns its height. */
-static double
-draw_text(cairo_t *cr, const char *text, const char *font, double x, double y, double width)
-{
-  g_autoptr(PangoLayout) layout = text_layout(cr, font, width);
-  int h = 0;
-
-  pango_layout_set_text(layout, text, -1);
-  cairo_move_to(cr, x, y);
-  pango_cairo_show_layout(cr, layout);
-  pango_layout_get_size(layout, NULL, &h);
-  return (double)h / PANGO_SCALE;
-}
-
 static void
 draw_cover(HkPack *p, cairo_t *cr, int index)
 {
   double x = HK_STAMP_MARGIN_PT;
-  double y = content_top() + 8;
+  double y = content_top(p) + 8;
   double w = content_width(p);
   int first = 0, count;
 
@@ -309,16 +279,16 @@ draw_cover(HkPack *p, cairo_t *cr, int index)
 
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     hk_format_freshness(p->status, now, 3600, &fresh);
-    y += draw_text(cr, _("Transfer pack"), "Noto Sans CJK JP Bold 18", x, y, w) + 8;
-    y += draw_text(cr, line, "Noto Sans CJK JP Bold 13", x, y, w) + 4;
+    y += hk_paper_draw_text(cr, _("Transfer pack"), "Noto Sans CJK JP Bold 18", x, y, w) + 8;
+    y += hk_paper_draw_text(cr, line, "Noto Sans CJK JP Bold 13", x, y, w) + 4;
     idl = g_strdup_printf("%s  ·  %s  ·  %s", birth, sex, loc);
-    y += draw_text(cr, idl, "Noto Sans CJK JP 11", x, y, w) + 12;
+    y += hk_paper_draw_text(cr, idl, "Noto Sans CJK JP 11", x, y, w) + 12;
 
     /* Allergies: the one thing a receiving team must not miss. */
     {
       g_autofree char *a = allergens ? g_strdup_printf(_("ALLERGIES: %s"), allergens)
                                      : g_strdup(_("No allergies recorded in archive"));
-      g_autoptr(PangoLayout) l = text_layout(cr, "Noto Sans CJK JP Bold 12", w - 16);
+      g_autoptr(PangoLayout) l = hk_paper_text_layout(cr, "Noto Sans CJK JP Bold 12", w - 16);
       int lh = 0;
       pango_layout_set_text(l, a, -1);
       pango_layout_get_size(l, NULL, &lh);
@@ -335,26 +305,26 @@ draw_cover(HkPack *p, cairo_t *cr, int index)
         const HkProblemInfo *q = g_ptr_array_index(p->patient->problems, i);
         g_string_append_printf(s, "%s%s", i ? _(", ") : "", q->name);
       }
-      y += draw_text(cr, s->str, "Noto Sans CJK JP 10", x, y, w) + 8;
+      y += hk_paper_draw_text(cr, s->str, "Noto Sans CJK JP 10", x, y, w) + 8;
       g_string_free(s, TRUE);
     }
     who = g_strdup_printf(_("Printed by %s at %s"), p->user ? p->user : "?", printed);
-    y += draw_text(cr, who, "Noto Sans CJK JP 10", x, y, w) + 2;
-    y += draw_text(cr, fresh, "Noto Sans CJK JP 10", x, y, w) + 14;
+    y += hk_paper_draw_text(cr, who, "Noto Sans CJK JP 10", x, y, w) + 2;
+    y += hk_paper_draw_text(cr, fresh, "Noto Sans CJK JP 10", x, y, w) + 14;
     {
-      g_autofree char *n = g_strdup_printf(
-          g_dngettext(GETTEXT_PACKAGE, "%u document in this pack:", "%u documents in this pack:",
-                      p->docs->len),
-          p->docs->len);
-      y += draw_text(cr, n, "Noto Sans CJK JP Bold 11", x, y, w) + 6;
+      g_autofree char *n = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u document in this pack:",
+                                                       "%u documents in this pack:", p->docs->len),
+                                           p->docs->len);
+      y += hk_paper_draw_text(cr, n, "Noto Sans CJK JP Bold 11", x, y, w) + 6;
     }
     count = p->cover_rows_per_page;
   } else {
     int per = MAX(1, (int)((content_height(p) - 40) / COVER_ROW_PT));
     first = p->cover_rows_per_page + (index - 1) * per;
     count = per;
-    y += draw_text(cr, _("Transfer pack: documents (continued)"), "Noto Sans CJK JP Bold 11", x,
-                   y, w) + 6;
+    y += hk_paper_draw_text(cr, _("Transfer pack: documents (continued)"),
+                            "Noto Sans CJK JP Bold 11", x, y, w) +
+         6;
   }
   for (int i = first; i < first + count && i < (int)p->docs->len; i++) {
     PackDoc *d = g_ptr_array_index(p->docs, i);
@@ -362,11 +332,10 @@ draw_cover(HkPack *p, cairo_t *cr, int index)
     g_autofree char *sha = hk_format_sha_prefix(d->doc->sha256);
     g_autofree char *row = g_strdup_printf("%d. %s  %s — %s", i + 1, when,
                                            hk_format_doc_type(d->doc->type), d->doc->title);
-    g_autofree char *sub =
-        g_strdup_printf(_("version %u · SHA-256 %s%s"), d->doc->version, sha,
-                        d->doc->withdrawn ? _(" · WITHDRAWN at source") : "");
-    draw_text(cr, row, "Noto Sans CJK JP 10", x + 6, y, w - 6);
-    draw_text(cr, sub, "Noto Sans Mono CJK JP 7.5", x + 20, y + 13, w - 20);
+    g_autofree char *sub = g_strdup_printf(_("version %u · SHA-256 %s%s"), d->doc->version, sha,
+                                           d->doc->withdrawn ? _(" · WITHDRAWN at source") : "");
+    hk_paper_draw_text(cr, row, "Noto Sans CJK JP 10", x + 6, y, w - 6);
+    hk_paper_draw_text(cr, sub, "Noto Sans Mono CJK JP 7.5", x + 20, y + 13, w - 20);
     y += COVER_ROW_PT;
   }
 }
@@ -377,7 +346,7 @@ draw_fit_box(HkPack *p, cairo_t *cr, double cw, double ch)
   double aw = content_width(p), ah = content_height(p);
   double scale = MIN(aw / cw, ah / ch);
 
-  cairo_translate(cr, HK_STAMP_MARGIN_PT + (aw - cw * scale) / 2, content_top());
+  cairo_translate(cr, HK_STAMP_MARGIN_PT + (aw - cw * scale) / 2, content_top(p));
   cairo_scale(cr, scale, scale);
   cairo_rectangle(cr, 0, 0, cw, ch);
   cairo_clip(cr);
@@ -407,15 +376,14 @@ draw_doc_page(HkPack *p, PackDoc *d, cairo_t *cr, int index)
     cairo_paint(cr);
   } else if (d->kind == KIND_TEXT) {
     int start = g_array_index(d->text_breaks, int, index);
-    int end = index + 1 < (int)d->text_breaks->len
-                  ? g_array_index(d->text_breaks, int, index + 1)
-                  : (int)strlen(d->text);
-    g_autoptr(PangoLayout) l = text_layout(cr, TEXT_FONT, content_width(p));
-    cairo_rectangle(cr, HK_STAMP_MARGIN_PT, content_top(), content_width(p), content_height(p));
+    int end = index + 1 < (int)d->text_breaks->len ? g_array_index(d->text_breaks, int, index + 1)
+                                                   : (int)strlen(d->text);
+    g_autoptr(PangoLayout) l = hk_paper_text_layout(cr, TEXT_FONT, content_width(p));
+    cairo_rectangle(cr, HK_STAMP_MARGIN_PT, content_top(p), content_width(p), content_height(p));
     cairo_clip(cr);
     pango_layout_set_text(l, d->text + start, end - start);
     cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_move_to(cr, HK_STAMP_MARGIN_PT, content_top());
+    cairo_move_to(cr, HK_STAMP_MARGIN_PT, content_top(p));
     pango_cairo_show_layout(cr, l);
   }
   cairo_restore(cr);
@@ -425,17 +393,13 @@ void
 hk_pack_draw_page(HkPack *p, cairo_t *cr, int page)
 {
   PageRef r;
-  HkStamp st = { 0 };
+  HkStamp st = {0};
   g_autofree char *cover_title = NULL;
   PackDoc *d = NULL;
 
   g_return_if_fail(page >= 0 && page < (int)p->pages->len);
   r = g_array_index(p->pages, PageRef, page);
-  cairo_save(cr);
-  cairo_set_source_rgb(cr, 1, 1, 1);
-  cairo_rectangle(cr, 0, 0, p->width, p->height);
-  cairo_fill(cr);
-  cairo_restore(cr);
+  hk_paper_fill_white(cr, p->width, p->height);
   if (r.doc < 0) {
     cairo_save(cr);
     draw_cover(p, cr, r.index);
@@ -459,34 +423,30 @@ hk_pack_draw_page(HkPack *p, cairo_t *cr, int page)
   hk_stamp_draw(cr, &st, p->width, p->height, page + 1, (int)p->pages->len);
 }
 
+static int
+paper_paginate(gpointer self, double width, double height)
+{
+  return hk_pack_paginate(self, width, height);
+}
+
+static void
+paper_draw_page(gpointer self, cairo_t *cr, int page)
+{
+  hk_pack_draw_page(self, cr, page);
+}
+
+HkPaper
+hk_pack_as_paper(HkPack *pack)
+{
+  HkPaper paper = {pack, paper_paginate, paper_draw_page};
+
+  return paper;
+}
+
 gboolean
 hk_pack_write_pdf(HkPack *pack, const char *filename, GError **error)
 {
-  cairo_surface_t *s = NULL;
-  cairo_t *cr = NULL;
-  gboolean ok = FALSE;
-  int n = hk_pack_paginate(pack, HK_PACK_A4_WIDTH, HK_PACK_A4_HEIGHT);
-  cairo_status_t st;
+  HkPaper paper = hk_pack_as_paper(pack);
 
-  s = cairo_pdf_surface_create(filename, HK_PACK_A4_WIDTH, HK_PACK_A4_HEIGHT);
-  cr = cairo_create(s);
-  cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, "hikae downtime copy");
-  cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "hikae-viewer");
-  for (int i = 0; i < n; i++) {
-    hk_pack_draw_page(pack, cr, i);
-    cairo_show_page(cr);
-  }
-  cairo_destroy(cr);
-  cr = NULL;
-  cairo_surface_finish(s);
-  st = cairo_surface_status(s);
-  if (st != CAIRO_STATUS_SUCCESS) {
-    g_set_error(error, HK_PACK_ERROR, HK_PACK_ERROR_IO, _("Cannot write %s: %s"), filename,
-                cairo_status_to_string(st));
-    goto out;
-  }
-  ok = TRUE;
-out:
-  cairo_surface_destroy(s);
-  return ok;
+  return hk_paper_write_pdf(&paper, filename, error);
 }

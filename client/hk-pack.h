@@ -8,6 +8,7 @@
 #pragma once
 
 #include "hk-api.h"
+#include "hk-paper.h"
 
 #include <cairo.h>
 
@@ -18,12 +19,7 @@ GQuark hk_pack_error_quark(void);
 
 typedef enum {
   HK_PACK_ERROR_CONTENT, /* a document's bytes cannot be rendered */
-  HK_PACK_ERROR_IO,      /* the PDF cannot be written */
 } HkPackError;
-
-/* A4 in points, the paper of Japanese hospitals. */
-#define HK_PACK_A4_WIDTH 595.276
-#define HK_PACK_A4_HEIGHT 841.89
 
 typedef struct _HkPack HkPack;
 
@@ -34,9 +30,10 @@ HkPack *hk_pack_new(const HkPatientInfo *patient, const HkStatusInfo *status, co
                     GDateTime *printed_at, gboolean with_cover);
 void hk_pack_free(HkPack *pack);
 
-/* Add a document with its content. The kind is sniffed from the bytes
- * (PDF, JPEG, UTF-8 text); returns FALSE with HK_PACK_ERROR_CONTENT if the
- * bytes are none of them. */
+/* Add a document with its content. The content must hash to doc->sha256,
+ * and its kind is sniffed from the bytes (PDF, JPEG, UTF-8 text); returns
+ * FALSE with HK_PACK_ERROR_CONTENT if they do not match or are none of
+ * those kinds. */
 gboolean hk_pack_add(HkPack *pack, const HkDocInfo *doc, GBytes *content, GError **error);
 
 guint hk_pack_get_n_documents(HkPack *pack);
@@ -51,7 +48,12 @@ int hk_pack_paginate(HkPack *pack, double width, double height);
  * points with the page's top left at 0,0. */
 void hk_pack_draw_page(HkPack *pack, cairo_t *cr, int page);
 
-/* Paginate on A4 and write every page to a PDF file. */
+/* The pack as HkPaper, for hk-print's GtkPrintOperation. The pack must
+ * outlive it. */
+HkPaper hk_pack_as_paper(HkPack *pack);
+
+/* Paginate on A4 and write every page to a PDF file (hk_paper_write_pdf:
+ * HK_PAPER_ERROR_IO on failure). */
 gboolean hk_pack_write_pdf(HkPack *pack, const char *filename, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HkPack, hk_pack_free)

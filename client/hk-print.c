@@ -70,7 +70,9 @@ doc_done(GObject *source, GAsyncResult *result, gpointer user_data)
     goto out;
   }
   cancel = g_task_get_cancellable(task);
-  hk_client_content_async(HK_CLIENT(source), j->doc->id, 0, cancel, content_done,
+  /* The version the record describes, not "the current one", which may
+   * have changed since: the stamp shows this record's SHA-256. */
+  hk_client_content_async(HK_CLIENT(source), j->doc->id, j->doc->version, cancel, content_done,
                           g_steal_pointer(&task));
 out:
   return;
@@ -104,8 +106,8 @@ patient_done(GObject *source, GAsyncResult *result, gpointer user_data)
     g_task_return_error(task, g_steal_pointer(&e));
     goto out;
   }
-  j->pack = hk_pack_new(j->patient, j->status, hk_client_get_user(HK_CLIENT(source)), now,
-                        j->with_cover);
+  j->pack =
+      hk_pack_new(j->patient, j->status, hk_client_get_user(HK_CLIENT(source)), now, j->with_cover);
   load_next_doc(g_steal_pointer(&task));
 out:
   return;
@@ -161,10 +163,97 @@ hk_print_load_pack_finish(HkClient *client, GAsyncResult *result, GError **error
   return g_task_propagate_pointer(G_TASK(result), error);
 }
 
+/* ---- loading a ward list ------------------------------------------- */
+
+typedef struct {
+  char *ward;
+  HkStatusInfo *status;
+} WardJob;
+
+static void
+ward_job_free(WardJob *j)
+{
+  g_free(j->ward);
+  hk_status_info_free(j->status);
+  g_free(j);
+}
+
+static void
+census_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  WardJob *j = g_task_get_task_data(task);
+  g_autoptr(GError) e = NULL;
+  g_autoptr(GPtrArray) rows = hk_client_census_finish(HK_CLIENT(source), result, &e);
+  g_autoptr(GDateTime) now = g_date_time_new_now_local();
+
+  if (!rows) {
+    g_task_return_error(task, g_steal_pointer(&e));
+    goto out;
+  }
+  if (rows->len == 0) {
+    g_task_return_new_error(task, HK_CLIENT_ERROR, HK_CLIENT_ERROR_NOT_FOUND, "%s",
+                            _("No current inpatients to print."));
+    goto out;
+  }
+  g_task_return_pointer(
+      task, hk_ward_list_new(rows, j->ward, j->status, hk_client_get_user(HK_CLIENT(source)), now),
+      (GDestroyNotify)hk_ward_list_free);
+out:
+  return;
+}
+
+static void
+ward_status_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  WardJob *j = g_task_get_task_data(task);
+  g_autoptr(GError) e = NULL;
+  GCancellable *cancel;
+
+  /* As for a pack: a list without its freshness would not say how old it
+   * is. The status comes first, so the list is at least as current as the
+   * time its stamp gives. */
+  j->status = hk_client_status_finish(HK_CLIENT(source), result, &e);
+  if (!j->status) {
+    g_task_return_error(task, g_steal_pointer(&e));
+    goto out;
+  }
+  /* Taken before the call: its arguments are evaluated in no set order, and
+   * one of them steals the task. */
+  cancel = g_task_get_cancellable(task);
+  hk_client_census_async(HK_CLIENT(source), j->ward, cancel, census_done, g_steal_pointer(&task));
+out:
+  return;
+}
+
+void
+hk_print_load_ward_list_async(HkClient *client, const char *ward, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new(client, cancellable, callback, user_data);
+  WardJob *j = g_new0(WardJob, 1);
+
+  j->ward = ward && *ward ? g_strdup(ward) : NULL;
+  g_task_set_source_tag(task, hk_print_load_ward_list_async);
+  g_task_set_task_data(task, j, (GDestroyNotify)ward_job_free);
+  hk_client_status_async(client, cancellable, ward_status_done, task);
+}
+
+HkWardList *
+hk_print_load_ward_list_finish(HkClient *client, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer(G_TASK(result), error);
+}
+
 /* ---- printing ------------------------------------------------------- */
 
 typedef struct {
-  HkPack *pack; /* borrowed: the caller keeps it alive until finish */
+  HkPaper paper;      /* borrowed: the caller keeps the pack or list alive until finish */
+  char **patient_ids; /* one print event each */
+  char **doc_ids;
+  char *purpose;
+  guint next;
   GtkWindow *parent;
   char *export_to;
 } RunJob;
@@ -172,6 +261,9 @@ typedef struct {
 static void
 run_job_free(RunJob *j)
 {
+  g_strfreev(j->patient_ids);
+  g_strfreev(j->doc_ids);
+  g_free(j->purpose);
   g_clear_object(&j->parent);
   g_free(j->export_to);
   g_free(j);
@@ -180,9 +272,9 @@ run_job_free(RunJob *j)
 static void
 begin_print(GtkPrintOperation *op, GtkPrintContext *ctx, gpointer user_data)
 {
-  HkPack *pack = user_data;
-  int n = hk_pack_paginate(pack, gtk_print_context_get_width(ctx),
-                           gtk_print_context_get_height(ctx));
+  const HkPaper *paper = user_data;
+  int n = paper->paginate(paper->self, gtk_print_context_get_width(ctx),
+                          gtk_print_context_get_height(ctx));
 
   gtk_print_operation_set_n_pages(op, MAX(n, 1));
 }
@@ -190,29 +282,19 @@ begin_print(GtkPrintOperation *op, GtkPrintContext *ctx, gpointer user_data)
 static void
 draw_page(GtkPrintOperation *op, GtkPrintContext *ctx, int page, gpointer user_data)
 {
-  hk_pack_draw_page(user_data, gtk_print_context_get_cairo_context(ctx), page);
+  const HkPaper *paper = user_data;
+
+  paper->draw_page(paper->self, gtk_print_context_get_cairo_context(ctx), page);
 }
 
-static void
-event_done(GObject *source, GAsyncResult *result, gpointer user_data)
+static gboolean
+run_operation(RunJob *j, GError **error)
 {
-  g_autoptr(GTask) task = user_data;
-  RunJob *j = g_task_get_task_data(task);
-  g_autoptr(GError) e = NULL;
-  g_autoptr(GtkPrintOperation) op = NULL;
-  g_autoptr(GtkPageSetup) setup = NULL;
-  g_autoptr(GtkPaperSize) a4 = NULL;
+  g_autoptr(GtkPrintOperation) op = gtk_print_operation_new();
+  g_autoptr(GtkPageSetup) setup = gtk_page_setup_new();
+  g_autoptr(GtkPaperSize) a4 = gtk_paper_size_new(GTK_PAPER_NAME_A4);
   GtkPrintOperationResult res;
 
-  if (!hk_client_print_event_finish(HK_CLIENT(source), result, &e)) {
-    /* Unaudited paper must not exist: no event, no print. */
-    g_prefix_error(&e, "%s ", _("The print could not be recorded, so nothing was printed."));
-    g_task_return_error(task, g_steal_pointer(&e));
-    goto out;
-  }
-  op = gtk_print_operation_new();
-  setup = gtk_page_setup_new();
-  a4 = gtk_paper_size_new(GTK_PAPER_NAME_A4);
   gtk_page_setup_set_paper_size_and_default_margins(setup, a4);
   gtk_print_operation_set_default_page_setup(op, setup);
   /* Full page in points: the stamp sets its own margins, identical to the
@@ -221,21 +303,81 @@ event_done(GObject *source, GAsyncResult *result, gpointer user_data)
   gtk_print_operation_set_unit(op, GTK_UNIT_POINTS);
   gtk_print_operation_set_job_name(op, "hikae downtime copy");
   gtk_print_operation_set_embed_page_setup(op, TRUE);
-  g_signal_connect(op, "begin-print", G_CALLBACK(begin_print), j->pack);
-  g_signal_connect(op, "draw-page", G_CALLBACK(draw_page), j->pack);
+  g_signal_connect(op, "begin-print", G_CALLBACK(begin_print), &j->paper);
+  g_signal_connect(op, "draw-page", G_CALLBACK(draw_page), &j->paper);
   if (j->export_to)
     gtk_print_operation_set_export_filename(op, j->export_to);
   res = gtk_print_operation_run(op,
                                 j->export_to ? GTK_PRINT_OPERATION_ACTION_EXPORT
                                              : GTK_PRINT_OPERATION_ACTION_PRINT_DIALOG,
-                                j->parent, &e);
-  if (res == GTK_PRINT_OPERATION_RESULT_ERROR) {
+                                j->parent, error);
+  return res != GTK_PRINT_OPERATION_RESULT_ERROR;
+}
+
+static void record_next(GTask *task);
+
+static void
+event_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) e = NULL;
+
+  if (!hk_client_print_event_finish(HK_CLIENT(source), result, &e)) {
+    /* Unaudited paper must not exist: no event, no print. */
+    g_prefix_error(&e, "%s ", _("The print could not be recorded, so nothing was printed."));
     g_task_return_error(task, g_steal_pointer(&e));
     goto out;
   }
-  g_task_return_boolean(task, TRUE);
+  record_next(g_steal_pointer(&task));
 out:
   return;
+}
+
+/* Record one event per patient on the paper, in turn, and print only once
+ * every one is recorded. */
+static void
+record_next(GTask *task)
+{
+  RunJob *j = g_task_get_task_data(task);
+  g_autoptr(GError) e = NULL;
+
+  if (j->patient_ids[j->next]) {
+    const char *id = j->patient_ids[j->next++];
+    hk_client_print_event_async(g_task_get_source_object(task), id, (const char *const *)j->doc_ids,
+                                j->purpose, g_task_get_cancellable(task), event_done, task);
+  } else {
+    if (run_operation(j, &e))
+      g_task_return_boolean(task, TRUE);
+    else
+      g_task_return_error(task, g_steal_pointer(&e));
+    g_object_unref(task);
+  }
+}
+
+static void
+run_async(HkClient *client, const HkPaper *paper, char **patient_ids, char **doc_ids,
+          const char *purpose, GtkWindow *parent, const char *export_to, GCancellable *cancellable,
+          GAsyncReadyCallback callback, gpointer user_data, gpointer source_tag)
+{
+  GTask *task = g_task_new(client, cancellable, callback, user_data);
+  RunJob *j = g_new0(RunJob, 1);
+
+  j->paper = *paper;
+  j->patient_ids = patient_ids;
+  j->doc_ids = doc_ids;
+  j->purpose = g_strdup(purpose);
+  j->parent = parent ? g_object_ref(parent) : NULL;
+  j->export_to = g_strdup(export_to);
+  g_task_set_source_tag(task, source_tag);
+  g_task_set_task_data(task, j, (GDestroyNotify)run_job_free);
+  if (patient_ids && patient_ids[0]) {
+    record_next(task);
+  } else {
+    /* No patient, no event: and then no print. */
+    g_task_return_new_error(task, HK_CLIENT_ERROR, HK_CLIENT_ERROR_NOT_FOUND, "%s",
+                            _("Nothing to print."));
+    g_object_unref(task);
+  }
 }
 
 void
@@ -243,21 +385,35 @@ hk_print_run_async(HkClient *client, HkPack *pack, const char *patient_id, const
                    GtkWindow *parent, const char *export_to, GCancellable *cancellable,
                    GAsyncReadyCallback callback, gpointer user_data)
 {
-  GTask *task = g_task_new(client, cancellable, callback, user_data);
-  RunJob *j = g_new0(RunJob, 1);
-  g_auto(GStrv) ids = hk_pack_dup_doc_ids(pack);
+  HkPaper paper = hk_pack_as_paper(pack);
+  char **ids = g_new0(char *, 2);
 
-  j->pack = pack;
-  j->parent = parent ? g_object_ref(parent) : NULL;
-  j->export_to = g_strdup(export_to);
-  g_task_set_source_tag(task, hk_print_run_async);
-  g_task_set_task_data(task, j, (GDestroyNotify)run_job_free);
-  hk_client_print_event_async(client, patient_id, (const char *const *)ids, purpose, cancellable,
-                              event_done, task);
+  ids[0] = g_strdup(patient_id);
+  run_async(client, &paper, ids, hk_pack_dup_doc_ids(pack), purpose, parent, export_to, cancellable,
+            callback, user_data, hk_print_run_async);
 }
 
 gboolean
 hk_print_run_finish(HkClient *client, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean(G_TASK(result), error);
+}
+
+void
+hk_print_run_ward_list_async(HkClient *client, HkWardList *list, GtkWindow *parent,
+                             const char *export_to, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+  HkPaper paper = hk_ward_list_as_paper(list);
+
+  /* One event per listed patient, with no documents: the audit then says,
+   * patient by patient, whose name and bed left on paper. */
+  run_async(client, &paper, hk_ward_list_dup_patient_ids(list), g_new0(char *, 1), "ward_list",
+            parent, export_to, cancellable, callback, user_data, hk_print_run_ward_list_async);
+}
+
+gboolean
+hk_print_run_ward_list_finish(HkClient *client, GAsyncResult *result, GError **error)
 {
   return g_task_propagate_boolean(G_TASK(result), error);
 }

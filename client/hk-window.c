@@ -85,13 +85,6 @@ update_actions(HkWindow *self)
 }
 
 static void
-show_page(HkWindow *self, const char *name)
-{
-  gtk_stack_set_visible_child_name(self->stack, name);
-  update_actions(self);
-}
-
-static void
 show_error(HkWindow *self, const char *message)
 {
   gtk_label_set_text(self->error_label, message ? message : "");
@@ -99,12 +92,22 @@ show_error(HkWindow *self, const char *message)
   gtk_widget_set_visible(GTK_WIDGET(self->error_revealer), message != NULL);
 }
 
+static void
+show_page(HkWindow *self, const char *name)
+{
+  /* An error belongs to the page that raised it: one left over from a
+   * document would read as if it were about the census or the search. */
+  if (g_strcmp0(gtk_stack_get_visible_child_name(self->stack), name) != 0)
+    show_error(self, NULL);
+  gtk_stack_set_visible_child_name(self->stack, name);
+  update_actions(self);
+}
+
 const char *
 hk_window_get_error(HkWindow *self)
 {
-  return gtk_revealer_get_reveal_child(self->error_revealer)
-             ? gtk_label_get_text(self->error_label)
-             : NULL;
+  return gtk_revealer_get_reveal_child(self->error_revealer) ? gtk_label_get_text(self->error_label)
+                                                             : NULL;
 }
 
 void
@@ -176,36 +179,55 @@ open_patient(GtkWidget *widget, const char *action, GVariant *param)
 }
 
 /* HK_VIEWER_BENCH=1: the app's own monotonic timings, on stderr, for
- * bench/viewer (from the request to the frame that shows the result). */
-static gboolean
-bench_frame(GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
-{
-  HkWindow *self = HK_WINDOW(widget);
-  const char *what = user_data;
-  gint64 start = g_str_equal(what, "timeline") ? self->bench_patient_us : self->bench_document_us;
+ * bench/viewer: from the request to the end of painting the frame that
+ * shows the result (the frame clock's after-paint). */
+typedef struct {
+  const char *what;
+  gint64 start;
+  gulong handler;
+} HkBenchMark;
 
-  g_printerr("hk-bench: %s %.1f ms\n", what, (g_get_monotonic_time() - start) / 1000.0);
-  return G_SOURCE_REMOVE;
+static void
+bench_painted(GdkFrameClock *clock, gpointer user_data)
+{
+  HkBenchMark *m = user_data;
+
+  g_printerr("hk-bench: %s %.1f ms\n", m->what, (g_get_monotonic_time() - m->start) / 1000.0);
+  g_signal_handler_disconnect(clock, m->handler); /* frees m */
 }
 
 static void
-bench_mark(HkWindow *self, const char *what)
+bench_mark(HkWindow *self, const char *what, gint64 start)
 {
-  if (g_getenv("HK_VIEWER_BENCH"))
-    gtk_widget_add_tick_callback(GTK_WIDGET(self), bench_frame, (gpointer)what, NULL);
+  GdkFrameClock *clock = gtk_widget_get_frame_clock(GTK_WIDGET(self));
+  HkBenchMark *m;
+
+  if (!g_getenv("HK_VIEWER_BENCH") || !clock)
+    return;
+  m = g_new0(HkBenchMark, 1);
+  m->what = what;
+  m->start = start;
+  m->handler = g_signal_connect_data(clock, "after-paint", G_CALLBACK(bench_painted), m,
+                                     (GClosureNotify)(void (*)(void))g_free, 0);
+  gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 
 static void
 document_drawn(HkDocumentView *view, HkWindow *self)
 {
-  bench_mark(self, "first-page");
+  static const char *const kind_names[] = {"first-page-none", "first-page-pdf", "first-page-jpeg",
+                                           "first-page-text"};
+  HkDocumentKind kind = hk_document_view_get_kind(view);
+
+  bench_mark(self, kind < G_N_ELEMENTS(kind_names) ? kind_names[kind] : "first-page",
+             self->bench_document_us);
   update_actions(self);
 }
 
 static void
 patient_loaded(HkPatientPage *page, HkWindow *self)
 {
-  bench_mark(self, "timeline");
+  bench_mark(self, "timeline", self->bench_patient_us);
   hk_search_page_add_recent(self->search_page, hk_patient_page_get_patient(page));
   update_actions(self);
 }
@@ -240,8 +262,8 @@ go_back(GtkWidget *widget, const char *action, GVariant *param)
     hk_document_view_clear(self->document_view);
     show_page(self, "patient");
   } else if (g_strcmp0(page, "patient") == 0) {
-    show_page(self, self->came_from && g_strcmp0(self->came_from, "census") == 0 ? "census"
-                                                                                : "search");
+    show_page(self,
+              self->came_from && g_strcmp0(self->came_from, "census") == 0 ? "census" : "search");
     if (g_strcmp0(hk_window_get_page(self), "search") == 0)
       hk_search_page_focus(self->search_page);
   } else {
@@ -347,7 +369,7 @@ print_document(GtkWidget *widget, const char *action, GVariant *param)
 {
   HkWindow *self = HK_WINDOW(widget);
   const HkDocInfo *d = hk_document_view_get_doc(self->document_view);
-  char *ids[] = { d ? d->id : NULL, NULL };
+  char *ids[] = {d ? d->id : NULL, NULL};
 
   start_print(self, ids, FALSE);
 }
@@ -404,9 +426,9 @@ idle_check(gpointer data)
 
   if (limit > 0 && self->client && hk_client_is_logged_in(self->client) &&
       g_get_monotonic_time() - self->last_input_us > limit) {
-    g_autofree char *msg = g_strdup_printf(
-        _("Locked after %d minutes without use. Log in again to continue."),
-        self->settings.idle_lock_minutes);
+    g_autofree char *msg =
+        g_strdup_printf(_("Locked after %d minutes without use. Log in again to continue."),
+                        self->settings.idle_lock_minutes);
     hk_window_lock(self, msg);
   }
   return G_SOURCE_CONTINUE;
@@ -490,12 +512,10 @@ hk_window_class_init(HkWindowClass *klass)
   gtk_widget_class_install_action(widget_class, "win.print-document", NULL, print_document);
   gtk_widget_class_install_action(widget_class, "win.print-pack", NULL, print_pack);
 
-  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.back",
+  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.back", NULL);
+  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.show-search",
                                       NULL);
-  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_f, GDK_CONTROL_MASK,
-                                      "win.show-search", NULL);
-  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_l, GDK_CONTROL_MASK, "win.lock",
-                                      NULL);
+  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_l, GDK_CONTROL_MASK, "win.lock", NULL);
   gtk_widget_class_add_binding_action(widget_class, GDK_KEY_p, GDK_CONTROL_MASK,
                                       "win.print-document", NULL);
 }
@@ -516,6 +536,7 @@ hk_window_init(HkWindow *self)
   g_signal_connect(self->patient_page, "loaded", G_CALLBACK(patient_loaded), self);
   g_signal_connect(self->patient_page, "failed", G_CALLBACK(page_failed), self);
   g_signal_connect(self->document_view, "failed", G_CALLBACK(page_failed), self);
+  g_signal_connect(self->census_page, "failed", G_CALLBACK(page_failed), self);
   g_signal_connect(self->document_view, "first-page-drawn", G_CALLBACK(document_drawn), self);
   show_error(self, NULL);
   self->idle_source = g_timeout_add_seconds(10, idle_check, self);

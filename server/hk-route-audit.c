@@ -9,6 +9,11 @@
 #include <string.h>
 
 #define HK_PRINT_DOCS_MAX 200
+/* A ward list prints a line (ID, name, bed) for each inpatient and no
+ * document: the viewer records it as one event per listed patient with no
+ * documents. Only this purpose may name none, so that an empty list never
+ * passes for a document print. */
+#define HK_PRINT_PURPOSE_WARD_LIST "ward_list"
 
 void
 hk_route_print_event(HkRequest *r)
@@ -20,7 +25,7 @@ hk_route_print_event(HkRequest *r)
   GString *docs = g_string_new(NULL);
   const char *pid = NULL, *purpose = NULL;
   hk_txn *t = NULL;
-  bool bad = false;
+  bool bad = false, ward_list = false;
   int ret = 0;
 
   if (hk_request_json(r, &p, &o) < 0)
@@ -28,19 +33,24 @@ hk_route_print_event(HkRequest *r)
   if (!bad) {
     n = json_object_get_member(o, "patient_id");
     pid = n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
-            ? json_node_get_string(n) : NULL;
+              ? json_node_get_string(n)
+              : NULL;
     n = json_object_get_member(o, "purpose");
     purpose = n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
-                ? json_node_get_string(n) : NULL;
+                  ? json_node_get_string(n)
+                  : NULL;
     n = json_object_get_member(o, "doc_ids");
     ids = n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
-    bad = !pid || !hk_patient_id_valid(pid) || !ids || json_array_get_length(ids) == 0 ||
+    ward_list = g_strcmp0(purpose, HK_PRINT_PURPOSE_WARD_LIST) == 0;
+    bad = !pid || !hk_patient_id_valid(pid) || !ids ||
+          (json_array_get_length(ids) == 0 && !ward_list) ||
           json_array_get_length(ids) > HK_PRINT_DOCS_MAX || (purpose && strlen(purpose) > 256);
   }
   for (guint i = 0; !bad && i < json_array_get_length(ids); i++) {
     JsonNode *e = json_array_get_element(ids, i);
     const char *id = JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING
-                       ? json_node_get_string(e) : NULL;
+                         ? json_node_get_string(e)
+                         : NULL;
     if (!id || strlen(id) != HK_DOC_ID_LEN || strspn(id, "0123456789abcdef") != HK_DOC_ID_LEN)
       bad = true;
     else
@@ -48,12 +58,19 @@ hk_route_print_event(HkRequest *r)
   }
   if (bad) {
     hk_reply_error(r, 400, "bad_request",
-                   "expected {\"patient_id\", \"doc_ids\": [1-200 IDs], \"purpose\"}");
+                   "expected {\"patient_id\", \"doc_ids\": [1-200 IDs], \"purpose\"} "
+                   "(doc_ids may be empty only for purpose \"ward_list\")");
     goto out;
   }
   /* Every printed document must be this patient's: the record then tells
-   * exactly whose pages left the building. */
+   * exactly whose pages left the building. A list without documents must at
+   * least name a patient the archive knows. */
   ret = hk_txn_begin(r->srv->store, false, &t);
+  if (ret == 0 && json_array_get_length(ids) == 0) {
+    HkPatient *pt = NULL;
+    ret = hk_store_get_patient(t, pid, &pt);
+    hk_patient_free(pt);
+  }
   for (guint i = 0; ret == 0 && i < json_array_get_length(ids); i++) {
     HkVersion *v = NULL;
     ret = hk_store_get_version(t, json_array_get_string_element(ids, i), 0, &v);
@@ -67,14 +84,19 @@ hk_route_print_event(HkRequest *r)
     goto out;
   }
   {
-    HkAuditEvent e = { .action = "print", .patient = pid, .document = docs->str,
-                       .outcome = ret == 0 ? "success" : "failure", .status = ret == 0 ? 204 : 404,
-                       .detail = purpose };
+    HkAuditEvent e = {.action = "print",
+                      .patient = pid,
+                      .document = docs->len ? docs->str : NULL,
+                      .outcome = ret == 0 ? "success" : "failure",
+                      .status = ret == 0 ? 204 : 404,
+                      .detail = purpose};
     if (hk_request_audit(r, &e) < 0)
       goto out;
   }
   if (ret < 0)
-    hk_reply_error(r, 404, "not_found", "a document does not exist or is not this patient's");
+    hk_reply_error(r, 404, "not_found",
+                   "the patient or a document does not exist, or a document is not this "
+                   "patient's");
   else
     hk_reply_empty(r, 204);
 out:
@@ -116,8 +138,10 @@ hk_audit_collect(JsonObject *o, const char *line, void *data)
 void
 hk_route_audit(HkRequest *r)
 {
-  HkAuditQuery q = { .from = INT64_MIN, .to = INT64_MAX, .user = hk_query(r, "user"),
-                     .patient = hk_query(r, "patient") };
+  HkAuditQuery q = {.from = INT64_MIN,
+                    .to = INT64_MAX,
+                    .user = hk_query(r, "user"),
+                    .patient = hk_query(r, "patient")};
   const char *from = hk_query(r, "from"), *to = hk_query(r, "to");
   struct evbuffer *body = evbuffer_new();
   char *line;
@@ -131,8 +155,10 @@ hk_route_audit(HkRequest *r)
     goto out;
   }
   {
-    HkAuditEvent e = { .action = "audit.read", .status = 200, .patient = q.patient,
-                       .query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req)) };
+    HkAuditEvent e = {.action = "audit.read",
+                      .status = 200,
+                      .patient = q.patient,
+                      .query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req))};
     if (hk_request_audit(r, &e) < 0)
       goto out;
   }

@@ -2,7 +2,10 @@
 # Drive hikae-viewer against a real hikae-server on loopback:
 #   1. make a throwaway CA and server certificate (127.0.0.1),
 #   2. generate samples (drop folder + SS-MIX2), index them once,
-#   3. add a viewer user, start the server,
+#   3. add the users (a viewer; per language, one with TOTP and one to lock
+#      out, since both lockouts and used TOTP steps outlive a run), start the
+#      server, and a second server with its own state whose sessions end
+#      after a few seconds (--session-max), for the expiry check,
 #   4. run the in-process GTK test under Xvfb in English and in Japanese
 #      (it saves screenshots), then --export-pack, checked with poppler.
 # Exits 77 (skip) while a program it needs is not built yet.
@@ -19,12 +22,38 @@ command -v jq >/dev/null || { echo "skip: jq missing"; exit 77; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hk-viewer-gui.XXXXXX")
 server_pid=
+short_pid=
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  [ -n "$short_pid" ] && kill "$short_pid" 2>/dev/null && wait "$short_pid" 2>/dev/null
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-fail() { echo "FAIL: $*"; [ -f "$tmp/server.log" ] && tail -20 "$tmp/server.log"; exit 1; }
+fail() {
+  echo "FAIL: $*"
+  for log in "$tmp/server.log" "$tmp/server-short.log"; do
+    [ -f "$log" ] && { echo "--- $log"; tail -20 "$log"; }
+  done
+  exit 1
+}
+# wait_health PORT PID: until the server on PORT answers, or fail.
+wait_health() {
+  i=0
+  until curl -sf --cacert ca.pem "https://127.0.0.1:$1/api/v1/health" >/dev/null; do
+    i=$((i + 1))
+    [ $i -gt 100 ] && fail "server on port $1 did not answer /api/v1/health"
+    kill -0 "$2" 2>/dev/null || fail "server on port $1 exited"
+    sleep 0.1
+  done
+}
+# add_user STATE NAME [--totp]: a viewer with the test password.
+add_user() {
+  st=$1 name=$2
+  shift 2
+  "$B/admin/hikae-admin" user add "$name" --state "$st" --role viewer "$@" \
+    < password >"admin-$name.out" 2>"admin-$name.err" \
+    || fail "hikae-admin user add $name: $(head -3 "admin-$name.err")"
+}
 
 cd "$tmp" || exit 1
 # 1. PKI: the viewer must trust this CA and nothing else.
@@ -45,10 +74,6 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout oth
 "$B/samples/hikae-samples" --out samples --patients 6 --docs-per-patient 8 --seed 5 --ssmix2 \
   >samples.log 2>&1 || fail "hikae-samples"
 # SS-MIX2 gives allergies, problems and the census; index it when present.
-ssmix2=
-[ -d samples/ssmix2 ] && ssmix2="--ssmix2 samples/ssmix2"
-"$B/indexer/hikae-indexer" --store store --drop samples/drop $ssmix2 --once \
-  >indexer.log 2>&1 || fail "hikae-indexer --once: $(tail -3 indexer.log)"
 
 # A patient with both a PDF and a JPEG: the test opens one of each.
 find samples/drop -name '*.meta.json' -exec jq -r '[.patient_id, .content_type, .patient.kana] | @tsv' {} + \
@@ -57,6 +82,28 @@ pick=$(awk -F'\t' '{has[$1" "$2]=1; kana[$1]=$3} END {for (p in kana) if (has[p"
 [ -n "$pick" ] || fail "no sample patient with both a PDF and a JPEG"
 export HK_TEST_PATIENT=$(printf '%s' "$pick" | cut -f1)
 export HK_TEST_KANA=$(printf '%s' "$pick" | cut -f2)
+
+# A text note of that patient whose stored bytes are damaged after ingest
+# (one byte flipped in the store, as a failing disk would): the viewer must
+# refuse it by its SHA-256, on screen and on paper. Dated long ago, so that
+# it is the last in the timeline and not among the three printed.
+mkdir -p samples/drop/damaged
+printf 'MARKER-%s damaged note\n' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+  > samples/drop/damaged/note.txt
+side=$(grep -l "\"patient_id\" *: *\"$HK_TEST_PATIENT\"" $(find samples/drop -name '*.meta.json') | head -1)
+jq '.source_id = "TEST:DAMAGED:1" | .title = "damaged note" | .type = "progress_note"
+    | .content_type = "text/plain" | .created_at = "2001-01-01T09:00:00+09:00"' "$side" \
+  > samples/drop/damaged/note.txt.meta.json || fail "damaged note sidecar"
+ssmix2=
+[ -d samples/ssmix2 ] && ssmix2="--ssmix2 samples/ssmix2"
+"$B/indexer/hikae-indexer" --store store --drop samples/drop $ssmix2 --once \
+  >indexer.log 2>&1 || fail "hikae-indexer --once: $(tail -3 indexer.log)"
+# Every copy: LMDB's copy-on-write leaves older copies of a page behind.
+offs=$(grep -abo "MARKER-" store/data.mdb | cut -d: -f1)
+[ -n "$offs" ] || fail "the damaged note's marker is not in store/data.mdb"
+for off in $offs; do
+  printf 'N' | dd of=store/data.mdb bs=1 seek="$off" conv=notrunc status=none
+done
 
 # 3. User and server.
 mkdir -p state
@@ -68,21 +115,45 @@ if [ $rc -eq 2 ]; then
   exit 77
 fi
 [ $rc -eq 0 ] || fail "hikae-admin user add: $(head -3 admin.log)"
+# Per language: a TOTP user (a step once used is refused, and the two runs
+# may fall in one 30 s step) and a user to lock out (locked for 15 min).
+for lang in en ja; do
+  add_user state "totp-$lang" --totp
+  uri=$(sed -n 's/^totp: //p' "admin-totp-$lang.out")
+  case $uri in
+    otpauth://totp/*secret=*) ;;
+    *) fail "hikae-admin user add --totp printed no otpauth:// URI: $(cat "admin-totp-$lang.out")" ;;
+  esac
+  printf '%s\n' "$uri" | sed 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/' > "totp-$lang.secret"
+  [ -s "totp-$lang.secret" ] || fail "no secret in $uri"
+  add_user state "lock-$lang"
+done
+# Sessions that end 8 s after login, on a server of their own (its own
+# state: the accounts and audit log belong to one server).
+mkdir -p state-short
+add_user state-short viewer1
 port=$(( 20000 + $$ % 20000 ))
+short_port=$((port + 1))
 "$B/server/hikae-server" --store store --state state --listen "127.0.0.1:$port" \
   --tls-cert server.pem --tls-key server.key >server.log 2>&1 &
 server_pid=$!
-i=0
-until curl -sf --cacert ca.pem "https://127.0.0.1:$port/api/v1/health" >/dev/null; do
-  i=$((i + 1))
-  [ $i -gt 100 ] && fail "server did not answer /api/v1/health"
-  kill -0 "$server_pid" 2>/dev/null || fail "server exited"
-  sleep 0.1
-done
+"$B/server/hikae-server" --store store --state state-short --listen "127.0.0.1:$short_port" \
+  --tls-cert server.pem --tls-key server.key --session-max 8 >server-short.log 2>&1 &
+short_pid=$!
+wait_health "$port" "$server_pid"
+wait_health "$short_port" "$short_pid"
 
 export HK_TEST_SERVER="https://127.0.0.1:$port"
+token=$(curl -sf --cacert ca.pem -d '{"user":"viewer1","password":"correct horse battery staple"}' \
+  "$HK_TEST_SERVER/api/v1/session" | jq -r .token)
+export HK_TEST_DAMAGED_DOC=$(curl -sf --cacert ca.pem -H "Authorization: Bearer $token" \
+  "$HK_TEST_SERVER/api/v1/patients/$HK_TEST_PATIENT/documents?limit=200" \
+  | jq -r '.documents[] | select(.source_id == "TEST:DAMAGED:1") | .id')
+[ -n "$HK_TEST_DAMAGED_DOC" ] || fail "the damaged note is not in the archive"
 export HK_TEST_CA="$tmp/ca.pem"
 export HK_TEST_OTHER_CA="$tmp/other-ca.pem"
+export HK_TEST_SHORT_SERVER="https://127.0.0.1:$short_port"
+export HK_TEST_SHORT_SESSION_S=8
 export HK_TEST_USER=viewer1
 export HK_TEST_PASSWORD_FILE="$tmp/password"
 export HK_TEST_OUT="$tmp"
@@ -94,6 +165,8 @@ export NO_AT_BRIDGE=1
 # 4. The widgets, in English and in Japanese.
 for lang in en ja; do
   LANG=C.UTF-8 LC_ALL=C.UTF-8 LANGUAGE=$lang HK_TEST_LANG=$lang \
+    HK_TEST_TOTP_USER="totp-$lang" HK_TEST_TOTP_SECRET="$(cat "totp-$lang.secret")" \
+    HK_TEST_LOCK_USER="lock-$lang" \
     xvfb-run -a -s '-screen 0 1280x800x24' "$HK_VIEWER_GUI_TEST" || fail "GUI test ($lang)"
 done
 
@@ -108,6 +181,13 @@ docs=$(curl -sf --cacert ca.pem -H "Authorization: Bearer $(curl -sf --cacert ca
   || fail "--export-pack"
 pages=$("$HK_PDF_CHECK" pack.pdf "$HK_TEST_PATIENT" 4) || fail "exported pack: $pages"
 echo "export-pack: $pages pages, every page stamped"
+# The damaged note must not be printed: exit 1, no PDF.
+"$HK_VIEWER" --export-pack --server "$HK_TEST_SERVER" --ca ca.pem --user viewer1 \
+  --password-file password --patient "$HK_TEST_PATIENT" --docs "$HK_TEST_DAMAGED_DOC" \
+  --out damaged.pdf 2>damaged.err
+[ $? -eq 1 ] || fail "--export-pack of damaged bytes did not exit 1"
+[ ! -e damaged.pdf ] || fail "--export-pack wrote a PDF of damaged bytes"
+grep -q "SHA-256" damaged.err || fail "--export-pack of damaged bytes did not say why: $(cat damaged.err)"
 # A wrong password file must fail with 1 and leave no PDF.
 printf 'wrong password for sure\n' > wrong
 "$HK_VIEWER" --export-pack --server "$HK_TEST_SERVER" --ca ca.pem --user viewer1 \

@@ -391,9 +391,23 @@ def test_census_print(api, ctx):
                       "doc_ids": [ctx["doc"]["id"]], "purpose": "x"}, token=t)
     check(s == 404, "print of another patient's document")
     for bad in [{}, {"patient_id": "0001234567", "doc_ids": []},
+                {"patient_id": "0001234567", "doc_ids": [], "purpose": "print"},
+                {"patient_id": "0001234567", "doc_ids": [], "purpose": "ward_list "},
+                {"patient_id": "0001234567", "purpose": "ward_list"},
                 {"patient_id": "0001234567", "doc_ids": ["../../etc"]}, [1, 2]]:
         s, _, _ = api.req("POST", "/api/v1/print-events", bad, token=t)
         check(s == 400, "bad print body %r -> %d" % (bad, s))
+    # A ward list prints no document: one event per listed patient, with no
+    # documents, under its own purpose; the patient must exist.
+    s, _, _ = api.req("POST", "/api/v1/print-events", {"patient_id": "0001234567",
+                      "doc_ids": [], "purpose": "ward_list"}, token=t)
+    check(s == 204, "ward list print 204 (%d)" % s)
+    s, _, _ = api.req("POST", "/api/v1/print-events", {"patient_id": "NOSUCHPATIENT1",
+                      "doc_ids": [], "purpose": "ward_list"}, token=t)
+    check(s == 404, "ward list print of an unknown patient (%d)" % s)
+    s, _, _ = api.req("POST", "/api/v1/print-events", {"patient_id": "P-0002",
+                      "doc_ids": [ctx["doc"]["id"]], "purpose": "ward_list"}, token=t)
+    check(s == 404, "ward_list purpose does not relax the document check (%d)" % s)
 
 
 def test_roles(api, ctx):
@@ -528,6 +542,13 @@ def test_audit_presence(api, ctx):
                  ("document.content", d, "0001234567")]:
         check(want in acts, "audit has %s" % (want,))
     check(any(r["action"] == "print" and d in r.get("document", "") for r in recs), "print audited")
+    check(any(r["action"] == "print" and r.get("patient") == "0001234567" and
+              r.get("detail") == "ward_list" and "document" not in r and
+              r["outcome"] == "success" and r.get("status") == 204 for r in recs),
+          "ward list print audited for its patient, without documents")
+    check(any(r["action"] == "print" and r.get("patient") == "NOSUCHPATIENT1" and
+              r.get("detail") == "ward_list" and r["outcome"] == "failure" and
+              r.get("status") == 404 for r in recs), "unknown ward list patient audited")
     check(any(r["action"] == "login" and r["outcome"] == "success" for r in recs), "login audited")
     check(all(r["client"] == "127.0.0.1" for r in recs if r["action"] != "user.add"), "client")
     # Every content fetch of alice's is there: count them against ours.

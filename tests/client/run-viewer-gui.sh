@@ -197,5 +197,6 @@ printf 'wrong password for sure\n' > wrong
 
 if [ -n "${HK_SCREENSHOT_DIR:-}" ] && [ -d "$HK_SCREENSHOT_DIR" ]; then
   cp pack.pdf "$HK_SCREENSHOT_DIR/sample-transfer-pack.pdf" 2>/dev/null || true
+  cp ward-list-en.pdf "$HK_SCREENSHOT_DIR/sample-ward-list.pdf" 2>/dev/null || true
 fi
 echo "PASS"

@@ -256,6 +256,7 @@ typedef struct {
   guint next;
   GtkWindow *parent;
   char *export_to;
+  GCancellable *cancel; /* may be NULL */
 } RunJob;
 
 static void
@@ -266,25 +267,42 @@ run_job_free(RunJob *j)
   g_free(j->purpose);
   g_clear_object(&j->parent);
   g_free(j->export_to);
+  g_clear_object(&j->cancel);
   g_free(j);
+}
+
+/* The print dialog runs a nested main loop, in which the window may lock
+ * (idle time) or log out. Once the job is cancelled, nothing more is drawn
+ * from the paper, and the operation ends. */
+static gboolean
+stopped(GtkPrintOperation *op, const RunJob *j)
+{
+  gboolean c = j->cancel && g_cancellable_is_cancelled(j->cancel);
+
+  if (c)
+    gtk_print_operation_cancel(op);
+  return c;
 }
 
 static void
 begin_print(GtkPrintOperation *op, GtkPrintContext *ctx, gpointer user_data)
 {
-  const HkPaper *paper = user_data;
-  int n = paper->paginate(paper->self, gtk_print_context_get_width(ctx),
-                          gtk_print_context_get_height(ctx));
+  const RunJob *j = user_data;
+  int n = 1;
 
+  if (!stopped(op, j))
+    n = j->paper.paginate(j->paper.self, gtk_print_context_get_width(ctx),
+                          gtk_print_context_get_height(ctx));
   gtk_print_operation_set_n_pages(op, MAX(n, 1));
 }
 
 static void
 draw_page(GtkPrintOperation *op, GtkPrintContext *ctx, int page, gpointer user_data)
 {
-  const HkPaper *paper = user_data;
+  const RunJob *j = user_data;
 
-  paper->draw_page(paper->self, gtk_print_context_get_cairo_context(ctx), page);
+  if (!stopped(op, j))
+    j->paper.draw_page(j->paper.self, gtk_print_context_get_cairo_context(ctx), page);
 }
 
 static gboolean
@@ -303,8 +321,8 @@ run_operation(RunJob *j, GError **error)
   gtk_print_operation_set_unit(op, GTK_UNIT_POINTS);
   gtk_print_operation_set_job_name(op, "hikae downtime copy");
   gtk_print_operation_set_embed_page_setup(op, TRUE);
-  g_signal_connect(op, "begin-print", G_CALLBACK(begin_print), &j->paper);
-  g_signal_connect(op, "draw-page", G_CALLBACK(draw_page), &j->paper);
+  g_signal_connect(op, "begin-print", G_CALLBACK(begin_print), j);
+  g_signal_connect(op, "draw-page", G_CALLBACK(draw_page), j);
   if (j->export_to)
     gtk_print_operation_set_export_filename(op, j->export_to);
   res = gtk_print_operation_run(op,
@@ -368,6 +386,7 @@ run_async(HkClient *client, const HkPaper *paper, char **patient_ids, char **doc
   j->purpose = g_strdup(purpose);
   j->parent = parent ? g_object_ref(parent) : NULL;
   j->export_to = g_strdup(export_to);
+  j->cancel = cancellable ? g_object_ref(cancellable) : NULL;
   g_task_set_source_tag(task, source_tag);
   g_task_set_task_data(task, j, (GDestroyNotify)run_job_free);
   if (patient_ids && patient_ids[0]) {

@@ -115,10 +115,14 @@ hk_window_lock(HkWindow *self, const char *message)
 {
   /* Patient data lives only in these widgets and the client: dropping them
    * is what leaves the laptop clean. */
-  if (self->print_cancel)
+  if (self->print_cancel) {
+    /* A print in flight owns the pack until print_done(): its dialog may
+     * be open in a nested main loop and, cancelled, draws nothing more. */
     g_cancellable_cancel(self->print_cancel);
+  } else {
+    g_clear_pointer(&self->print_pack, hk_pack_free);
+  }
   g_clear_object(&self->print_cancel);
-  g_clear_pointer(&self->print_pack, hk_pack_free);
   hk_document_view_clear(self->document_view);
   hk_patient_page_clear(self->patient_page);
   hk_search_page_clear(self->search_page);
@@ -426,9 +430,12 @@ idle_check(gpointer data)
 
   if (limit > 0 && self->client && hk_client_is_logged_in(self->client) &&
       g_get_monotonic_time() - self->last_input_us > limit) {
-    g_autofree char *msg =
-        g_strdup_printf(_("Locked after %d minutes without use. Log in again to continue."),
-                        self->settings.idle_lock_minutes);
+    g_autofree char *msg = g_strdup_printf(
+        g_dngettext(GETTEXT_PACKAGE,
+                    "Locked after %d minute without use. Log in again to continue.",
+                    "Locked after %d minutes without use. Log in again to continue.",
+                    (gulong)self->settings.idle_lock_minutes),
+        self->settings.idle_lock_minutes);
     hk_window_lock(self, msg);
   }
   return G_SOURCE_CONTINUE;

@@ -162,12 +162,28 @@ export GSK_RENDERER=cairo
 export GDK_BACKEND=x11
 export NO_AT_BRIDGE=1
 
+# The laptop stays clean: the viewer gets a home, caches, config, state
+# and temporary folder of its own, searched afterwards for patient data.
+home=$tmp/home
+mkdir -p "$home/cache" "$home/data" "$home/config" "$home/state" "$home/tmp"
+export HOME="$home" XDG_CACHE_HOME="$home/cache" XDG_DATA_HOME="$home/data" \
+  XDG_CONFIG_HOME="$home/config" XDG_STATE_HOME="$home/state" TMPDIR="$home/tmp"
+# clean_home WHEN: no file under the viewer's home holds the patient's ID,
+# a PDF or a JPEG.
+clean_home() {
+  leak=$(grep -rlaF -e "$HK_TEST_PATIENT" -e "%PDF-" "$home" 2>/dev/null;
+         find "$home" -type f -exec sh -c 'head -c 3 "$1" | od -An -tx1 | grep -q "ff d8 ff" && echo "$1"' _ {} \;)
+  [ -z "$leak" ] || fail "patient data on disk after $1: $leak"
+  echo "clean after $1: $(find "$home" -type f | wc -l) files under the viewer's home, none with patient data"
+}
+
 # 4. The widgets, in English and in Japanese.
 for lang in en ja; do
   LANG=C.UTF-8 LC_ALL=C.UTF-8 LANGUAGE=$lang HK_TEST_LANG=$lang \
     HK_TEST_TOTP_USER="totp-$lang" HK_TEST_TOTP_SECRET="$(cat "totp-$lang.secret")" \
     HK_TEST_LOCK_USER="lock-$lang" \
     xvfb-run -a -s '-screen 0 1280x800x24' "$HK_VIEWER_GUI_TEST" || fail "GUI test ($lang)"
+  clean_home "the GUI test ($lang)"
 done
 
 # 5. --export-pack, checked with poppler.
@@ -180,6 +196,7 @@ docs=$(curl -sf --cacert ca.pem -H "Authorization: Bearer $(curl -sf --cacert ca
   --password-file password --patient "$HK_TEST_PATIENT" --docs "$docs" --out pack.pdf \
   || fail "--export-pack"
 pages=$("$HK_PDF_CHECK" pack.pdf "$HK_TEST_PATIENT" 4) || fail "exported pack: $pages"
+clean_home "--export-pack"
 echo "export-pack: $pages pages, every page stamped"
 # The damaged note must not be printed: exit 1, no PDF.
 "$HK_VIEWER" --export-pack --server "$HK_TEST_SERVER" --ca ca.pem --user viewer1 \

@@ -604,7 +604,7 @@ check_idle_lock(HkViewerSettings s, const char *server, const char *user, const 
   printf("idle lock: after %.0f s\n", (g_get_monotonic_time() - t0) / 1e6);
   m = hk_login_page_get_message(lp);
   expected = g_strdup(
-      tr("Locked after 1 minutes without use.", "1 分間操作がなかったためロックしました。"));
+      tr("Locked after 1 minute without use.", "1 分間操作がなかったためロックしました。"));
   CHECK(contains(m, expected), "idle lock message: %s", or_none(m));
   CHECK(hk_window_get_client(win) == NULL, "session still open after the idle lock");
   CHECK(hk_patient_page_get_patient(pp) == NULL, "patient still in memory after the idle lock");

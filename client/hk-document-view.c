@@ -482,9 +482,9 @@ open_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellab
 
   if (!hk_api_sha256_matches(j->bytes, j->sha256)) {
     j->mismatch = TRUE;
-    e = g_error_new(G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                    _("The bytes received do not match the SHA-256 the archive recorded "
-                      "for this document, so they are not shown."));
+    e = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                            _("The bytes received do not match the SHA-256 the archive "
+                              "recorded for this document, so they are not shown."));
   } else if (len >= 5 && memcmp(bytes, "%PDF-", 5) == 0) {
     /* The bytes decide, not the label (the archive sniffed them on ingest). */
     g_mutex_lock(&poppler_lock);

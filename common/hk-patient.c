@@ -2,6 +2,7 @@
 
 #include "hk-error.h"
 #include "hk-json.h"
+#include "hk-time.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -41,7 +42,37 @@ hk_patient_free(HkPatient *p)
   g_ptr_array_unref(p->allergies);
   g_ptr_array_unref(p->problems);
   hk_admission_free(p->admission);
+  hk_fact_clear(&p->allergies_unreadable);
+  hk_fact_clear(&p->problems_unreadable);
+  hk_fact_clear(&p->admission_unreadable);
   g_free(p);
+}
+
+const char *
+hk_fact_status(bool has_data, const HkFactUnreadable *u)
+{
+  if (u && u->reason)
+    return "unreadable";
+  return has_data ? "recorded" : "none_recorded";
+}
+
+void
+hk_fact_set_unreadable(HkFactUnreadable *u, const char *reason, int64_t now)
+{
+  char *r = g_strdup(reason ? reason : "unreadable");
+
+  /* "since" is when the fact stopped being known, not the latest rescan. */
+  if (!u->reason || u->since <= 0)
+    u->since = now;
+  g_free(u->reason);
+  u->reason = r;
+}
+
+void
+hk_fact_clear(HkFactUnreadable *u)
+{
+  g_clear_pointer(&u->reason, g_free);
+  u->since = 0;
 }
 
 HkAllergy *
@@ -126,23 +157,41 @@ hk_set(JsonBuilder *b, const char *k, const char *v)
     json_builder_add_null_value(b);
 }
 
-char *
-hk_patient_to_json(const HkPatient *p)
+static void
+hk_fact_json(JsonBuilder *b, const char *name, bool has_data, const HkFactUnreadable *u)
 {
-  JsonBuilder *b = json_builder_new();
-  char *res;
+  g_autofree char *status_key = g_strdup_printf("%s_status", name);
+  g_autofree char *unreadable_key = g_strdup_printf("%s_unreadable", name);
 
-  json_builder_begin_object(b);
+  json_builder_set_member_name(b, status_key);
+  json_builder_add_string_value(b, hk_fact_status(has_data, u));
+  json_builder_set_member_name(b, unreadable_key);
+  if (u->reason) {
+    g_autofree char *since = hk_time_format(u->since);
+    json_builder_begin_object(b);
+    hk_set(b, "since", since);
+    hk_set(b, "reason", u->reason);
+    json_builder_end_object(b);
+  } else {
+    json_builder_add_null_value(b);
+  }
+}
+
+void
+hk_patient_build_json(JsonBuilder *b, const HkPatient *p, HkPatientJsonShape shape)
+{
   hk_set(b, "id", p->id);
   hk_set(b, "name", p->name);
   hk_set(b, "kana", p->kana);
   hk_set(b, "birth_date", p->birth_date);
   hk_set(b, "sex", p->sex);
-  json_builder_set_member_name(b, "origin");
-  json_builder_add_string_value(b, p->origin == HK_PATIENT_FROM_SSMIX2 ? "ssmix2" : "drop");
+  if (shape == HK_PATIENT_JSON_STORE) {
+    json_builder_set_member_name(b, "origin");
+    json_builder_add_string_value(b, p->origin == HK_PATIENT_FROM_SSMIX2 ? "ssmix2" : "drop");
+  }
   json_builder_set_member_name(b, "allergies");
   json_builder_begin_array(b);
-  for (guint i = 0; i < p->allergies->len; i++) {
+  for (guint i = 0; p->allergies && i < p->allergies->len; i++) {
     HkAllergy *a = g_ptr_array_index(p->allergies, i);
     json_builder_begin_object(b);
     hk_set(b, "allergen", a->allergen);
@@ -154,7 +203,7 @@ hk_patient_to_json(const HkPatient *p)
   json_builder_end_array(b);
   json_builder_set_member_name(b, "problems");
   json_builder_begin_array(b);
-  for (guint i = 0; i < p->problems->len; i++) {
+  for (guint i = 0; p->problems && i < p->problems->len; i++) {
     HkProblem *pr = g_ptr_array_index(p->problems, i);
     json_builder_begin_object(b);
     hk_set(b, "code", pr->code);
@@ -174,8 +223,23 @@ hk_patient_to_json(const HkPatient *p)
   } else {
     json_builder_add_null_value(b);
   }
-  json_builder_set_member_name(b, "updated_usec");
-  json_builder_add_int_value(b, p->updated_at);
+  hk_fact_json(b, "allergies", p->allergies && p->allergies->len > 0, &p->allergies_unreadable);
+  hk_fact_json(b, "problems", p->problems && p->problems->len > 0, &p->problems_unreadable);
+  hk_fact_json(b, "admission", p->admission != NULL, &p->admission_unreadable);
+  if (shape == HK_PATIENT_JSON_STORE) {
+    json_builder_set_member_name(b, "updated_usec");
+    json_builder_add_int_value(b, p->updated_at);
+  }
+}
+
+char *
+hk_patient_to_json(const HkPatient *p)
+{
+  JsonBuilder *b = json_builder_new();
+  char *res;
+
+  json_builder_begin_object(b);
+  hk_patient_build_json(b, p, HK_PATIENT_JSON_STORE);
   json_builder_end_object(b);
   res = hk_json_to_text(b);
   g_object_unref(b);
@@ -198,6 +262,32 @@ hk_array(JsonObject *o, const char *k)
   JsonNode *n = json_object_get_member(o, k);
 
   return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+}
+
+/* A record without the member (written before it existed) is readable. */
+static int
+hk_fact_from_json(JsonObject *o, const char *key, HkFactUnreadable *u)
+{
+  JsonNode *n = json_object_get_member(o, key);
+  JsonObject *f;
+  g_autofree char *since = NULL;
+  int ret = 0;
+
+  if (!n || JSON_NODE_HOLDS_NULL(n))
+    goto out;
+  ret = -HK_ECORRUPT;
+  if (!JSON_NODE_HOLDS_OBJECT(n))
+    goto out;
+  f = json_node_get_object(n);
+  u->reason = hk_str(f, "reason");
+  since = hk_str(f, "since");
+  if (!u->reason || !since || hk_time_parse(since, &u->since) < 0) {
+    hk_fact_clear(u);
+    goto out;
+  }
+  ret = 0;
+out:
+  return ret;
 }
 
 int
@@ -258,6 +348,13 @@ hk_patient_from_json(const char *json, size_t len, HkPatient **out)
     p->admission->bed = hk_str(a, "bed");
     p->admission->admitted_at = hk_str(a, "admitted_at");
   }
+  ret = hk_fact_from_json(o, "allergies_unreadable", &p->allergies_unreadable);
+  if (ret == 0)
+    ret = hk_fact_from_json(o, "problems_unreadable", &p->problems_unreadable);
+  if (ret == 0)
+    ret = hk_fact_from_json(o, "admission_unreadable", &p->admission_unreadable);
+  if (ret < 0)
+    goto out;
   *out = p;
   p = NULL;
   ret = 0;

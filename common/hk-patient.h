@@ -3,6 +3,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,6 +33,15 @@ typedef struct {
  * a drop-folder sidecar. */
 typedef enum { HK_PATIENT_FROM_DROP = 0, HK_PATIENT_FROM_SSMIX2 = 1 } HkPatientOrigin;
 
+/* A clinical fact (the allergy list, the problem list, the admission) whose
+ * newest source message could not be read. The fact then keeps what it was
+ * before, and the reader must be told it may be out of date: "no allergies"
+ * and "allergies unknown" are different things at the bedside. */
+typedef struct {
+  char *reason;  /* NULL: the fact is what the sources say */
+  int64_t since; /* when it was first found unreadable (usec), 0 if reason is NULL */
+} HkFactUnreadable;
+
 typedef struct {
   char *id;
   char *name;       /* kanji; may be NULL */
@@ -42,6 +52,9 @@ typedef struct {
   GPtrArray *allergies; /* HkAllergy* */
   GPtrArray *problems;  /* HkProblem* */
   HkAdmission *admission; /* NULL when not an inpatient */
+  HkFactUnreadable allergies_unreadable;
+  HkFactUnreadable problems_unreadable;
+  HkFactUnreadable admission_unreadable;
   int64_t updated_at;
 } HkPatient;
 
@@ -60,7 +73,23 @@ HkAdmission *hk_admission_new(const char *ward, const char *room, const char *be
                               const char *admitted_at);
 void hk_admission_free(HkAdmission *a);
 
-/* Serialize in the shape of GET /api/v1/patients/{id} (plus "origin"). */
+/* "recorded", "none_recorded" or "unreadable": what the patient header says
+ * of a fact (has_data: the list is non-empty, or the patient is admitted). */
+const char *hk_fact_status(bool has_data, const HkFactUnreadable *u);
+/* Mark u unreadable for reason (copied), keeping an earlier since. */
+void hk_fact_set_unreadable(HkFactUnreadable *u, const char *reason, int64_t now);
+void hk_fact_clear(HkFactUnreadable *u);
+
+typedef enum {
+  HK_PATIENT_JSON_API = 0,   /* GET /api/v1/patients/{id} */
+  HK_PATIENT_JSON_STORE = 1, /* adds "origin" and "updated_usec" */
+} HkPatientJsonShape;
+
+/* Add the members of a patient to the open object of b. The one writer of
+ * patient JSON, for the store and for the API alike. */
+void hk_patient_build_json(JsonBuilder *b, const HkPatient *p, HkPatientJsonShape shape);
+/* Serialize in the shape of GET /api/v1/patients/{id} plus "origin" and
+ * "updated_usec" (the store's record). */
 char *hk_patient_to_json(const HkPatient *p);
 /* Returns 0 or -HK_ECORRUPT. */
 int hk_patient_from_json(const char *json, size_t len, HkPatient **out);

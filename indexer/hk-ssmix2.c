@@ -393,8 +393,10 @@ out:
   return ret;
 }
 
-/* Does PID-3 (bare, or id^^^^PI among its repetitions) name pid? */
-static bool
+/* Does PID-3 (bare, or id^^^^PI among its repetitions) name pid?
+ * \return 0; -HK_EINVAL if there is no PID (the message is incomplete);
+ *         -HK_EPERM if it names another patient (a misfiled message). */
+static int
 hk_sx_pid_matches(HkHl7Msg *m, const char *pid, char **reason)
 {
   int seg = hk_hl7_find(m, "PID", 0);
@@ -403,7 +405,7 @@ hk_sx_pid_matches(HkHl7Msg *m, const char *pid, char **reason)
 
   if (seg < 0) {
     *reason = g_strdup("the message has no PID segment");
-    return false;
+    return -HK_EINVAL;
   }
   reps = hk_hl7_reps_at(m, (unsigned)seg, 3);
   for (unsigned r = 1; r <= reps; r++) {
@@ -412,18 +414,74 @@ hk_sx_pid_matches(HkHl7Msg *m, const char *pid, char **reason)
     if (!id || (type && strcmp(type, "PI") != 0))
       continue;
     if (strcmp(id, pid) == 0)
-      return true;
+      return 0;
     if (!first)
       first = id;
   }
   *reason = g_strdup_printf("patient ID mismatch: PID-3 says %s, folder and file name say %s",
                             first ? first : "nothing", pid);
-  return false;
+  return -HK_EPERM;
 }
 
-/* Read, parse and check one message file against the patient pid. */
+static bool hk_sx_is_patient_type(const char *dt);
+static bool hk_sx_is_census_type(const char *dt);
+static const char *hk_sx_first(const char *a, const char *b);
+
+/* A message that carries clinical facts must be whole before it may change
+ * them: HL7 ends every segment, the last one too, with CR, so bytes that
+ * stop elsewhere were cut (0x1C, the MLLP end byte some gateways keep, may
+ * follow). A fact segment without the fact (an allergy without allergen, a
+ * problem without name) or a census message without PV1 is cut or broken
+ * too; today's reader would have skipped it and shown a shorter list. */
 static int
-hk_sx_load(const char *path, const char *pid, HkHl7Msg **out, char **reason)
+hk_sx_fact_complete(const char *data, size_t len, HkHl7Msg *m, const char *dt, char **reason)
+{
+  size_t end = len;
+  int ret = -HK_EINVAL;
+
+  while (end > 0 && data[end - 1] == '\x1c')
+    end--;
+  if (end == 0 || (data[end - 1] != '\r' && data[end - 1] != '\n')) {
+    *reason = g_strdup("incomplete message: the file does not end with a segment terminator "
+                       "(CR), so it was cut (truncated)");
+    goto out;
+  }
+  for (unsigned i = 0; i < hk_hl7_n_segments(m); i++) {
+    const char *seg = hk_hl7_segment_name(m, i);
+    if (strcmp(seg, "AL1") == 0 || strcmp(seg, "IAM") == 0) {
+      const char *action = seg[0] == 'I' ? hk_hl7_get_at(m, i, 6, 1, 1, 0) : NULL;
+      if (!(action && strcmp(action, "D") == 0) &&
+          !hk_sx_first(hk_hl7_get_at(m, i, 3, 1, 2, 0), hk_hl7_get_at(m, i, 3, 1, 1, 0))) {
+        *reason = g_strdup_printf("incomplete message: %s segment %u has no allergen (%s-3)", seg,
+                                  i + 1, seg);
+        goto out;
+      }
+    } else if (strcmp(seg, "PRB") == 0) {
+      const char *action = hk_hl7_get_at(m, i, 1, 1, 1, 0);
+      if (!(action && strcmp(action, "DE") == 0) &&
+          !hk_sx_first(hk_hl7_get_at(m, i, 3, 1, 2, 0), hk_hl7_get_at(m, i, 3, 1, 1, 0))) {
+        *reason =
+            g_strdup_printf("incomplete message: PRB segment %u has no problem (PRB-3)", i + 1);
+        goto out;
+      }
+    }
+  }
+  if (hk_sx_is_census_type(dt) && hk_hl7_find(m, "PV1", 0) < 0) {
+    *reason = g_strdup("incomplete message: an admission, transfer or discharge without its "
+                       "PV1 segment");
+    goto out;
+  }
+  ret = 0;
+out:
+  return ret;
+}
+
+/* Read, parse and check one message file against the patient pid. A
+ * message of a patient-fact type (dt) must also be complete.
+ * \return 0; -HK_EPERM if it names another patient; another -HK_E code
+ *         if it cannot be read, decoded, parsed, or is incomplete. */
+static int
+hk_sx_load(const char *path, const char *pid, const char *dt, HkHl7Msg **out, char **reason)
 {
   g_autofree char *data = NULL, *why = NULL;
   size_t len = 0;
@@ -440,8 +498,10 @@ hk_sx_load(const char *path, const char *pid, HkHl7Msg **out, char **reason)
     *reason = g_strdup_printf("not an HL7 v2.5 message: %s", why);
     goto out;
   }
-  if (!hk_sx_pid_matches(*out, pid, reason)) {
-    ret = -HK_EINVAL;
+  ret = hk_sx_pid_matches(*out, pid, reason);
+  if (ret == 0 && dt && hk_sx_is_patient_type(dt))
+    ret = hk_sx_fact_complete(data, len, *out, dt, reason);
+  if (ret < 0) {
     hk_hl7_free(*out);
     *out = NULL;
     goto out;
@@ -730,17 +790,19 @@ hk_sx_touch(HkSxBatch *b, const HkSxEntry *e, HkHl7Msg *m)
   }
 }
 
+/* Quarantine e with reason. It is suspect (the tripwire's business, not
+ * bad input) if source_id names a document we hold, whose file no longer
+ * reads as one (what ransomware leaves behind), or if force_suspect says
+ * so: a patient-fact message that cannot be read hides a clinical fact. */
 static int
 hk_sx_quarantine(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, const char *reason,
-                 const char *source_id)
+                 const char *source_id, bool force_suspect)
 {
   HkQuarantine q = {0};
   char doc_id[HK_DOC_ID_LEN + 1];
-  bool suspect = false;
+  bool suspect = force_suspect;
   int ret;
 
-  /* A document we hold whose file no longer reads as one is what
-   * ransomware leaves behind: the tripwire's business, not bad input. */
   if (source_id && hk_store_find_source(t, source_id, doc_id) == 0)
     suspect = true;
   q.source = e->path;
@@ -754,7 +816,7 @@ hk_sx_quarantine(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, const char *reason
       b->st.suspect++;
     else
       b->st.quarantined++;
-    hk_warn("SS-MIX2 %s quarantined: %s", e->rel, reason);
+    hk_warn("SS-MIX2 %s quarantined (%s): %s", e->rel, q.kind, reason);
   }
   return ret;
 }
@@ -985,6 +1047,12 @@ hk_sx_is_patient_type(const char *dt)
 }
 
 static bool
+hk_sx_is_census_type(const char *dt)
+{
+  return strcmp(dt, "ADT-22") == 0 || strcmp(dt, "ADT-42") == 0 || strcmp(dt, "ADT-52") == 0;
+}
+
+static bool
 hk_sx_is_order_type(const char *dt)
 {
   return strcmp(dt, "OML-11") == 0 || strcmp(dt, "OMP-01") == 0 || strcmp(dt, "OMP-02") == 0;
@@ -996,17 +1064,26 @@ hk_sx_process(HkSxBatch *b, hk_txn *t, const HkSxEntry *e)
   g_autofree char *reason = NULL, *source_id = NULL, *main = NULL;
   HkHl7Msg *m = NULL;
   const char *path = e->path;
-  int ret = 0;
+  bool fact;
+  int ret = 0, r;
 
   if (!hk_sx_names_agree(e, &reason)) {
-    ret = hk_sx_quarantine(b, t, e, reason, NULL);
+    ret = hk_sx_quarantine(b, t, e, reason, NULL, false);
     goto done;
   }
   source_id = g_strdup_printf("SSMIX2:%s:%s:%s", e->name.pid, e->name.datatype, e->name.order_no);
   if (e->kind == HK_SX_EXTENDED)
     path = main = g_build_filename(e->path, HK_SX_MAIN, NULL);
-  if (hk_sx_load(path, e->name.pid, &m, &reason) < 0) {
-    ret = hk_sx_quarantine(b, t, e, reason, source_id);
+  r = hk_sx_load(path, e->name.pid, e->name.datatype, &m, &reason);
+  if (r < 0) {
+    fact = e->kind == HK_SX_STANDARD && hk_sx_is_patient_type(e->name.datatype);
+    /* A patient-fact message that cannot be read is suspect; one that
+     * names another patient is misfiled (bad input). Either way the
+     * patient is re-derived, so that its header says the fact could not
+     * be read, and keeps what it said before. */
+    ret = hk_sx_quarantine(b, t, e, reason, source_id, fact && r != -HK_EPERM);
+    if (ret == 0 && fact)
+      hk_sx_touch(b, e, NULL);
     goto done;
   }
   b->st.messages++;
@@ -1336,12 +1413,29 @@ typedef struct {
   char *adt61, *adt61_ts; /* the newest current allergy list */
   GPtrArray *problems;    /* HkProblem* */
   GPtrArray *events;      /* HkSxEvent* */
+  GString *problems_bad;  /* why PPR-01 files could not be read ("" if none) */
+  GString *events_bad;    /* same for the census messages */
 } HkSxFacts;
 
 static bool
 hk_sx_newer(const HkSsmix2Name *n, const char *best_ts)
 {
   return !best_ts || strcmp(n->timestamp, best_ts) > 0;
+}
+
+/* Add "TYPE file: why" to a list of reasons, keeping it short: the
+ * quarantine has every record, the header needs the first few. */
+static void
+hk_sx_why(GString *s, const char *dt, const char *path, const char *why)
+{
+  g_autofree char *base = g_path_get_basename(path);
+
+  if (s->len > 1024) {
+    if (!g_str_has_suffix(s->str, "; ..."))
+      g_string_append(s, "; ...");
+    return;
+  }
+  g_string_append_printf(s, "%s%s %s: %s", s->len ? "; " : "", dt, base, why);
 }
 
 /* Read every current file of the patient that carries patient facts. */
@@ -1386,8 +1480,12 @@ hk_sx_collect(const char *dir, const char *pid, HkSxFacts *f)
           }
           goto next;
         }
-        if (hk_sx_load(fpath, pid, &m, &why) < 0)
+        if (hk_sx_load(fpath, pid, dt, &m, &why) < 0) {
+          /* Every current file is part of the list: one unread file
+           * makes the whole list unknown, not shorter. */
+          hk_sx_why(strcmp(dt, "PPR-01") == 0 ? f->problems_bad : f->events_bad, dt, fpath, why);
           goto next;
+        }
         if (strcmp(dt, "PPR-01") == 0) {
           hk_sx_problems(m, f->problems);
         } else {
@@ -1403,6 +1501,23 @@ hk_sx_collect(const char *dir, const char *pid, HkSxFacts *f)
   }
 }
 
+static bool
+hk_sx_has_problem(GPtrArray *list, const HkProblem *p)
+{
+  for (guint i = 0; i < list->len; i++) {
+    const HkProblem *q = list->pdata[i];
+    if (g_strcmp0(q->name, p->name) == 0 && g_strcmp0(q->code, p->code) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* Re-derive the patient from every current file of its folder. A fact
+ * whose messages cannot all be read is not re-derived: it keeps what the
+ * store said (plus what the readable messages add, so that an allergy is
+ * never hidden), and is marked unreadable with the reason. A fact whose
+ * messages all read is replaced whole, even by an empty list: that is how
+ * SS-MIX2 withdraws an allergy. */
 static int
 hk_sx_refresh_patient(HkSxBatch *b, hk_txn *t, const char *pid, const HkSxTouched *tp)
 {
@@ -1411,10 +1526,14 @@ hk_sx_refresh_patient(HkSxBatch *b, hk_txn *t, const char *pid, const HkSxTouche
   HkHl7Msg *m = NULL;
   g_autofree char *why = NULL;
   GPtrArray *allergies = NULL;
+  GString *allergies_bad = g_string_new(NULL);
+  int64_t now = hk_time_now();
   int ret;
 
   f.problems = g_ptr_array_new_with_free_func((GDestroyNotify)hk_problem_free);
   f.events = g_ptr_array_new_with_free_func((GDestroyNotify)hk_sx_event_free);
+  f.problems_bad = g_string_new(NULL);
+  f.events_bad = g_string_new(NULL);
   hk_sx_collect(tp->dir, pid, &f);
   ret = hk_store_get_patient(t, pid, &p);
   if (ret == -HK_ENOTFOUND) {
@@ -1424,39 +1543,72 @@ hk_sx_refresh_patient(HkSxBatch *b, hk_txn *t, const char *pid, const HkSxTouche
   if (ret < 0)
     goto out;
   allergies = g_ptr_array_new_with_free_func((GDestroyNotify)hk_allergy_free);
-  if (f.adt00 && hk_sx_load(f.adt00, pid, &m, &why) == 0) {
+  if (f.adt00 && hk_sx_load(f.adt00, pid, "ADT-00", &m, &why) == 0) {
     g_autoptr(HkPatient) src = hk_patient_new(pid);
     src->origin = HK_PATIENT_FROM_SSMIX2;
     hk_sx_pid_identity(m, src);
     hk_patient_merge_identity(p, src);
     hk_sx_allergies(m, allergies);
     g_clear_pointer(&m, hk_hl7_free);
-  } else if (tp->fallback) {
-    /* No patient master: other messages' PID may only fill gaps (their
-     * PID-7 can be wrong, as a corpus ADT-52 shows). */
-    if (!p->name)
-      p->name = g_strdup(tp->fallback->name);
-    if (!p->kana)
-      p->kana = g_strdup(tp->fallback->kana);
-    if (!p->birth_date)
-      p->birth_date = g_strdup(tp->fallback->birth_date);
-    if (!p->sex)
-      p->sex = g_strdup(tp->fallback->sex);
+  } else {
+    /* No patient master, or one that cannot be read: other messages' PID
+     * may only fill gaps (their PID-7 can be wrong, as a corpus ADT-52
+     * shows). */
+    if (f.adt00)
+      hk_sx_why(allergies_bad, "ADT-00", f.adt00, why);
+    if (tp->fallback) {
+      if (!p->name)
+        p->name = g_strdup(tp->fallback->name);
+      if (!p->kana)
+        p->kana = g_strdup(tp->fallback->kana);
+      if (!p->birth_date)
+        p->birth_date = g_strdup(tp->fallback->birth_date);
+      if (!p->sex)
+        p->sex = g_strdup(tp->fallback->sex);
+    }
   }
   g_clear_pointer(&why, g_free);
-  if (f.adt61 && hk_sx_load(f.adt61, pid, &m, &why) == 0) {
+  if (f.adt61 && hk_sx_load(f.adt61, pid, "ADT-61", &m, &why) == 0) {
     hk_sx_allergies(m, allergies);
     g_clear_pointer(&m, hk_hl7_free);
+  } else if (f.adt61) {
+    hk_sx_why(allergies_bad, "ADT-61", f.adt61, why);
   }
-  /* SS-MIX2 is the only source of these three: what it says now is all. */
-  g_ptr_array_unref(p->allergies);
-  p->allergies = allergies;
-  allergies = NULL;
-  g_ptr_array_unref(p->problems);
-  p->problems = f.problems;
-  f.problems = NULL;
-  hk_admission_free(p->admission);
-  p->admission = hk_sx_replay(f.events);
+  /* SS-MIX2 is the only source of these three: what it says now is all,
+   * when all of it could be read. */
+  if (allergies_bad->len) {
+    for (guint i = 0; i < allergies->len; i++) {
+      const HkAllergy *a = allergies->pdata[i];
+      hk_sx_add_allergy(p->allergies, a->allergen, a->type, a->reaction, a->severity);
+    }
+    hk_fact_set_unreadable(&p->allergies_unreadable, allergies_bad->str, now);
+  } else {
+    g_ptr_array_unref(p->allergies);
+    p->allergies = allergies;
+    allergies = NULL;
+    hk_fact_clear(&p->allergies_unreadable);
+  }
+  if (f.problems_bad->len) {
+    for (guint i = 0; i < f.problems->len; i++) {
+      const HkProblem *q = f.problems->pdata[i];
+      if (!hk_sx_has_problem(p->problems, q))
+        g_ptr_array_add(p->problems, hk_problem_new(q->code, q->name, q->onset));
+    }
+    hk_fact_set_unreadable(&p->problems_unreadable, f.problems_bad->str, now);
+  } else {
+    g_ptr_array_unref(p->problems);
+    p->problems = f.problems;
+    f.problems = NULL;
+    hk_fact_clear(&p->problems_unreadable);
+  }
+  if (f.events_bad->len) {
+    /* Where a patient lies cannot be merged: the last known bed stays. */
+    hk_fact_set_unreadable(&p->admission_unreadable, f.events_bad->str, now);
+  } else {
+    hk_admission_free(p->admission);
+    p->admission = hk_sx_replay(f.events);
+    hk_fact_clear(&p->admission_unreadable);
+  }
   ret = hk_store_put_patient(t, p);
   if (ret == 0)
     b->st.patients++;
@@ -1468,6 +1620,9 @@ out:
   if (f.problems)
     g_ptr_array_unref(f.problems);
   g_ptr_array_unref(f.events);
+  g_string_free(f.problems_bad, TRUE);
+  g_string_free(f.events_bad, TRUE);
+  g_string_free(allergies_bad, TRUE);
   g_free(f.adt00);
   g_free(f.adt00_ts);
   g_free(f.adt61);

@@ -185,41 +185,9 @@ hk_route_patient_get(HkRequest *r)
   }
   b = json_builder_new();
   json_builder_begin_object(b);
-  hk_patient_identity(b, p);
-  json_builder_set_member_name(b, "allergies");
-  json_builder_begin_array(b);
-  for (guint i = 0; p->allergies && i < p->allergies->len; i++) {
-    const HkAllergy *a = p->allergies->pdata[i];
-    json_builder_begin_object(b);
-    hk_json_str(b, "allergen", a->allergen);
-    hk_json_str(b, "type", a->type);
-    hk_json_str(b, "reaction", a->reaction);
-    hk_json_str(b, "severity", a->severity);
-    json_builder_end_object(b);
-  }
-  json_builder_end_array(b);
-  json_builder_set_member_name(b, "problems");
-  json_builder_begin_array(b);
-  for (guint i = 0; p->problems && i < p->problems->len; i++) {
-    const HkProblem *pr = p->problems->pdata[i];
-    json_builder_begin_object(b);
-    hk_json_str(b, "code", pr->code);
-    hk_json_str(b, "name", pr->name);
-    hk_json_str(b, "onset", pr->onset);
-    json_builder_end_object(b);
-  }
-  json_builder_end_array(b);
-  json_builder_set_member_name(b, "admission");
-  if (p->admission) {
-    json_builder_begin_object(b);
-    hk_json_str(b, "ward", p->admission->ward);
-    hk_json_str(b, "room", p->admission->room);
-    hk_json_str(b, "bed", p->admission->bed);
-    hk_json_str(b, "admitted_at", p->admission->admitted_at);
-    json_builder_end_object(b);
-  } else {
-    json_builder_add_null_value(b);
-  }
+  /* The same writer as the store's record: one shape, one place that says
+   * whether allergy data could not be read. */
+  hk_patient_build_json(b, p, HK_PATIENT_JSON_API);
   json_builder_end_object(b);
   hk_reply_builder(r, 200, b);
 out:
@@ -661,6 +629,7 @@ hk_route_census(HkRequest *r)
     hk_json_str(b, "room", p->admission ? p->admission->room : NULL);
     hk_json_str(b, "bed", p->admission ? p->admission->bed : NULL);
     hk_json_str(b, "admitted_at", p->admission ? p->admission->admitted_at : NULL);
+    hk_json_str(b, "admission_status", hk_fact_status(p->admission != NULL, &p->admission_unreadable));
     json_builder_end_object(b);
   }
   json_builder_end_array(b);

@@ -167,6 +167,12 @@ check_patient_field(const HkPatient *p, const char *k, const char *v, const char
     ck_assert_int_eq((int)p->allergies->len, atoi(v));
   else if (strcmp(k, "problems") == 0)
     ck_assert_int_eq((int)p->problems->len, atoi(v));
+  else if (strcmp(k, "allergies_status") == 0)
+    ck_assert_str_eq(hk_fact_status(p->allergies->len > 0, &p->allergies_unreadable), v);
+  else if (strcmp(k, "problems_status") == 0)
+    ck_assert_str_eq(hk_fact_status(p->problems->len > 0, &p->problems_unreadable), v);
+  else if (strcmp(k, "admission_status") == 0)
+    ck_assert_str_eq(hk_fact_status(p->admission != NULL, &p->admission_unreadable), v);
   else if (strcmp(k, "allergy") == 0) {
     bool found = false;
     for (guint i = 0; i < p->allergies->len; i++)

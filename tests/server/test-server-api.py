@@ -54,6 +54,19 @@ def doc(drop, name, meta, content):
         json.dump(meta, f, ensure_ascii=False)
 
 
+SX_PID = "S0000777"
+SX_MSH = ("MSH|^~\\&|HIS||HIS||20240301120000||%s|1|P|2.5||||||~ISO IR87||ISO 2022-1994\r")
+SX_PIDSEG = "PID|0001||S0000777^^^^PI||佐藤^次郎^^^^^L^I~サトウ^ジロウ^^^^^L^P||19450101|M\r"
+
+
+def ssmix2_msg(root, date, dt, order, ts, data):
+    """One SS-MIX2 standardized-storage file of patient SX_PID."""
+    d = os.path.join(root, SX_PID[0:3], SX_PID[3:6], SX_PID, date, dt)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "%s_%s_%s_%s_%s_01_1" % (SX_PID, date, dt, order, ts)), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode("iso2022_jp"))
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -126,13 +139,25 @@ def setup():
         "type": "other", "title": "big", "created_at": "2026-11-17T08:00:00+09:00",
         "content_type": "text/plain", "patient": ichiro},
         b"".join(b"%08d big line of text for the slow reader test\n" % i for i in range(260000)))
-    run(INDEXER, "--store", store, "--drop", drop, "--once")
+    # An SS-MIX2 patient with a penicillin allergy (issue 10, item 1).
+    sx = os.path.join(TMP, "ssmix2")
+    ssmix2_msg(sx, "-", "ADT-00", "999999999999999", "20240301120000000",
+               SX_MSH % "ADT^A08^ADT_A01" + "EVN||202403011200\r" + SX_PIDSEG)
+    ssmix2_msg(sx, "-", "ADT-61", "999999999999999", "20240301120000000",
+               SX_MSH % "ADT^A60^ADT_A60" + "EVN||202403011200\r" + SX_PIDSEG +
+               "IAM|1|DA^薬剤アレルギー^HL70127|1^ペニシリン^99XYZ|SV^重度^HL70128|発疹|A\r")
+    run(INDEXER, "--store", store, "--drop", drop, "--ssmix2", sx, "--once")
+    # A newer allergy message in EUC-JP, not ISO-2022-JP: it cannot be read,
+    # so the allergy must stay and the record must say it could not be read.
+    ssmix2_msg(sx, "-", "ADT-61", "999999999999999", "20240305120000000",
+               (SX_MSH % "ADT^A60^ADT_A60" + "EVN||202403051200\r" + SX_PIDSEG)
+               .encode("iso2022_jp") + "IAM|1|DA|1^ペニシリン\r".encode("euc_jp"))
     # A second version of the note.
     doc(drop, "a/note1.txt", {"patient_id": "0001234567", "source_id": "EHR:PN:1",
         "type": "progress_note", "title": "経過記録", "created_at": "2026-11-20T14:03:00+09:00",
         "author": "山田 太郎", "department": "外科", "content_type": "text/plain",
         "patient": hanako}, b"second version of the note\n" * 40)
-    run(INDEXER, "--store", store, "--drop", drop, "--once")
+    run(INDEXER, "--store", store, "--drop", drop, "--ssmix2", sx, "--once")
     run(MKCERT, pki)
     run(ADMIN, "user", "add", "alice", "--state", state, stdin=PW["alice"] + "\n")
     run(ADMIN, "user", "add", "lara", "--state", state, stdin=PW["lara"] + "\n")
@@ -248,7 +273,7 @@ def test_login(api, ctx):
 def test_status(api, ctx):
     s, _, js = api.req("GET", "/api/v1/status", token=ctx["alice"])
     check(s == 200, "status")
-    check(js["documents"] == 4 and js["patients"] == 2, js)  # 3 notes and the big scan
+    check(js["documents"] == 4 and js["patients"] == 3, js)  # 3 notes and the big scan; SS-MIX2 S0000777
     check(js["indexer"] in ("stopped", "running", "sealed") and js["archive_as_of"], js)
     check(js["indexer"] == "stopped", "indexer ran --once: stopped, got %s" % js["indexer"])
     check("last_document_at" in js, js)
@@ -287,6 +312,23 @@ def test_patient(api, ctx):
     for k in ["id", "name", "kana", "birth_date", "sex", "allergies", "problems", "admission"]:
         check(k in js, "patient field %s" % k)
     check(js["name"] == "山田 花子" and js["admission"] is None, js)
+    # What the header says of each fact: none recorded is not unreadable.
+    for k in ["allergies", "problems", "admission"]:
+        check(js[k + "_status"] == "none_recorded" and js[k + "_unreadable"] is None, js)
+    check("origin" not in js and "updated_usec" not in js, "store-only fields in the API: %s" % js)
+    # The SS-MIX2 patient: an unreadable newer allergy message left the
+    # penicillin allergy in place, and the record says why it may be stale.
+    s, _, js = api.req("GET", "/api/v1/patients/" + SX_PID, token=t)
+    check(s == 200 and js["name"] == "佐藤 次郎", js)
+    check([a["allergen"] for a in js["allergies"]] == ["ペニシリン"], "allergy kept: %s" % js)
+    check(js["allergies"][0]["type"] == "drug" and js["allergies"][0]["severity"] == "重度", js)
+    check(js["allergies_status"] == "unreadable", js)
+    un = js["allergies_unreadable"]
+    check(un and "ADT-61" in un["reason"] and "ISO-2022-JP" in un["reason"]
+          and "20240305120000000" in un["reason"], js)
+    check(un["since"].endswith("Z") and un["since"][:2] == "20", js)
+    check(js["problems_status"] == "none_recorded" and js["admission_status"] == "none_recorded",
+          js)
     s, _, js = api.req("GET", "/api/v1/patients/NOPE", token=t)
     check(s == 404 and js["error"] == "not_found", "unknown patient")
     s, _, js = api.req("GET", "/api/v1/patients/" + "x" * 40, token=t)

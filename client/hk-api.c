@@ -166,6 +166,22 @@ hk_problem_info_free(HkProblemInfo *p)
   g_free(p);
 }
 
+static void
+fact_clear(HkFactInfo *f)
+{
+  g_clear_pointer(&f->reason, g_free);
+  g_clear_pointer(&f->since, g_date_time_unref);
+  f->unreadable = FALSE;
+}
+
+static void
+fact_copy(HkFactInfo *to, const HkFactInfo *from)
+{
+  to->unreadable = from->unreadable;
+  to->reason = g_strdup(from->reason);
+  to->since = from->since ? g_date_time_ref(from->since) : NULL;
+}
+
 void
 hk_patient_info_free(HkPatientInfo *p)
 {
@@ -182,6 +198,9 @@ hk_patient_info_free(HkPatientInfo *p)
   g_free(p->room);
   g_free(p->bed);
   g_clear_pointer(&p->admitted_at, g_date_time_unref);
+  fact_clear(&p->allergies_state);
+  fact_clear(&p->problems_state);
+  fact_clear(&p->admission_state);
   g_free(p);
 }
 
@@ -222,6 +241,9 @@ hk_patient_info_copy(const HkPatientInfo *p)
   c->room = g_strdup(p->room);
   c->bed = g_strdup(p->bed);
   c->admitted_at = p->admitted_at ? g_date_time_ref(p->admitted_at) : NULL;
+  fact_copy(&c->allergies_state, &p->allergies_state);
+  fact_copy(&c->problems_state, &p->problems_state);
+  fact_copy(&c->admission_state, &p->admission_state);
   return c;
 }
 
@@ -332,6 +354,23 @@ out:
   return s;
 }
 
+/* "<name>_status" and "<name>_unreadable" of a patient record. An
+ * unreadable object without the status still counts: better a warning too
+ * many than a missing one. */
+static void
+fact_from_object(JsonObject *o, const char *name, HkFactInfo *f)
+{
+  g_autofree char *status_key = g_strdup_printf("%s_status", name);
+  g_autofree char *unreadable_key = g_strdup_printf("%s_unreadable", name);
+  JsonObject *u = member_object(o, unreadable_key);
+
+  f->unreadable = g_strcmp0(member_str(o, status_key), "unreadable") == 0 || u != NULL;
+  if (u) {
+    f->reason = member_dup(u, "reason");
+    f->since = member_time(u, "since");
+  }
+}
+
 static HkPatientInfo *
 patient_from_object(JsonObject *o)
 {
@@ -396,6 +435,9 @@ patient_from_object(JsonObject *o)
     p->bed = member_dup(adm, "bed");
     p->admitted_at = member_time(adm, "admitted_at");
   }
+  fact_from_object(o, "allergies", &p->allergies_state);
+  fact_from_object(o, "problems", &p->problems_state);
+  fact_from_object(o, "admission", &p->admission_state);
   return p;
 }
 

@@ -44,6 +44,15 @@ typedef struct {
   char *onset; /* may be NULL */
 } HkProblemInfo;
 
+/* What the archive says of a clinical fact (allergies, problems,
+ * admission): "unreadable" means its newest source message could not be
+ * read, so what is shown is the last readable state and may be stale. */
+typedef struct {
+  gboolean unreadable;
+  char *reason;     /* may be NULL */
+  GDateTime *since; /* may be NULL */
+} HkFactInfo;
+
 /* A patient: a search result (identity only), a census line (identity and
  * bed) or the full record (everything). */
 typedef struct {
@@ -57,6 +66,9 @@ typedef struct {
   gboolean admitted;       /* has a current admission */
   char *ward, *room, *bed; /* may be NULL */
   GDateTime *admitted_at;  /* may be NULL */
+  HkFactInfo allergies_state;
+  HkFactInfo problems_state;
+  HkFactInfo admission_state;
 } HkPatientInfo;
 
 /* One version in a document's history. */

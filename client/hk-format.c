@@ -268,6 +268,32 @@ hk_format_allergens(const HkPatientInfo *p)
 }
 
 char *
+hk_format_allergy_banner(const HkPatientInfo *p, gboolean with_sign, gboolean *alarm)
+{
+  g_autofree char *allergens = hk_format_allergens(p);
+  const char *sign = with_sign ? "⚠ " : "";
+  char *res;
+
+  *alarm = allergens != NULL || p->allergies_state.unreadable;
+  if (p->allergies_state.unreadable && allergens)
+    /* TRANSLATORS: %s is a sign or nothing, %s the allergens */
+    res = g_strdup_printf(_("%sALLERGIES: %s. Newer allergy data could not be read (see "
+                            "quarantine): there may be more."),
+                          sign, allergens);
+  else if (p->allergies_state.unreadable)
+    /* TRANSLATORS: %s is a sign or nothing */
+    res = g_strdup_printf(_("%sALLERGIES UNKNOWN: allergy data could not be read (see "
+                            "quarantine)."),
+                          sign);
+  else if (allergens)
+    res = with_sign ? g_strdup_printf(_("⚠ ALLERGIES: %s"), allergens)
+                    : g_strdup_printf(_("ALLERGIES: %s"), allergens);
+  else
+    res = g_strdup(_("No allergies recorded in archive"));
+  return res;
+}
+
+char *
 hk_format_sha_prefix(const char *sha256)
 {
   return g_strndup(sha256 ? sha256 : "", 12);

@@ -59,6 +59,11 @@ char *hk_format_location(const HkPatientInfo *p);
 
 /* The allergens, joined by "、" or ", " as the locale wants; NULL if none. */
 char *hk_format_allergens(const HkPatientInfo *p);
+/* The allergy banner of the patient header and the printed pack: the
+ * allergens, "none recorded", or that allergy data could not be read (with
+ * what is known). *alarm is TRUE when it must stand out (allergies, or
+ * unknown). with_sign adds the ⚠ the screen shows. */
+char *hk_format_allergy_banner(const HkPatientInfo *p, gboolean with_sign, gboolean *alarm);
 
 /* The first 12 hex digits of a SHA-256, the prefix that stamps carry. */
 char *hk_format_sha_prefix(const char *sha256);

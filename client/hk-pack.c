@@ -271,7 +271,8 @@ draw_cover(HkPack *p, cairo_t *cr, int index)
     g_autofree char *birth = hk_format_birth_and_age(p->patient->birth_date, today);
     g_autofree char *sex = hk_format_sex(p->patient->sex);
     g_autofree char *loc = hk_format_location(p->patient);
-    g_autofree char *allergens = hk_format_allergens(p->patient);
+    gboolean alarm = FALSE;
+    g_autofree char *allergy = hk_format_allergy_banner(p->patient, FALSE, &alarm);
     g_autofree char *fresh = NULL;
     g_autofree char *printed = hk_format_datetime(p->printed_at);
     g_autofree char *who = NULL;
@@ -286,14 +287,13 @@ draw_cover(HkPack *p, cairo_t *cr, int index)
 
     /* Allergies: the one thing a receiving team must not miss. */
     {
-      g_autofree char *a = allergens ? g_strdup_printf(_("ALLERGIES: %s"), allergens)
-                                     : g_strdup(_("No allergies recorded in archive"));
+      const char *a = allergy;
       g_autoptr(PangoLayout) l = hk_paper_text_layout(cr, "Noto Sans CJK JP Bold 12", w - 16);
       int lh = 0;
       pango_layout_set_text(l, a, -1);
       pango_layout_get_size(l, NULL, &lh);
       cairo_rectangle(cr, x, y, w, (double)lh / PANGO_SCALE + 12);
-      cairo_set_line_width(cr, allergens ? 2.5 : 1.0);
+      cairo_set_line_width(cr, alarm ? 2.5 : 1.0);
       cairo_stroke(cr);
       cairo_move_to(cr, x + 8, y + 6);
       pango_cairo_show_layout(cr, l);

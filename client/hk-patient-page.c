@@ -71,8 +71,8 @@ show_patient(HkPatientPage *self)
   g_autofree char *birth = hk_format_birth_and_age(p->birth_date, today);
   g_autofree char *sex = hk_format_sex(p->sex);
   g_autofree char *loc = hk_format_location(p);
-  g_autofree char *allergens = hk_format_allergens(p);
-  g_autofree char *allergy = NULL;
+  gboolean alarm = FALSE;
+  g_autofree char *allergy = hk_format_allergy_banner(p, TRUE, &alarm);
   g_autofree char *a11y = NULL;
   GString *problems = g_string_new(NULL);
   GtkWidget *al = GTK_WIDGET(self->allergy_label);
@@ -82,16 +82,23 @@ show_patient(HkPatientPage *self)
   gtk_label_set_text(self->kana_label, p->kana ? p->kana : "");
   gtk_label_set_text(self->birth_label, birth);
   gtk_label_set_text(self->sex_label, sex);
-  gtk_label_set_text(self->location_label, loc);
+  if (p->admission_state.unreadable) {
+    g_autofree char *l = g_strdup_printf(_("%s (admission data could not be read, see "
+                                           "quarantine)"),
+                                         loc);
+    gtk_label_set_text(self->location_label, l);
+  } else {
+    gtk_label_set_text(self->location_label, loc);
+  }
   gtk_widget_remove_css_class(al, "hk-allergy");
   gtk_widget_remove_css_class(al, "hk-no-allergy");
-  if (allergens) {
-    allergy = g_strdup_printf(_("⚠ ALLERGIES: %s"), allergens);
-    gtk_widget_add_css_class(al, "hk-allergy");
-  } else {
-    allergy = g_strdup(_("No allergies recorded in archive"));
-    gtk_widget_add_css_class(al, "hk-no-allergy");
-  }
+  /* "Could not be read" is shown as loudly as an allergy: it is not
+   * "none". */
+  gtk_widget_add_css_class(al, alarm ? "hk-allergy" : "hk-no-allergy");
+  if (p->allergies_state.reason)
+    gtk_widget_set_tooltip_text(al, p->allergies_state.reason);
+  else
+    gtk_widget_set_tooltip_text(al, NULL);
   gtk_label_set_text(self->allergy_label, allergy);
   gtk_accessible_update_property(GTK_ACCESSIBLE(al), GTK_ACCESSIBLE_PROPERTY_LABEL, allergy, -1);
   for (guint i = 0; p->problems && i < p->problems->len; i++) {
@@ -103,6 +110,9 @@ show_patient(HkPatientPage *self)
       g_string_append_printf(problems, _(" (since %s)"), q->onset);
     g_string_append_c(problems, '\n');
   }
+  if (p->problems_state.unreadable)
+    g_string_prepend(problems, _("⚠ Problem data could not be read (see quarantine); the list "
+                                 "may be incomplete.\n"));
   if (problems->len == 0)
     g_string_append(problems, _("No problems recorded in archive"));
   else

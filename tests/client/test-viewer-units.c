@@ -151,6 +151,82 @@ START_TEST(test_parse_patient)
 }
 END_TEST
 
+/* "No allergies recorded" and "allergy data could not be read" are told
+ * apart: parsed from the record, in the header's banner and on the printed
+ * pack's cover (issue 10, item 1). */
+START_TEST(test_allergies_unreadable)
+{
+  const char *kept =
+      "{\"id\":\"S0000777\",\"name\":\"佐藤 次郎\",\"allergies\":[{\"allergen\":\"ペニシリン\"}],"
+      "\"allergies_status\":\"unreadable\",\"allergies_unreadable\":{\"since\":"
+      "\"2026-11-20T05:03:00.000Z\",\"reason\":\"ADT-61 S0000777_-_ADT-61_x_1: not an HL7 "
+      "v2.5 message\"},\"problems\":[],\"problems_status\":\"unreadable\","
+      "\"problems_unreadable\":{\"since\":\"2026-11-20T05:03:00.000Z\",\"reason\":\"PPR-01\"},"
+      "\"admission\":null,\"admission_status\":\"none_recorded\",\"admission_unreadable\":null}";
+  const char *unknown =
+      "{\"id\":\"S0000778\",\"allergies\":[],\"allergies_status\":\"unreadable\","
+      "\"allergies_unreadable\":{\"since\":\"2026-11-20T05:03:00.000Z\",\"reason\":\"cut\"}}";
+  const char *none = "{\"id\":\"S0000779\",\"allergies\":[],\"allergies_status\":"
+                     "\"none_recorded\",\"allergies_unreadable\":null}";
+  g_autoptr(HkPatientInfo) p = hk_api_parse_patient(kept, -1, NULL);
+  g_autoptr(HkPatientInfo) u = hk_api_parse_patient(unknown, -1, NULL);
+  g_autoptr(HkPatientInfo) n = hk_api_parse_patient(none, -1, NULL);
+  g_autoptr(HkPatientInfo) c = NULL;
+  g_autofree char *b1 = NULL, *b2 = NULL, *b3 = NULL, *b4 = NULL;
+  gboolean alarm = FALSE;
+
+  ck_assert_ptr_nonnull(p);
+  ck_assert(p->allergies_state.unreadable);
+  ck_assert_ptr_nonnull(strstr(p->allergies_state.reason, "ADT-61"));
+  ck_assert_ptr_nonnull(p->allergies_state.since);
+  ck_assert(p->problems_state.unreadable);
+  ck_assert(!p->admission_state.unreadable);
+  c = hk_patient_info_copy(p);
+  ck_assert(c->allergies_state.unreadable);
+  ck_assert_str_eq(c->allergies_state.reason, p->allergies_state.reason);
+
+  b1 = hk_format_allergy_banner(p, TRUE, &alarm);
+  ck_assert(alarm);
+  ck_assert_msg(strstr(b1, "ペニシリン") && strstr(b1, "could not be read"), "banner: %s", b1);
+  b2 = hk_format_allergy_banner(u, TRUE, &alarm);
+  ck_assert(alarm);
+  ck_assert_msg(strstr(b2, "ALLERGIES UNKNOWN") && strstr(b2, "quarantine"), "banner: %s", b2);
+  ck_assert_msg(!strstr(b2, "No allergies"), "banner: %s", b2);
+  b3 = hk_format_allergy_banner(n, TRUE, &alarm);
+  ck_assert(!alarm);
+  ck_assert_str_eq(b3, "No allergies recorded in archive");
+  b4 = hk_format_allergy_banner(p, FALSE, &alarm);
+  ck_assert_msg(!g_str_has_prefix(b4, "⚠"), "printed banner: %s", b4);
+
+  /* The printed pack's cover says it too. */
+  {
+    g_autoptr(HkStatusInfo) st = hk_api_parse_status(
+        "{\"archive_as_of\":\"2026-11-20T08:42:00+09:00\",\"indexer\":\"running\"}", -1, NULL);
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autoptr(HkPack) pack = hk_pack_new(u, st, "clerk1", now, TRUE);
+    g_autofree char *dir = g_dir_make_tmp("hk-pack-XXXXXX", NULL);
+    g_autofree char *out = g_build_filename(dir, "pack.pdf", NULL);
+    g_autofree char *uri = g_filename_to_uri(out, NULL, NULL);
+    PopplerDocument *res;
+    PopplerPage *page;
+    g_autofree char *t = NULL;
+
+    ck_assert_int_ge(hk_pack_paginate(pack, HK_PAPER_A4_WIDTH, HK_PAPER_A4_HEIGHT), 1);
+    ck_assert(hk_pack_write_pdf(pack, out, NULL));
+    res = poppler_document_new_from_file(uri, NULL, NULL);
+    ck_assert_ptr_nonnull(res);
+    page = poppler_document_get_page(res, 0);
+    t = poppler_page_get_text(page);
+    ck_assert_msg(strstr(t, "ALLERGIES UNKNOWN") != NULL, "cover: %s", t);
+    ck_assert_msg(strstr(t, "No allergies recorded") == NULL, "cover: %s", t);
+    g_object_unref(page);
+    g_object_unref(res);
+    g_unlink(out);
+    g_rmdir(dir);
+  }
+}
+END_TEST
+
 START_TEST(test_parse_lists)
 {
   const char *search = "{\"patients\":[{\"id\":\"A1\",\"name\":\"n\",\"kana\":\"カナ\","
@@ -737,6 +813,7 @@ main(void)
   tcase_add_test(tc, test_ago);
   tcase_add_test(tc, test_parse_status);
   tcase_add_test(tc, test_parse_patient);
+  tcase_add_test(tc, test_allergies_unreadable);
   tcase_add_test(tc, test_parse_lists);
   tcase_add_test(tc, test_parse_error);
   tcase_add_test(tc, test_sha256_matches);

@@ -489,6 +489,13 @@ hk_sx_load(const char *path, const char *pid, const char *dt, HkHl7Msg **out, ch
 
   *out = NULL;
   ret = hk_sx_read(path, HK_HL7_MAX_MESSAGE, &data, &len, &why);
+  if (ret == -HK_ENOTFOUND) {
+    /* Name what is missing, not an errno. */
+    g_autofree char *base = g_path_get_basename(path);
+    *reason = g_strdup_printf("missing: %s was removed or renamed after its folder was listed",
+                              base);
+    goto out;
+  }
   if (ret < 0) {
     *reason = g_strdup_printf("unreadable: %s", why);
     goto out;
@@ -583,7 +590,7 @@ hk_sx_created(HkHl7Msg *m, const char *ts, const HkSxEntry *e)
 {
   char *r = ts ? hk_hl7_ts_to_rfc3339(ts) : NULL;
 
-  if (!r)
+  if (!r && m)
     r = hk_hl7_ts_to_rfc3339(hk_hl7_get_at(m, 0, 7, 1, 1, 0));
   if (!r)
     r = hk_hl7_ts_to_rfc3339(e->name.timestamp);
@@ -795,8 +802,8 @@ hk_sx_touch(HkSxBatch *b, const HkSxEntry *e, HkHl7Msg *m)
  * reads as one (what ransomware leaves behind), or if force_suspect says
  * so: a patient-fact message that cannot be read hides a clinical fact. */
 static int
-hk_sx_quarantine(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, const char *reason,
-                 const char *source_id, bool force_suspect)
+hk_sx_quarantine_at(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, const char *path,
+                    const char *reason, const char *source_id, bool force_suspect)
 {
   HkQuarantine q = {0};
   char doc_id[HK_DOC_ID_LEN + 1];
@@ -805,7 +812,7 @@ hk_sx_quarantine(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, const char *reason
 
   if (source_id && hk_store_find_source(t, source_id, doc_id) == 0)
     suspect = true;
-  q.source = e->path;
+  q.source = (char *)path;
   q.kind = suspect ? "suspect" : "bad_input";
   q.reason = (char *)reason;
   q.at = hk_time_now();
@@ -819,6 +826,13 @@ hk_sx_quarantine(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, const char *reason
     hk_warn("SS-MIX2 %s quarantined (%s): %s", e->rel, q.kind, reason);
   }
   return ret;
+}
+
+static int
+hk_sx_quarantine(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, const char *reason,
+                 const char *source_id, bool force_suspect)
+{
+  return hk_sx_quarantine_at(b, t, e, e->path, reason, source_id, force_suspect);
 }
 
 /* Write one document's bytes as the flag says. v is consumed. */
@@ -907,7 +921,7 @@ hk_sx_version(const HkSxEntry *e, const char *source_id, const char *type, const
 static void
 hk_sx_order_people(HkHl7Msg *m, char **author, char **dept)
 {
-  int orc = hk_hl7_find(m, "ORC", 0);
+  int orc = m ? hk_hl7_find(m, "ORC", 0) : -1;
 
   *author = NULL;
   *dept = NULL;
@@ -960,6 +974,122 @@ hk_sx_sniff(const char *data, size_t len)
   return NULL;
 }
 
+/* One file of a content folder besides main_document.hl7. */
+typedef struct {
+  char *name;
+  const char *ct; /* NULL: not read, or not PDF, JPEG or UTF-8 text */
+  char *why;      /* why not, if ct is NULL */
+} HkSxAttachment;
+
+static void
+hk_sx_attachment_clear(HkSxAttachment *a)
+{
+  g_free(a->name);
+  g_free(a->why);
+}
+
+/* The current version of source_id, or NULL. */
+static HkVersion *
+hk_sx_current(hk_txn *t, const char *source_id)
+{
+  char doc_id[HK_DOC_ID_LEN + 1];
+  HkVersion *v = NULL;
+
+  if (hk_store_find_source(t, source_id, doc_id) == 0 &&
+      hk_store_get_version(t, doc_id, 0, &v) < 0)
+    v = NULL;
+  return v;
+}
+
+/* The attachment file the version v of this folder came from, or NULL
+ * (the message's text, or a version written before attachments recorded
+ * their own file). */
+static const char *
+hk_sx_version_file(const HkSxEntry *e, const HkVersion *v)
+{
+  size_t n = strlen(e->path);
+
+  if (!v || !v->source || strncmp(v->source, e->path, n) != 0 || v->source[n] != '/')
+    return NULL;
+  return v->source + n + 1;
+}
+
+/* May new content of type ct become the current version after cur? A new
+ * version of another type is refused (an encrypted or renamed attachment
+ * made the message text current before). The one change allowed is from
+ * the message's own text to an attachment: the text stood in for an
+ * attachment that had not arrived yet. Sets *reason if not. */
+static bool
+hk_sx_may_replace(const HkSxEntry *e, const HkVersion *cur, const char *ct, const char *what,
+                  char **reason)
+{
+  bool was_text = cur && hk_sx_version_file(e, cur) == NULL &&
+                  g_strcmp0(cur->content_type, "text/plain") == 0;
+
+  if (!cur || g_strcmp0(cur->content_type, ct) == 0 || (was_text && strcmp(what, "text") != 0))
+    return true;
+  *reason = g_strdup_printf("type changed: %s version %u is %s, the new content (%s) is %s; "
+                            "version %u stays current",
+                            cur->source_id, cur->version, cur->content_type, what, ct,
+                            cur->version);
+  return false;
+}
+
+static HkVersion *
+hk_sx_extended_version(const HkSxEntry *e, HkHl7Msg *m, const char *sid, const char *type,
+                       const char *title, const char *ct, const char *when, const char *code,
+                       const char *code_name)
+{
+  char *author, *dept;
+  HkVersion *v;
+
+  hk_sx_order_people(m, &author, &dept);
+  if (!dept && e->name.dept && strcmp(e->name.dept, "-") != 0)
+    dept = g_strdup(e->name.dept);
+  v = hk_sx_version(e, sid, type, title, ct, hk_sx_created(m, when, e), author, dept);
+  g_free(v->code);
+  g_free(v->code_name);
+  v->code = g_strdup(code);
+  v->code_name = g_strdup(code_name);
+  return v;
+}
+
+/* Read one attachment for writing; the bytes must still be what the first
+ * look found (ct), or the file changed under us. */
+static int
+hk_sx_attachment_put(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, const HkSxAttachment *a,
+                     HkVersion *v)
+{
+  g_autofree char *p = g_build_filename(e->path, a->name, NULL), *data = NULL, *why = NULL;
+  size_t len = 0;
+  int ret;
+
+  g_free(v->source);
+  v->source = g_strdup(p);
+  if (hk_sx_read(p, HK_SX_MAX_ATTACHMENT, &data, &len, &why) < 0 ||
+      g_strcmp0(hk_sx_sniff(data, len), a->ct) != 0) {
+    g_autofree char *r = g_strdup_printf("attachment %s changed while it was read%s%s", a->name,
+                                         why ? ": " : "", why ? why : "");
+    ret = hk_sx_quarantine_at(b, t, e, p, r, v->source_id, false);
+    hk_version_free(v);
+    goto out;
+  }
+  ret = hk_sx_put_document(b, t, e, v, data, len);
+out:
+  return ret;
+}
+
+/* A content folder: each PDF, JPEG or UTF-8 text attachment is a document
+ * (the first, or the one the current version came from, under the order's
+ * source_id; the others under "<source_id>:<file name>"); a folder with
+ * none is the text of its message's observations. m is NULL when the folder
+ * has no main_document.hl7 (several vendors write extended storage so):
+ * the attachments are then typed from the data-type folder and dated by
+ * the folder name alone.
+ *
+ * A new version that is of another type than the current one, or whose
+ * attachment is missing or no longer reads, never becomes current: it is
+ * quarantined as suspect, and the current version stays. */
 static int
 hk_sx_extended_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkHl7Msg *m,
                         const char *source_id)
@@ -967,13 +1097,20 @@ hk_sx_extended_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkHl7Msg *m
   const char *type = hk_ssmix2_doc_type(e->name.datatype);
   g_auto(GStrv) dt = g_strsplit(e->name.datatype, "^", 3);
   const char *code_name = dt[0] && dt[1] && *dt[1] ? dt[1] : NULL;
-  int obr = hk_hl7_find(m, "OBR", 0), txa = hk_hl7_find(m, "TXA", 0);
+  int obr = m ? hk_hl7_find(m, "OBR", 0) : -1, txa = m ? hk_hl7_find(m, "TXA", 0) : -1;
   const char *title = NULL, *when = NULL, *loinc_name = NULL;
   g_autoptr(GPtrArray) names = hk_sx_list(e->path);
-  g_autofree char *fallback_title = NULL;
-  unsigned n_docs = 0;
+  GArray *att = g_array_new(FALSE, TRUE, sizeof(HkSxAttachment));
+  /* Only a current (flag 1) folder replaces; flag 2 is history, flag 0 a
+   * withdrawal (hk_sx_put_document). */
+  bool judge = e->name.flag == 1;
+  HkVersion *cur = hk_sx_current(t, source_id);
+  const char *cur_file = hk_sx_version_file(e, cur);
+  gint main_i = -1;
+  bool main_refused = false;
   int ret = 0;
 
+  g_array_set_clear_func(att, (GDestroyNotify)hk_sx_attachment_clear);
   if (obr >= 0)
     title = hk_sx_first(hk_hl7_get_at(m, (unsigned)obr, 4, 1, 2, 0), NULL);
   if (!title && txa >= 0)
@@ -988,54 +1125,106 @@ hk_sx_extended_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkHl7Msg *m
     when = hk_hl7_get_at(m, (unsigned)txa, 4, 1, 1, 0);
   if (!when && obr >= 0)
     when = hk_hl7_get_at(m, (unsigned)obr, 7, 1, 1, 0);
-  fallback_title = g_strdup(title);
-  /* Each PDF, JPEG or text attachment is a document; a folder with none is
-   * shown as the text of its message. */
-  for (guint i = 0; names && i < names->len && ret == 0; i++) {
+
+  /* First look: what each file is. */
+  for (guint i = 0; names && i < names->len; i++) {
     const char *fn = names->pdata[i];
-    g_autofree char *p = g_build_filename(e->path, fn, NULL), *data = NULL, *why = NULL;
-    g_autofree char *sid = NULL;
+    g_autofree char *p = g_build_filename(e->path, fn, NULL), *data = NULL;
+    HkSxAttachment a = {g_strdup(fn), NULL, NULL};
     size_t len = 0;
-    const char *ct;
-    char *author, *dept;
-    HkVersion *v;
 
-    if (strcmp(fn, HK_SX_MAIN) == 0)
-      continue;
-    if (hk_sx_read(p, HK_SX_MAX_ATTACHMENT, &data, &len, &why) < 0) {
-      hk_warn("SS-MIX2 %s/%s not read: %s", e->rel, fn, why);
+    if (strcmp(fn, HK_SX_MAIN) == 0) {
+      g_free(a.name);
       continue;
     }
-    ct = hk_sx_sniff(data, len);
-    if (!ct) {
-      hk_info("SS-MIX2 %s/%s: not PDF, JPEG or text; not archived", e->rel, fn);
-      continue;
+    if (hk_sx_read(p, HK_SX_MAX_ATTACHMENT, &data, &len, &a.why) == 0) {
+      a.ct = hk_sx_sniff(data, len);
+      if (!a.ct)
+        a.why = g_strdup("not PDF, JPEG or UTF-8 text");
     }
-    sid = n_docs == 0 ? g_strdup(source_id) : g_strdup_printf("%s:%s", source_id, fn);
-    hk_sx_order_people(m, &author, &dept);
-    v = hk_sx_version(e, sid, type, fallback_title, ct, hk_sx_created(m, when, e), author, dept);
-    g_free(v->code);
-    g_free(v->code_name);
-    v->code = g_strdup(dt[0]);
-    v->code_name = g_strdup(code_name);
-    ret = hk_sx_put_document(b, t, e, v, data, len);
-    n_docs++;
+    g_array_append_val(att, a);
   }
-  if (ret == 0 && n_docs == 0) {
-    char *author, *dept;
-    g_autofree char *text = NULL;
-    HkVersion *v;
+  /* Which attachment is the order's document: the one it was, while it
+   * is there and reads; else the first that reads. */
+  for (guint i = 0; cur_file && i < att->len; i++)
+    if (strcmp(g_array_index(att, HkSxAttachment, i).name, cur_file) == 0)
+      main_i = (gint)i;
+  if (main_i >= 0 && !judge && !g_array_index(att, HkSxAttachment, main_i).ct)
+    main_i = -1;
+  if (judge && cur_file && (main_i < 0 || !g_array_index(att, HkSxAttachment, main_i).ct)) {
+    g_autofree char *r =
+        main_i < 0
+            ? g_strdup_printf("attachment missing: %s, the file of %s version %u (%s), is no "
+                              "longer in the content folder; version %u stays current",
+                              cur_file, source_id, cur->version, cur->content_type, cur->version)
+            : g_strdup_printf("attachment %s of %s no longer reads as %s: %s; version %u stays "
+                              "current",
+                              cur_file, source_id, cur->content_type,
+                              g_array_index(att, HkSxAttachment, main_i).why, cur->version);
+    g_autofree char *p = g_build_filename(e->path, cur_file, NULL);
+    ret = hk_sx_quarantine_at(b, t, e, p, r, source_id, true);
+    main_refused = true;
+    main_i = -1;
+  }
+  for (guint i = 0; !main_refused && main_i < 0 && i < att->len; i++)
+    if (g_array_index(att, HkSxAttachment, i).ct)
+      main_i = (gint)i;
 
-    hk_sx_order_people(m, &author, &dept);
-    text = hk_sx_observation_text(m, fallback_title, e, author, dept);
-    v = hk_sx_version(e, source_id, type, fallback_title, "text/plain", hk_sx_created(m, when, e),
-                      author, dept);
-    g_free(v->code);
-    g_free(v->code_name);
-    v->code = g_strdup(dt[0]);
-    v->code_name = g_strdup(code_name);
-    ret = hk_sx_put_document(b, t, e, v, text, strlen(text));
+  for (guint i = 0; ret == 0 && i < att->len; i++) {
+    const HkSxAttachment *a = &g_array_index(att, HkSxAttachment, i);
+    g_autofree char *sid = NULL, *why = NULL, *p = NULL;
+    HkVersion *old = NULL;
+
+    if (main_refused && cur_file && strcmp(a->name, cur_file) == 0)
+      continue; /* quarantined above */
+    sid = (gint)i == main_i ? g_strdup(source_id) : g_strdup_printf("%s:%s", source_id, a->name);
+    old = (gint)i == main_i ? NULL : hk_sx_current(t, sid);
+    p = g_build_filename(e->path, a->name, NULL);
+    if (!a->ct) {
+      /* One that was a document is suspect; a new one is bad input, and
+       * said so rather than dropped. */
+      g_autofree char *r =
+          old ? g_strdup_printf("attachment %s of %s no longer reads as %s: %s; version %u "
+                                "stays current",
+                                a->name, sid, old->content_type, a->why, old->version)
+              : g_strdup_printf("attachment %s: %s; not archived", a->name, a->why);
+      ret = hk_sx_quarantine_at(b, t, e, p, r, old ? sid : NULL, judge && old != NULL);
+    } else if (judge &&
+               !hk_sx_may_replace(e, (gint)i == main_i ? cur : old, a->ct, a->name, &why)) {
+      ret = hk_sx_quarantine_at(b, t, e, p, why, sid, true);
+    } else {
+      ret = hk_sx_attachment_put(
+          b, t, e, a,
+          hk_sx_extended_version(e, m, sid, type, title, a->ct, when, dt[0], code_name));
+    }
+    hk_version_free(old);
   }
+  if (ret == 0 && main_i < 0 && !main_refused) {
+    if (m) {
+      /* No attachment: the message's own observations are the document. */
+      g_autofree char *why = NULL;
+      if (judge && !hk_sx_may_replace(e, cur, "text/plain", "text", &why)) {
+        g_autofree char *r = g_strdup_printf("attachment missing or unreadable: %s", why);
+        ret = hk_sx_quarantine(b, t, e, r, source_id, true);
+      } else {
+        HkVersion *v = hk_sx_extended_version(e, m, source_id, type, title, "text/plain", when,
+                                              dt[0], code_name);
+        g_autofree char *text = hk_sx_observation_text(m, title, e, v->author, v->department);
+        ret = hk_sx_put_document(b, t, e, v, text, strlen(text));
+      }
+    } else {
+      /* Neither a message nor an attachment that reads: say what is
+       * missing, not an errno. */
+      g_autofree char *r = g_strdup_printf(
+          "content folder without %s and without a PDF, JPEG or text attachment (%u other "
+          "file%s)%s",
+          HK_SX_MAIN, att->len, att->len == 1 ? "" : "s",
+          cur ? "; the current version stays" : "");
+      ret = hk_sx_quarantine(b, t, e, r, source_id, judge && cur != NULL);
+    }
+  }
+  hk_version_free(cur);
+  g_array_unref(att);
   return ret;
 }
 
@@ -1072,8 +1261,17 @@ hk_sx_process(HkSxBatch *b, hk_txn *t, const HkSxEntry *e)
     goto done;
   }
   source_id = g_strdup_printf("SSMIX2:%s:%s:%s", e->name.pid, e->name.datatype, e->name.order_no);
-  if (e->kind == HK_SX_EXTENDED)
+  if (e->kind == HK_SX_EXTENDED) {
+    struct stat ms;
     path = main = g_build_filename(e->path, HK_SX_MAIN, NULL);
+    if (g_lstat(main, &ms) != 0 && errno == ENOENT) {
+      /* Extended storage as several vendors write it: the attachments
+       * alone. */
+      hk_sx_touch(b, e, NULL);
+      ret = hk_sx_extended_document(b, t, e, NULL, source_id);
+      goto done;
+    }
+  }
   r = hk_sx_load(path, e->name.pid, e->name.datatype, &m, &reason);
   if (r < 0) {
     fact = e->kind == HK_SX_STANDARD && hk_sx_is_patient_type(e->name.datatype);

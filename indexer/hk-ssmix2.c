@@ -492,8 +492,8 @@ hk_sx_load(const char *path, const char *pid, const char *dt, HkHl7Msg **out, ch
   if (ret == -HK_ENOTFOUND) {
     /* Name what is missing, not an errno. */
     g_autofree char *base = g_path_get_basename(path);
-    *reason = g_strdup_printf("missing: %s was removed or renamed after its folder was listed",
-                              base);
+    *reason =
+        g_strdup_printf("missing: %s was removed or renamed after its folder was listed", base);
     goto out;
   }
   if (ret < 0) {
@@ -995,8 +995,7 @@ hk_sx_current(hk_txn *t, const char *source_id)
   char doc_id[HK_DOC_ID_LEN + 1];
   HkVersion *v = NULL;
 
-  if (hk_store_find_source(t, source_id, doc_id) == 0 &&
-      hk_store_get_version(t, doc_id, 0, &v) < 0)
+  if (hk_store_find_source(t, source_id, doc_id) == 0 && hk_store_get_version(t, doc_id, 0, &v) < 0)
     v = NULL;
   return v;
 }
@@ -1023,15 +1022,15 @@ static bool
 hk_sx_may_replace(const HkSxEntry *e, const HkVersion *cur, const char *ct, const char *what,
                   char **reason)
 {
-  bool was_text = cur && hk_sx_version_file(e, cur) == NULL &&
-                  g_strcmp0(cur->content_type, "text/plain") == 0;
+  bool was_text =
+      cur && hk_sx_version_file(e, cur) == NULL && g_strcmp0(cur->content_type, "text/plain") == 0;
 
   if (!cur || g_strcmp0(cur->content_type, ct) == 0 || (was_text && strcmp(what, "text") != 0))
     return true;
-  *reason = g_strdup_printf("type changed: %s version %u is %s, the new content (%s) is %s; "
-                            "version %u stays current",
-                            cur->source_id, cur->version, cur->content_type, what, ct,
-                            cur->version);
+  *reason =
+      g_strdup_printf("type changed: %s version %u is %s, the new content (%s) is %s; "
+                      "version %u stays current",
+                      cur->source_id, cur->version, cur->content_type, what, ct, cur->version);
   return false;
 }
 
@@ -1218,8 +1217,7 @@ hk_sx_extended_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkHl7Msg *m
       g_autofree char *r = g_strdup_printf(
           "content folder without %s and without a PDF, JPEG or text attachment (%u other "
           "file%s)%s",
-          HK_SX_MAIN, att->len, att->len == 1 ? "" : "s",
-          cur ? "; the current version stays" : "");
+          HK_SX_MAIN, att->len, att->len == 1 ? "" : "s", cur ? "; the current version stays" : "");
       ret = hk_sx_quarantine(b, t, e, r, source_id, judge && cur != NULL);
     }
   }

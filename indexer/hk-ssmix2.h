@@ -17,6 +17,14 @@
  * - A file whose name, folders and PID-3 disagree on the patient, or that
  *   does not parse, is quarantined with the reason; it is recorded as done
  *   so that it is not quarantined again until it changes.
+ * - A patient-fact message must be whole (ends with CR, every allergy and
+ *   problem segment names its fact, census messages hold PV1); one that is
+ *   not is quarantined as suspect, and the fact it carries keeps what the
+ *   store held, marked unreadable (HkPatient.allergies_unreadable ...).
+ * - A content folder without main_document.hl7 is archived from its
+ *   attachments; a changed current folder whose attachment is missing, no
+ *   longer reads, or changed type is quarantined as suspect and the current
+ *   version stays.
  *
  * The source tree is only read: files are opened O_RDONLY|O_NOFOLLOW and
  * symbolic links are never followed. docs/ssmix2.md has the whole mapping. */

@@ -629,7 +629,8 @@ hk_route_census(HkRequest *r)
     hk_json_str(b, "room", p->admission ? p->admission->room : NULL);
     hk_json_str(b, "bed", p->admission ? p->admission->bed : NULL);
     hk_json_str(b, "admitted_at", p->admission ? p->admission->admitted_at : NULL);
-    hk_json_str(b, "admission_status", hk_fact_status(p->admission != NULL, &p->admission_unreadable));
+    hk_json_str(b, "admission_status",
+                hk_fact_status(p->admission != NULL, &p->admission_unreadable));
     json_builder_end_object(b);
   }
   json_builder_end_array(b);

@@ -78,7 +78,8 @@ put_file(const char *dir, const char *name, const void *data, size_t len)
 }
 
 static const char pdf1[] = "%PDF-1.4\n% first report\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
-static const char pdf2[] = "%PDF-1.4\n% corrected report\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+static const char pdf2[] =
+    "%PDF-1.4\n% corrected report\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
 static const char jpeg[] = "\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
                            "\xff\xd9";
 static const char encrypted[] = "\x93\x1f\xa8\x00\x7e\xc2 RANSOM \x01\xff\x10\x44";
@@ -206,8 +207,7 @@ START_TEST(test_folder_without_main_message)
   hk_store *s = open_store();
   HkSsmix2Stats st = {0};
   g_autofree char *f1 = content_folder("20240301", NOTE, "000000000000101", "20240301120000000");
-  g_autofree char *f2 =
-      content_folder("20240302", SUMMARY, "000000000000102", "20240302090000000");
+  g_autofree char *f2 = content_folder("20240302", SUMMARY, "000000000000102", "20240302090000000");
   g_autofree char *f3 = content_folder("20240303", NOTE, "000000000000103", "20240303090000000");
   g_autofree char *f4 = content_folder("20240304", NOTE, "000000000000104", "20240304090000000");
   const char *sid1 = "SSMIX2:" PID ":" NOTE ":000000000000101";

@@ -68,8 +68,7 @@ static char *
 msg_path(const char *date, const char *dt, const char *order, const char *ts, int flag)
 {
   g_autofree char *dir = g_build_filename(root, "P00", "100", PID, date, dt, NULL);
-  g_autofree char *name =
-      g_strdup_printf("%s_%s_%s_%s_%s_01_%d", PID, date, dt, order, ts, flag);
+  g_autofree char *name = g_strdup_printf("%s_%s_%s_%s_%s_01_%d", PID, date, dt, order, ts, flag);
   ck_assert_int_eq(g_mkdir_with_parents(dir, 0755), 0);
   return g_build_filename(dir, name, NULL);
 }
@@ -90,28 +89,29 @@ write_msg(const char *date, const char *dt, const char *order, const char *ts, c
   return write_bytes(date, dt, order, ts, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
 }
 
-#define MSH(type) "MSH|^~\\&|HIS||HIS||20240301120000||" type "|1|P|2.5||||||~ISO IR87||ISO 2022-1994\r"
+#define MSH(type)                                                                                  \
+  "MSH|^~\\&|HIS||HIS||20240301120000||" type "|1|P|2.5||||||~ISO IR87||ISO 2022-1994\r"
 #define PIDSEG "PID|0001||" PID "^^^^PI||患者^花子^^^^^L^I~カンジャ^ハナコ^^^^^L^P||19500504|F\r"
 
 static const char *adt00 = MSH("ADT^A08^ADT_A01") "EVN||202403011200\r" PIDSEG;
 static const char *adt61_penicillin =
     MSH("ADT^A60^ADT_A60") "EVN||202403011200\r" PIDSEG
-    "IAM|1|DA^薬剤アレルギー^HL70127|1^ペニシリン^99XYZ|SV^重度^HL70128|発疹|A^追加^HL70323\r";
+                           "IAM|1|DA^薬剤アレルギー^HL70127|1^ペニシリン^99XYZ|SV^重度^HL70128|"
+                           "発疹|A^追加^HL70323\r";
 static const char *ppr01 =
-    MSH("PPR^ZD1^PPR_ZD1") PIDSEG
-    "PRB|AD|20240301|I10^高血圧症^MDCDX2|1|||20240101|||I10^^I10\r";
-static const char *adt22 =
-    MSH("ADT^A01^ADT_A01") "EVN||202403011200||||202403011200\r" PIDSEG
-    "PV1|0001|I|5W^501^1|||||||||||||||||||||||||||||||||||||||||202403011200\r";
+    MSH("PPR^ZD1^PPR_ZD1") PIDSEG "PRB|AD|20240301|I10^高血圧症^MDCDX2|1|||20240101|||I10^^I10\r";
+static const char *adt22 = MSH(
+    "ADT^A01^ADT_A01") "EVN||202403011200||||202403011200\r" PIDSEG
+                       "PV1|0001|I|5W^501^1|||||||||||||||||||||||||||||||||||||||||202403011200\r";
 
 /* A valid lab report: a change of the patient that re-derives it. */
 static void
 write_lab(const char *order, const char *ts)
 {
-  g_autofree char *text = g_strdup_printf(
-      "%s%sORC|SC|%s|||CM\rOBR|1|%s||B001^生化学^99HKS|||202403021000\r"
-      "OBX|1|NM|3B035^AST^JC10||25|U/L^U/L^99HKS|10-40|N|||F\r",
-      MSH("OUL^R22^OUL_R22"), PIDSEG, order, order);
+  g_autofree char *text =
+      g_strdup_printf("%s%sORC|SC|%s|||CM\rOBR|1|%s||B001^生化学^99HKS|||202403021000\r"
+                      "OBX|1|NM|3B035^AST^JC10||25|U/L^U/L^99HKS|10-40|N|||F\r",
+                      MSH("OUL^R22^OUL_R22"), PIDSEG, order, order);
   g_autofree char *p = write_msg("20240302", "OML-11", order, ts, text);
 }
 
@@ -298,7 +298,8 @@ START_TEST(test_unreadable_allergy_message_keeps_allergies)
   /* A newer valid allergy message is all there is again: the mark goes. */
   {
     const char *text = MSH("ADT^A60^ADT_A60") "EVN||202403071200\r" PIDSEG
-        "IAM|1|FA^食物アレルギー^HL70127|2^そば^99XYZ|MO^中等度^HL70128|じんましん|A^追加^HL70323\r";
+                                              "IAM|1|FA^食物アレルギー^HL70127|2^そば^99XYZ|MO^"
+                                              "中等度^HL70128|じんましん|A^追加^HL70323\r";
     g_autofree char *ok = write_msg("-", "ADT-61", "999999999999999", "20240307120000000", text);
     memset(&st, 0, sizeof st);
     ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
@@ -318,8 +319,7 @@ START_TEST(test_rewritten_problem_and_census_messages_keep_facts)
   HkSsmix2Stats st = {0};
   g_autoptr(HkPatient) p = NULL;
   g_autofree char *ppr = msg_path("-", "PPR-01", "000000000000001", "20240301120000000", 1);
-  g_autofree char *adm =
-      msg_path("20240301", "ADT-22", "000000000000002", "20240301120000000", 1);
+  g_autofree char *adm = msg_path("20240301", "ADT-22", "000000000000002", "20240301120000000", 1);
   static const char garbage[] = "\x8f\x12\xa7\x00\xfe\x41 encrypted \x99\x07";
 
   store_patient(s);
@@ -356,8 +356,8 @@ START_TEST(test_census_message_without_pv1_is_refused)
   hk_store *s = open_store();
   HkSsmix2Stats st = {0};
   g_autoptr(HkPatient) p = NULL;
-  g_autofree char *text = g_strdup_printf("%sEVN||202403051200||||202403051200\r%s",
-                                          MSH("ADT^A03^ADT_A03"), PIDSEG);
+  g_autofree char *text =
+      g_strdup_printf("%sEVN||202403051200||||202403051200\r%s", MSH("ADT^A03^ADT_A03"), PIDSEG);
   g_autofree char *path = NULL;
 
   store_patient(s);
@@ -382,11 +382,13 @@ START_TEST(test_valid_messages_still_empty_the_lists)
   g_autoptr(HkPatient) p = NULL;
   const char *adt61_withdrawn =
       MSH("ADT^A60^ADT_A60") "EVN||202403051200\r" PIDSEG
-      "IAM|1|DA^薬剤アレルギー^HL70127|1^ペニシリン^99XYZ|SV^重度^HL70128|発疹|D^削除^HL70323\r";
+                             "IAM|1|DA^薬剤アレルギー^HL70127|1^ペニシリン^99XYZ|SV^重度^HL70128|"
+                             "発疹|D^削除^HL70323\r";
   const char *ppr01_deleted =
       MSH("PPR^ZD1^PPR_ZD1") PIDSEG "PRB|DE|20240305|I10^高血圧症^MDCDX2|1|||20240101|||I10^^I10\r";
   const char *adt52 = MSH("ADT^A03^ADT_A03") "EVN||202403051200||||202403051200\r" PIDSEG
-      "PV1|0001|I|5W^501^1|||||||||||||||||||||||||||||||||||||||||202403011200|202403051200\r";
+                                             "PV1|0001|I|5W^501^1||||||||||||||||||||||||||||||||||"
+                                             "|||||||202403011200|202403051200\r";
 
   store_patient(s);
   {

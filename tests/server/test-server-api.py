@@ -272,7 +272,7 @@ def test_login(api, ctx):
 
 def test_status(api, ctx):
     s, _, js = api.req("GET", "/api/v1/status", token=ctx["alice"])
-    check(s == 200, "status")
+    check(s == 200, "status: %d %s" % (s, js))
     check(js["documents"] == 4 and js["patients"] == 3, js)  # 3 notes and the big scan; SS-MIX2 S0000777
     check(js["indexer"] in ("stopped", "running", "sealed") and js["archive_as_of"], js)
     check(js["indexer"] == "stopped", "indexer ran --once: stopped, got %s" % js["indexer"])

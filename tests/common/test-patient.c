@@ -118,6 +118,45 @@ START_TEST(test_json_roundtrip)
 }
 END_TEST
 
+/* The "could not be read" marks survive the store's record, an old record
+ * without them reads as readable, and a malformed mark is corruption. */
+START_TEST(test_json_unreadable_marks)
+{
+  HkPatient *p = full_patient(), *back = NULL;
+  char *json;
+
+  hk_fact_set_unreadable(&p->allergies_unreadable, "ADT-61 x: cut", 1764000000000000);
+  hk_fact_set_unreadable(&p->allergies_unreadable, "ADT-61 y: cut", 1764000099000000);
+  ck_assert_int_eq(p->allergies_unreadable.since, 1764000000000000); /* the first time */
+  ck_assert_str_eq(hk_fact_status(true, &p->allergies_unreadable), "unreadable");
+  ck_assert_str_eq(hk_fact_status(false, &p->problems_unreadable), "none_recorded");
+  ck_assert_str_eq(hk_fact_status(true, &p->problems_unreadable), "recorded");
+  json = hk_patient_to_json(p);
+  ck_assert_ptr_nonnull(strstr(json, "\"allergies_status\":\"unreadable\""));
+  ck_assert_ptr_nonnull(strstr(json, "\"problems_unreadable\":null"));
+  ck_assert_int_eq(hk_patient_from_json(json, strlen(json), &back), 0);
+  ck_assert_str_eq(back->allergies_unreadable.reason, "ADT-61 y: cut");
+  ck_assert_int_eq(back->allergies_unreadable.since, 1764000000000000);
+  ck_assert_ptr_null(back->problems_unreadable.reason);
+  hk_patient_free(back);
+  g_free(json);
+
+  json = g_strdup("{\"id\":\"P1\",\"allergies\":[]}");
+  ck_assert_int_eq(hk_patient_from_json(json, strlen(json), &back), 0);
+  ck_assert_ptr_null(back->allergies_unreadable.reason);
+  hk_patient_free(back);
+  g_free(json);
+  back = NULL;
+  json = g_strdup("{\"id\":\"P1\",\"allergies_unreadable\":{\"reason\":\"x\"}}");
+  ck_assert_int_eq(hk_patient_from_json(json, strlen(json), &back), -HK_ECORRUPT);
+  ck_assert_ptr_null(back);
+  g_free(json);
+  hk_fact_clear(&p->allergies_unreadable);
+  ck_assert_ptr_null(p->allergies_unreadable.reason);
+  hk_patient_free(p);
+}
+END_TEST
+
 START_TEST(test_json_rejects)
 {
   HkPatient *p = full_patient(), *back = NULL;
@@ -228,6 +267,7 @@ patient_suite(void)
   tcase_add_test(tc, test_id_valid);
   tcase_add_test(tc, test_json_roundtrip);
   tcase_add_test(tc, test_json_rejects);
+  tcase_add_test(tc, test_json_unreadable_marks);
   tcase_add_test(tc, test_merge_ssmix2_overrides_drop);
   tcase_add_test(tc, test_merge_drop_fills_gaps_only);
   tcase_add_test(tc, test_merge_same_origin);

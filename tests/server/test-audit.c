@@ -57,7 +57,7 @@ static int
 verify(void)
 {
   HkAuditReport r;
-  int ret = hk_audit_verify(tmp, &r);
+  int ret = hk_audit_verify(tmp, NULL, 0, &r);
   hk_audit_report_clear(&r);
   return ret;
 }
@@ -66,12 +66,12 @@ START_TEST(test_append_verify)
 {
   HkAuditReport r;
   write_some(5);
-  ck_assert_int_eq(hk_audit_verify(tmp, &r), 0);
+  ck_assert_int_eq(hk_audit_verify(tmp, NULL, 0, &r), 0);
   ck_assert_uint_eq(r.records, 5);
   hk_audit_report_clear(&r);
   /* Reopen continues the chain. */
   write_some(3);
-  ck_assert_int_eq(hk_audit_verify(tmp, &r), 0);
+  ck_assert_int_eq(hk_audit_verify(tmp, NULL, 0, &r), 0);
   ck_assert_uint_eq(r.records, 8);
   hk_audit_report_clear(&r);
 }
@@ -193,7 +193,7 @@ START_TEST(test_foreach_and_missing)
 {
   int n = 0;
   HkAuditReport r;
-  ck_assert_int_eq(hk_audit_verify(tmp, &r), -HK_ENOTFOUND);
+  ck_assert_int_eq(hk_audit_verify(tmp, NULL, 0, &r), -HK_ENOTFOUND);
   hk_audit_report_clear(&r);
   write_some(3);
   ck_assert_int_eq(hk_audit_foreach(tmp, count_fn, &n), 0);

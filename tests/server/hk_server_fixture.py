@@ -2,7 +2,7 @@
 a real store made by the real hikae-indexer, a throwaway CA (hk-mkcert),
 accounts made by hikae-admin, and the real hikae-server on a free loopback
 port over TLS. Only loopback traffic; every wait is bounded."""
-import http.client, json, os, shutil, signal, socket, ssl, subprocess, sys, tempfile, time
+import http.client, json, os, re, shutil, signal, socket, ssl, subprocess, sys, tempfile, time
 
 BUILD = os.environ.get("HK_BUILD_DIR")
 SRC = os.environ.get("HK_SOURCE_DIR")
@@ -100,14 +100,14 @@ class Fixture:
         r = run(ADMIN, "ls", "--store", self.store)
         return sorted({json.loads(l)["id"] for l in r.stdout.splitlines() if l.strip()})
 
-    def start(self, *extra, env=None):
+    def start(self, *extra, env=None, state=None):
         """Start hikae-server; returns (process, Api). Its log is kept."""
         port = free_port()
         logpath = os.path.join(self.tmp, "server-%d.log" % port)
         log = open(logpath, "w")
         e = dict(os.environ)
         e.update(env or {})
-        p = subprocess.Popen([SERVER, "--store", self.store, "--state", self.state,
+        p = subprocess.Popen([SERVER, "--store", self.store, "--state", state or self.state,
                               "--listen", "127.0.0.1:%d" % port,
                               "--tls-cert", os.path.join(self.pki, "server.pem"),
                               "--tls-key", os.path.join(self.pki, "server.key"),
@@ -145,12 +145,42 @@ class Fixture:
         with open(self.logs[-1], errors="replace") as f:
             return f.read()[-n:]
 
-    def verify(self, *extra):
-        return run(ADMIN, "audit", "verify", "--state", self.state, *extra, ok=False)
+    def verify(self, *extra, state=None):
+        return run(ADMIN, "audit", "verify", "--state", state or self.state, *extra, ok=False)
 
-    def records(self):
-        with open(os.path.join(self.state, "audit.log")) as f:
+    def records(self, state=None):
+        with open(os.path.join(state or self.state, "audit.log")) as f:
             return [json.loads(l) for l in f if l.strip()]
+
+    def checkpoints(self):
+        """The audit checkpoints (seq, hash) the servers logged, oldest first:
+        the same lines go to the system journal."""
+        out = []
+        for path in self.logs:
+            with open(path, errors="replace") as f:
+                out += [(int(m.group(1)), m.group(2)) for m in
+                        re.finditer(r"audit checkpoint (\d+):([0-9a-f]{64})", f.read())]
+        return out
+
+    def audit_all(self, api, token, query="", limit=None):
+        """Every record of GET /api/v1/audit, following next_cursor; returns
+        (records, pages)."""
+        recs, pages, cursor = [], 0, None
+        while True:
+            q = query
+            if limit:
+                q += "&limit=%d" % limit
+            if cursor is not None:
+                q += "&cursor=" + cursor
+            s, js = api.req("GET", "/api/v1/audit?" + q.lstrip("&"), token=token)
+            check(s == 200, "audit page: %d %s" % (s, js))
+            check("next_cursor" in js, "audit page without next_cursor: %s" % list(js))
+            recs += js["records"]
+            pages += 1
+            cursor = js["next_cursor"]
+            check(pages < 10000, "audit pages do not end")
+            if cursor is None:
+                return recs, pages
 
     def close(self):
         for p in self.procs:

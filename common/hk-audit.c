@@ -40,6 +40,9 @@ struct hk_audit {
   int checkpoint_s;  /* 0: no journal checkpoints */
   int64_t checkpoint_at; /* monotonic usec of the last one */
   uint64_t checkpoint_seq;
+  uint64_t durable_seq; /* the newest record known on disk (sync_lock) */
+  char durable_hash[HK_SHA256_HEX_LEN + 1];
+  off_t durable_end;
   uint64_t last_seq;
   char last_hash[HK_SHA256_HEX_LEN + 1];
   off_t end;     /* file size after our last write (or the last we saw) */
@@ -443,6 +446,9 @@ hk_audit_open(const char *state_dir, HkAudit **out)
   }
   ret = hk_audit_load_tail(a);
   a->synced = a->end;
+  a->durable_seq = a->last_seq;
+  a->durable_end = a->end;
+  memcpy(a->durable_hash, a->last_hash, sizeof a->durable_hash);
   if (ret == 0) {
     uint64_t before = a->last_seq;
     ret = hk_audit_mark_if_cut(a);
@@ -466,12 +472,10 @@ hk_audit_set_checkpoints(HkAudit *a, int interval_s)
   char hash[HK_SHA256_HEX_LEN + 1];
   uint64_t seq;
 
-  g_mutex_lock(&a->lock);
-  a->checkpoint_s = MAX(1, interval_s);
-  seq = a->last_seq;
-  memcpy(hash, a->last_hash, sizeof hash);
-  g_mutex_unlock(&a->lock);
   g_mutex_lock(&a->sync_lock);
+  a->checkpoint_s = MAX(1, interval_s);
+  seq = a->durable_seq;
+  memcpy(hash, a->durable_hash, sizeof hash);
   hk_audit_checkpoint(a, seq, hash);
   g_mutex_unlock(&a->sync_lock);
 }
@@ -482,8 +486,8 @@ hk_audit_close(HkAudit *a)
   if (!a)
     return;
   if (a->checkpoint_s && a->fd >= 0 && hk_audit_sync(a, -1) == 0 &&
-      a->checkpoint_seq != a->last_seq)
-    hk_audit_checkpoint(a, a->last_seq, a->last_hash);
+      a->checkpoint_seq != a->durable_seq)
+    hk_audit_checkpoint(a, a->durable_seq, a->durable_hash);
   if (a->fd >= 0)
     close(a->fd);
   g_free(a->path);
@@ -675,7 +679,7 @@ hk_audit_append_nowait(HkAudit *a, const HkAuditEvent *e, uint64_t *seq, int64_t
 }
 
 int
-hk_audit_sync(HkAudit *a, int64_t end)
+hk_audit_flush(HkAudit *a, int64_t end)
 {
   int ret = 0;
 
@@ -696,7 +700,8 @@ hk_audit_sync(HkAudit *a, int64_t end)
     g_mutex_unlock(&a->lock);
     if (end < 0)
       end = target;
-    if (a->synced < end) {
+    /* synced > target: the file was cut under us and grew again. */
+    if (a->synced < end || a->synced > target) {
       if (fdatasync(a->fd) != 0) {
         ret = hk_err_from_errno(errno);
         g_atomic_int_set(&a->failed, 1);
@@ -704,20 +709,41 @@ hk_audit_sync(HkAudit *a, int64_t end)
                  g_strerror(errno));
       } else {
         a->synced = target;
+        /* What the anchor may name from now on. */
+        a->durable_seq = seq;
+        a->durable_end = target;
+        memcpy(a->durable_hash, hash, sizeof hash);
       }
     }
-    if (ret == 0 && seq > a->anchored) {
-      /* Durable now: anchor it. A failed anchor write is loud but does not
-       * stop the service; the records themselves are on disk. */
-      int r = hk_anchor_write(a, seq, hash, (int64_t)target);
-      if (r < 0)
-        hk_error("audit anchor %s: cannot write: %s", a->head_path, hk_strerror(r));
-    }
-    if (ret == 0 && a->checkpoint_s && seq != a->checkpoint_seq &&
-        g_get_monotonic_time() - a->checkpoint_at >= (int64_t)a->checkpoint_s * G_USEC_PER_SEC)
-      hk_audit_checkpoint(a, seq, hash);
   }
   g_mutex_unlock(&a->sync_lock);
+  return ret;
+}
+
+void
+hk_audit_anchor(HkAudit *a)
+{
+  g_mutex_lock(&a->sync_lock);
+  if (a->durable_seq > a->anchored) {
+    /* A failed anchor write is loud but does not stop the service: the
+     * records themselves are on disk. */
+    int r = hk_anchor_write(a, a->durable_seq, a->durable_hash, (int64_t)a->durable_end);
+    if (r < 0)
+      hk_error("audit anchor %s: cannot write: %s", a->head_path, hk_strerror(r));
+  }
+  if (a->checkpoint_s && a->durable_seq != a->checkpoint_seq &&
+      g_get_monotonic_time() - a->checkpoint_at >= (int64_t)a->checkpoint_s * G_USEC_PER_SEC)
+    hk_audit_checkpoint(a, a->durable_seq, a->durable_hash);
+  g_mutex_unlock(&a->sync_lock);
+}
+
+int
+hk_audit_sync(HkAudit *a, int64_t end)
+{
+  int ret = hk_audit_flush(a, end);
+
+  if (ret == 0)
+    hk_audit_anchor(a);
   return ret;
 }
 

@@ -95,6 +95,13 @@ int hk_audit_append(HkAudit *a, const HkAuditEvent *e, uint64_t *seq);
  * -HK_ETOOBIG (file size limit); -HK_ESPACE; -HK_ECORRUPT; -HK_EINVAL. */
 int hk_audit_append_nowait(HkAudit *a, const HkAuditEvent *e, uint64_t *seq, int64_t *end);
 int hk_audit_sync(HkAudit *a, int64_t end);
+/* hk_audit_sync in two steps, so that answers waiting for their records can
+ * leave before the anchor is written: hk_audit_flush makes the log durable
+ * up to end (same returns as hk_audit_sync); hk_audit_anchor then replaces
+ * the anchor with the newest durable record (and sends a checkpoint when
+ * one is due). */
+int hk_audit_flush(HkAudit *a, int64_t end);
+void hk_audit_anchor(HkAudit *a);
 /* Write the n records of e[] with one write(2): all of them or none, one
  * after the other in the chain. *seq (may be NULL) gets the last one's. */
 int hk_audit_append_many_nowait(HkAudit *a, const HkAuditEvent *e, size_t n, uint64_t *seq,

@@ -345,13 +345,17 @@ hk_syncer_always(HkServer *srv)
     } while ((d = g_async_queue_try_pop(srv->syncq)));
     if (batch->len == 0)
       continue;
-    ret = hk_audit_sync(srv->audit, end);
+    ret = hk_audit_flush(srv->audit, end);
     for (guint i = 0; i < batch->len; i++) {
       HkDeferred *x = batch->pdata[i];
       x->result = ret;
       if (event_base_once(x->base, -1, EV_TIMEOUT, hk_deferred_cb, x, NULL) != 0)
         hk_error("cannot hand an answer back to its worker");
     }
+    /* The records are durable and their answers gone: now the anchor
+     * (its own fdatasync stays off the answers' path). */
+    if (ret == 0)
+      hk_audit_anchor(srv->audit);
   }
   g_ptr_array_unref(batch);
 }

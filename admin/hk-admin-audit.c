@@ -17,10 +17,10 @@ hk_admin_audit_main(int argc, char **argv)
   char *state = NULL;
   char **expect = NULL;
   GOptionEntry entries[] = {
-    { "state", 0, 0, G_OPTION_ARG_FILENAME, &state, "Server state folder", "DIR" },
-    { "expect", 0, 0, G_OPTION_ARG_STRING_ARRAY, &expect,
-      "A checkpoint from the journal the log must reach (repeatable)", "SEQ:HASH" },
-    { NULL },
+      {"state", 0, 0, G_OPTION_ARG_FILENAME, &state, "Server state folder", "DIR"},
+      {"expect", 0, 0, G_OPTION_ARG_STRING_ARRAY, &expect,
+       "A checkpoint from the journal the log must reach (repeatable)", "SEQ:HASH"},
+      {NULL},
   };
   HkAuditReport r = { 0 };
   HkAuditCheckpoint *cps = NULL;
@@ -63,7 +63,8 @@ hk_admin_audit_main(int argc, char **argv)
   }
   ret = hk_audit_verify(state, cps, ncps, &r);
   if (ret == 0) {
-    printf("audit log: %llu records verified, chain intact, anchor reached", (unsigned long long)r.records);
+    printf("audit log: %llu records verified, chain intact, anchor reached",
+           (unsigned long long)r.records);
     if (ncps)
       printf(", %zu journal checkpoint(s) reached", ncps);
     printf("\n");

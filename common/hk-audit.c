@@ -34,10 +34,10 @@ struct hk_audit {
   GMutex lock;      /* order of appends within this process */
   GMutex sync_lock; /* one fdatasync at a time; others ride along */
   int fd;
-  char *path;       /* audit.log */
-  char *head_path;  /* audit.head: the anchor */
-  uint64_t anchored; /* seq of the newest anchor this process wrote */
-  int checkpoint_s;  /* 0: no journal checkpoints */
+  char *path;            /* audit.log */
+  char *head_path;       /* audit.head: the anchor */
+  uint64_t anchored;     /* seq of the newest anchor this process wrote */
+  int checkpoint_s;      /* 0: no journal checkpoints */
   int64_t checkpoint_at; /* monotonic usec of the last one */
   uint64_t checkpoint_seq;
   uint64_t durable_seq; /* the newest record known on disk (sync_lock) */
@@ -403,19 +403,22 @@ hk_audit_mark_if_cut(HkAudit *a)
   int ret = hk_anchor_read(a->head_path, &an, &present);
 
   if (ret == -HK_ECORRUPT)
-    why = g_strdup_printf("the anchor %s is damaged (log ends at seq %" PRIu64 ")",
-                          a->head_path, a->last_seq);
+    why = g_strdup_printf("the anchor %s is damaged (log ends at seq %" PRIu64 ")", a->head_path,
+                          a->last_seq);
   else if (ret < 0)
     goto out;
   else if (!present && a->last_seq > 0)
-    why = g_strdup_printf("the anchor %s is missing (log ends at seq %" PRIu64 ")",
-                          a->head_path, a->last_seq);
+    why = g_strdup_printf("the anchor %s is missing (log ends at seq %" PRIu64 ")", a->head_path,
+                          a->last_seq);
   else if (present)
     why = hk_audit_check_anchor(a, &an);
   ret = 0;
   if (why) {
-    HkAuditEvent e = { .user = "-", .client = "local", .action = HK_AUDIT_TRUNCATED,
-                       .outcome = "failure", .detail = why };
+    HkAuditEvent e = {.user = "-",
+                      .client = "local",
+                      .action = HK_AUDIT_TRUNCATED,
+                      .outcome = "failure",
+                      .detail = why};
     hk_error("audit log %s: %s: recording it", a->path, why);
     ret = hk_audit_append_locked(a, &e, 1);
   }
@@ -647,8 +650,11 @@ hk_audit_append_many_nowait(HkAudit *a, const HkAuditEvent *e, size_t n, uint64_
                                   " records missing",
                                   seq_was, (long long)end_was, a->last_seq, (long long)a->end,
                                   seq_was > a->last_seq ? seq_was - a->last_seq : 0);
-      HkAuditEvent cut = { .user = "-", .client = "local", .action = HK_AUDIT_TRUNCATED,
-                           .outcome = "failure", .detail = why };
+      HkAuditEvent cut = {.user = "-",
+                          .client = "local",
+                          .action = HK_AUDIT_TRUNCATED,
+                          .outcome = "failure",
+                          .detail = why};
       hk_error("audit log %s: %s: recording it", a->path, why);
       ret = hk_audit_append_locked(a, &cut, 1);
       g_free(why);
@@ -815,8 +821,8 @@ hk_audit_walk(const char *state_dir, bool verify, HkVerifyState *vs, HkAuditFunc
         /* The writer found the log cut and said so here: the records
          * between are gone for good, whatever follows verifies. */
         why = why_owned = g_strdup_printf(
-          "TRUNCATED: records were cut from the end of the log before this one: %s",
-          json_object_get_string_member_with_default(o, "detail", "(no detail)"));
+            "TRUNCATED: records were cut from the end of the log before this one: %s",
+            json_object_get_string_member_with_default(o, "detail", "(no detail)"));
       }
       for (size_t i = 0; !why && i < vs->nwant; i++) {
         if ((uint64_t)seq != vs->want[i].seq)
@@ -1121,8 +1127,8 @@ hk_audit_page(const char *state_dir, const HkAuditPage *q, int64_t cursor, HkAud
      * bytes (the member as the writer formats it), without parsing. */
     if ((user_needle && !strstr(line, user_needle)) ||
         (patient_needle && !strstr(line, patient_needle)) ||
-        ((q->from != INT64_MIN || q->to != INT64_MAX) &&
-         hk_audit_line_time(line, &when) == 0 && (when < q->from || when > q->to)))
+        ((q->from != INT64_MIN || q->to != INT64_MAX) && hk_audit_line_time(line, &when) == 0 &&
+         (when < q->from || when > q->to)))
       continue;
     o = hk_audit_parse_line(line, (size_t)n - 1, hash, &why);
     if (!o) {
@@ -1132,9 +1138,8 @@ hk_audit_page(const char *state_dir, const HkAuditPage *q, int64_t cursor, HkAud
     }
     if ((!q->user ||
          g_strcmp0(json_object_get_string_member_with_default(o, "user", NULL), q->user) == 0) &&
-        (!q->patient ||
-         g_strcmp0(json_object_get_string_member_with_default(o, "patient", NULL), q->patient) ==
-           0) &&
+        (!q->patient || g_strcmp0(json_object_get_string_member_with_default(o, "patient", NULL),
+                                  q->patient) == 0) &&
         ((q->from == INT64_MIN && q->to == INT64_MAX) ||
          (hk_time_parse(json_object_get_string_member_with_default(o, "time", ""), &when) == 0 &&
           when >= q->from && when <= q->to))) {

@@ -130,10 +130,10 @@ int hk_audit_foreach(const char *state_dir, HkAuditFunc fn, void *data);
 
 /* One bounded page of the log, for GET /api/v1/audit. */
 typedef struct {
-  int64_t from, to;          /* usec; INT64_MIN / INT64_MAX: no bound */
+  int64_t from, to;           /* usec; INT64_MIN / INT64_MAX: no bound */
   const char *user, *patient; /* exact match, or NULL */
-  unsigned limit;            /* records handed to fn at most */
-  unsigned scan_max;         /* records read at most (matching or not) */
+  unsigned limit;             /* records handed to fn at most */
+  unsigned scan_max;          /* records read at most (matching or not) */
 } HkAuditPage;
 
 /* Read the log of state_dir from byte offset cursor (the start of a record:

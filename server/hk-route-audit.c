@@ -72,7 +72,8 @@ hk_route_print_event(HkRequest *r)
   for (guint i = 0; i < json_array_get_length(ids); i += HK_PRINT_DOCS_PER_RECORD) {
     GString *chunk = g_string_new(NULL);
     for (guint j = i; j < MIN(i + HK_PRINT_DOCS_PER_RECORD, json_array_get_length(ids)); j++)
-      g_string_append_printf(chunk, "%s%s", j > i ? "," : "", json_array_get_string_element(ids, j));
+      g_string_append_printf(chunk, "%s%s", j > i ? "," : "",
+                             json_array_get_string_element(ids, j));
     g_ptr_array_add(docs, g_string_free(chunk, FALSE));
   }
   /* Every printed document must be this patient's: the record then tells
@@ -151,7 +152,8 @@ hk_audit_emit(JsonObject *o, const char *line, void *data)
 
   /* The records are already JSON objects: pass them through verbatim (with
    * their hashes, so an auditor can check them). */
-  evbuffer_add_printf(body, "%s%s", evbuffer_get_length(body) > strlen("{\"records\":[") ? ",\n" : "\n", line);
+  evbuffer_add_printf(body, "%s%s",
+                      evbuffer_get_length(body) > strlen("{\"records\":[") ? ",\n" : "\n", line);
   return 0;
 }
 

@@ -2,7 +2,6 @@
  * fdatasync sleeps HK_SLOW_SYNC_MS first, so that an answer is reliably
  * still waiting for its audit record when the test's client goes away. The
  * server itself has no test hook: the shim only slows a system call down. */
-#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <time.h>
@@ -19,7 +18,7 @@ fdatasync(int fd)
     real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
   if (ms) {
     long v = strtol(ms, NULL, 10);
-    struct timespec ts = { v / 1000, (v % 1000) * 1000000L };
+    struct timespec ts = {v / 1000, (v % 1000) * 1000000L};
     nanosleep(&ts, NULL);
   }
   return real(fd);

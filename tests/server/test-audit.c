@@ -227,7 +227,7 @@ START_TEST(test_cut_then_write_again)
 {
   HkAuditReport r;
   HkAudit *a = NULL;
-  HkAuditEvent e = { .user = "alice", .action = "patient.read", .patient = "0001234567" };
+  HkAuditEvent e = {.user = "alice", .action = "patient.read", .patient = "0001234567"};
 
   write_some(20);
   cut_tail(5);
@@ -253,7 +253,7 @@ START_TEST(test_cut_and_rewritten)
 {
   HkAuditReport r;
   HkAudit *a = NULL;
-  HkAuditEvent e = { .user = "mallory", .action = "patient.read" };
+  HkAuditEvent e = {.user = "mallory", .action = "patient.read"};
 
   /* Cut 3 records and forge 6 new ones in their place: the log is longer
    * than the anchor, but the anchor's record is not there any more. */
@@ -297,7 +297,7 @@ START_TEST(test_shrinks_while_open)
 {
   HkAuditReport r;
   HkAudit *a = NULL;
-  HkAuditEvent e = { .user = "alice", .action = "patient.read" };
+  HkAuditEvent e = {.user = "alice", .action = "patient.read"};
 
   ck_assert_int_eq(hk_audit_open(tmp, &a), 0);
   for (int i = 0; i < 8; i++)
@@ -342,7 +342,8 @@ START_TEST(test_checkpoints)
     g_free(head);
   }
   ck_assert_int_eq(hk_audit_verify(tmp, &cp, 1, &r), -HK_ECORRUPT);
-  ck_assert_ptr_nonnull(strstr(r.reason, "log ends at seq 7, checkpoint says 10: 3 records missing"));
+  ck_assert_ptr_nonnull(
+      strstr(r.reason, "log ends at seq 7, checkpoint says 10: 3 records missing"));
   hk_audit_report_clear(&r);
   g_free(text);
   g_free(path);
@@ -359,8 +360,11 @@ START_TEST(test_split_records)
 
   ck_assert_int_eq(hk_audit_open(tmp, &a), 0);
   for (int i = 0; i < 3; i++)
-    e[i] = (HkAuditEvent){ .action = "print", .document = "0000000000000001",
-                           .print_id = "p-1", .part = (unsigned)i + 1, .parts = 3 };
+    e[i] = (HkAuditEvent){.action = "print",
+                          .document = "0000000000000001",
+                          .print_id = "p-1",
+                          .part = (unsigned)i + 1,
+                          .parts = 3};
   ck_assert_int_eq(hk_audit_append_many_nowait(a, e, 3, &seq, &end), 0);
   ck_assert_uint_eq(seq, 3);
   ck_assert_int_eq(hk_audit_sync(a, end), 0);
@@ -392,15 +396,17 @@ page_fn(JsonObject *o, const char *line, void *data)
 START_TEST(test_pages)
 {
   HkAudit *a = NULL;
-  HkAuditPage q = { .from = INT64_MIN, .to = INT64_MAX, .limit = 300, .scan_max = 1000 };
-  PageSeen ps = { .seen = g_hash_table_new(NULL, NULL) };
+  HkAuditPage q = {.from = INT64_MIN, .to = INT64_MAX, .limit = 300, .scan_max = 1000};
+  PageSeen ps = {.seen = g_hash_table_new(NULL, NULL)};
   int64_t cursor = -1, next = 0, t0 = 1700000000LL * G_USEC_PER_SEC;
   unsigned pages = 0;
 
   ck_assert_int_eq(hk_audit_open(tmp, &a), 0);
   for (int i = 0; i < 4000; i++) {
-    HkAuditEvent e = { .time = t0 + (int64_t)i * G_USEC_PER_SEC, .action = "patient.read",
-                       .user = i % 10 == 0 ? "bob" : "alice", .patient = "0001234567" };
+    HkAuditEvent e = {.time = t0 + (int64_t)i * G_USEC_PER_SEC,
+                      .action = "patient.read",
+                      .user = i % 10 == 0 ? "bob" : "alice",
+                      .patient = "0001234567"};
     int64_t end;
     ck_assert_int_eq(hk_audit_append_nowait(a, &e, NULL, &end), 0);
   }

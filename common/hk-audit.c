@@ -276,7 +276,8 @@ out:
 static int
 hk_anchor_write(HkAudit *a, uint64_t seq, const char *hash, int64_t end)
 {
-  char *tmp = g_strdup_printf("%s.%d.tmp", a->head_path, (int)getpid());
+  /* Own to this process and handle: two writers never share a temp file. */
+  char *tmp = g_strdup_printf("%s.%d.%p.tmp", a->head_path, (int)getpid(), (void *)a);
   char text[HK_AUDIT_HEAD_LEN + 1];
   HkAnchor cur;
   bool present = false, locked = false;

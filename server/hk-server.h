@@ -16,7 +16,7 @@
 #include <stdbool.h>
 
 #define HK_SERVER_PROGRAM "hikae-server"
-#define HK_BODY_MAX (16 * 1024)  /* only login and print events have a body */
+#define HK_BODY_MAX (32 * 1024) /* only login and print events (1,000 IDs) have a body */
 #define HK_HEADERS_MAX (8 * 1024)
 
 typedef struct {

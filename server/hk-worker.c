@@ -295,7 +295,13 @@ hk_deferred_cb(evutil_socket_t fd, short what, void *arg)
 {
   HkDeferred *d = arg;
 
-  if (d->c) {
+  if (!d->c) {
+    /* The client went away while the record was being synced: libevent
+     * detached the request from its dead connection without freeing it
+     * (evhttp_connection_incoming_fail), leaving the reply to us; there is
+     * no one to answer, so free it. */
+    evhttp_request_free(d->req);
+  } else {
     d->c->deferred = NULL;
     if (d->result < 0) {
       struct evkeyvalq *h = evhttp_request_get_output_headers(d->req);
@@ -339,13 +345,17 @@ hk_syncer_always(HkServer *srv)
     } while ((d = g_async_queue_try_pop(srv->syncq)));
     if (batch->len == 0)
       continue;
-    ret = hk_audit_sync(srv->audit, end);
+    ret = hk_audit_flush(srv->audit, end);
     for (guint i = 0; i < batch->len; i++) {
       HkDeferred *x = batch->pdata[i];
       x->result = ret;
       if (event_base_once(x->base, -1, EV_TIMEOUT, hk_deferred_cb, x, NULL) != 0)
         hk_error("cannot hand an answer back to its worker");
     }
+    /* The records are durable and their answers gone: now the anchor
+     * (its own fdatasync stays off the answers' path). */
+    if (ret == 0)
+      hk_audit_anchor(srv->audit);
   }
   g_ptr_array_unref(batch);
 }
@@ -663,14 +673,24 @@ hk_workers_stop(HkServer *srv)
     if (w && w->thread)
       g_thread_join(w->thread);
   }
-  /* Stop the sync thread while the bases still exist: answers it hands
-   * back now are never sent (their loops have ended) and only leak. */
+  /* Stop the sync thread while the bases still exist. */
   if (srv->syncer) {
     g_async_queue_push(srv->syncq, &hk_syncer_stop_mark);
     g_thread_join(srv->syncer);
     srv->syncer = NULL;
     g_async_queue_unref(srv->syncq);
     srv->syncq = NULL;
+  }
+  /* Answers whose sync outlasted the drain were handed back to loops that
+   * had ended: run each loop once more so that every one is sent or freed
+   * (with its request) before the connections go. */
+  for (int i = 0; srv->workers && i < srv->nworkers; i++) {
+    HkWorker *w = srv->workers[i];
+    if (w && w->thread) {
+      if (w->drain_timer)
+        event_del(w->drain_timer);
+      event_base_loop(w->base, EVLOOP_NONBLOCK);
+    }
   }
   for (int i = 0; srv->workers && i < srv->nworkers; i++)
     hk_worker_free(srv->workers[i]);

@@ -710,6 +710,8 @@ typedef struct {
   const char *root;
   HkSsmix2Stats st;
   GHashTable *touched; /* pid -> HkSxTouched* */
+  const char *source_name; /* document IDs are namespaced by it */
+  int64_t walk_started;
 } HkSxBatch;
 
 static void hk_sx_pid_identity(HkHl7Msg *m, HkPatient *p);
@@ -741,13 +743,14 @@ hk_sx_quarantine(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, const char *reason
 
   /* A document we hold whose file no longer reads as one is what
    * ransomware leaves behind: the tripwire's business, not bad input. */
-  if (source_id && hk_store_find_source(t, source_id, doc_id) == 0)
+  if (source_id && hk_store_find_doc(t, b->source_name, source_id, doc_id) == 0)
     suspect = true;
   q.source = e->path;
   q.kind = suspect ? "suspect" : "bad_input";
   q.reason = (char *)reason;
   q.at = hk_time_now();
   q.source_id = (char *)source_id;
+  q.source_name = (char *)b->source_name;
   ret = hk_store_quarantine_add(t, &q);
   if (ret == 0) {
     if (suspect)
@@ -757,6 +760,18 @@ hk_sx_quarantine(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, const char *reason
     hk_warn("SS-MIX2 %s quarantined: %s", e->rel, reason);
   }
   return ret;
+}
+
+/* Was the version v superseded stored before the walk began? */
+static bool
+hk_sx_replaces_older(hk_txn *t, const HkVersion *v, int64_t walk_started)
+{
+  HkVersion *prev = NULL;
+  bool older = v->version > 1 && hk_store_get_version(t, v->doc_id, v->version - 1, &prev) == 0 &&
+               prev->ingested_at < walk_started;
+
+  hk_version_free(prev);
+  return older;
 }
 
 /* Write one document's bytes as the flag says. v is consumed. */
@@ -769,7 +784,9 @@ hk_sx_put_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkVersion *v, co
   bool exists, added = false;
   int ret;
 
-  ret = hk_store_find_source(t, v->source_id, doc_id);
+  if (!v->source_name)
+    v->source_name = g_strdup(b->source_name);
+  ret = hk_store_find_doc(t, v->source_name, v->source_id, doc_id);
   if (ret < 0 && ret != -HK_ENOTFOUND)
     goto out;
   exists = ret == 0;
@@ -812,6 +829,10 @@ hk_sx_put_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkVersion *v, co
     else
       b->st.same++;
   }
+  /* A replacement of a version stored before this walk feeds the
+   * indexer's replacement tripwire (hk-ssmix2-hook.c). */
+  if (ret == 0 && added && exists && hk_sx_replaces_older(t, v, b->walk_started))
+    b->st.replaced++;
 out:
   hk_version_free(v);
   return ret;
@@ -1488,13 +1509,13 @@ hk_sx_stats_add(HkSsmix2Stats *to, const HkSsmix2Stats *from)
 }
 
 static int
-hk_sx_run_batch(hk_store *s, const char *root, GPtrArray *todo, guint from, guint to,
-                HkSsmix2Stats *total)
+hk_sx_run_batch(hk_store *s, const char *source_name, int64_t started, const char *root,
+                GPtrArray *todo, guint from, guint to, HkSsmix2Stats *total)
 {
   int ret;
 
   for (;;) {
-    HkSxBatch b = {root, {0}, NULL};
+    HkSxBatch b = {root, {0}, NULL, source_name, started};
     hk_txn *t = NULL;
     GHashTableIter it;
     gpointer k, v;
@@ -1534,6 +1555,14 @@ hk_sx_run_batch(hk_store *s, const char *root, GPtrArray *todo, guint from, guin
 int
 hk_ssmix2_scan(hk_store *s, const char *root, HkSsmix2Stats *stats)
 {
+  return hk_ssmix2_scan_named(s, HK_SOURCE_SSMIX2_DEFAULT, root, stats);
+}
+
+int
+hk_ssmix2_scan_named(hk_store *s, const char *source_name, const char *root,
+                     HkSsmix2Stats *stats)
+{
+  int64_t started = hk_time_now();
   HkSsmix2Stats local = {0};
   HkSxWalk w = {root, NULL};
   GPtrArray *todo = NULL;
@@ -1578,7 +1607,8 @@ hk_ssmix2_scan(hk_store *s, const char *root, HkSsmix2Stats *stats)
   t = NULL;
   g_ptr_array_sort(todo, hk_sx_entry_cmp);
   for (guint i = 0; i < todo->len; i += HK_SX_BATCH) {
-    ret = hk_sx_run_batch(s, root, todo, i, MIN(todo->len, i + HK_SX_BATCH), &local);
+    ret = hk_sx_run_batch(s, source_name, started, root, todo, i,
+                          MIN(todo->len, i + HK_SX_BATCH), &local);
     if (ret < 0)
       goto out;
   }

@@ -112,10 +112,15 @@ hk_inside(const hk_drop *d, const char *abs, char **target)
   return ok;
 }
 
+/* The file's state is the source's: the same folder under another name is
+ * another source and looks at its files afresh. The default name keeps the
+ * key of stores from before source names. */
 static char *
 hk_file_key(const hk_drop *d, const char *rel)
 {
-  return g_strdup_printf("drop:%s|%s", d->root, rel);
+  if (strcmp(d->name, HK_SOURCE_DROP_DEFAULT) == 0)
+    return g_strdup_printf("drop:%s|%s", d->root, rel);
+  return g_strdup_printf("drop@%s:%s|%s", d->name, d->root, rel);
 }
 
 /* Fill the candidate's file state from the sidecar and content files. A

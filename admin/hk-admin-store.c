@@ -538,12 +538,12 @@ hk_admin_migrate_main(int argc, char **argv)
 {
   char *dir = NULL, *drop_name = NULL, *ssmix2_name = NULL, *lock_path = NULL;
   GOptionEntry entries[] = {
-    { "store", 0, 0, G_OPTION_ARG_FILENAME, &dir, "Document store folder", "DIR" },
-    { "drop-name", 0, 0, G_OPTION_ARG_STRING, &drop_name,
-      "Source name for drop-folder documents (default \"drop\")", "NAME" },
-    { "ssmix2-name", 0, 0, G_OPTION_ARG_STRING, &ssmix2_name,
-      "Source name for SS-MIX2 documents (default \"ssmix2\")", "NAME" },
-    { NULL },
+      {"store", 0, 0, G_OPTION_ARG_FILENAME, &dir, "Document store folder", "DIR"},
+      {"drop-name", 0, 0, G_OPTION_ARG_STRING, &drop_name,
+       "Source name for drop-folder documents (default \"drop\")", "NAME"},
+      {"ssmix2-name", 0, 0, G_OPTION_ARG_STRING, &ssmix2_name,
+       "Source name for SS-MIX2 documents (default \"ssmix2\")", "NAME"},
+      {NULL},
   };
   hk_store *s = NULL;
   uint64_t migrated = 0;

@@ -645,8 +645,9 @@ update_notice(HkDocumentView *self)
     if (s->len)
       g_string_append_c(s, ' ');
     if (strcmp(d->moved_direction, "to") == 0) {
-      g_string_append_printf(s, _("MOVED to patient %s at %s: this patient no longer holds this "
-                                  "document."),
+      g_string_append_printf(s,
+                             _("MOVED to patient %s at %s: this patient no longer holds this "
+                               "document."),
                              d->moved_patient, when);
       gtk_widget_add_css_class(n, "hk-notice-red");
     } else {
@@ -658,8 +659,9 @@ update_notice(HkDocumentView *self)
     g_autofree char *when = d->refused_at ? hk_format_datetime(d->refused_at) : g_strdup("?");
     if (s->len)
       g_string_append_c(s, ' ');
-    g_string_append_printf(s, _("A newer version was refused as suspect at %s; see the "
-                                "quarantine."),
+    g_string_append_printf(s,
+                           _("A newer version was refused as suspect at %s; see the "
+                             "quarantine."),
                            when);
     gtk_widget_add_css_class(n, "hk-notice-old");
   }

@@ -208,9 +208,8 @@ make_row(HkPatientPage *self, const HkDocInfo *d, guint index)
   if (d->moved_direction && d->moved_patient) {
     gboolean to = strcmp(d->moved_direction, "to") == 0;
     g_autofree char *when = d->moved_at ? hk_format_datetime(d->moved_at) : g_strdup("?");
-    g_autofree char *label =
-        to ? g_strdup_printf(_("MOVED to %s"), d->moved_patient)
-           : g_strdup_printf(_("moved from %s"), d->moved_patient);
+    g_autofree char *label = to ? g_strdup_printf(_("MOVED to %s"), d->moved_patient)
+                                : g_strdup_printf(_("moved from %s"), d->moved_patient);
     g_autofree char *tip =
         to ? g_strdup_printf(_("Moved to patient %s at %s"), d->moved_patient, when)
            : g_strdup_printf(_("Moved from patient %s at %s"), d->moved_patient, when);

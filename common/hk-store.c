@@ -1546,8 +1546,8 @@ int
 hk_store_get_refusals(hk_txn *t, const char *doc_id, GPtrArray *out)
 {
   MDB_cursor *c = NULL;
-  uint8_t key[16] = { 0 };
-  MDB_val k = { sizeof key, key }, v;
+  uint8_t key[16] = {0};
+  MDB_val k = {sizeof key, key}, v;
   JsonParser *p = json_parser_new_immutable();
   int rc, ret = hk_docid_bin(doc_id, key);
 
@@ -1901,8 +1901,7 @@ hk_store_check_sources(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad)
     if (hk_store_find_doc(t, name, sid, found) != 0 || strcmp(found, hex) != 0) {
       fprintf(err, "UNREGISTERED %s: source %s has no registry entry for it\n", hex, name);
       (*bad)++;
-    } else if (hk_current_version(t, k.mv_data, &cur) != 0 ||
-               strcmp(cur->source_id, sid) != 0) {
+    } else if (hk_current_version(t, k.mv_data, &cur) != 0 || strcmp(cur->source_id, sid) != 0) {
       fprintf(err, "MISMATCH %s: registry source_id differs from its versions'\n", hex);
       (*bad)++;
     }
@@ -1980,8 +1979,7 @@ out:
 }
 
 int
-hk_store_migrate(hk_store *s, const char *drop_name, const char *ssmix2_name,
-                 uint64_t *migrated)
+hk_store_migrate(hk_store *s, const char *drop_name, const char *ssmix2_name, uint64_t *migrated)
 {
   hk_txn *t = NULL;
   int ret = 0;

@@ -64,8 +64,7 @@ hk_version_doc_id(const char *source_id, char out[HK_DOC_ID_LEN + 1])
 }
 
 void
-hk_version_doc_id_named(const char *source_name, const char *source_id,
-                        char out[HK_DOC_ID_LEN + 1])
+hk_version_doc_id_named(const char *source_name, const char *source_id, char out[HK_DOC_ID_LEN + 1])
 {
   uint8_t d[HK_SHA256_LEN];
   char hex[HK_SHA256_HEX_LEN + 1];

@@ -325,9 +325,11 @@ hk_apply(hk_ingest *ing, hk_txn *t, guint *applied, HkIngestCounters *c, char **
       if (hk_classify(t, it->version->source_name, it->version->source_id,
                       it->version->content_type, &cur) == 0) {
         /* Valid bytes, but not the type this document had: suspect. */
-        HkQuarantine q = { .source = it->version->source, .kind = "suspect",
-                           .sha256 = it->version->sha256, .source_id = it->version->source_id,
-                           .source_name = it->version->source_name };
+        HkQuarantine q = {.source = it->version->source,
+                          .kind = "suspect",
+                          .sha256 = it->version->sha256,
+                          .source_id = it->version->source_id,
+                          .source_name = it->version->source_name};
         q.reason = g_strdup_printf("new bytes of %s are %s, but its current version %u is %s",
                                    it->version->source_id, it->version->content_type,
                                    cur->version, cur->content_type);
@@ -366,8 +368,8 @@ hk_apply(hk_ingest *ing, hk_txn *t, guint *applied, HkIngestCounters *c, char **
           }
           if (prev && strcmp(prev->patient_id, v->patient_id) != 0) {
             c->moved++;
-            hk_warn("document %s (%s/%s) moved from patient %s to %s", v->doc_id,
-                    v->source_name, v->source_id, prev->patient_id, v->patient_id);
+            hk_warn("document %s (%s/%s) moved from patient %s to %s", v->doc_id, v->source_name,
+                    v->source_id, prev->patient_id, v->patient_id);
           }
           hk_version_free(prev);
         }

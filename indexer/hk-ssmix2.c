@@ -1559,8 +1559,7 @@ hk_ssmix2_scan(hk_store *s, const char *root, HkSsmix2Stats *stats)
 }
 
 int
-hk_ssmix2_scan_named(hk_store *s, const char *source_name, const char *root,
-                     HkSsmix2Stats *stats)
+hk_ssmix2_scan_named(hk_store *s, const char *source_name, const char *root, HkSsmix2Stats *stats)
 {
   int64_t started = hk_time_now();
   HkSsmix2Stats local = {0};
@@ -1607,8 +1606,8 @@ hk_ssmix2_scan_named(hk_store *s, const char *source_name, const char *root,
   t = NULL;
   g_ptr_array_sort(todo, hk_sx_entry_cmp);
   for (guint i = 0; i < todo->len; i += HK_SX_BATCH) {
-    ret = hk_sx_run_batch(s, source_name, started, root, todo, i,
-                          MIN(todo->len, i + HK_SX_BATCH), &local);
+    ret = hk_sx_run_batch(s, source_name, started, root, todo, i, MIN(todo->len, i + HK_SX_BATCH),
+                          &local);
     if (ret < 0)
       goto out;
   }

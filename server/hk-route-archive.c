@@ -419,10 +419,14 @@ hk_route_document_get(HkRequest *r)
     under = NULL;
   {
     const HkVersion *v = d ? hk_document_current(d) : NULL;
-    HkAuditEvent e = { .action = "document.read", .document = id,
-                       .patient = under ? under : v ? v->patient_id : NULL,
-                       .version = v ? v->version : 0,
-                       .outcome = d ? "success" : "not_found", .status = d ? 200 : 404 };
+    HkAuditEvent e = {.action = "document.read",
+                      .document = id,
+                      .patient = under ? under
+                                 : v   ? v->patient_id
+                                       : NULL,
+                      .version = v ? v->version : 0,
+                      .outcome = d ? "success" : "not_found",
+                      .status = d ? 200 : 404};
     if (d) {
       HkMove m;
       hk_document_move(d, e.patient, &m);

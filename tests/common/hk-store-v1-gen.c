@@ -9,11 +9,12 @@ int
 main(int argc, char **argv)
 {
   static const HkV1Doc docs[] = {
-    { "0000000001", "EHR:PN:1", "progress_note", "2026-11-20T14:03:00+09:00", "legacy note 1\n" },
-    { "0000000001", "EHR:PN:1", "progress_note", "2026-11-20T14:03:00+09:00", "legacy note 1, v2\n" },
-    { "0000000001", "EHR:TX:1", "nursing_record", "2026-11-21T09:00:00+09:00", "legacy record\n" },
-    { "0000000002", "SSMIX2:0000000002:OML-11:1", "lab_report", "2026-11-22T10:00:00+09:00",
-      "legacy lab\n" },
+      {"0000000001", "EHR:PN:1", "progress_note", "2026-11-20T14:03:00+09:00", "legacy note 1\n"},
+      {"0000000001", "EHR:PN:1", "progress_note", "2026-11-20T14:03:00+09:00",
+       "legacy note 1, v2\n"},
+      {"0000000001", "EHR:TX:1", "nursing_record", "2026-11-21T09:00:00+09:00", "legacy record\n"},
+      {"0000000002", "SSMIX2:0000000002:OML-11:1", "lab_report", "2026-11-22T10:00:00+09:00",
+       "legacy lab\n"},
   };
   int rc;
 

@@ -11,8 +11,8 @@
 
 /* The databases of format 1 (no "sources", no "refused"). */
 static const char *const hk_v1_dbs[] = {
-  "meta", "docs", "versions", "withdrawn", "blobs", "thumbs", "patients",
-  "pindex", "timeline", "census", "files", "quarantine", "thumbq",
+    "meta",   "docs",     "versions", "withdrawn", "blobs",      "thumbs", "patients",
+    "pindex", "timeline", "census",   "files",     "quarantine", "thumbq",
 };
 
 static void
@@ -25,7 +25,7 @@ hk_be64(uint8_t *p, uint64_t v)
 static int
 hk_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const void *v, size_t vl)
 {
-  MDB_val key = { kl, (void *)k }, val = { vl, (void *)v };
+  MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
 
   return mdb_put(txn, dbi, &key, &val, 0);
 }

@@ -1749,7 +1749,6 @@ START_TEST(test_long_name_patient)
 }
 END_TEST
 
-
 /* Two sources with the same source_id are two documents: neither can
  * supersede the other (issue 10, item 3). */
 START_TEST(test_sources_namespaced)
@@ -1804,8 +1803,12 @@ START_TEST(test_refusal_recorded)
   hk_store *s = open_store(HK_STORE_CREATE);
   hk_txn *t = begin(s, true);
   HkVersion *v = make_version("P1", "EHR:R", "progress_note", "2026-01-01T00:00:00Z", "good");
-  HkQuarantine q = { .source = "/drop/r.txt", .kind = "suspect", .reason = "no longer parses",
-                     .sha256 = "ab", .source_id = "EHR:R", .source_name = "ward" };
+  HkQuarantine q = {.source = "/drop/r.txt",
+                    .kind = "suspect",
+                    .reason = "no longer parses",
+                    .sha256 = "ab",
+                    .source_id = "EHR:R",
+                    .source_name = "ward"};
   HkQuarantine other = q;
   HkDocument *d = NULL;
   const HkRefusal *r;
@@ -1841,9 +1844,9 @@ END_TEST
 START_TEST(test_migrate_format1)
 {
   static const HkV1Doc docs[] = {
-    { "0000000001", "EHR:PN:1", "progress_note", "2026-11-20T14:03:00Z", "one" },
-    { "0000000001", "EHR:PN:1", "progress_note", "2026-11-20T14:03:00Z", "one v2" },
-    { "0000000002", "SSMIX2:0000000002:OML-11:1", "lab_report", "2026-11-22T10:00:00Z", "lab" },
+      {"0000000001", "EHR:PN:1", "progress_note", "2026-11-20T14:03:00Z", "one"},
+      {"0000000001", "EHR:PN:1", "progress_note", "2026-11-20T14:03:00Z", "one v2"},
+      {"0000000002", "SSMIX2:0000000002:OML-11:1", "lab_report", "2026-11-22T10:00:00Z", "lab"},
   };
   char *dir = g_build_filename(tmp, "v1", NULL);
   char legacy[HK_DOC_ID_LEN + 1], sx[HK_DOC_ID_LEN + 1], found[HK_DOC_ID_LEN + 1];

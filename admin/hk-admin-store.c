@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 static void
@@ -153,7 +154,13 @@ hk_ls_one(const HkVersion *v, bool current, bool withdrawn, void *data)
 {
   JsonBuilder *b = json_builder_new();
   char *ingested = hk_time_format(v->ingested_at);
+  HkDocument *d = NULL;
+  hk_txn *t = data;
 
+  /* The document's own record (its source, refusals, moves) for the
+   * current version's line. */
+  if (current && t && hk_store_get_document(t, v->doc_id, &d) != 0)
+    d = NULL;
   json_builder_begin_object(b);
   hk_member_str(b, "id", v->doc_id);
   hk_member_str(b, "patient_id", v->patient_id);
@@ -177,10 +184,28 @@ hk_ls_one(const HkVersion *v, bool current, bool withdrawn, void *data)
     hk_member_str(b, "code", v->code);
     hk_member_str(b, "code_name", v->code_name);
   }
+  hk_member_str(b, "source_name", v->source_name ? v->source_name : d ? d->source_name : NULL);
+  if (d) {
+    HkMove m;
+    hk_member_int(b, "refused_newer", d->refused->len);
+    if (d->refused->len) {
+      const HkRefusal *r = d->refused->pdata[d->refused->len - 1];
+      hk_member_time(b, "refused_at", r->at);
+      hk_member_str(b, "refused_reason", r->reason);
+      hk_member_str(b, "refused_sha256", r->sha256);
+    }
+    /* A moved document: where it came from. */
+    hk_document_move(d, v->patient_id, &m);
+    if (m.kind == HK_MOVE_FROM) {
+      hk_member_str(b, "moved_from", m.other_patient);
+      hk_member_time(b, "moved_at", m.at);
+    }
+  }
   json_builder_end_object(b);
   hk_print_json(b);
   g_object_unref(b);
   g_free(ingested);
+  hk_document_free(d);
   return 0;
 }
 
@@ -205,7 +230,7 @@ hk_admin_ls_main(int argc, char **argv)
   }
   ret = hk_txn_begin(s, false, &t);
   if (ret == 0)
-    ret = hk_store_foreach_version(t, patient, hk_ls_one, NULL);
+    ret = hk_store_foreach_version(t, patient, hk_ls_one, t);
   if (ret) {
     fprintf(stderr, "%s: ls: %s\n", HK_ADMIN_PROGRAM, hk_strerror(ret));
     status = 1;
@@ -374,6 +399,13 @@ hk_admin_verify_store(hk_store *s, FILE *err, uint64_t *checked, uint64_t *bad)
 
   if (ret == 0)
     ret = hk_store_foreach_version(vf.t, NULL, hk_verify_one, &vf);
+  /* The source registry must agree with the documents, or a file could
+   * reach the wrong document (docs/store.md). */
+  if (ret == 0) {
+    uint64_t docs = 0, bad_sources = 0;
+    ret = hk_store_check_sources(vf.t, err, &docs, &bad_sources);
+    vf.bad += bad_sources;
+  }
   hk_txn_abort(vf.t);
   *checked = vf.checked;
   *bad = vf.bad;
@@ -418,6 +450,10 @@ hk_quarantine_one(const HkQuarantine *q, void *data)
   hk_member_time(b, "at", q->at);
   if (q->source_id)
     hk_member_str(b, "source_id", q->source_id);
+  if (q->source_name)
+    hk_member_str(b, "source_name", q->source_name);
+  if (q->doc_id)
+    hk_member_str(b, "doc_id", q->doc_id);
   if (q->sha256)
     hk_member_str(b, "sha256", q->sha256);
   json_builder_end_object(b);
@@ -494,5 +530,84 @@ out:
   hk_txn_abort(t);
   hk_store_close(s);
   g_free(dir);
+  return status;
+}
+
+int
+hk_admin_migrate_main(int argc, char **argv)
+{
+  char *dir = NULL, *drop_name = NULL, *ssmix2_name = NULL, *lock_path = NULL;
+  GOptionEntry entries[] = {
+      {"store", 0, 0, G_OPTION_ARG_FILENAME, &dir, "Document store folder", "DIR"},
+      {"drop-name", 0, 0, G_OPTION_ARG_STRING, &drop_name,
+       "Source name for drop-folder documents (default \"drop\")", "NAME"},
+      {"ssmix2-name", 0, 0, G_OPTION_ARG_STRING, &ssmix2_name,
+       "Source name for SS-MIX2 documents (default \"ssmix2\")", "NAME"},
+      {NULL},
+  };
+  hk_store *s = NULL;
+  uint64_t migrated = 0;
+  int lock_fd = -1, ret, status = 1;
+
+  ret = hk_config_parse(HK_ADMIN_PROGRAM, "migrate", NULL, entries, &argc, &argv);
+  if (ret < 0) {
+    status = ret == -HK_EINVAL ? 2 : 1;
+    goto out;
+  }
+  if (argc > 1) {
+    status = hk_usage_error(HK_ADMIN_PROGRAM, "unexpected argument \"%s\"", argv[1]);
+    goto out;
+  }
+  if (!dir) {
+    status = hk_usage_error(HK_ADMIN_PROGRAM, "--store DIR is required");
+    goto out;
+  }
+  if (!drop_name)
+    drop_name = g_strdup(HK_SOURCE_DROP_DEFAULT);
+  if (!ssmix2_name)
+    ssmix2_name = g_strdup(HK_SOURCE_SSMIX2_DEFAULT);
+  if (!hk_source_name_valid(drop_name) || !hk_source_name_valid(ssmix2_name)) {
+    status = hk_usage_error(HK_ADMIN_PROGRAM,
+                            "a source name is 1-%d of A-Za-z0-9._- (not starting with . or -)",
+                            HK_SOURCE_NAME_MAX);
+    goto out;
+  }
+  /* No indexer may write while the store changes format. */
+  lock_path = g_build_filename(dir, "indexer.lock", NULL);
+  lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    fprintf(stderr, "%s: migrate: %s: %s\n", HK_ADMIN_PROGRAM, lock_path,
+            lock_fd < 0 ? g_strerror(errno) : "a hikae-indexer is running; stop it first");
+    goto out;
+  }
+  ret = hk_store_open(dir, HK_STORE_MIGRATE, &s);
+  if (ret) {
+    fprintf(stderr, "%s: cannot open store %s: %s\n", HK_ADMIN_PROGRAM, dir,
+            ret == -HK_ENOTFOUND ? "no store there" : hk_strerror(ret));
+    goto out;
+  }
+  if (hk_store_format(s) == HK_STORE_FORMAT) {
+    printf("store format %d already; nothing to migrate\n", HK_STORE_FORMAT);
+    status = 0;
+    goto out;
+  }
+  ret = hk_store_migrate(s, drop_name, ssmix2_name, &migrated);
+  if (ret) {
+    fprintf(stderr, "%s: migrate: %s; the store is unchanged (format %d)\n", HK_ADMIN_PROGRAM,
+            hk_strerror(ret), hk_store_format(s));
+    goto out;
+  }
+  printf("migrated store format 1 to %d: %" G_GUINT64_FORMAT " documents registered (SS-MIX2 "
+         "under \"%s\", the rest under \"%s\"), every document ID kept\n",
+         HK_STORE_FORMAT, migrated, ssmix2_name, drop_name);
+  status = 0;
+out:
+  hk_store_close(s);
+  if (lock_fd >= 0)
+    close(lock_fd);
+  g_free(lock_path);
+  g_free(dir);
+  g_free(drop_name);
+  g_free(ssmix2_name);
   return status;
 }

@@ -23,6 +23,8 @@ static const HkAdminCommand hk_commands[] = {
   { "verify", hk_admin_verify_main, "verify --store DIR           re-hash every version" },
   { "quarantine", hk_admin_quarantine_main, "quarantine --store DIR       what was refused, why" },
   { "unseal", hk_admin_unseal_main, "unseal --store DIR           resume after the tripwire" },
+  { "migrate", hk_admin_migrate_main,
+    "migrate --store DIR [--drop-name N] [--ssmix2-name N]  store format 1 -> 2" },
   { "backup", hk_admin_backup_main, "backup --store DIR --to DIR [--keep N]" },
   { "user", hk_admin_user_main,
     "user add|list|lock|unlock|passwd|remove NAME --state DIR [--role viewer|auditor] [--totp]" },

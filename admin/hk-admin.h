@@ -19,6 +19,7 @@ int hk_admin_verify_main(int argc, char **argv);
 int hk_admin_quarantine_main(int argc, char **argv);
 int hk_admin_unseal_main(int argc, char **argv);
 int hk_admin_backup_main(int argc, char **argv);
+int hk_admin_migrate_main(int argc, char **argv);
 
 /* Re-hash every version of the store at s; print each mismatch to err.
  * Sets *checked and *bad. \return 0 if it could read the store. */

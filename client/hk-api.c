@@ -288,6 +288,11 @@ hk_doc_info_free(HkDocInfo *d)
   g_free(d->content_type);
   g_free(d->sha256);
   g_free(d->withdrawn_reason);
+  g_free(d->moved_direction);
+  g_free(d->moved_patient);
+  g_clear_pointer(&d->moved_at, g_date_time_unref);
+  g_clear_pointer(&d->refused_at, g_date_time_unref);
+  g_free(d->refused_reason);
   g_clear_pointer(&d->versions, g_ptr_array_unref);
   g_free(d);
 }
@@ -313,6 +318,12 @@ hk_doc_info_copy(const HkDocInfo *d)
   c->latest_version = d->latest_version;
   c->withdrawn = d->withdrawn;
   c->withdrawn_reason = g_strdup(d->withdrawn_reason);
+  c->moved_direction = g_strdup(d->moved_direction);
+  c->moved_patient = g_strdup(d->moved_patient);
+  c->moved_at = d->moved_at ? g_date_time_ref(d->moved_at) : NULL;
+  c->refused_count = d->refused_count;
+  c->refused_at = d->refused_at ? g_date_time_ref(d->refused_at) : NULL;
+  c->refused_reason = g_strdup(d->refused_reason);
   c->versions = g_ptr_array_new_with_free_func((GDestroyNotify)hk_version_info_free);
   for (guint i = 0; d->versions && i < d->versions->len; i++) {
     const HkVersionInfo *v = g_ptr_array_index(d->versions, i);
@@ -542,6 +553,26 @@ doc_from_object(JsonObject *o)
   d->latest_version = d->version;
   d->withdrawn = member_bool(o, "withdrawn");
   d->withdrawn_reason = member_dup(o, "withdrawn_reason");
+  {
+    JsonNode *mn = json_object_get_member(o, "moved");
+    JsonArray *rf = member_array(o, "refused_versions");
+    if (mn && JSON_NODE_HOLDS_OBJECT(mn)) {
+      JsonObject *mo = json_node_get_object(mn);
+      d->moved_direction = member_dup(mo, "direction");
+      d->moved_patient = member_dup(mo, "patient_id");
+      d->moved_at = member_time(mo, "at");
+      if (g_strcmp0(d->moved_direction, "to") != 0 && g_strcmp0(d->moved_direction, "from") != 0)
+        g_clear_pointer(&d->moved_direction, g_free);
+    }
+    d->refused_count = rf ? json_array_get_length(rf) : 0;
+    if (d->refused_count) {
+      JsonNode *last = json_array_get_element(rf, d->refused_count - 1);
+      if (JSON_NODE_HOLDS_OBJECT(last)) {
+        d->refused_at = member_time(json_node_get_object(last), "at");
+        d->refused_reason = member_dup(json_node_get_object(last), "reason");
+      }
+    }
+  }
   d->versions = g_ptr_array_new_with_free_func((GDestroyNotify)hk_version_info_free);
   arr = member_array(o, "versions");
   for (guint i = 0; arr && i < json_array_get_length(arr); i++) {

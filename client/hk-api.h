@@ -98,6 +98,15 @@ typedef struct {
   gboolean withdrawn;
   char *withdrawn_reason; /* may be NULL */
   GPtrArray *versions;    /* HkVersionInfo*, may be empty */
+  /* The document changed patient: "to" (shown under the patient it left;
+   * it now belongs to moved_patient) or "from"; NULL if it never moved. */
+  char *moved_direction;
+  char *moved_patient;
+  GDateTime *moved_at;
+  /* Newer versions refused as suspect (quarantined), the latest first. */
+  guint refused_count;
+  GDateTime *refused_at;
+  char *refused_reason;
 } HkDocInfo;
 
 void hk_status_info_free(HkStatusInfo *s);

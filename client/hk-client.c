@@ -583,6 +583,21 @@ hk_client_document_async(HkClient *self, const char *doc_id, GCancellable *cance
             hk_client_document_async, cancellable, callback, user_data);
 }
 
+void
+hk_client_document_under_async(HkClient *self, const char *doc_id, const char *patient_id,
+                               GCancellable *cancellable, GAsyncReadyCallback callback,
+                               gpointer user_data)
+{
+  g_autofree char *eid = g_uri_escape_string(doc_id, NULL, FALSE);
+  g_autofree char *epid = patient_id ? g_uri_escape_string(patient_id, NULL, FALSE) : NULL;
+  g_autofree char *path = epid ? g_strdup_printf("/api/v1/documents/%s?patient=%s", eid, epid)
+                               : g_strdup_printf("/api/v1/documents/%s", eid);
+
+  /* Same source tag as hk_client_document_async: one finish for both. */
+  get_async(self, path, (ParseFunc)hk_api_parse_document, (GDestroyNotify)hk_doc_info_free,
+            hk_client_document_async, cancellable, callback, user_data);
+}
+
 HkDocInfo *
 hk_client_document_finish(HkClient *self, GAsyncResult *result, GError **error)
 {

@@ -83,6 +83,12 @@ GPtrArray *hk_client_documents_finish(HkClient *self, GAsyncResult *result, GErr
 
 void hk_client_document_async(HkClient *self, const char *doc_id, GCancellable *cancellable,
                               GAsyncReadyCallback callback, gpointer user_data);
+/* The same, read under the patient whose timeline showed it (NULL: its
+ * current patient), so that a moved document says where it went and the
+ * audit names that patient. Finish with hk_client_document_finish. */
+void hk_client_document_under_async(HkClient *self, const char *doc_id, const char *patient_id,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data);
 HkDocInfo *hk_client_document_finish(HkClient *self, GAsyncResult *result, GError **error);
 
 /* The bytes of a document version (version 0 = current). *content_type (may

@@ -640,6 +640,31 @@ update_notice(HkDocumentView *self)
                            d->withdrawn_reason ? d->withdrawn_reason : "");
     gtk_widget_add_css_class(n, "hk-notice-red");
   }
+  if (d->moved_direction && d->moved_patient) {
+    g_autofree char *when = d->moved_at ? hk_format_datetime(d->moved_at) : g_strdup("?");
+    if (s->len)
+      g_string_append_c(s, ' ');
+    if (strcmp(d->moved_direction, "to") == 0) {
+      g_string_append_printf(s,
+                             _("MOVED to patient %s at %s: this patient no longer holds this "
+                               "document."),
+                             d->moved_patient, when);
+      gtk_widget_add_css_class(n, "hk-notice-red");
+    } else {
+      g_string_append_printf(s, _("Moved from patient %s at %s."), d->moved_patient, when);
+      gtk_widget_add_css_class(n, "hk-notice-old");
+    }
+  }
+  if (d->refused_count) {
+    g_autofree char *when = d->refused_at ? hk_format_datetime(d->refused_at) : g_strdup("?");
+    if (s->len)
+      g_string_append_c(s, ' ');
+    g_string_append_printf(s,
+                           _("A newer version was refused as suspect at %s; see the "
+                             "quarantine."),
+                           when);
+    gtk_widget_add_css_class(n, "hk-notice-old");
+  }
   if (shown < d->latest_version) {
     if (s->len)
       g_string_append_c(s, ' ');
@@ -784,7 +809,8 @@ hk_document_view_load(HkDocumentView *self, const HkPatientInfo *patient, const 
   gtk_stack_set_visible_child_name(self->stack, "loading");
   gtk_spinner_set_spinning(self->spinner, TRUE);
   gtk_label_set_text(self->title_label, _("Loading…"));
-  hk_client_document_async(self->client, id, self->cancel, doc_done, g_object_ref(self));
+  hk_client_document_under_async(self->client, id, self->patient ? self->patient->id : NULL,
+                                 self->cancel, doc_done, g_object_ref(self));
   hk_client_content_async(self->client, id, version, self->cancel, content_done,
                           g_object_ref(self));
 }

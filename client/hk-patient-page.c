@@ -215,6 +215,26 @@ make_row(HkPatientPage *self, const HkDocInfo *d, guint index)
     gtk_widget_add_css_class(badge, "hk-badge-red");
     gtk_box_append(GTK_BOX(box), badge);
   }
+  if (d->moved_direction && d->moved_patient) {
+    gboolean to = strcmp(d->moved_direction, "to") == 0;
+    g_autofree char *when = d->moved_at ? hk_format_datetime(d->moved_at) : g_strdup("?");
+    g_autofree char *label = to ? g_strdup_printf(_("MOVED to %s"), d->moved_patient)
+                                : g_strdup_printf(_("moved from %s"), d->moved_patient);
+    g_autofree char *tip =
+        to ? g_strdup_printf(_("Moved to patient %s at %s"), d->moved_patient, when)
+           : g_strdup_printf(_("Moved from patient %s at %s"), d->moved_patient, when);
+    GtkWidget *badge = gtk_label_new(label);
+    gtk_widget_add_css_class(badge, to ? "hk-badge-red" : "hk-badge");
+    gtk_widget_set_tooltip_text(badge, tip);
+    gtk_box_append(GTK_BOX(box), badge);
+  }
+  if (d->refused_count) {
+    GtkWidget *badge = gtk_label_new(_("REFUSED UPDATE"));
+    gtk_widget_add_css_class(badge, "hk-badge");
+    gtk_widget_set_tooltip_text(badge, _("A newer version was refused as suspect; see the "
+                                         "quarantine"));
+    gtk_box_append(GTK_BOX(box), badge);
+  }
   gtk_list_box_row_set_child(GTK_LIST_BOX_ROW(row), box);
   a11y = g_strdup_printf(_("%s, %s, %s %s%s"), d->title, hk_format_doc_type(d->type),
                          local ? "" : "", time, d->withdrawn ? _(", withdrawn") : "");

@@ -31,12 +31,15 @@ enum {
   DB_FILES,
   DB_QUARANTINE,
   DB_THUMBQ,
+  DB_SOURCES,
+  DB_REFUSED,
   DB_COUNT
 };
 
 static const char *const hk_db_names[DB_COUNT] = {
   "meta", "docs", "versions", "withdrawn", "blobs", "thumbs",
   "patients", "pindex", "timeline", "census", "files", "quarantine", "thumbq",
+  "sources", "refused",
 };
 
 #define HK_MAP_INITIAL (256ull << 20)
@@ -47,6 +50,8 @@ struct hk_store {
   MDB_dbi dbi[DB_COUNT];
   char *dir;
   bool rdonly;
+  bool migrate; /* HK_STORE_MIGRATE: a format-1 store may be opened */
+  int format;
 };
 
 struct hk_txn {
@@ -83,29 +88,22 @@ hk_mdb_err(int rc)
 
 /* ---- open / close ---- */
 
+/* The format of the store: read from meta, or claimed for a new one. */
 static int
-hk_store_check_format(hk_store *s, bool create)
+hk_store_read_format(hk_store *s, MDB_txn *txn, bool create)
 {
-  MDB_txn *txn = NULL;
   MDB_val k = { 6, (void *)"format" }, v;
-  char want[16];
+  char buf[16];
   int rc, ret = 0;
 
-  snprintf(want, sizeof want, "%d", HK_STORE_FORMAT);
-  rc = mdb_txn_begin(s->env, NULL, s->rdonly ? MDB_RDONLY : 0, &txn);
-  if (rc) {
-    ret = hk_mdb_err(rc);
-    goto out;
-  }
   rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
   if (rc == MDB_NOTFOUND && create && !s->rdonly) {
+    char want[16];
+    snprintf(want, sizeof want, "%d", HK_STORE_FORMAT);
     v.mv_data = want;
     v.mv_size = strlen(want);
-    rc = mdb_put(txn, s->dbi[DB_META], &k, &v, MDB_NOOVERWRITE);
-    if (!rc)
-      rc = mdb_txn_commit(txn);
-    txn = NULL;
-    ret = hk_mdb_err(rc);
+    ret = hk_mdb_err(mdb_put(txn, s->dbi[DB_META], &k, &v, MDB_NOOVERWRITE));
+    s->format = HK_STORE_FORMAT;
     goto out;
   }
   if (rc == MDB_NOTFOUND) {
@@ -117,26 +115,51 @@ hk_store_check_format(hk_store *s, bool create)
     ret = hk_mdb_err(rc);
     goto out;
   }
-  if (v.mv_size != strlen(want) || memcmp(v.mv_data, want, v.mv_size) != 0) {
-    hk_error("%s: store format version %.*s, this program reads version %s", s->dir,
-             (int)MIN(v.mv_size, 16), (const char *)v.mv_data, want);
-    ret = -HK_EFORMAT;
-  }
+  snprintf(buf, sizeof buf, "%.*s", (int)MIN(v.mv_size, sizeof buf - 1), (const char *)v.mv_data);
+  s->format = (int)g_ascii_strtoll(buf, NULL, 10);
+  if (s->format == HK_STORE_FORMAT || (s->format == 1 && s->migrate && !s->rdonly))
+    goto out;
+  if (s->format == 1)
+    hk_error("%s: store format 1; run `hikae-admin migrate --store %s` (this program reads "
+             "format %d)",
+             s->dir, s->dir, HK_STORE_FORMAT);
+  else
+    hk_error("%s: store format version %s, this program reads version %d", s->dir, buf,
+             HK_STORE_FORMAT);
+  ret = -HK_EFORMAT;
 out:
-  if (txn)
-    mdb_txn_abort(txn);
   return ret;
 }
 
+/* Open meta first and check the format, so that an older store is named
+ * as such rather than as "database missing"; then the rest (created for a
+ * new store, or added by a migration). */
 static int
 hk_store_open_dbs(hk_store *s, bool create)
 {
   MDB_txn *txn = NULL;
+  bool make = (create || s->migrate) && !s->rdonly;
   int rc = 0, ret = 0;
 
   rc = mdb_txn_begin(s->env, NULL, s->rdonly ? MDB_RDONLY : 0, &txn);
+  if (!rc)
+    rc = mdb_dbi_open(txn, hk_db_names[DB_META], create && !s->rdonly ? MDB_CREATE : 0,
+                      &s->dbi[DB_META]);
+  if (rc == MDB_NOTFOUND) {
+    hk_error("%s: not a hikae store (no meta database)", s->dir);
+    ret = -HK_EFORMAT;
+    goto out;
+  }
+  if (rc) {
+    ret = hk_mdb_err(rc);
+    goto out;
+  }
+  ret = hk_store_read_format(s, txn, create);
+  if (ret)
+    goto out;
   for (int i = 0; !rc && i < DB_COUNT; i++)
-    rc = mdb_dbi_open(txn, hk_db_names[i], create && !s->rdonly ? MDB_CREATE : 0, &s->dbi[i]);
+    if (i != DB_META)
+      rc = mdb_dbi_open(txn, hk_db_names[i], make ? MDB_CREATE : 0, &s->dbi[i]);
   if (rc == MDB_NOTFOUND) {
     hk_error("%s: not a hikae store (database missing)", s->dir);
     ret = -HK_EFORMAT;
@@ -152,6 +175,15 @@ out:
   return ret;
 }
 
+/* The format was checked (and recorded for a new store) with the
+ * databases. */
+static int
+hk_store_check_format(hk_store *s, bool create)
+{
+  (void)create;
+  return s->format > 0 ? 0 : -HK_EFORMAT;
+}
+
 int
 hk_store_open(const char *dir, unsigned flags, hk_store **out)
 {
@@ -164,6 +196,7 @@ hk_store_open(const char *dir, unsigned flags, hk_store **out)
 
   s->dir = g_strdup(dir);
   s->rdonly = flags & HK_STORE_RDONLY;
+  s->migrate = flags & HK_STORE_MIGRATE;
   if (stat(data, &st) != 0) {
     if (!create || s->rdonly) {
       ret = -HK_ENOTFOUND;
@@ -648,14 +681,86 @@ hk_timeline_key(uint8_t *buf, const char *pid, int64_t created, const uint8_t id
   return n + 17;
 }
 
+/* The registry key of a source's document: name NUL source_id, or name
+ * NUL '#' SHA-256(source_id) in hex if that would pass LMDB's key limit. */
+static size_t
+hk_source_key(uint8_t *buf, size_t cap, const char *name, const char *source_id)
+{
+  size_t nl = strlen(name), sl = strlen(source_id);
+
+  memcpy(buf, name, nl);
+  buf[nl] = 0;
+  if (nl + 1 + sl <= cap && nl + 1 + sl <= 500) {
+    memcpy(buf + nl + 1, source_id, sl);
+    return nl + 1 + sl;
+  }
+  {
+    uint8_t d[HK_SHA256_LEN];
+    char hex[HK_SHA256_HEX_LEN + 1];
+    hk_sha256(source_id, sl, d);
+    hk_sha256_hex(d, hex);
+    buf[nl + 1] = '#';
+    memcpy(buf + nl + 2, hex, HK_SHA256_HEX_LEN);
+    return nl + 2 + HK_SHA256_HEX_LEN;
+  }
+}
+
+#define HK_SOURCE_KEY_MAX (HK_SOURCE_NAME_MAX + 2 + HK_SHA256_HEX_LEN + 500)
+
+int
+hk_store_find_doc(hk_txn *t, const char *source_name, const char *source_id,
+                  char doc_id[HK_DOC_ID_LEN + 1])
+{
+  uint8_t key[HK_SOURCE_KEY_MAX];
+  size_t klen;
+  MDB_val v;
+  int ret = -HK_ENOTFOUND;
+
+  doc_id[0] = 0;
+  if (!source_id || !hk_source_name_valid(source_name))
+    goto out;
+  klen = hk_source_key(key, sizeof key, source_name, source_id);
+  ret = hk_get(t, DB_SOURCES, key, klen, &v);
+  if (ret == 0 && v.mv_size != 8)
+    ret = -HK_ECORRUPT;
+  if (ret == 0)
+    hk_docid_hex(v.mv_data, doc_id);
+out:
+  return ret;
+}
+
+int
+hk_store_find_source(hk_txn *t, const char *source_id, char doc_id[HK_DOC_ID_LEN + 1])
+{
+  return hk_store_find_doc(t, hk_source_default_name(source_id), source_id, doc_id);
+}
+
+/* Delete the timeline entry of the newest version of d that belongs to
+ * patient_id, if any. */
+static void
+hk_timeline_forget(hk_txn *t, const HkDocument *d, const char *patient_id, const uint8_t id[8])
+{
+  uint8_t tkey[HK_PATIENT_ID_MAX + 17];
+
+  for (guint i = d->versions->len; i > 0; i--) {
+    const HkVersion *o = d->versions->pdata[i - 1];
+    if (g_strcmp0(o->patient_id, patient_id) == 0) {
+      size_t tlen = hk_timeline_key(tkey, o->patient_id, o->created_usec, id);
+      hk_del(t, DB_TIMELINE, tkey, tlen);
+      break;
+    }
+  }
+}
+
 int
 hk_store_add_version(hk_txn *t, HkVersion *v, bool *added)
 {
-  uint8_t id[8], vkey[12], tkey[HK_PATIENT_ID_MAX + 17];
-  HkVersion *cur = NULL;
+  uint8_t id[8], vkey[12], tkey[HK_PATIENT_ID_MAX + 17], skey[HK_SOURCE_KEY_MAX];
+  HkDocument *d = NULL;
+  const HkVersion *cur = NULL;
   MDB_val existing;
   char *json = NULL, meta[32];
-  size_t tlen;
+  size_t tlen, slen;
   int ret;
 
   *added = false;
@@ -663,26 +768,45 @@ hk_store_add_version(hk_txn *t, HkVersion *v, bool *added)
     ret = -HK_EINVAL;
     goto out;
   }
-  hk_version_doc_id(v->source_id, v->doc_id);
-  hk_docid_bin(v->doc_id, id);
-  ret = hk_get(t, DB_DOCS, id, 8, &existing);
+  if (!v->source_name)
+    v->source_name = g_strdup(hk_source_default_name(v->source_id));
+  if (!hk_source_name_valid(v->source_name)) {
+    ret = -HK_EINVAL;
+    goto out;
+  }
+  ret = hk_store_find_doc(t, v->source_name, v->source_id, v->doc_id);
   if (ret == 0) {
-    /* 64-bit IDs from SHA-256: a collision is astronomically unlikely, but
-     * it would show one document's bytes under another's name. */
-    if (existing.mv_size != strlen(v->source_id) ||
-        memcmp(existing.mv_data, v->source_id, existing.mv_size) != 0) {
-      hk_error("document ID %s collides for source IDs; refusing", v->doc_id);
-      ret = t->ret = -HK_ECORRUPT;
-      goto out;
-    }
-    ret = hk_current_version(t, id, &cur);
+    hk_docid_bin(v->doc_id, id);
+    ret = hk_store_get_document(t, v->doc_id, &d);
+    if (ret == -HK_ENOTFOUND)
+      ret = t->ret = -HK_ECORRUPT; /* registered but no version */
     if (ret)
       goto out;
+    cur = hk_document_current(d);
     if (hk_same_version(cur, v))
       goto out;
     v->version = cur->version + 1;
   } else if (ret == -HK_ENOTFOUND) {
-    ret = hk_put(t, DB_DOCS, id, 8, v->source_id, strlen(v->source_id), MDB_NOOVERWRITE);
+    GByteArray *val = g_byte_array_new();
+    hk_version_doc_id_named(v->source_name, v->source_id, v->doc_id);
+    hk_docid_bin(v->doc_id, id);
+    ret = hk_get(t, DB_DOCS, id, 8, &existing);
+    if (ret == 0) {
+      /* 64-bit IDs from SHA-256: a collision is astronomically unlikely, but
+       * it would show one document's bytes under another's name. */
+      hk_error("document ID %s collides for source IDs; refusing", v->doc_id);
+      ret = t->ret = -HK_ECORRUPT;
+    } else if (ret == -HK_ENOTFOUND) {
+      g_byte_array_append(val, (const guint8 *)v->source_name, (guint)strlen(v->source_name) + 1);
+      g_byte_array_append(val, (const guint8 *)v->source_id, (guint)strlen(v->source_id));
+      ret = hk_put(t, DB_DOCS, id, 8, val->data, val->len, MDB_NOOVERWRITE);
+      slen = hk_source_key(skey, sizeof skey, v->source_name, v->source_id);
+      if (ret == 0)
+        ret = hk_put(t, DB_SOURCES, skey, slen, id, 8, MDB_NOOVERWRITE);
+      if (ret == -HK_EEXIST)
+        ret = t->ret = -HK_ECORRUPT;
+    }
+    g_byte_array_unref(val);
     if (ret)
       goto out;
     v->version = 1;
@@ -700,10 +824,15 @@ hk_store_add_version(hk_txn *t, HkVersion *v, bool *added)
   if (ret)
     goto out;
   /* The timeline is an index, not the record: it follows the newest
-   * version's patient and date. */
-  if (cur) {
+   * version's patient and date. A document that moves to another patient
+   * keeps its row on the old patient's timeline (marked "moved to" when
+   * read), so a clinician who saw it there can still find it; a move back
+   * replaces that patient's old row. */
+  if (cur && strcmp(cur->patient_id, v->patient_id) == 0) {
     tlen = hk_timeline_key(tkey, cur->patient_id, cur->created_usec, id);
     hk_del(t, DB_TIMELINE, tkey, tlen);
+  } else if (cur) {
+    hk_timeline_forget(t, d, v->patient_id, id);
   }
   tlen = hk_timeline_key(tkey, v->patient_id, v->created_usec, id);
   ret = hk_put(t, DB_TIMELINE, tkey, tlen, v->type, strlen(v->type), 0);
@@ -713,7 +842,7 @@ hk_store_add_version(hk_txn *t, HkVersion *v, bool *added)
   if (ret == 0)
     *added = true;
 out:
-  hk_version_free(cur);
+  hk_document_free(d);
   g_free(json);
   return ret;
 }
@@ -790,6 +919,18 @@ hk_store_get_document(hk_txn *t, const char *doc_id, HkDocument **out)
     goto out;
   }
   ret = hk_load_withdrawn(t, id, hk_document_current(d)->version, d);
+  if (ret == 0)
+    ret = hk_get(t, DB_DOCS, id, 8, &v);
+  if (ret == 0) {
+    const char *nul = memchr(v.mv_data, 0, v.mv_size);
+    /* format 2: name NUL source_id */
+    if (nul)
+      d->source_name = g_strndup(v.mv_data, (gsize)(nul - (const char *)v.mv_data));
+  } else if (ret == -HK_ENOTFOUND) {
+    ret = 0;
+  }
+  if (ret == 0)
+    ret = hk_store_get_refusals(t, doc_id, d->refused);
   if (ret)
     goto out;
   *out = d;
@@ -823,21 +964,6 @@ hk_store_get_version(hk_txn *t, const char *doc_id, uint32_t version, HkVersion 
   if (ret == 0)
     ret = hk_version_from_json(v.mv_data, v.mv_size, out);
 out:
-  return ret;
-}
-
-int
-hk_store_find_source(hk_txn *t, const char *source_id, char doc_id[HK_DOC_ID_LEN + 1])
-{
-  uint8_t id[8];
-  MDB_val v;
-  int ret;
-
-  hk_version_doc_id(source_id, doc_id);
-  hk_docid_bin(doc_id, id);
-  ret = hk_get(t, DB_DOCS, id, 8, &v);
-  if (ret == 0 && (v.mv_size != strlen(source_id) || memcmp(v.mv_data, source_id, v.mv_size)))
-    ret = -HK_ENOTFOUND;
   return ret;
 }
 
@@ -988,6 +1114,7 @@ hk_store_timeline(hk_txn *t, const char *patient_id, const HkTimelineQuery *q,
   MDB_val k, v;
   size_t plen = strlen(patient_id);
   unsigned n = 0;
+  int64_t last_created = 0;
   int rc, ret = 0;
 
   *next_cursor = NULL;
@@ -1044,19 +1171,17 @@ hk_store_timeline(hk_txn *t, const char *patient_id, const HkTimelineQuery *q,
     if (q->type && (v.mv_size != strlen(q->type) || memcmp(v.mv_data, q->type, v.mv_size)))
       continue;
     if (n == q->limit) {
-      /* One more exists: the cursor points at the last one returned. */
+      /* One more exists: the cursor points at the last one returned, by
+       * the date of its row (a document moved to another patient keeps
+       * its row here at the date it had). */
       const char *last = g_ptr_array_index(doc_ids, doc_ids->len - 1);
-      HkVersion *lv = NULL;
-      uint8_t lid[8];
-      hk_docid_bin(last, lid);
-      if (hk_current_version(t, lid, &lv) == 0)
-        *next_cursor = g_strdup_printf("%" G_GINT64_FORMAT ".%s", lv->created_usec, last);
-      hk_version_free(lv);
+      *next_cursor = g_strdup_printf("%" G_GINT64_FORMAT ".%s", last_created, last);
       break;
     }
     char hex[HK_DOC_ID_LEN + 1];
     hk_docid_hex(kp + plen + 9, hex);
     g_ptr_array_add(doc_ids, g_strdup(hex));
+    last_created = created;
     n++;
   }
   if (rc && rc != MDB_NOTFOUND)
@@ -1321,7 +1446,39 @@ hk_quarantine_free(HkQuarantine *q)
   g_free(q->reason);
   g_free(q->sha256);
   g_free(q->source_id);
+  g_free(q->source_name);
+  g_free(q->doc_id);
   g_free(q);
+}
+
+/* Record on the document that a newer version was refused as suspect. */
+static int
+hk_refusal_add(hk_txn *t, const char *doc_id, uint64_t seq, const HkQuarantine *q, int64_t at)
+{
+  JsonBuilder *b = json_builder_new();
+  uint8_t key[16];
+  char *json;
+  int ret = hk_docid_bin(doc_id, key);
+
+  hk_be64(key + 8, seq);
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "at_usec");
+  json_builder_add_int_value(b, at);
+  json_builder_set_member_name(b, "reason");
+  json_builder_add_string_value(b, q->reason ? q->reason : "");
+  if (q->sha256) {
+    json_builder_set_member_name(b, "sha256");
+    json_builder_add_string_value(b, q->sha256);
+  }
+  json_builder_set_member_name(b, "quarantine_seq");
+  json_builder_add_int_value(b, (int64_t)seq);
+  json_builder_end_object(b);
+  json = hk_json_to_text(b);
+  if (ret == 0)
+    ret = hk_put(t, DB_REFUSED, key, sizeof key, json, strlen(json), MDB_NOOVERWRITE);
+  g_object_unref(b);
+  g_free(json);
+  return ret;
 }
 
 int
@@ -1332,7 +1489,9 @@ hk_store_quarantine_add(hk_txn *t, const HkQuarantine *q)
   uint8_t key[8];
   uint64_t seq = 1;
   JsonBuilder *b = json_builder_new();
-  char *json = NULL;
+  char *json = NULL, doc_id[HK_DOC_ID_LEN + 1] = "";
+  const char *name = q->source_name ? q->source_name : hk_source_default_name(q->source_id);
+  int64_t at = q->at ? q->at : hk_time_now();
   int rc, ret;
 
   ret = hk_cursor(t, DB_QUARANTINE, &c);
@@ -1342,6 +1501,11 @@ hk_store_quarantine_add(hk_txn *t, const HkQuarantine *q)
   if (rc == 0 && k.mv_size == 8)
     seq = hk_rd64(k.mv_data) + 1;
   hk_be64(key, seq);
+  /* Suspect bytes of a document we hold: the document itself must say a
+   * newer version was refused, whichever source path refused it. */
+  if (q->kind && strcmp(q->kind, "suspect") == 0 && q->source_id &&
+      hk_store_find_doc(t, name, q->source_id, doc_id) != 0)
+    doc_id[0] = 0;
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "source");
   json_builder_add_string_value(b, q->source ? q->source : "");
@@ -1350,7 +1514,7 @@ hk_store_quarantine_add(hk_txn *t, const HkQuarantine *q)
   json_builder_set_member_name(b, "reason");
   json_builder_add_string_value(b, q->reason);
   json_builder_set_member_name(b, "at_usec");
-  json_builder_add_int_value(b, q->at ? q->at : hk_time_now());
+  json_builder_add_int_value(b, at);
   if (q->sha256) {
     json_builder_set_member_name(b, "sha256");
     json_builder_add_string_value(b, q->sha256);
@@ -1358,15 +1522,65 @@ hk_store_quarantine_add(hk_txn *t, const HkQuarantine *q)
   if (q->source_id) {
     json_builder_set_member_name(b, "source_id");
     json_builder_add_string_value(b, q->source_id);
+    json_builder_set_member_name(b, "source_name");
+    json_builder_add_string_value(b, name);
+  }
+  if (doc_id[0]) {
+    json_builder_set_member_name(b, "doc_id");
+    json_builder_add_string_value(b, doc_id);
   }
   json_builder_end_object(b);
   json = hk_json_to_text(b);
   ret = hk_put(t, DB_QUARANTINE, key, sizeof key, json, strlen(json), MDB_NOOVERWRITE);
+  if (ret == 0 && doc_id[0])
+    ret = hk_refusal_add(t, doc_id, seq, q, at);
 out:
   if (c)
     mdb_cursor_close(c);
   g_object_unref(b);
   g_free(json);
+  return ret;
+}
+
+int
+hk_store_get_refusals(hk_txn *t, const char *doc_id, GPtrArray *out)
+{
+  MDB_cursor *c = NULL;
+  uint8_t key[16] = {0};
+  MDB_val k = {sizeof key, key}, v;
+  JsonParser *p = json_parser_new_immutable();
+  int rc, ret = hk_docid_bin(doc_id, key);
+
+  if (ret)
+    goto out;
+  ret = hk_cursor(t, DB_REFUSED, &c);
+  if (ret)
+    goto out;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    HkRefusal *r;
+    JsonObject *o;
+    if (k.mv_size != 16 || memcmp(k.mv_data, key, 8) != 0)
+      break;
+    if (!json_parser_load_from_data(p, v.mv_data, (gssize)v.mv_size, NULL) ||
+        !json_parser_get_root(p) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+      ret = -HK_ECORRUPT;
+      break;
+    }
+    o = json_node_get_object(json_parser_get_root(p));
+    r = g_new0(HkRefusal, 1);
+    r->at = json_object_get_int_member_with_default(o, "at_usec", 0);
+    r->reason = g_strdup(json_object_get_string_member_with_default(o, "reason", ""));
+    r->sha256 = g_strdup(json_object_get_string_member_with_default(o, "sha256", NULL));
+    r->quarantine_seq = (uint64_t)json_object_get_int_member_with_default(o, "quarantine_seq", 0);
+    g_ptr_array_add(out, r);
+  }
+  if (ret == 0 && rc && rc != MDB_NOTFOUND)
+    ret = hk_mdb_err(rc);
+out:
+  if (c)
+    mdb_cursor_close(c);
+  g_object_unref(p);
   return ret;
 }
 
@@ -1396,7 +1610,10 @@ hk_store_quarantine_foreach(hk_txn *t, HkQuarantineFunc fn, void *data)
     q.reason = (char *)json_object_get_string_member_with_default(o, "reason", "");
     q.sha256 = (char *)json_object_get_string_member_with_default(o, "sha256", NULL);
     q.source_id = (char *)json_object_get_string_member_with_default(o, "source_id", NULL);
+    q.source_name = (char *)json_object_get_string_member_with_default(o, "source_name", NULL);
+    q.doc_id = (char *)json_object_get_string_member_with_default(o, "doc_id", NULL);
     q.at = json_object_get_int_member_with_default(o, "at_usec", 0);
+    q.seq = k.mv_size == 8 ? hk_rd64(k.mv_data) : 0;
     ret = fn(&q, data);
   }
 out:
@@ -1603,4 +1820,196 @@ int
 hk_store_copy(hk_store *s, const char *dir)
 {
   return hk_mdb_err(mdb_env_copy2(s->env, dir, MDB_CP_COMPACT));
+}
+
+int
+hk_store_format(const hk_store *s)
+{
+  return s->format;
+}
+
+/* Split a registry key (name NUL source_id) into its two parts. */
+static bool
+hk_split_source(const MDB_val *k, char **name, char **sid)
+{
+  const char *nul = memchr(k->mv_data, 0, k->mv_size);
+
+  if (!nul)
+    return false;
+  *name = g_strndup(k->mv_data, (gsize)(nul - (const char *)k->mv_data));
+  *sid = g_strndup(nul + 1, k->mv_size - (gsize)(nul - (const char *)k->mv_data) - 1);
+  return true;
+}
+
+int
+hk_store_foreach_source(hk_txn *t, HkSourceFunc fn, void *data)
+{
+  MDB_cursor *c = NULL;
+  MDB_val k, v;
+  int rc, ret;
+
+  ret = hk_cursor(t, DB_SOURCES, &c);
+  if (ret)
+    goto out;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && ret == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    char *name = NULL, *sid = NULL, hex[HK_DOC_ID_LEN + 1];
+    if (v.mv_size != 8 || !hk_split_source(&k, &name, &sid)) {
+      ret = -HK_ECORRUPT;
+      break;
+    }
+    hk_docid_hex(v.mv_data, hex);
+    ret = fn(name, sid, hex, data);
+    g_free(name);
+    g_free(sid);
+  }
+out:
+  if (c)
+    mdb_cursor_close(c);
+  return ret;
+}
+
+int
+hk_store_check_sources(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad)
+{
+  MDB_cursor *c = NULL;
+  MDB_val k, v;
+  uint64_t registered = 0;
+  int rc, ret;
+
+  *checked = *bad = 0;
+  ret = hk_cursor(t, DB_DOCS, &c);
+  if (ret)
+    goto out;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    char hex[HK_DOC_ID_LEN + 1], found[HK_DOC_ID_LEN + 1];
+    char *name = NULL, *sid = NULL;
+    HkVersion *cur = NULL;
+    (*checked)++;
+    if (k.mv_size != 8) {
+      fprintf(err, "BADKEY docs entry of %zu bytes\n", k.mv_size);
+      (*bad)++;
+      continue;
+    }
+    hk_docid_hex(k.mv_data, hex);
+    if (!hk_split_source(&v, &name, &sid)) {
+      fprintf(err, "UNREGISTERED %s: no source name (a format-1 entry)\n", hex);
+      (*bad)++;
+      continue;
+    }
+    if (hk_store_find_doc(t, name, sid, found) != 0 || strcmp(found, hex) != 0) {
+      fprintf(err, "UNREGISTERED %s: source %s has no registry entry for it\n", hex, name);
+      (*bad)++;
+    } else if (hk_current_version(t, k.mv_data, &cur) != 0 || strcmp(cur->source_id, sid) != 0) {
+      fprintf(err, "MISMATCH %s: registry source_id differs from its versions'\n", hex);
+      (*bad)++;
+    }
+    hk_version_free(cur);
+    g_free(name);
+    g_free(sid);
+  }
+  registered = hk_entries(t, DB_SOURCES);
+  if (registered != *checked) {
+    fprintf(err, "REGISTRY %" G_GUINT64_FORMAT " entries for %" G_GUINT64_FORMAT " documents\n",
+            registered, *checked);
+    (*bad)++;
+  }
+out:
+  if (c)
+    mdb_cursor_close(c);
+  return ret;
+}
+
+/* One pass of the migration inside t. */
+static int
+hk_migrate_txn(hk_txn *t, const char *drop_name, const char *ssmix2_name, uint64_t *migrated)
+{
+  MDB_cursor *c = NULL;
+  MDB_val k, v;
+  GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+  GPtrArray *sids = g_ptr_array_new_with_free_func(g_free);
+  int rc, ret;
+
+  *migrated = 0;
+  ret = hk_cursor(t, DB_DOCS, &c);
+  if (ret)
+    goto out;
+  /* Collect first: the docs values are rewritten below. */
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 8 || memchr(v.mv_data, 0, v.mv_size))
+      continue; /* not a format-1 entry */
+    g_ptr_array_add(ids, g_memdup2(k.mv_data, 8));
+    g_ptr_array_add(sids, g_strndup(v.mv_data, v.mv_size));
+  }
+  mdb_cursor_close(c);
+  c = NULL;
+  for (guint i = 0; ret == 0 && i < ids->len; i++) {
+    const char *sid = sids->pdata[i];
+    const char *name = g_str_has_prefix(sid, "SSMIX2:") ? ssmix2_name : drop_name;
+    uint8_t skey[HK_SOURCE_KEY_MAX];
+    size_t slen = hk_source_key(skey, sizeof skey, name, sid);
+    GByteArray *val = g_byte_array_new();
+    g_byte_array_append(val, (const guint8 *)name, (guint)strlen(name) + 1);
+    g_byte_array_append(val, (const guint8 *)sid, (guint)strlen(sid));
+    ret = hk_put(t, DB_SOURCES, skey, slen, ids->pdata[i], 8, MDB_NOOVERWRITE);
+    if (ret == -HK_EEXIST) {
+      hk_error("migrate: %s/%s is registered twice; refusing", name, sid);
+      ret = t->ret = -HK_ECORRUPT;
+    }
+    /* The registry entry of a document names its source too. */
+    if (ret == 0)
+      ret = hk_put(t, DB_DOCS, ids->pdata[i], 8, val->data, val->len, 0);
+    g_byte_array_unref(val);
+    if (ret == 0)
+      (*migrated)++;
+  }
+  if (ret == 0) {
+    char fmt[16];
+    snprintf(fmt, sizeof fmt, "%d", HK_STORE_FORMAT);
+    ret = hk_put(t, DB_META, "format", 6, fmt, strlen(fmt), 0);
+  }
+out:
+  if (c)
+    mdb_cursor_close(c);
+  g_ptr_array_unref(ids);
+  g_ptr_array_unref(sids);
+  return ret;
+}
+
+int
+hk_store_migrate(hk_store *s, const char *drop_name, const char *ssmix2_name, uint64_t *migrated)
+{
+  hk_txn *t = NULL;
+  int ret = 0;
+
+  *migrated = 0;
+  if (!hk_source_name_valid(drop_name) || !hk_source_name_valid(ssmix2_name)) {
+    ret = -HK_EINVAL;
+    goto out;
+  }
+  if (s->format == HK_STORE_FORMAT)
+    goto out;
+  if (s->format != 1 || s->rdonly) {
+    ret = -HK_EFORMAT;
+    goto out;
+  }
+  for (int attempt = 0; attempt < 16; attempt++) {
+    ret = hk_txn_begin(s, true, &t);
+    if (ret)
+      goto out;
+    ret = hk_migrate_txn(t, drop_name, ssmix2_name, migrated);
+    ret = ret ? (hk_txn_abort(t), ret) : hk_txn_commit(t);
+    t = NULL;
+    if (ret != -HK_ESPACE)
+      break;
+    ret = hk_store_grow(s);
+    if (ret)
+      break;
+  }
+  if (ret == 0)
+    s->format = HK_STORE_FORMAT;
+out:
+  return ret;
 }

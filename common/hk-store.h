@@ -16,12 +16,16 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
-#define HK_STORE_FORMAT 1
+/* 2: document IDs are namespaced by source (docs/store.md); a format-1
+ * store is refused until `hikae-admin migrate` converts it. */
+#define HK_STORE_FORMAT 2
 
 typedef enum {
   HK_STORE_RDONLY = 1 << 0, /* open read-only (the server, admin readers) */
   HK_STORE_CREATE = 1 << 1, /* create the folder and a new store if absent */
+  HK_STORE_MIGRATE = 1 << 2, /* also open a format-1 store (for hk_store_migrate) */
 } HkStoreFlags;
 
 typedef struct hk_store hk_store;
@@ -78,17 +82,38 @@ int hk_store_unqueue_thumbnail(hk_txn *t, const char *sha_hex);
 
 /* ---- documents and versions: append-only ---- */
 
-/* Append v as the next version of the document of v->source_id. Sets
- * v->doc_id, v->version and (if zero) v->ingested_at. The blob v->sha256
- * must already be stored. If the current version has the same SHA-256 and
- * metadata, nothing is written and *added is false. */
+/* Append v as the next version of the document of (v->source_name,
+ * v->source_id); a NULL source_name is set to hk_source_default_name().
+ * Sets v->doc_id, v->version and (if zero) v->ingested_at. The blob
+ * v->sha256 must already be stored. If the current version has the same
+ * SHA-256 and metadata, nothing is written and *added is false. A version
+ * that moves the document to another patient leaves it on the old
+ * patient's timeline too (hk_document_move tells the two rows apart).
+ * \return 0; -HK_EINVAL for a bad patient ID or source name. */
 int hk_store_add_version(hk_txn *t, HkVersion *v, bool *added);
 /* The document with every version. -HK_ENOTFOUND. */
 int hk_store_get_document(hk_txn *t, const char *doc_id, HkDocument **out);
 /* One version (version 0 means the current one). -HK_ENOTFOUND. */
 int hk_store_get_version(hk_txn *t, const char *doc_id, uint32_t version, HkVersion **out);
-/* Look up the document ID of a source_id: 0 if the document exists. */
+/* Look up the document ID of source_id in the source named source_name:
+ * 0 if the document exists, else -HK_ENOTFOUND. */
+int hk_store_find_doc(hk_txn *t, const char *source_name, const char *source_id,
+                      char doc_id[HK_DOC_ID_LEN + 1]);
+/* hk_store_find_doc under hk_source_default_name(source_id). */
 int hk_store_find_source(hk_txn *t, const char *source_id, char doc_id[HK_DOC_ID_LEN + 1]);
+/* The refusals recorded against a document (HkRefusal*, oldest first). */
+int hk_store_get_refusals(hk_txn *t, const char *doc_id, GPtrArray *out);
+
+typedef int (*HkSourceFunc)(const char *source_name, const char *source_id,
+                            const char *doc_id, void *data);
+/* Call fn for every entry of the source registry (docs/store.md,
+ * `sources`), in key order. */
+int hk_store_foreach_source(hk_txn *t, HkSourceFunc fn, void *data);
+/* Check that the registry and the documents agree: every document is
+ * registered once under the name and source_id its record holds, and
+ * every registry entry names an existing document. Each disagreement is
+ * printed to err and counted in *bad. */
+int hk_store_check_sources(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad);
 /* Mark the current version withdrawn at its source (SS-MIX2 flag 0). The
  * version and its bytes stay readable. Idempotent. */
 int hk_store_withdraw(hk_txn *t, const char *doc_id, const char *reason);
@@ -138,9 +163,16 @@ typedef struct {
   int64_t at;
   char *sha256; /* of the refused bytes, may be NULL */
   char *source_id; /* may be NULL */
+  char *source_name; /* the named source; NULL: hk_source_default_name(source_id) */
+  char *doc_id;      /* set by the store: the document it was refused for */
+  uint64_t seq;      /* set when read back */
 } HkQuarantine;
 
 void hk_quarantine_free(HkQuarantine *q);
+/* Record a refusal. A "suspect" refusal whose (source_name, source_id)
+ * names a stored document is also recorded on that document (the
+ * `refused` database), so every reader can show that a newer version was
+ * refused; whatever path quarantines it (drop folder, SS-MIX2). */
 int hk_store_quarantine_add(hk_txn *t, const HkQuarantine *q);
 typedef int (*HkQuarantineFunc)(const HkQuarantine *q, void *data);
 int hk_store_quarantine_foreach(hk_txn *t, HkQuarantineFunc fn, void *data);
@@ -207,6 +239,17 @@ typedef struct {
 int hk_store_stats(hk_txn *t, HkStoreStats *st);
 
 /* ---- maintenance ---- */
+
+/* The format of the open store (HK_STORE_FORMAT, or 1 if opened with
+ * HK_STORE_MIGRATE). */
+int hk_store_format(const hk_store *s);
+/* Convert a format-1 store to the current format in one write transaction
+ * (all or nothing): every document is registered in `sources` under
+ * ssmix2_name if its source_id starts with "SSMIX2:", else drop_name, and
+ * keeps its ID. *migrated is how many documents were registered. A store
+ * already at the current format is left alone (*migrated = 0). */
+int hk_store_migrate(hk_store *s, const char *drop_name, const char *ssmix2_name,
+                     uint64_t *migrated);
 
 /* Copy the store, compacted, into the empty folder dir (hot backup). */
 int hk_store_copy(hk_store *s, const char *dir);

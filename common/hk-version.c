@@ -63,6 +63,41 @@ hk_version_doc_id(const char *source_id, char out[HK_DOC_ID_LEN + 1])
   out[HK_DOC_ID_LEN] = '\0';
 }
 
+void
+hk_version_doc_id_named(const char *source_name, const char *source_id, char out[HK_DOC_ID_LEN + 1])
+{
+  uint8_t d[HK_SHA256_LEN];
+  char hex[HK_SHA256_HEX_LEN + 1];
+  GByteArray *buf = g_byte_array_new();
+
+  /* NUL between the two: no name/ID split can collide with another. */
+  g_byte_array_append(buf, (const guint8 *)source_name, (guint)strlen(source_name) + 1);
+  g_byte_array_append(buf, (const guint8 *)source_id, (guint)strlen(source_id));
+  hk_sha256(buf->data, buf->len, d);
+  hk_sha256_hex(d, hex);
+  memcpy(out, hex, HK_DOC_ID_LEN);
+  out[HK_DOC_ID_LEN] = '\0';
+  g_byte_array_unref(buf);
+}
+
+bool
+hk_source_name_valid(const char *name)
+{
+  size_t n = name ? strlen(name) : 0;
+  bool ok = n >= 1 && n <= HK_SOURCE_NAME_MAX && name[0] != '.' && name[0] != '-';
+
+  for (size_t i = 0; ok && i < n; i++)
+    ok = g_ascii_isalnum(name[i]) || name[i] == '.' || name[i] == '_' || name[i] == '-';
+  return ok;
+}
+
+const char *
+hk_source_default_name(const char *source_id)
+{
+  return source_id && g_str_has_prefix(source_id, "SSMIX2:") ? HK_SOURCE_SSMIX2_DEFAULT
+                                                             : HK_SOURCE_DROP_DEFAULT;
+}
+
 HkVersion *
 hk_version_new(void)
 {
@@ -85,6 +120,7 @@ hk_version_free(HkVersion *v)
   g_free(v->source);
   g_free(v->code);
   g_free(v->code_name);
+  g_free(v->source_name);
   g_free(v);
 }
 
@@ -105,6 +141,7 @@ hk_version_copy(const HkVersion *v)
   c->source = g_strdup(v->source);
   c->code = g_strdup(v->code);
   c->code_name = g_strdup(v->code_name);
+  c->source_name = g_strdup(v->source_name);
   return c;
 }
 
@@ -148,6 +185,7 @@ hk_version_to_json(const HkVersion *v)
   hk_add_str(b, "source", v->source);
   hk_add_str(b, "code", v->code);
   hk_add_str(b, "code_name", v->code_name);
+  hk_add_str(b, "source_name", v->source_name);
   json_builder_end_object(b);
   res = hk_json_to_text(b);
   g_object_unref(b);
@@ -192,6 +230,7 @@ hk_version_from_json(const char *json, size_t len, HkVersion **out)
   v->source = hk_get_str(o, "source");
   v->code = hk_get_str(o, "code");
   v->code_name = hk_get_str(o, "code_name");
+  v->source_name = hk_get_str(o, "source_name");
   v->version = (uint32_t)json_object_get_int_member_with_default(o, "version", 0);
   v->created_usec = json_object_get_int_member_with_default(o, "created_usec", 0);
   v->ingested_at = json_object_get_int_member_with_default(o, "ingested_usec", 0);
@@ -218,6 +257,7 @@ hk_document_new(void)
   HkDocument *d = g_new0(HkDocument, 1);
 
   d->versions = g_ptr_array_new_with_free_func((GDestroyNotify)hk_version_free);
+  d->refused = g_ptr_array_new_with_free_func((GDestroyNotify)hk_refusal_free);
   return d;
 }
 
@@ -228,6 +268,8 @@ hk_document_free(HkDocument *d)
     return;
   g_ptr_array_unref(d->versions);
   g_free(d->withdrawn_reason);
+  g_free(d->source_name);
+  g_ptr_array_unref(d->refused);
   g_free(d);
 }
 
@@ -235,4 +277,52 @@ const HkVersion *
 hk_document_current(const HkDocument *d)
 {
   return d->versions->len ? g_ptr_array_index(d->versions, d->versions->len - 1) : NULL;
+}
+
+void
+hk_refusal_free(HkRefusal *r)
+{
+  if (!r)
+    return;
+  g_free(r->reason);
+  g_free(r->sha256);
+  g_free(r);
+}
+
+bool
+hk_document_has_patient(const HkDocument *d, const char *patient_id)
+{
+  bool found = false;
+
+  for (guint i = 0; patient_id && !found && i < d->versions->len; i++)
+    found = g_strcmp0(((const HkVersion *)d->versions->pdata[i])->patient_id, patient_id) == 0;
+  return found;
+}
+
+void
+hk_document_move(const HkDocument *d, const char *shown_under, HkMove *out)
+{
+  const HkVersion *cur = hk_document_current(d);
+  guint i;
+
+  memset(out, 0, sizeof *out);
+  if (!cur || !shown_under)
+    return;
+  /* The run of versions that ends with the current one: its first version
+   * is the one that moved the document to the current patient. */
+  for (i = d->versions->len - 1; i > 0; i--) {
+    const HkVersion *prev = d->versions->pdata[i - 1];
+    if (g_strcmp0(prev->patient_id, cur->patient_id) != 0)
+      break;
+  }
+  if (i == 0)
+    return; /* never changed patient */
+  out->at = ((const HkVersion *)d->versions->pdata[i])->ingested_at;
+  if (g_strcmp0(cur->patient_id, shown_under) != 0) {
+    out->kind = HK_MOVE_TO;
+    out->other_patient = cur->patient_id;
+  } else {
+    out->kind = HK_MOVE_FROM;
+    out->other_patient = ((const HkVersion *)d->versions->pdata[i - 1])->patient_id;
+  }
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 struct hk_drop {
+  char *name; /* the source's name */
   char *root; /* real path, no trailing slash */
   size_t max_content;
   unsigned parallel; /* parser children at once */
@@ -40,13 +41,18 @@ hk_candidate_free(HkCandidate *c)
 }
 
 int
-hk_drop_open(const char *root, size_t max_content, unsigned parallel, hk_drop **out)
+hk_drop_open(const char *name, const char *root, size_t max_content, unsigned parallel,
+             hk_drop **out)
 {
   char *real = realpath(root, NULL);
   struct stat st;
   int ret = 0;
 
   *out = NULL;
+  if (!hk_source_name_valid(name)) {
+    ret = -HK_EINVAL;
+    goto out;
+  }
   if (!real || stat(real, &st) != 0) {
     ret = hk_err_from_errno(errno);
     goto out;
@@ -56,6 +62,7 @@ hk_drop_open(const char *root, size_t max_content, unsigned parallel, hk_drop **
     goto out;
   }
   *out = g_new0(hk_drop, 1);
+  (*out)->name = g_strdup(name);
   (*out)->root = g_strdup(real);
   (*out)->max_content = max_content;
   (*out)->parallel = parallel;
@@ -69,6 +76,7 @@ hk_drop_free(hk_drop *d)
 {
   if (!d)
     return;
+  g_free(d->name);
   g_free(d->root);
   g_free(d);
 }
@@ -77,6 +85,12 @@ const char *
 hk_drop_root(const hk_drop *d)
 {
   return d->root;
+}
+
+const char *
+hk_drop_name(const hk_drop *d)
+{
+  return d->name;
 }
 
 static int64_t
@@ -98,10 +112,15 @@ hk_inside(const hk_drop *d, const char *abs, char **target)
   return ok;
 }
 
+/* The file's state is the source's: the same folder under another name is
+ * another source and looks at its files afresh. The default name keeps the
+ * key of stores from before source names. */
 static char *
 hk_file_key(const hk_drop *d, const char *rel)
 {
-  return g_strdup_printf("drop:%s|%s", d->root, rel);
+  if (strcmp(d->name, HK_SOURCE_DROP_DEFAULT) == 0)
+    return g_strdup_printf("drop:%s|%s", d->root, rel);
+  return g_strdup_printf("drop@%s:%s|%s", d->name, d->root, rel);
 }
 
 /* Fill the candidate's file state from the sidecar and content files. A
@@ -259,11 +278,12 @@ hk_type_from_name(const char *path)
 }
 
 static int
-hk_fail(hk_ingest *ing, const char *source, const char *source_id, const char *sha,
+hk_fail(hk_drop *d, hk_ingest *ing, const char *source, const char *source_id, const char *sha,
         char *reason, const char *key, const HkCandidate *c)
 {
   HkQuarantine *q = g_new0(HkQuarantine, 1);
 
+  q->source_name = g_strdup(d->name);
   q->source = g_strdup(source);
   q->kind = g_strdup("bad_input");
   q->reason = reason;
@@ -390,14 +410,14 @@ out:
 
 /* Queue the outcome, in candidate order. */
 static int
-hk_finish(hk_ingest *ing, HkPending *p)
+hk_finish(hk_drop *d, hk_ingest *ing, HkPending *p)
 {
   int ret;
 
   if (!p->reason && p->inspect && p->job.ret != 0)
     p->reason = p->job.reason ? g_strdup(p->job.reason) : g_strdup("content does not parse");
   if (p->reason) {
-    ret = hk_fail(ing, p->fail_source, p->v->source_id, p->sha[0] ? p->sha : NULL,
+    ret = hk_fail(d, ing, p->fail_source, p->v->source_id, p->sha[0] ? p->sha : NULL,
                   g_steal_pointer(&p->reason), p->key, p->c);
   } else if (p->touch) {
     ret = hk_ingest_touch(ing, p->key, &p->c->st);
@@ -408,6 +428,7 @@ hk_finish(hk_ingest *ing, HkPending *p)
     memcpy(v->sha256, p->sha, sizeof p->sha);
     v->size = g_bytes_get_size(p->content);
     v->source = g_strdup(p->content_path);
+    v->source_name = g_strdup(d->name);
     ret = hk_ingest_add_document(ing, v, g_steal_pointer(&p->content),
                                  g_steal_pointer(&p->job.thumb), g_steal_pointer(&p->patient),
                                  p->key, &p->c->st);
@@ -444,7 +465,7 @@ hk_process_chunk(hk_drop *d, hk_ingest *ing, GPtrArray *cands, guint from, guint
     if (p[i].inspect)
       p[i].job = jobs[nj++];
   for (guint i = 0; ret == 0 && i < n; i++)
-    ret = hk_finish(ing, &p[i]);
+    ret = hk_finish(d, ing, &p[i]);
   for (guint i = 0; i < n; i++)
     hk_pending_clear(&p[i]);
   *used = n;

@@ -35,6 +35,8 @@ typedef struct {
   gint poll_interval;
   gint tripwire_threshold;
   gint tripwire_window;
+  gint replace_threshold;
+  gint replace_window;
   gint max_size_mb;
   gint batch;
   gint workers;
@@ -46,6 +48,8 @@ typedef struct {
   hk_store *store;
   hk_ingest *ing;
   GPtrArray *drops; /* hk_drop* */
+  GPtrArray *sx_names; /* char*, the name of each SS-MIX2 root */
+  GPtrArray *sx_roots; /* char* */
   hk_watch *watch;
   int lock_fd;
 } HkIndexer;
@@ -76,10 +80,11 @@ hk_indexer_full_scan(HkIndexer *ix)
   int64_t start = hk_time_now();
   int ret = 0;
 
+  hk_ingest_scan_start(ix->ing);
   for (guint i = 0; ret == 0 && i < ix->drops->len; i++)
     ret = hk_drop_scan(g_ptr_array_index(ix->drops, i), ix->ing, NULL);
-  for (char **s = ix->opt->ssmix2; ret == 0 && s && *s; s++)
-    ret = hk_ssmix2_hook_scan(ix->ing, *s);
+  for (guint i = 0; ret == 0 && i < ix->sx_roots->len; i++)
+    ret = hk_ssmix2_hook_scan(ix->ing, ix->sx_names->pdata[i], ix->sx_roots->pdata[i]);
   if (ret == 0)
     ret = hk_ingest_flush(ix->ing);
   /* Freshness is only claimed for a scan that saw every source through. */
@@ -93,6 +98,7 @@ hk_indexer_events(HkIndexer *ix, GPtrArray *paths)
 {
   int ret = 0;
 
+  hk_ingest_scan_start(ix->ing);
   for (guint i = 0; ret == 0 && i < ix->drops->len; i++)
     ret = hk_drop_scan(g_ptr_array_index(ix->drops, i), ix->ing, paths);
   if (ret == 0)
@@ -119,8 +125,9 @@ hk_indexer_report(HkIndexer *ix)
   const HkIngestCounters *c = hk_ingest_counters(ix->ing);
 
   hk_info("added %" G_GUINT64_FORMAT " versions (%" G_GUINT64_FORMAT " bytes), %" G_GUINT64_FORMAT
-          " unchanged, %" G_GUINT64_FORMAT " quarantined, %" G_GUINT64_FORMAT " suspect",
-          c->added, c->bytes, c->unchanged, c->quarantined, c->suspect);
+          " unchanged, %" G_GUINT64_FORMAT " quarantined, %" G_GUINT64_FORMAT " suspect, %"
+          G_GUINT64_FORMAT " replaced (%" G_GUINT64_FORMAT " moved to another patient)",
+          c->added, c->bytes, c->unchanged, c->quarantined, c->suspect, c->replaced, c->moved);
 }
 
 static int
@@ -140,8 +147,8 @@ hk_indexer_run(HkIndexer *ix)
     hk_warn("inotify unavailable; relying on the rescan every %d s", ix->opt->poll_interval);
   for (guint i = 0; ix->watch && i < ix->drops->len; i++)
     hk_watch_add_tree(ix->watch, hk_drop_root(g_ptr_array_index(ix->drops, i)));
-  hk_info("watching %u drop folder(s), %d SS-MIX2 root(s); rescan every %d s", ix->drops->len,
-          ix->opt->ssmix2 ? (int)g_strv_length(ix->opt->ssmix2) : 0, ix->opt->poll_interval);
+  hk_info("watching %u drop folder(s), %u SS-MIX2 root(s); rescan every %d s", ix->drops->len,
+          ix->sx_roots->len, ix->opt->poll_interval);
   for (;;) {
     int64_t now = g_get_monotonic_time();
     struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { ix->watch ? hk_watch_fd(ix->watch) : -1, POLLIN, 0 } };
@@ -197,17 +204,68 @@ hk_indexer_run(HkIndexer *ix)
   return ret;
 }
 
+/* A source argument: "NAME=DIR", or a bare "DIR" named default_name. A
+ * '=' after a '/' is part of the folder's name ("./a=b" is a folder).
+ * \return 0, or -HK_EINVAL after printing the usage error. */
+static int
+hk_source_arg(const char *opt, const char *arg, const char *default_name, char **name,
+              char **dir)
+{
+  const char *eq = strchr(arg, '=');
+  const char *slash = strchr(arg, '/');
+  int ret = 0;
+
+  if (eq && (!slash || eq < slash)) {
+    *name = g_strndup(arg, (gsize)(eq - arg));
+    *dir = g_strdup(eq + 1);
+  } else {
+    *name = g_strdup(default_name);
+    *dir = g_strdup(arg);
+  }
+  if (!hk_source_name_valid(*name)) {
+    hk_usage_error(HK_PROGRAM, "%s %s: a source name is 1-%d of A-Za-z0-9._- (not starting "
+                               "with . or -)",
+                   opt, arg, HK_SOURCE_NAME_MAX);
+    ret = -HK_EINVAL;
+  } else if (!**dir) {
+    hk_usage_error(HK_PROGRAM, "%s %s: no folder given", opt, arg);
+    ret = -HK_EINVAL;
+  }
+  return ret;
+}
+
+/* Every source has its own name: a file in one can never supersede a
+ * document of another. */
+static int
+hk_source_name_taken(GHashTable *names, const char *opt, const char *name)
+{
+  int ret = 0;
+
+  if (g_hash_table_contains(names, name)) {
+    hk_usage_error(HK_PROGRAM, "two sources are named \"%s\"; give each its own name with "
+                               "%s NAME=DIR",
+                   name, opt);
+    ret = -HK_EINVAL;
+  } else {
+    g_hash_table_add(names, g_strdup(name));
+  }
+  return ret;
+}
+
 int
 main(int argc, char **argv)
 {
   HkIndexerOptions opt = { .poll_interval = 30, .tripwire_threshold = 10,
-                           .tripwire_window = 300, .max_size_mb = 256, .batch = 128,
+                           .tripwire_window = 300, .replace_threshold = HK_REPLACE_THRESHOLD,
+                           .replace_window = HK_REPLACE_WINDOW_S, .max_size_mb = 256, .batch = 128,
                            .workers = (gint)g_get_num_processors() };
   GOptionEntry entries[] = {
     { "store", 0, 0, G_OPTION_ARG_FILENAME, &opt.store_dir, "Document store folder", "DIR" },
-    { "drop", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.drops, "Drop folder (repeatable)", "DIR" },
-    { "ssmix2", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.ssmix2, "SS-MIX2 storage root (repeatable)",
-      "DIR" },
+    { "drop", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.drops,
+      "Drop folder, named NAME (repeatable; a bare DIR is named \"drop\")", "[NAME=]DIR" },
+    { "ssmix2", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.ssmix2,
+      "SS-MIX2 storage root, named NAME (repeatable; a bare DIR is named \"ssmix2\")",
+      "[NAME=]DIR" },
     { "once", 0, 0, G_OPTION_ARG_NONE, &opt.once, "Ingest what is present, then exit", NULL },
     { "poll-interval", 0, 0, G_OPTION_ARG_INT, &opt.poll_interval,
       "Seconds between full rescans (default 30)", "SECONDS" },
@@ -215,6 +273,12 @@ main(int argc, char **argv)
       "Seal after more than N suspect files in the window (default 10)", "N" },
     { "tripwire-window", 0, 0, G_OPTION_ARG_INT, &opt.tripwire_window,
       "Tripwire window in seconds (default 300)", "SECONDS" },
+    { "replace-threshold", 0, 0, G_OPTION_ARG_INT, &opt.replace_threshold,
+      "Seal after more than N valid replacements of stored documents in the window (default "
+      "50)",
+      "N" },
+    { "replace-window", 0, 0, G_OPTION_ARG_INT, &opt.replace_window,
+      "Replacement window in seconds (default 300)", "SECONDS" },
     { "max-size", 0, 0, G_OPTION_ARG_INT, &opt.max_size_mb,
       "Largest document accepted, in MiB (default 256)", "MIB" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &opt.batch, "Documents per transaction (default 128)", "N" },
@@ -225,6 +289,7 @@ main(int argc, char **argv)
   };
   HkIndexer ix = { .opt = &opt, .lock_fd = -1 };
   HkIngestConfig cfg = { 0 };
+  GHashTable *names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   int ret, status = 1;
 
   hk_log_set_program(HK_PROGRAM);
@@ -247,7 +312,8 @@ main(int argc, char **argv)
     goto out;
   }
   if (opt.poll_interval < 1 || opt.poll_interval > 86400 || opt.tripwire_threshold < 1 ||
-      opt.tripwire_window < 1 || opt.max_size_mb < 1 || opt.max_size_mb > 4096 || opt.batch < 1 ||
+      opt.tripwire_window < 1 || opt.replace_threshold < 1 || opt.replace_window < 1 ||
+      opt.max_size_mb < 1 || opt.max_size_mb > 4096 || opt.batch < 1 ||
       opt.batch > 100000 || opt.workers < 1 || opt.workers > HK_INSPECT_MAX_PARALLEL) {
     status = hk_usage_error(HK_PROGRAM, "a numeric option is out of range");
     goto out;
@@ -255,18 +321,44 @@ main(int argc, char **argv)
   if (opt.verbose)
     hk_log_set_level(HK_LOG_DEBUG);
   ix.drops = g_ptr_array_new_with_free_func((GDestroyNotify)hk_drop_free);
+  ix.sx_names = g_ptr_array_new_with_free_func(g_free);
+  ix.sx_roots = g_ptr_array_new_with_free_func(g_free);
   for (char **d = opt.drops; d && *d; d++) {
     hk_drop *drop = NULL;
-    ret = hk_drop_open(*d, (size_t)opt.max_size_mb << 20, (unsigned)opt.workers, &drop);
-    if (ret) {
-      fprintf(stderr, "%s: drop folder %s: %s\n", HK_PROGRAM, *d, hk_strerror(ret));
+    g_autofree char *name = NULL, *dir = NULL;
+    if (hk_source_arg("--drop", *d, HK_SOURCE_DROP_DEFAULT, &name, &dir) < 0 ||
+        hk_source_name_taken(names, "--drop", name) < 0) {
+      status = 2;
       goto out;
+    }
+    ret = hk_drop_open(name, dir, (size_t)opt.max_size_mb << 20, (unsigned)opt.workers, &drop);
+    if (ret) {
+      fprintf(stderr, "%s: drop folder %s: %s\n", HK_PROGRAM, dir, hk_strerror(ret));
+      goto out;
+    }
+    for (guint i = 0; i < ix.drops->len; i++) {
+      if (strcmp(hk_drop_root(ix.drops->pdata[i]), hk_drop_root(drop)) == 0) {
+        status = hk_usage_error(HK_PROGRAM, "drop folder %s is given twice (as %s and %s)",
+                                hk_drop_root(drop), hk_drop_name(ix.drops->pdata[i]), name);
+        hk_drop_free(drop);
+        goto out;
+      }
     }
     g_ptr_array_add(ix.drops, drop);
   }
   for (char **s = opt.ssmix2; s && *s; s++) {
-    if (!g_file_test(*s, G_FILE_TEST_IS_DIR)) {
-      fprintf(stderr, "%s: SS-MIX2 root %s: not a readable folder\n", HK_PROGRAM, *s);
+    char *name = NULL, *dir = NULL;
+    if (hk_source_arg("--ssmix2", *s, HK_SOURCE_SSMIX2_DEFAULT, &name, &dir) < 0 ||
+        hk_source_name_taken(names, "--ssmix2", name) < 0) {
+      g_free(name);
+      g_free(dir);
+      status = 2;
+      goto out;
+    }
+    g_ptr_array_add(ix.sx_names, name);
+    g_ptr_array_add(ix.sx_roots, dir);
+    if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+      fprintf(stderr, "%s: SS-MIX2 root %s: not a readable folder\n", HK_PROGRAM, dir);
       goto out;
     }
   }
@@ -280,6 +372,8 @@ main(int argc, char **argv)
   cfg.batch_max_items = (unsigned)opt.batch;
   cfg.tripwire_threshold = (unsigned)opt.tripwire_threshold;
   cfg.tripwire_window_s = (unsigned)opt.tripwire_window;
+  cfg.replace_threshold = (unsigned)opt.replace_threshold;
+  cfg.replace_window_s = (unsigned)opt.replace_window;
   ix.ing = hk_ingest_new(ix.store, &cfg);
   hk_thumbnail_warmup();
   if (hk_ingest_sealed(ix.ing))
@@ -305,6 +399,11 @@ out:
   hk_watch_free(ix.watch);
   if (ix.drops)
     g_ptr_array_unref(ix.drops);
+  if (ix.sx_names)
+    g_ptr_array_unref(ix.sx_names);
+  if (ix.sx_roots)
+    g_ptr_array_unref(ix.sx_roots);
+  g_hash_table_unref(names);
   hk_store_close(ix.store);
   if (ix.lock_fd >= 0)
     close(ix.lock_fd);

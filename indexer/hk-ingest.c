@@ -34,6 +34,8 @@ struct hk_ingest {
   GPtrArray *items; /* HkItem* */
   size_t pending_bytes;
   HkTripwire tripwire;
+  HkTripwire replace_tw; /* valid replacements */
+  int64_t scan_started;  /* versions stored before it count as replaced */
   bool sealed;
   char *seal_reason;
   HkIngestCounters counters;
@@ -72,7 +74,12 @@ hk_ingest_new(hk_store *s, const HkIngestConfig *cfg)
   if (!ing->cfg.batch_max_bytes)
     ing->cfg.batch_max_bytes = 64u << 20;
   ing->items = g_ptr_array_new_with_free_func((GDestroyNotify)hk_item_free);
+  if (!ing->cfg.replace_threshold)
+    ing->cfg.replace_threshold = HK_REPLACE_THRESHOLD;
+  if (!ing->cfg.replace_window_s)
+    ing->cfg.replace_window_s = HK_REPLACE_WINDOW_S;
   hk_tripwire_init(&ing->tripwire, cfg->tripwire_threshold, cfg->tripwire_window_s);
+  hk_tripwire_init(&ing->replace_tw, ing->cfg.replace_threshold, ing->cfg.replace_window_s);
   hk_ingest_refresh_seal(ing);
   return ing;
 }
@@ -84,6 +91,7 @@ hk_ingest_free(hk_ingest *ing)
     return;
   g_ptr_array_unref(ing->items);
   hk_tripwire_clear(&ing->tripwire);
+  hk_tripwire_clear(&ing->replace_tw);
   g_free(ing->seal_reason);
   g_free(ing);
 }
@@ -123,6 +131,7 @@ hk_ingest_refresh_seal(hk_ingest *ing)
     if (was && !ing->sealed) {
       /* Unsealed by an operator: start counting afresh. */
       hk_tripwire_forget(&ing->tripwire, UINT32_MAX);
+      hk_tripwire_forget(&ing->replace_tw, UINT32_MAX);
       hk_info("indexer unsealed; ingest resumes");
     }
   }
@@ -260,7 +269,8 @@ out:
 /* Is this a suspect event: a known document whose new bytes fail, or whose
  * new bytes are of another type than its current version? */
 static int
-hk_classify(hk_txn *t, const char *source_id, const char *new_type, HkVersion **cur)
+hk_classify(hk_txn *t, const char *source_name, const char *source_id, const char *new_type,
+            HkVersion **cur)
 {
   char doc_id[HK_DOC_ID_LEN + 1];
   int ret;
@@ -268,7 +278,8 @@ hk_classify(hk_txn *t, const char *source_id, const char *new_type, HkVersion **
   *cur = NULL;
   if (!source_id)
     return -HK_ENOTFOUND;
-  ret = hk_store_find_source(t, source_id, doc_id);
+  ret = hk_store_find_doc(t, source_name ? source_name : hk_source_default_name(source_id),
+                          source_id, doc_id);
   if (ret == 0)
     ret = hk_store_get_version(t, doc_id, 0, cur);
   if (ret == 0 && new_type && g_strcmp0((*cur)->content_type, new_type) == 0) {
@@ -295,35 +306,37 @@ hk_seal(hk_ingest *ing, hk_txn *t, const char *reason)
 }
 
 /* Write every queued item into t. *applied is how many items were written
- * (fewer than all if the tripwire tripped), *events how many tripwire events
- * were counted. */
+ * (fewer than all if a tripwire tripped). */
 static int
-hk_apply(hk_ingest *ing, hk_txn *t, guint *applied, unsigned *events, HkIngestCounters *c,
-         char **seal_reason)
+hk_apply(hk_ingest *ing, hk_txn *t, guint *applied, HkIngestCounters *c, char **seal_reason)
 {
   int ret = 0;
   guint i;
 
-  *events = 0;
   for (i = 0; ret == 0 && i < ing->items->len; i++) {
     HkItem *it = g_ptr_array_index(ing->items, i);
     HkVersion *cur = NULL;
     bool added = false;
     bool ingested = it->kind != ITEM_FAIL; /* a suspect document clears it */
+    unsigned events = 0, replaced = 0;
 
     switch (it->kind) {
     case ITEM_DOC:
-      if (hk_classify(t, it->version->source_id, it->version->content_type, &cur) == 0) {
+      if (hk_classify(t, it->version->source_name, it->version->source_id,
+                      it->version->content_type, &cur) == 0) {
         /* Valid bytes, but not the type this document had: suspect. */
-        HkQuarantine q = { .source = it->version->source, .kind = "suspect",
-                           .sha256 = it->version->sha256, .source_id = it->version->source_id };
+        HkQuarantine q = {.source = it->version->source,
+                          .kind = "suspect",
+                          .sha256 = it->version->sha256,
+                          .source_id = it->version->source_id,
+                          .source_name = it->version->source_name};
         q.reason = g_strdup_printf("new bytes of %s are %s, but its current version %u is %s",
                                    it->version->source_id, it->version->content_type,
                                    cur->version, cur->content_type);
         ret = hk_store_quarantine_add(t, &q);
         g_free(q.reason);
         c->suspect++;
-        (*events)++;
+        events++;
         ingested = false;
         hk_version_free(cur);
         break;
@@ -342,6 +355,24 @@ hk_apply(hk_ingest *ing, hk_txn *t, guint *applied, unsigned *events, HkIngestCo
           ret = hk_store_add_version(t, v, &added);
         if (ret == 0)
           ret = hk_apply_patient_identity(t, v->patient_id, it->patient);
+        if (ret == 0 && added && v->version > 1) {
+          /* A valid replacement of a version stored before this scan:
+           * allowed, but a burst of them is what a source rewritten
+           * wholesale looks like. (Versions of one document that arrive
+           * in the same scan are its history, as on a first import.) */
+          HkVersion *prev = NULL;
+          if (hk_store_get_version(t, v->doc_id, v->version - 1, &prev) == 0 &&
+              (!ing->scan_started || prev->ingested_at < ing->scan_started)) {
+            replaced++;
+            c->replaced++;
+          }
+          if (prev && strcmp(prev->patient_id, v->patient_id) != 0) {
+            c->moved++;
+            hk_warn("document %s (%s/%s) moved from patient %s to %s", v->doc_id, v->source_name,
+                    v->source_id, prev->patient_id, v->patient_id);
+          }
+          hk_version_free(prev);
+        }
         if (ret == 0 && added) {
           c->added++;
           c->bytes += len;
@@ -353,7 +384,7 @@ hk_apply(hk_ingest *ing, hk_txn *t, guint *applied, unsigned *events, HkIngestCo
       break;
     case ITEM_FAIL: {
       HkQuarantine q = *it->q;
-      bool known = hk_classify(t, it->q->source_id, NULL, &cur) == 0;
+      bool known = hk_classify(t, it->q->source_name, it->q->source_id, NULL, &cur) == 0;
       bool suspect = known || it->seen_before;
       q.kind = suspect ? "suspect" : "bad_input";
       if (suspect && !known)
@@ -372,7 +403,7 @@ hk_apply(hk_ingest *ing, hk_txn *t, guint *applied, unsigned *events, HkIngestCo
       g_free(q.reason);
       if (suspect) {
         c->suspect++;
-        (*events)++;
+        events++;
       } else {
         c->quarantined++;
       }
@@ -408,24 +439,33 @@ hk_apply(hk_ingest *ing, hk_txn *t, guint *applied, unsigned *events, HkIngestCo
       st.ingested = ingested;
       ret = hk_store_put_file_state(t, it->file_key, &st);
     }
-    /* Count suspect events as they are written, so the seal lands in the
-     * same transaction as the event that tripped it. */
-    if (ret == 0 && *events) {
+    /* Count events as they are written, so the seal lands in the same
+     * transaction as the event that tripped it. */
+    if (ret == 0 && (events || replaced)) {
       int64_t now = hk_time_now();
-      bool tripped = false;
-      for (unsigned e = 0; e < *events; e++)
+      bool tripped = false, rtripped = false;
+      for (unsigned e = 0; e < events; e++)
         tripped = hk_tripwire_event(&ing->tripwire, now) || tripped;
-      if (tripped) {
+      for (unsigned e = 0; e < replaced; e++)
+        rtripped = hk_tripwire_event(&ing->replace_tw, now) || rtripped;
+      if (tripped)
         *seal_reason = g_strdup_printf(
             "tripwire: %u documents' new bytes no longer parse as what they were within %u s "
             "(threshold %u); this looks like ransomware rewriting the sources",
             hk_tripwire_count(&ing->tripwire, now), ing->tripwire.window_s,
             ing->tripwire.threshold);
+      else if (rtripped)
+        *seal_reason = g_strdup_printf(
+            "tripwire: %u documents replaced by new versions within %u s (replace threshold "
+            "%u); a source rewriting documents wholesale must be checked before more is "
+            "ingested",
+            hk_tripwire_count(&ing->replace_tw, now), ing->replace_tw.window_s,
+            ing->replace_tw.threshold);
+      if (*seal_reason) {
         ret = hk_seal(ing, t, *seal_reason);
         i++;
         break;
       }
-      *events = 0;
     }
   }
   *applied = i;
@@ -439,7 +479,6 @@ hk_ingest_flush(hk_ingest *ing)
   char *seal_reason = NULL;
   hk_txn *t = NULL;
   guint applied = 0;
-  unsigned events = 0;
   int ret = 0;
 
   if (ing->items->len == 0)
@@ -452,10 +491,11 @@ hk_ingest_flush(hk_ingest *ing)
     c = ing->counters;
     g_clear_pointer(&seal_reason, g_free);
     unsigned before = hk_tripwire_count(&ing->tripwire, hk_time_now());
+    unsigned rbefore = hk_tripwire_count(&ing->replace_tw, hk_time_now());
     ret = hk_txn_begin(ing->store, true, &t);
     if (ret)
       goto out;
-    ret = hk_apply(ing, t, &applied, &events, &c, &seal_reason);
+    ret = hk_apply(ing, t, &applied, &c, &seal_reason);
     if (ret == 0) {
       ret = hk_txn_commit(t);
       c.commits++;
@@ -467,7 +507,9 @@ hk_ingest_flush(hk_ingest *ing)
       break;
     /* Nothing of the batch is in the store: undo the tripwire's memory. */
     unsigned after = hk_tripwire_count(&ing->tripwire, hk_time_now());
+    unsigned rafter = hk_tripwire_count(&ing->replace_tw, hk_time_now());
     hk_tripwire_forget(&ing->tripwire, after > before ? after - before : 0);
+    hk_tripwire_forget(&ing->replace_tw, rafter > rbefore ? rafter - rbefore : 0);
     if (ret != -HK_ESPACE)
       goto out;
     ret = hk_store_grow(ing->store);
@@ -498,8 +540,10 @@ out:
   return ret;
 }
 
-int
-hk_ingest_note_suspect(hk_ingest *ing, unsigned n)
+/* Count n events of one tripwire for a source that writes its own
+ * transactions; seal in a transaction of its own if it trips. */
+static int
+hk_ingest_note(hk_ingest *ing, HkTripwire *tw, unsigned n, bool replacements)
 {
   int64_t now = hk_time_now();
   bool tripped = false;
@@ -508,14 +552,19 @@ hk_ingest_note_suspect(hk_ingest *ing, unsigned n)
   int ret = 0;
 
   for (unsigned i = 0; i < n; i++)
-    tripped = hk_tripwire_event(&ing->tripwire, now) || tripped;
+    tripped = hk_tripwire_event(tw, now) || tripped;
   if (!tripped || ing->sealed)
     goto out;
-  reason = g_strdup_printf("tripwire: %u files' new bytes no longer parse as what they were "
-                           "within %u s (threshold %u); this looks like ransomware rewriting "
-                           "the sources",
-                           hk_tripwire_count(&ing->tripwire, now), ing->tripwire.window_s,
-                           ing->tripwire.threshold);
+  if (replacements)
+    reason = g_strdup_printf("tripwire: %u documents replaced by new versions within %u s "
+                             "(replace threshold %u); a source rewriting documents wholesale "
+                             "must be checked before more is ingested",
+                             hk_tripwire_count(tw, now), tw->window_s, tw->threshold);
+  else
+    reason = g_strdup_printf("tripwire: %u files' new bytes no longer parse as what they were "
+                             "within %u s (threshold %u); this looks like ransomware rewriting "
+                             "the sources",
+                             hk_tripwire_count(tw, now), tw->window_s, tw->threshold);
   ret = hk_txn_begin(ing->store, true, &t);
   if (ret == 0)
     ret = hk_seal(ing, t, reason);
@@ -530,6 +579,25 @@ hk_ingest_note_suspect(hk_ingest *ing, unsigned n)
 out:
   g_free(reason);
   return ret;
+}
+
+int
+hk_ingest_note_suspect(hk_ingest *ing, unsigned n)
+{
+  return hk_ingest_note(ing, &ing->tripwire, n, false);
+}
+
+int
+hk_ingest_note_replaced(hk_ingest *ing, unsigned n)
+{
+  ing->counters.replaced += n;
+  return hk_ingest_note(ing, &ing->replace_tw, n, true);
+}
+
+void
+hk_ingest_scan_start(hk_ingest *ing)
+{
+  ing->scan_started = hk_time_now();
 }
 
 int

@@ -17,13 +17,24 @@ typedef struct {
   size_t batch_max_bytes;   /* or this many content bytes */
   unsigned tripwire_threshold;
   unsigned tripwire_window_s;
+  /* Valid replacements (a new version of a stored document, including one
+   * that moves it to another patient) are allowed but counted: more than
+   * replace_threshold within replace_window_s seals the indexer too.
+   * 0 means the defaults (HK_REPLACE_THRESHOLD, HK_REPLACE_WINDOW_S). */
+  unsigned replace_threshold;
+  unsigned replace_window_s;
 } HkIngestConfig;
+
+#define HK_REPLACE_THRESHOLD 50
+#define HK_REPLACE_WINDOW_S 300
 
 typedef struct {
   uint64_t added;       /* new versions written */
   uint64_t unchanged;   /* same bytes and metadata again: no-op */
   uint64_t quarantined; /* bad input */
   uint64_t suspect;     /* suspect (tripwire events) */
+  uint64_t replaced;    /* new versions of stored documents (replacement events) */
+  uint64_t moved;       /* of which moved the document to another patient */
   uint64_t commits;
   uint64_t bytes;
 } HkIngestCounters;
@@ -42,11 +53,13 @@ const HkIngestCounters *hk_ingest_counters(hk_ingest *ing);
 int hk_ingest_add_document(hk_ingest *ing, HkVersion *v, GBytes *content, GBytes *thumb,
                            HkPatient *patient, const char *file_key, const HkFileState *st);
 
-/* Queue input that could not be read as a document. If q->source_id names
- * a document already in the store, or seen_before says this very file was
- * ingested before (its sidecar no longer parses, say), it is recorded as
- * suspect and counts towards the tripwire; else as bad_input. Takes
- * ownership of q. */
+/* Queue input that could not be read as a document. If (q->source_name,
+ * q->source_id) names a document already in the store, or seen_before says
+ * this very file was ingested before (its sidecar no longer parses, say),
+ * it is recorded as suspect and counts towards the tripwire, and the
+ * document records that a newer version was refused; else as bad_input.
+ * Set q->source_name to the source's name (NULL means
+ * hk_source_default_name). Takes ownership of q. */
 int hk_ingest_add_failure(hk_ingest *ing, HkQuarantine *q, const char *file_key,
                           const HkFileState *st, bool seen_before);
 
@@ -75,6 +88,14 @@ int hk_ingest_flush(hk_ingest *ing);
  * transactions (SS-MIX2); seals the indexer if the tripwire trips.
  * \return 0, -HK_ESEALED, or a store error. */
 int hk_ingest_note_suspect(hk_ingest *ing, unsigned n);
+
+/* Count n valid replacements found by such a source (SS-MIX2); seals the
+ * indexer if the replacement tripwire trips. */
+int hk_ingest_note_replaced(hk_ingest *ing, unsigned n);
+
+/* A scan of the sources begins: a new version counts as a replacement
+ * only if the version it supersedes was stored before this. */
+void hk_ingest_scan_start(hk_ingest *ing);
 
 /* True once sealed (by this process, or found sealed in the store). */
 bool hk_ingest_sealed(hk_ingest *ing);

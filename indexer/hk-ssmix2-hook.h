@@ -4,5 +4,6 @@
 
 #include "hk-ingest.h"
 
-/* Look at every changed file under root and queue it into ing. */
-int hk_ssmix2_hook_scan(hk_ingest *ing, const char *root);
+/* Look at every changed file under root, the SS-MIX2 source named
+ * source_name, and write it into ing's store. */
+int hk_ssmix2_hook_scan(hk_ingest *ing, const char *source_name, const char *root);

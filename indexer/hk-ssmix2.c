@@ -777,6 +777,8 @@ typedef struct {
   const char *root;
   HkSsmix2Stats st;
   GHashTable *touched; /* pid -> HkSxTouched* */
+  const char *source_name; /* document IDs are namespaced by it */
+  int64_t walk_started;
 } HkSxBatch;
 
 static void hk_sx_pid_identity(HkHl7Msg *m, HkPatient *p);
@@ -810,13 +812,14 @@ hk_sx_quarantine_at(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, const char *pat
   bool suspect = force_suspect;
   int ret;
 
-  if (source_id && hk_store_find_source(t, source_id, doc_id) == 0)
+  if (source_id && hk_store_find_doc(t, b->source_name, source_id, doc_id) == 0)
     suspect = true;
   q.source = (char *)path;
   q.kind = suspect ? "suspect" : "bad_input";
   q.reason = (char *)reason;
   q.at = hk_time_now();
   q.source_id = (char *)source_id;
+  q.source_name = (char *)b->source_name;
   ret = hk_store_quarantine_add(t, &q);
   if (ret == 0) {
     if (suspect)
@@ -835,6 +838,18 @@ hk_sx_quarantine(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, const char *reason
   return hk_sx_quarantine_at(b, t, e, e->path, reason, source_id, force_suspect);
 }
 
+/* Was the version v superseded stored before the walk began? */
+static bool
+hk_sx_replaces_older(hk_txn *t, const HkVersion *v, int64_t walk_started)
+{
+  HkVersion *prev = NULL;
+  bool older = v->version > 1 && hk_store_get_version(t, v->doc_id, v->version - 1, &prev) == 0 &&
+               prev->ingested_at < walk_started;
+
+  hk_version_free(prev);
+  return older;
+}
+
 /* Write one document's bytes as the flag says. v is consumed. */
 static int
 hk_sx_put_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkVersion *v, const void *data,
@@ -845,7 +860,9 @@ hk_sx_put_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkVersion *v, co
   bool exists, added = false;
   int ret;
 
-  ret = hk_store_find_source(t, v->source_id, doc_id);
+  if (!v->source_name)
+    v->source_name = g_strdup(b->source_name);
+  ret = hk_store_find_doc(t, v->source_name, v->source_id, doc_id);
   if (ret < 0 && ret != -HK_ENOTFOUND)
     goto out;
   exists = ret == 0;
@@ -888,6 +905,10 @@ hk_sx_put_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkVersion *v, co
     else
       b->st.same++;
   }
+  /* A replacement of a version stored before this walk feeds the
+   * indexer's replacement tripwire (hk-ssmix2-hook.c). */
+  if (ret == 0 && added && exists && hk_sx_replaces_older(t, v, b->walk_started))
+    b->st.replaced++;
 out:
   hk_version_free(v);
   return ret;
@@ -990,12 +1011,12 @@ hk_sx_attachment_clear(HkSxAttachment *a)
 
 /* The current version of source_id, or NULL. */
 static HkVersion *
-hk_sx_current(hk_txn *t, const char *source_id)
+hk_sx_current(HkSxBatch *b, hk_txn *t, const char *source_id)
 {
   char doc_id[HK_DOC_ID_LEN + 1];
   HkVersion *v = NULL;
 
-  if (hk_store_find_source(t, source_id, doc_id) == 0 && hk_store_get_version(t, doc_id, 0, &v) < 0)
+  if (hk_store_find_doc(t, b->source_name, source_id, doc_id) == 0 && hk_store_get_version(t, doc_id, 0, &v) < 0)
     v = NULL;
   return v;
 }
@@ -1103,7 +1124,7 @@ hk_sx_extended_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkHl7Msg *m
   /* Only a current (flag 1) folder replaces; flag 2 is history, flag 0 a
    * withdrawal (hk_sx_put_document). */
   bool judge = e->name.flag == 1;
-  HkVersion *cur = hk_sx_current(t, source_id);
+  HkVersion *cur = hk_sx_current(b, t, source_id);
   const char *cur_file = hk_sx_version_file(e, cur);
   gint main_i = -1;
   bool main_refused = false;
@@ -1177,7 +1198,7 @@ hk_sx_extended_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkHl7Msg *m
     if (main_refused && cur_file && strcmp(a->name, cur_file) == 0)
       continue; /* quarantined above */
     sid = (gint)i == main_i ? g_strdup(source_id) : g_strdup_printf("%s:%s", source_id, a->name);
-    old = (gint)i == main_i ? NULL : hk_sx_current(t, sid);
+    old = (gint)i == main_i ? NULL : hk_sx_current(b, t, sid);
     p = g_build_filename(e->path, a->name, NULL);
     if (!a->ct) {
       /* One that was a document is suspect; a new one is bad input, and
@@ -1839,13 +1860,13 @@ hk_sx_stats_add(HkSsmix2Stats *to, const HkSsmix2Stats *from)
 }
 
 static int
-hk_sx_run_batch(hk_store *s, const char *root, GPtrArray *todo, guint from, guint to,
-                HkSsmix2Stats *total)
+hk_sx_run_batch(hk_store *s, const char *source_name, int64_t started, const char *root,
+                GPtrArray *todo, guint from, guint to, HkSsmix2Stats *total)
 {
   int ret;
 
   for (;;) {
-    HkSxBatch b = {root, {0}, NULL};
+    HkSxBatch b = {root, {0}, NULL, source_name, started};
     hk_txn *t = NULL;
     GHashTableIter it;
     gpointer k, v;
@@ -1885,6 +1906,13 @@ hk_sx_run_batch(hk_store *s, const char *root, GPtrArray *todo, guint from, guin
 int
 hk_ssmix2_scan(hk_store *s, const char *root, HkSsmix2Stats *stats)
 {
+  return hk_ssmix2_scan_named(s, HK_SOURCE_SSMIX2_DEFAULT, root, stats);
+}
+
+int
+hk_ssmix2_scan_named(hk_store *s, const char *source_name, const char *root, HkSsmix2Stats *stats)
+{
+  int64_t started = hk_time_now();
   HkSsmix2Stats local = {0};
   HkSxWalk w = {root, NULL};
   GPtrArray *todo = NULL;
@@ -1929,7 +1957,8 @@ hk_ssmix2_scan(hk_store *s, const char *root, HkSsmix2Stats *stats)
   t = NULL;
   g_ptr_array_sort(todo, hk_sx_entry_cmp);
   for (guint i = 0; i < todo->len; i += HK_SX_BATCH) {
-    ret = hk_sx_run_batch(s, root, todo, i, MIN(todo->len, i + HK_SX_BATCH), &local);
+    ret = hk_sx_run_batch(s, source_name, started, root, todo, i, MIN(todo->len, i + HK_SX_BATCH),
+                          &local);
     if (ret < 0)
       goto out;
   }

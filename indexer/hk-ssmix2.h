@@ -50,6 +50,7 @@ typedef struct {
   uint64_t suspect;             /* files that parsed at an earlier walk and no longer do */
   uint64_t commits;
   uint64_t grows; /* map grown (batch redone) */
+  uint64_t replaced; /* new versions of documents stored before this walk */
 } HkSsmix2Stats;
 
 /* Walk root once and write what changed, in write transactions of at most
@@ -63,6 +64,10 @@ typedef struct {
  *         sealed; another -HK_E code if the store fails (what was committed
  *         before stays). */
 int hk_ssmix2_scan(hk_store *s, const char *root, HkSsmix2Stats *stats);
+/* hk_ssmix2_scan for the source named source_name (its documents' IDs are
+ * namespaced by it); hk_ssmix2_scan uses HK_SOURCE_SSMIX2_DEFAULT. */
+int hk_ssmix2_scan_named(hk_store *s, const char *source_name, const char *root,
+                         HkSsmix2Stats *stats);
 
 /* ---- the pieces, public for tests ---- */
 

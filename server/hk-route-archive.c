@@ -194,11 +194,14 @@ out:
   hk_patient_free(p);
 }
 
-/* The <document> object of interfaces.md. */
+/* The <document> object of interfaces.md, as shown under the patient
+ * shown_under (a document moved to another patient is shown on both
+ * timelines, marked "to" on the old one and "from" on the new one). */
 static void
-hk_document_json(GString *g, const HkDocument *d)
+hk_document_json(GString *g, const HkDocument *d, const char *shown_under)
 {
   const HkVersion *v = hk_document_current(d);
+  HkMove m;
 
   hk_jw_begin(g, NULL, '{');
   hk_jw_str(g, "id", v->doc_id);
@@ -216,6 +219,29 @@ hk_document_json(GString *g, const HkDocument *d)
   hk_jw_int(g, "version", v->version);
   hk_jw_str(g, "code", v->code);
   hk_jw_bool(g, "withdrawn", d->withdrawn);
+  hk_jw_str(g, "source_name", d->source_name);
+  /* Newer versions refused as suspect (quarantined; this one stays
+   * current): the reader must know the source tried to replace it. */
+  hk_jw_begin(g, "refused_versions", '[');
+  for (guint i = 0; i < d->refused->len; i++) {
+    const HkRefusal *rf = d->refused->pdata[i];
+    hk_jw_begin(g, NULL, '{');
+    hk_jw_time(g, "at", rf->at);
+    hk_jw_str(g, "reason", rf->reason);
+    hk_jw_str(g, "sha256", rf->sha256);
+    hk_jw_end(g, '}');
+  }
+  hk_jw_end(g, ']');
+  hk_document_move(d, shown_under ? shown_under : v->patient_id, &m);
+  if (m.kind == HK_MOVE_NONE) {
+    hk_jw_str(g, "moved", NULL);
+  } else {
+    hk_jw_begin(g, "moved", '{');
+    hk_jw_str(g, "direction", m.kind == HK_MOVE_TO ? "to" : "from");
+    hk_jw_str(g, "patient_id", m.other_patient);
+    hk_jw_time(g, "at", m.at);
+    hk_jw_end(g, '}');
+  }
   hk_jw_begin(g, "versions", '[');
   for (guint i = 0; i < d->versions->len; i++) {
     const HkVersion *o = d->versions->pdata[i];
@@ -224,6 +250,7 @@ hk_document_json(GString *g, const HkDocument *d)
     hk_jw_time(g, "ingested_at", o->ingested_at);
     hk_jw_int(g, "size", (int64_t)o->size);
     hk_jw_str(g, "sha256", o->sha256);
+    hk_jw_str(g, "patient_id", o->patient_id);
     hk_jw_end(g, '}');
   }
   hk_jw_end(g, ']');
@@ -316,7 +343,7 @@ hk_route_patient_documents(HkRequest *r)
   hk_jw_begin(g, NULL, '{');
   hk_jw_begin(g, "documents", '[');
   for (guint i = 0; i < docs->len; i++)
-    hk_document_json(g, docs->pdata[i]);
+    hk_document_json(g, docs->pdata[i], pid);
   hk_jw_end(g, ']');
   hk_jw_str(g, "next_cursor", next);
   hk_jw_end(g, '}');
@@ -332,11 +359,17 @@ void
 hk_route_document_get(HkRequest *r)
 {
   const char *id = r->seg[1];
+  const char *under = hk_query(r, "patient");
   HkDocument *d = NULL;
   hk_txn *t = NULL;
   GString *g;
+  char detail[64] = "";
   int ret = -HK_ENOTFOUND;
 
+  if (under && !hk_patient_id_valid(under)) {
+    hk_reply_error(r, 400, "bad_request", "patient: not a patient ID");
+    goto out;
+  }
   if (hk_doc_id_valid(id)) {
     if (hk_begin(r, &t) < 0)
       goto out;
@@ -347,11 +380,30 @@ hk_route_document_get(HkRequest *r)
     hk_store_error(r, ret);
     goto out;
   }
+  /* A moved document is read under the patient whose timeline showed it
+   * (?patient=, if the document ever belonged to that patient): the audit
+   * names that patient, and the answer says where it moved. */
+  if (d && under && !hk_document_has_patient(d, under))
+    under = NULL;
   {
     const HkVersion *v = d ? hk_document_current(d) : NULL;
-    HkAuditEvent e = { .action = "document.read", .document = id,
-                       .patient = v ? v->patient_id : NULL, .version = v ? v->version : 0,
-                       .outcome = d ? "success" : "not_found", .status = d ? 200 : 404 };
+    HkAuditEvent e = {.action = "document.read",
+                      .document = id,
+                      .patient = under ? under
+                                 : v   ? v->patient_id
+                                       : NULL,
+                      .version = v ? v->version : 0,
+                      .outcome = d ? "success" : "not_found",
+                      .status = d ? 200 : 404};
+    if (d) {
+      HkMove m;
+      hk_document_move(d, e.patient, &m);
+      if (m.kind != HK_MOVE_NONE) {
+        g_snprintf(detail, sizeof detail, "moved %s patient %s",
+                   m.kind == HK_MOVE_TO ? "to" : "from", m.other_patient);
+        e.detail = detail;
+      }
+    }
     if (hk_request_audit(r, &e) < 0)
       goto out;
   }
@@ -360,7 +412,7 @@ hk_route_document_get(HkRequest *r)
     goto out;
   }
   g = g_string_sized_new(1024);
-  hk_document_json(g, d);
+  hk_document_json(g, d, under);
   hk_reply_jw(r, 200, g);
 out:
   hk_document_free(d);

@@ -259,6 +259,41 @@ START_TEST(test_parse_lists)
 }
 END_TEST
 
+START_TEST(test_parse_moved_refused)
+{
+  const char *docs =
+      "{\"documents\":[{\"id\":\"00aa\",\"patient_id\":\"B2\",\"type\":\"consent\","
+      "\"title\":\"t\",\"version\":2,\"sha256\":\"ab\",\"refused_versions\":[{\"at\":"
+      "\"2026-11-20T00:00:00Z\",\"reason\":\"old\"},{\"at\":\"2026-11-21T00:00:00Z\","
+      "\"reason\":\"no longer parses\",\"sha256\":\"cd\"}],\"moved\":{\"direction\":\"to\","
+      "\"patient_id\":\"B2\",\"at\":\"2026-11-22T00:00:00Z\"}},"
+      "{\"id\":\"00bb\",\"patient_id\":\"A1\",\"type\":\"consent\",\"title\":\"u\","
+      "\"sha256\":\"ef\",\"refused_versions\":[],\"moved\":{\"direction\":\"sideways\"}},"
+      "{\"id\":\"00cc\",\"patient_id\":\"A1\",\"type\":\"consent\",\"title\":\"v\","
+      "\"sha256\":\"01\",\"moved\":null}]}";
+  g_autoptr(GPtrArray) d = hk_api_parse_documents(docs, -1, NULL, NULL);
+  const HkDocInfo *a, *b, *c;
+  g_autoptr(HkDocInfo) copy = NULL;
+
+  ck_assert_uint_eq(d->len, 3);
+  a = g_ptr_array_index(d, 0);
+  b = g_ptr_array_index(d, 1);
+  c = g_ptr_array_index(d, 2);
+  ck_assert_str_eq(a->moved_direction, "to");
+  ck_assert_str_eq(a->moved_patient, "B2");
+  ck_assert_ptr_nonnull(a->moved_at);
+  ck_assert_uint_eq(a->refused_count, 2);
+  ck_assert_str_eq(a->refused_reason, "no longer parses"); /* the latest */
+  ck_assert_ptr_nonnull(a->refused_at);
+  ck_assert_ptr_null(b->moved_direction); /* unknown direction: not shown as a move */
+  ck_assert_uint_eq(b->refused_count, 0);
+  ck_assert_ptr_null(c->moved_direction);
+  copy = hk_doc_info_copy(a);
+  ck_assert_str_eq(copy->moved_patient, "B2");
+  ck_assert_uint_eq(copy->refused_count, 2);
+}
+END_TEST
+
 START_TEST(test_parse_error)
 {
   g_autofree char *code = NULL, *msg = NULL;
@@ -814,6 +849,7 @@ main(void)
   tcase_add_test(tc, test_parse_status);
   tcase_add_test(tc, test_parse_patient);
   tcase_add_test(tc, test_allergies_unreadable);
+  tcase_add_test(tc, test_parse_moved_refused);
   tcase_add_test(tc, test_parse_lists);
   tcase_add_test(tc, test_parse_error);
   tcase_add_test(tc, test_sha256_matches);

@@ -6,6 +6,7 @@
 #include "hk-error.h"
 #include "hk-sha256.h"
 #include "hk-store.h"
+#include "hk-store-v1.h"
 #include "hk-time.h"
 #include "hk-test.h"
 
@@ -212,7 +213,7 @@ START_TEST(test_open_format)
 
   hk_store_close(s);
 
-  set_raw_format("2");
+  set_raw_format("3");
   s = (hk_store *)1;
   ck_assert_int_eq(hk_store_open(store_dir, 0, &s), -HK_EFORMAT);
   ck_assert_ptr_null(s);
@@ -229,7 +230,12 @@ START_TEST(test_open_format)
   ck_assert_int_eq(hk_store_open(store_dir, HK_STORE_RDONLY, &s), -HK_EFORMAT);
   ck_assert_int_eq(hk_store_open(store_dir, 0, &s), -HK_EFORMAT);
 
+  /* Format 1 (before source names) is refused by name until migrated. */
   set_raw_format("1");
+  ck_assert_int_eq(hk_store_open(store_dir, HK_STORE_RDONLY, &s), -HK_EFORMAT);
+  ck_assert_int_eq(hk_store_open(store_dir, 0, &s), -HK_EFORMAT);
+
+  set_raw_format("2");
   s = open_store(HK_STORE_RDONLY);
   hk_store_close(s);
 
@@ -356,8 +362,11 @@ START_TEST(test_versions)
   int64_t last = 0;
   bool added = false;
 
-  hk_version_doc_id("EHR:PN:998877", want_id);
+  /* A new document's ID is namespaced by its source's name ("drop" when
+   * the version names none). */
+  hk_version_doc_id_named("drop", "EHR:PN:998877", want_id);
   ck_assert(add_doc(t, v1, "bytes one"));
+  ck_assert_str_eq(v1->source_name, "drop");
   ck_assert_uint_eq(v1->version, 1);
   ck_assert_str_eq(v1->doc_id, want_id);
   ck_assert_int_gt(v1->ingested_at, 0);
@@ -777,8 +786,9 @@ START_TEST(test_timeline_follows_new_version)
   ck_assert_str_eq(g_ptr_array_index(out, 0), b);
   hk_txn_abort(t);
 
-  /* A misfiled document corrected to another patient leaves the first
-   * patient's timeline and joins the second's. */
+  /* A misfiled document corrected to another patient joins the second
+   * patient's timeline and stays on the first's, where it reads as moved
+   * (a clinician who saw it there must be able to find what became of it). */
   t = begin(s, true);
   v = make_version("P2", "B", "progress_note", "2026-01-02T00:00:00Z", "B");
   ck_assert(add_doc(t, v, "B"));
@@ -789,12 +799,42 @@ START_TEST(test_timeline_follows_new_version)
   q.type = NULL;
   g_ptr_array_set_size(out, 0);
   ck_assert_int_eq(hk_store_timeline(t, "P1", &q, out, &next), 0);
-  ck_assert_uint_eq(out->len, 1);
+  ck_assert_uint_eq(out->len, 2);
   ck_assert_str_eq(g_ptr_array_index(out, 0), a);
+  ck_assert_str_eq(g_ptr_array_index(out, 1), b);
   g_ptr_array_set_size(out, 0);
   ck_assert_int_eq(hk_store_timeline(t, "P2", &q, out, &next), 0);
   ck_assert_uint_eq(out->len, 1);
   ck_assert_str_eq(g_ptr_array_index(out, 0), b);
+  {
+    HkDocument *d = NULL;
+    HkMove m;
+    ck_assert_int_eq(hk_store_get_document(t, b, &d), 0);
+    hk_document_move(d, "P1", &m);
+    ck_assert_int_eq(m.kind, HK_MOVE_TO);
+    ck_assert_str_eq(m.other_patient, "P2");
+    ck_assert_int_eq(m.at, hk_document_current(d)->ingested_at);
+    hk_document_move(d, "P2", &m);
+    ck_assert_int_eq(m.kind, HK_MOVE_FROM);
+    ck_assert_str_eq(m.other_patient, "P1");
+    hk_document_free(d);
+  }
+  hk_txn_abort(t);
+  /* Moved back: one row on P1 again (at the new date), P2 keeps "moved to". */
+  t = begin(s, true);
+  v = make_version("P1", "B", "progress_note", "2026-01-05T00:00:00Z", "B back");
+  ck_assert(add_doc(t, v, "B back"));
+  hk_version_free(v);
+  ck_assert_int_eq(hk_txn_commit(t), 0);
+  t = begin(s, false);
+  g_ptr_array_set_size(out, 0);
+  ck_assert_int_eq(hk_store_timeline(t, "P1", &q, out, &next), 0);
+  ck_assert_uint_eq(out->len, 2);
+  ck_assert_str_eq(g_ptr_array_index(out, 0), b);
+  ck_assert_str_eq(g_ptr_array_index(out, 1), a);
+  g_ptr_array_set_size(out, 0);
+  ck_assert_int_eq(hk_store_timeline(t, "P2", &q, out, &next), 0);
+  ck_assert_uint_eq(out->len, 1);
   hk_txn_abort(t);
   g_ptr_array_unref(out);
   hk_store_close(s);
@@ -1709,6 +1749,151 @@ START_TEST(test_long_name_patient)
 }
 END_TEST
 
+/* Two sources with the same source_id are two documents: neither can
+ * supersede the other (issue 10, item 3). */
+START_TEST(test_sources_namespaced)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_txn *t = begin(s, true);
+  HkVersion *a = make_version("P1", "EHR:1", "progress_note", "2026-01-01T00:00:00Z", "from a");
+  HkVersion *b = make_version("P9", "EHR:1", "consent", "2026-01-02T00:00:00Z", "from b");
+  HkVersion *bad = make_version("P1", "EHR:1", "progress_note", "2026-01-01T00:00:00Z", "x");
+  char found[HK_DOC_ID_LEN + 1];
+  uint64_t checked = 0, nbad = 0;
+  HkDocument *d = NULL;
+  bool added = false;
+
+  a->source_name = g_strdup("ward-a");
+  b->source_name = g_strdup("ward-b");
+  bad->source_name = g_strdup("no/slash");
+  ck_assert(add_doc(t, a, "from a"));
+  ck_assert(add_doc(t, b, "from b"));
+  ck_assert_str_ne(a->doc_id, b->doc_id);
+  ck_assert_uint_eq(a->version, 1);
+  ck_assert_uint_eq(b->version, 1);
+  ck_assert_int_eq(hk_store_add_version(t, bad, &added), -HK_EINVAL);
+  ck_assert_int_eq(hk_txn_commit(t), 0);
+
+  t = begin(s, false);
+  ck_assert_int_eq(hk_store_find_doc(t, "ward-a", "EHR:1", found), 0);
+  ck_assert_str_eq(found, a->doc_id);
+  ck_assert_int_eq(hk_store_find_doc(t, "ward-b", "EHR:1", found), 0);
+  ck_assert_str_eq(found, b->doc_id);
+  ck_assert_int_eq(hk_store_find_doc(t, "drop", "EHR:1", found), -HK_ENOTFOUND);
+  ck_assert_int_eq(hk_store_get_document(t, a->doc_id, &d), 0);
+  ck_assert_uint_eq(d->versions->len, 1);
+  ck_assert_str_eq(d->source_name, "ward-a");
+  ck_assert_str_eq(hk_document_current(d)->patient_id, "P1");
+  hk_document_free(d);
+  ck_assert_int_eq(hk_store_check_sources(t, stderr, &checked, &nbad), 0);
+  ck_assert_uint_eq(checked, 2);
+  ck_assert_uint_eq(nbad, 0);
+  hk_txn_abort(t);
+  hk_version_free(a);
+  hk_version_free(b);
+  hk_version_free(bad);
+  hk_store_close(s);
+}
+END_TEST
+
+/* A suspect refusal of a stored document is recorded on the document,
+ * whoever quarantines it; bad input and unknown documents are not. */
+START_TEST(test_refusal_recorded)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_txn *t = begin(s, true);
+  HkVersion *v = make_version("P1", "EHR:R", "progress_note", "2026-01-01T00:00:00Z", "good");
+  HkQuarantine q = {.source = "/drop/r.txt",
+                    .kind = "suspect",
+                    .reason = "no longer parses",
+                    .sha256 = "ab",
+                    .source_id = "EHR:R",
+                    .source_name = "ward"};
+  HkQuarantine other = q;
+  HkDocument *d = NULL;
+  const HkRefusal *r;
+
+  v->source_name = g_strdup("ward");
+  ck_assert(add_doc(t, v, "good"));
+  ck_assert_int_eq(hk_store_quarantine_add(t, &q), 0);
+  other.kind = "bad_input"; /* not a refusal of a newer version */
+  ck_assert_int_eq(hk_store_quarantine_add(t, &other), 0);
+  other.kind = "suspect";
+  other.source_name = "elsewhere"; /* another source's document */
+  ck_assert_int_eq(hk_store_quarantine_add(t, &other), 0);
+  ck_assert_int_eq(hk_txn_commit(t), 0);
+  t = begin(s, false);
+  ck_assert_int_eq(hk_store_get_document(t, v->doc_id, &d), 0);
+  ck_assert_uint_eq(d->refused->len, 1);
+  r = d->refused->pdata[0];
+  ck_assert_str_eq(r->reason, "no longer parses");
+  ck_assert_str_eq(r->sha256, "ab");
+  ck_assert_uint_eq(r->quarantine_seq, 1);
+  ck_assert_int_gt(r->at, 0);
+  ck_assert_uint_eq(hk_document_current(d)->version, 1);
+  hk_document_free(d);
+  hk_txn_abort(t);
+  hk_version_free(v);
+  hk_store_close(s);
+}
+END_TEST
+
+/* A format-1 store is refused by name until migrated; migration keeps
+ * every ID, registers drop and SS-MIX2 documents under their names, and a
+ * later version of a legacy document supersedes it under the same ID. */
+START_TEST(test_migrate_format1)
+{
+  static const HkV1Doc docs[] = {
+      {"0000000001", "EHR:PN:1", "progress_note", "2026-11-20T14:03:00Z", "one"},
+      {"0000000001", "EHR:PN:1", "progress_note", "2026-11-20T14:03:00Z", "one v2"},
+      {"0000000002", "SSMIX2:0000000002:OML-11:1", "lab_report", "2026-11-22T10:00:00Z", "lab"},
+  };
+  char *dir = g_build_filename(tmp, "v1", NULL);
+  char legacy[HK_DOC_ID_LEN + 1], sx[HK_DOC_ID_LEN + 1], found[HK_DOC_ID_LEN + 1];
+  hk_store *s = (hk_store *)1;
+  uint64_t migrated = 0, checked = 0, bad = 0;
+  HkVersion *v;
+  hk_txn *t;
+
+  ck_assert_int_eq(hk_store_v1_write(dir, docs, G_N_ELEMENTS(docs)), 0);
+  hk_version_doc_id("EHR:PN:1", legacy);
+  hk_version_doc_id("SSMIX2:0000000002:OML-11:1", sx);
+  ck_assert_int_eq(hk_store_open(dir, 0, &s), -HK_EFORMAT);
+  ck_assert_int_eq(hk_store_open(dir, HK_STORE_RDONLY, &s), -HK_EFORMAT);
+  ck_assert_int_eq(hk_store_open(dir, HK_STORE_CREATE, &s), -HK_EFORMAT);
+  ck_assert_int_eq(hk_store_open(dir, HK_STORE_MIGRATE | HK_STORE_RDONLY, &s), -HK_EFORMAT);
+  ck_assert_int_eq(hk_store_open(dir, HK_STORE_MIGRATE, &s), 0);
+  ck_assert_int_eq(hk_store_format(s), 1);
+  ck_assert_int_eq(hk_store_migrate(s, "bad name", "ssmix2", &migrated), -HK_EINVAL);
+  ck_assert_int_eq(hk_store_migrate(s, "drop", "ssmix2", &migrated), 0);
+  ck_assert_uint_eq(migrated, 2);
+  ck_assert_int_eq(hk_store_format(s), HK_STORE_FORMAT);
+  ck_assert_int_eq(hk_store_migrate(s, "drop", "ssmix2", &migrated), 0);
+  ck_assert_uint_eq(migrated, 0); /* already done: nothing to do */
+  hk_store_close(s);
+
+  ck_assert_int_eq(hk_store_open(dir, 0, &s), 0);
+  t = begin(s, false);
+  ck_assert_int_eq(hk_store_find_doc(t, "drop", "EHR:PN:1", found), 0);
+  ck_assert_str_eq(found, legacy);
+  ck_assert_int_eq(hk_store_find_doc(t, "ssmix2", "SSMIX2:0000000002:OML-11:1", found), 0);
+  ck_assert_str_eq(found, sx);
+  ck_assert_int_eq(hk_store_check_sources(t, stderr, &checked, &bad), 0);
+  ck_assert_uint_eq(checked, 2);
+  ck_assert_uint_eq(bad, 0);
+  hk_txn_abort(t);
+  t = begin(s, true);
+  v = make_version("0000000001", "EHR:PN:1", "progress_note", "2026-11-20T14:03:00Z", "one v3");
+  ck_assert(add_doc(t, v, "one v3"));
+  ck_assert_str_eq(v->doc_id, legacy);
+  ck_assert_uint_eq(v->version, 3);
+  hk_version_free(v);
+  ck_assert_int_eq(hk_txn_commit(t), 0);
+  hk_store_close(s);
+  g_free(dir);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1735,6 +1920,9 @@ store_suite(void)
   tcase_add_test(tc, test_grow_and_resized_reader);
   tcase_add_test(tc, test_copy);
   tcase_add_test(tc, test_long_name_patient);
+  tcase_add_test(tc, test_sources_namespaced);
+  tcase_add_test(tc, test_refusal_recorded);
+  tcase_add_test(tc, test_migrate_format1);
   suite_add_tcase(s, tc);
   return s;
 }

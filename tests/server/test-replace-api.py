@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""The API shows what a replacement did (issue 10, items 2 and 3).
+
+A real store built by the real hikae-indexer from two named drop folders,
+the real hikae-server over TLS on loopback (helpers of test-server-api.py):
+- a document whose sidecar moved it to another patient is on both patients'
+  timelines, "moved" {"direction": "to"} on the old one and "from" on the
+  new one, and a read under either patient is audited with that patient;
+- a document whose new bytes were refused as suspect lists the refusal in
+  "refused_versions" and keeps its version 1;
+- the same source_id in two named sources is two documents.
+Exit 0 pass, 1 fail, 77 skip.
+"""
+import importlib.util, os, shutil, sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("hkapi", os.path.join(HERE, "test-server-api.py"))
+hk = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(hk)
+check, run, doc = hk.check, hk.run, hk.doc
+
+
+def setup():
+    wa, wb = os.path.join(hk.TMP, "wa"), os.path.join(hk.TMP, "wb")
+    store, state, pki = (os.path.join(hk.TMP, n) for n in ("store", "state", "pki"))
+    pt = {"name": "山田 花子", "kana": "ヤマダ ハナコ", "birth_date": "1950-05-04", "sex": "F"}
+    meta = {"patient_id": "PA-1", "source_id": "EHR:MV:1", "type": "progress_note",
+            "title": "経過記録", "created_at": "2026-11-20T14:03:00+09:00",
+            "content_type": "text/plain", "patient": pt}
+    doc(wa, "moved.txt", meta, b"a note filed under the wrong patient\n")
+    doc(wa, "refused.txt", dict(meta, source_id="EHR:RF:1", title="refused"), b"good text\n")
+    doc(wa, "same.txt", dict(meta, source_id="EHR:SAME", title="from wa"), b"wa's\n")
+    doc(wb, "same.txt", dict(meta, source_id="EHR:SAME", title="from wb"), b"wb's\n")
+    args = [hk.INDEXER, "--store", store, "--drop", "wa=" + wa, "--drop", "wb=" + wb, "--once"]
+    run(*args)
+    doc(wa, "moved.txt", dict(meta, patient_id="PB-2", patient=dict(pt, name="鈴木 次郎")),
+        b"a note filed under the wrong patient\n")
+    with open(os.path.join(wa, "refused.txt"), "wb") as f:
+        f.write(bytes(range(128, 256)) * 8)  # not UTF-8: no longer text
+    run(*args)
+    run(hk.MKCERT, pki)
+    for user, role in (("alice", "viewer"), ("audrey", "auditor")):
+        run(hk.ADMIN, "user", "add", user, "--role", role, "--state", state,
+            stdin=hk.PW[user] + "\n")
+    p, api = hk.start_server(store, state)
+    return api, store
+
+
+def main():
+    try:
+        api, store = setup()
+        s, _, js = api.login("alice")
+        t = js["token"]
+        s, _, a = api.req("GET", "/api/v1/patients/PA-1/documents", token=t)
+        check(s == 200, "old patient's timeline")
+        mv = [d for d in a["documents"] if d["source_id"] == "EHR:MV:1"]
+        check(len(mv) == 1, "the moved document stays on the old patient's timeline")
+        m = mv[0]["moved"]
+        check(m and m["direction"] == "to" and m["patient_id"] == "PB-2" and m["at"],
+              "marked moved to PB-2: %s" % (m,))
+        check(mv[0]["patient_id"] == "PB-2" and mv[0]["version"] == 2, "its current version is PB-2's")
+        check([v["patient_id"] for v in mv[0]["versions"]] == ["PA-1", "PB-2"], "each version's patient")
+        doc_id = mv[0]["id"]
+        s, _, b = api.req("GET", "/api/v1/patients/PB-2/documents", token=t)
+        check(s == 200 and [d["id"] for d in b["documents"]] == [doc_id], "on the new patient's timeline")
+        m = b["documents"][0]["moved"]
+        check(m and m["direction"] == "from" and m["patient_id"] == "PA-1", "marked moved from PA-1")
+        s, _, d = api.req("GET", "/api/v1/documents/%s?patient=PA-1" % doc_id, token=t)
+        check(s == 200 and d["moved"]["direction"] == "to", "read under the old patient")
+        s, _, d = api.req("GET", "/api/v1/documents/%s" % doc_id, token=t)
+        check(s == 200 and d["moved"]["direction"] == "from", "read under the current patient")
+        s, _, _ = api.req("GET", "/api/v1/documents/%s?patient=bad!" % doc_id, token=t)
+        check(s == 400, "a malformed ?patient= is refused")
+        # Suspect bytes refused: version 1 stays, the refusal is listed.
+        rf = [d for d in a["documents"] if d["source_id"] == "EHR:RF:1"][0]
+        check(rf["version"] == 1 and len(rf["refused_versions"]) == 1, "refused newer version listed")
+        r = rf["refused_versions"][0]
+        check(r["at"] and r["sha256"] and "no longer parse" in r["reason"], "refusal: %s" % (r,))
+        check(all(d["refused_versions"] == [] for d in a["documents"] if d["id"] != rf["id"]),
+              "no refusal on the others")
+        # Two sources, one source_id: two documents.
+        same = sorted((d["source_name"], d["title"]) for d in a["documents"]
+                      if d["source_id"] == "EHR:SAME")
+        check(same == [("wa", "from wa"), ("wb", "from wb")], "two sources, two documents: %s" % same)
+        # The audit names the patient each read was shown under.
+        s, _, js = api.login("audrey")
+        s, _, au = api.req("GET", "/api/v1/audit?user=alice", token=js["token"])
+        reads = [(r.get("patient"), r.get("detail")) for r in au["records"]
+                 if r["action"] == "document.read" and r.get("document") == doc_id]
+        check(("PA-1", "moved to patient PB-2") in reads, "read under PA-1 audited: %s" % reads)
+        check(("PB-2", "moved from patient PA-1") in reads, "read under PB-2 audited: %s" % reads)
+        lists = {r.get("patient") for r in au["records"] if r["action"] == "document.list"}
+        check({"PA-1", "PB-2"} <= lists, "both timelines audited")
+        r = run(hk.ADMIN, "verify", "--store", store)
+        check("0 mismatches" in r.stdout, "verify")
+        print("ok   moved, refused and namespaced documents in the API and the audit")
+        return 0
+    except AssertionError as e:
+        print("FAIL", e)
+        return 1
+    finally:
+        for p in hk.EXTRA:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(hk.TMP, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

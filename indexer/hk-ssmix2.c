@@ -3,6 +3,7 @@
 #include "hk-error.h"
 #include "hk-hl7.h"
 #include "hk-log.h"
+#include "hk-source-file.h"
 #include "hk-sha256.h"
 #include "hk-time.h"
 
@@ -306,6 +307,11 @@ hk_sx_walk(HkSxWalk *w)
                   memset(&ms, 0, sizeof ms);
                 hk_sx_state_from_stat(&state, &ms, &fs);
                 hk_sx_walk_add(w, parts, p6, HK_SX_EXTENDED, &state);
+              } else {
+                /* A link, FIFO, socket or device where a message belongs:
+                 * listed so that its read refuses it into the quarantine. */
+                hk_sx_state_from_stat(&state, &fs, NULL);
+                hk_sx_walk_add(w, parts, p6, HK_SX_STANDARD, &state);
               }
             }
           }
@@ -342,57 +348,6 @@ hk_sx_entry_cmp(gconstpointer pa, gconstpointer pb)
 
 /* ---------------------------------------------------------------- input */
 
-/* Read a regular file without following a link. */
-static int
-hk_sx_read(const char *path, size_t max, char **data, size_t *len, char **reason)
-{
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-  struct stat st;
-  char *buf = NULL;
-  size_t got = 0;
-  int ret = 0;
-
-  *data = NULL;
-  if (fd < 0) {
-    ret = hk_err_from_errno(errno);
-    *reason = g_strdup_printf("cannot open: %s", g_strerror(errno));
-    goto out;
-  }
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ret = -HK_EINVAL;
-    *reason = g_strdup("not a regular file");
-    goto out;
-  }
-  if ((uint64_t)st.st_size > max) {
-    ret = -HK_ETOOBIG;
-    *reason = g_strdup_printf("%lld bytes is over the %zu-byte limit", (long long)st.st_size, max);
-    goto out;
-  }
-  buf = g_malloc((size_t)st.st_size + 1);
-  while (got < (size_t)st.st_size) {
-    ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    got += (size_t)n;
-  }
-  if (got != (size_t)st.st_size) {
-    ret = -HK_EIO;
-    *reason = g_strdup("short read (the file changed while read)");
-    goto out;
-  }
-  buf[got] = '\0';
-  *data = buf;
-  *len = got;
-  buf = NULL;
-out:
-  if (fd >= 0)
-    close(fd);
-  g_free(buf);
-  return ret;
-}
-
 /* Does PID-3 (bare, or id^^^^PI among its repetitions) name pid? */
 static bool
 hk_sx_pid_matches(HkHl7Msg *m, const char *pid, char **reason)
@@ -423,14 +378,14 @@ hk_sx_pid_matches(HkHl7Msg *m, const char *pid, char **reason)
 
 /* Read, parse and check one message file against the patient pid. */
 static int
-hk_sx_load(const char *path, const char *pid, HkHl7Msg **out, char **reason)
+hk_sx_load(const char *root, const char *path, const char *pid, HkHl7Msg **out, char **reason)
 {
   g_autofree char *data = NULL, *why = NULL;
   size_t len = 0;
   int ret;
 
   *out = NULL;
-  ret = hk_sx_read(path, HK_HL7_MAX_MESSAGE, &data, &len, &why);
+  ret = hk_source_file_read(root, path, HK_HL7_MAX_MESSAGE, &data, &len, &why);
   if (ret < 0) {
     *reason = g_strdup_printf("unreadable: %s", why);
     goto out;
@@ -940,7 +895,7 @@ hk_sx_extended_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkHl7Msg *m
 
     if (strcmp(fn, HK_SX_MAIN) == 0)
       continue;
-    if (hk_sx_read(p, HK_SX_MAX_ATTACHMENT, &data, &len, &why) < 0) {
+    if (hk_source_file_read(b->root, p, HK_SX_MAX_ATTACHMENT, &data, &len, &why) < 0) {
       hk_warn("SS-MIX2 %s/%s not read: %s", e->rel, fn, why);
       continue;
     }
@@ -1005,7 +960,7 @@ hk_sx_process(HkSxBatch *b, hk_txn *t, const HkSxEntry *e)
   source_id = g_strdup_printf("SSMIX2:%s:%s:%s", e->name.pid, e->name.datatype, e->name.order_no);
   if (e->kind == HK_SX_EXTENDED)
     path = main = g_build_filename(e->path, HK_SX_MAIN, NULL);
-  if (hk_sx_load(path, e->name.pid, &m, &reason) < 0) {
+  if (hk_sx_load(b->root, path, e->name.pid, &m, &reason) < 0) {
     ret = hk_sx_quarantine(b, t, e, reason, source_id);
     goto done;
   }
@@ -1346,7 +1301,7 @@ hk_sx_newer(const HkSsmix2Name *n, const char *best_ts)
 
 /* Read every current file of the patient that carries patient facts. */
 static void
-hk_sx_collect(const char *dir, const char *pid, HkSxFacts *f)
+hk_sx_collect(const char *root, const char *dir, const char *pid, HkSxFacts *f)
 {
   g_autoptr(GPtrArray) dates = hk_sx_list(dir);
 
@@ -1386,7 +1341,7 @@ hk_sx_collect(const char *dir, const char *pid, HkSxFacts *f)
           }
           goto next;
         }
-        if (hk_sx_load(fpath, pid, &m, &why) < 0)
+        if (hk_sx_load(root, fpath, pid, &m, &why) < 0)
           goto next;
         if (strcmp(dt, "PPR-01") == 0) {
           hk_sx_problems(m, f->problems);
@@ -1415,7 +1370,7 @@ hk_sx_refresh_patient(HkSxBatch *b, hk_txn *t, const char *pid, const HkSxTouche
 
   f.problems = g_ptr_array_new_with_free_func((GDestroyNotify)hk_problem_free);
   f.events = g_ptr_array_new_with_free_func((GDestroyNotify)hk_sx_event_free);
-  hk_sx_collect(tp->dir, pid, &f);
+  hk_sx_collect(b->root, tp->dir, pid, &f);
   ret = hk_store_get_patient(t, pid, &p);
   if (ret == -HK_ENOTFOUND) {
     p = hk_patient_new(pid);
@@ -1424,7 +1379,7 @@ hk_sx_refresh_patient(HkSxBatch *b, hk_txn *t, const char *pid, const HkSxTouche
   if (ret < 0)
     goto out;
   allergies = g_ptr_array_new_with_free_func((GDestroyNotify)hk_allergy_free);
-  if (f.adt00 && hk_sx_load(f.adt00, pid, &m, &why) == 0) {
+  if (f.adt00 && hk_sx_load(b->root, f.adt00, pid, &m, &why) == 0) {
     g_autoptr(HkPatient) src = hk_patient_new(pid);
     src->origin = HK_PATIENT_FROM_SSMIX2;
     hk_sx_pid_identity(m, src);
@@ -1444,7 +1399,7 @@ hk_sx_refresh_patient(HkSxBatch *b, hk_txn *t, const char *pid, const HkSxTouche
       p->sex = g_strdup(tp->fallback->sex);
   }
   g_clear_pointer(&why, g_free);
-  if (f.adt61 && hk_sx_load(f.adt61, pid, &m, &why) == 0) {
+  if (f.adt61 && hk_sx_load(b->root, f.adt61, pid, &m, &why) == 0) {
     hk_sx_allergies(m, allergies);
     g_clear_pointer(&m, hk_hl7_free);
   }

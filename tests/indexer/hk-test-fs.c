@@ -46,8 +46,20 @@ static int
 hk_socket(const char *path)
 {
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  const char *slash = strrchr(path, '/');
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
+  /* Bound by its last name from its folder: sun_path holds 107 bytes. */
+  if (slash) {
+    char *dir = strndup(path, (size_t)(slash - path) + 1);
+    int r = dir ? chdir(dir) : -1;
+    free(dir);
+    if (r != 0) {
+      fprintf(stderr, "hk-test-fs socket %s: %s\n", path, strerror(errno));
+      return 1;
+    }
+    path = slash + 1;
+  }
   if (fd < 0 || strlen(path) >= sizeof sa.sun_path) {
     fprintf(stderr, "hk-test-fs socket %s: %s\n", path, fd < 0 ? strerror(errno) : "path too long");
     return 1;

@@ -446,8 +446,9 @@ hk_inspect_finish(HkRunning *r)
   } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
     uint32_t nr = UINT32_MAX;
     char *name;
+    /* The trap record follows whatever the child wrote before. */
     if (r->buf->len >= sizeof hdr) {
-      memcpy(hdr, r->buf->data, sizeof hdr);
+      memcpy(hdr, r->buf->data + r->buf->len - sizeof hdr, sizeof hdr);
       if (hdr[0] == HK_SANDBOX_TRAPPED)
         nr = hdr[1];
     }

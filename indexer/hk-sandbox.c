@@ -33,8 +33,8 @@ struct hk_landlock_ruleset_attr {
 
 /* What a PDF page may read: fonts and fontconfig's configuration. */
 static const char *const hk_font_dirs[] = {
-  "/usr/share/fonts", "/usr/local/share/fonts", "/etc/fonts", "/var/cache/fontconfig",
-  "/usr/share/poppler",
+    "/usr/share/fonts",      "/usr/local/share/fonts", "/etc/fonts",
+    "/var/cache/fontconfig", "/usr/share/poppler",
 };
 
 int
@@ -65,7 +65,7 @@ static int hk_trap_fd = -1;
 static void
 hk_sigsys(int sig, siginfo_t *si, void *uc)
 {
-  uint32_t rec[3] = { HK_SANDBOX_TRAPPED, (uint32_t)si->si_syscall, 0 };
+  uint32_t rec[3] = {HK_SANDBOX_TRAPPED, (uint32_t)si->si_syscall, 0};
   ssize_t n = write(hk_trap_fd, rec, sizeof rec);
 
   (void)sig;
@@ -79,7 +79,7 @@ hk_sigsys(int sig, siginfo_t *si, void *uc)
 static int
 hk_close_others(int keep, bool keep_stderr)
 {
-  unsigned kept[2] = { (unsigned)keep, (unsigned)keep }, from = 0;
+  unsigned kept[2] = {(unsigned)keep, (unsigned)keep}, from = 0;
   int ret = 0;
 
   if (keep_stderr) {
@@ -120,7 +120,7 @@ static int
 hk_landlock(HkSandboxProfile profile, bool *files_ok)
 {
   int abi = hk_sandbox_landlock_abi();
-  struct hk_landlock_ruleset_attr attr = { 0 };
+  struct hk_landlock_ruleset_attr attr = {0};
   size_t size = sizeof attr.handled_access_fs;
   int rs = -1, ret = 0;
 
@@ -149,7 +149,7 @@ hk_landlock(HkSandboxProfile profile, bool *files_ok)
   }
   for (size_t i = 0; profile == HK_SANDBOX_RENDER && i < G_N_ELEMENTS(hk_font_dirs); i++) {
     struct landlock_path_beneath_attr pb = {
-      .allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR,
+        .allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR,
     };
     pb.parent_fd = open(hk_font_dirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (pb.parent_fd < 0)
@@ -175,20 +175,20 @@ out:
 /* The system calls a parse needs, found by running the corpus under
  * strace and under this filter with its trap report (docs/reliability.md). */
 static const int hk_allowed[] = {
-  SCMP_SYS(read),          SCMP_SYS(close),         SCMP_SYS(lseek),
-  SCMP_SYS(fstat),         SCMP_SYS(mmap),          SCMP_SYS(munmap),
-  SCMP_SYS(mremap),        SCMP_SYS(brk),           SCMP_SYS(madvise),
-  SCMP_SYS(mprotect),      SCMP_SYS(futex),         SCMP_SYS(exit),
-  SCMP_SYS(exit_group),    SCMP_SYS(rt_sigreturn),  SCMP_SYS(rt_sigprocmask),
-  SCMP_SYS(getpid),        SCMP_SYS(gettid),        SCMP_SYS(clock_gettime),
-  SCMP_SYS(clock_getres),  SCMP_SYS(gettimeofday),  SCMP_SYS(clock_nanosleep),
-  SCMP_SYS(nanosleep),     SCMP_SYS(getrandom),     SCMP_SYS(sched_yield),
-  SCMP_SYS(getrusage),
+    SCMP_SYS(read),         SCMP_SYS(close),        SCMP_SYS(lseek),
+    SCMP_SYS(fstat),        SCMP_SYS(mmap),         SCMP_SYS(munmap),
+    SCMP_SYS(mremap),       SCMP_SYS(brk),          SCMP_SYS(madvise),
+    SCMP_SYS(mprotect),     SCMP_SYS(futex),        SCMP_SYS(exit),
+    SCMP_SYS(exit_group),   SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+    SCMP_SYS(getpid),       SCMP_SYS(gettid),       SCMP_SYS(clock_gettime),
+    SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday), SCMP_SYS(clock_nanosleep),
+    SCMP_SYS(nanosleep),    SCMP_SYS(getrandom),    SCMP_SYS(sched_yield),
+    SCMP_SYS(getrusage),
 };
 
 #if defined(__SANITIZE_ADDRESS__)
 static const int hk_allowed_sanitized[] = {
-  SCMP_SYS(sigaltstack),
+    SCMP_SYS(sigaltstack),
 };
 #endif
 
@@ -246,7 +246,7 @@ hk_sandbox_enter(int keep_fd, HkSandboxProfile profile)
 #else
   const bool keep_stderr = false;
 #endif
-  struct sigaction sa = { 0 };
+  struct sigaction sa = {0};
   bool files_ok = false;
   int ret;
 

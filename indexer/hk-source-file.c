@@ -95,8 +95,8 @@ hk_source_open_parent(int rootfd, char **comps, guint n, int *out, char **reason
 {
   g_autofree char *dir = NULL;
   struct open_how how = {
-    .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+      .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+      .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
   };
   GString *shown = g_string_new(NULL);
   int fd = -1, next, ret = 0;
@@ -220,8 +220,8 @@ hk_source_file_read(const char *root, const char *path, size_t max, char **data,
   }
   if ((uint64_t)st.st_size > max) {
     ret = -HK_ETOOBIG;
-    *reason = g_strdup_printf("%s is %lld bytes, over the limit of %zu", rel,
-                              (long long)st.st_size, max);
+    *reason =
+        g_strdup_printf("%s is %lld bytes, over the limit of %zu", rel, (long long)st.st_size, max);
     goto out;
   }
   buf = g_malloc((size_t)st.st_size + 1);

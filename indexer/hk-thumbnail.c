@@ -288,8 +288,8 @@ hk_thumbnail_warmup(void)
    * its first document and drops it with its last: one kept for good lets
    * every child inherit it instead of opening files in its sandbox. */
   if (!hk_poppler_keeper)
-    hk_poppler_keeper = poppler_document_new_from_bytes(
-      g_bytes_new(pdf->data, pdf->len), NULL, NULL);
+    hk_poppler_keeper =
+        poppler_document_new_from_bytes(g_bytes_new(pdf->data, pdf->len), NULL, NULL);
   if (thumb)
     g_bytes_unref(thumb);
   g_free(reason);
@@ -334,7 +334,7 @@ hk_test_hook(const char *content_type)
   if (colon && g_strcmp0(colon + 1, content_type) != 0)
     return;
   if (n == 5 && strncmp(hook, "pause", n) == 0) {
-    struct timespec ts = { 5, 0 };
+    struct timespec ts = {5, 0};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
       ;
   } else if (n == 4 && strncmp(hook, "open", n) == 0) {
@@ -367,8 +367,8 @@ hk_inspect_child(int fd, const HkInspectJob *job)
   /* Nothing of the indexer (the store's data.mdb, sockets, the source
    * folders) is reachable from here on (hk-sandbox.h). */
   if (hk_sandbox_enter(fd, job->want_thumb && g_strcmp0(job->content_type, "application/pdf") == 0
-                             ? HK_SANDBOX_RENDER
-                             : HK_SANDBOX_PARSE) != 0) {
+                               ? HK_SANDBOX_RENDER
+                               : HK_SANDBOX_PARSE) != 0) {
     ret = -HK_EIO;
     reason = g_strdup("the parser's sandbox could not be set up: not parsed");
   } else {

@@ -21,7 +21,7 @@ static int
 hk_swap(int argc, char **argv)
 {
   long count = strtol(argv[2], NULL, 10), pause_us = strtol(argv[3], NULL, 10), done = 0;
-  struct timespec ts = { pause_us / 1000000, (pause_us % 1000000) * 1000 };
+  struct timespec ts = {pause_us / 1000000, (pause_us % 1000000) * 1000};
 
   if ((argc - 4) % 2 != 0 || argc < 6 || count < 1 || count > 100000) {
     fprintf(stderr, "hk-test-fs swap: COUNT (1..100000) PAUSE_US and pairs of names\n");
@@ -45,7 +45,7 @@ hk_swap(int argc, char **argv)
 static int
 hk_socket(const char *path)
 {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
   const char *slash = strrchr(path, '/');
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 

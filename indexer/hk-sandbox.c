@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -175,14 +176,28 @@ out:
 /* The system calls a parse needs, found by running the corpus under
  * strace and under this filter with its trap report (docs/reliability.md). */
 static const int hk_allowed[] = {
-    SCMP_SYS(read),         SCMP_SYS(close),        SCMP_SYS(lseek),
-    SCMP_SYS(fstat),        SCMP_SYS(mmap),         SCMP_SYS(munmap),
-    SCMP_SYS(mremap),       SCMP_SYS(brk),          SCMP_SYS(madvise),
-    SCMP_SYS(mprotect),     SCMP_SYS(futex),        SCMP_SYS(exit),
-    SCMP_SYS(exit_group),   SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
-    SCMP_SYS(getpid),       SCMP_SYS(gettid),       SCMP_SYS(clock_gettime),
-    SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday), SCMP_SYS(clock_nanosleep),
-    SCMP_SYS(nanosleep),    SCMP_SYS(getrandom),    SCMP_SYS(sched_yield),
+    SCMP_SYS(read),
+    SCMP_SYS(close),
+    SCMP_SYS(lseek),
+    SCMP_SYS(fstat),
+    SCMP_SYS(munmap),
+    SCMP_SYS(mremap),
+    SCMP_SYS(brk),
+    SCMP_SYS(madvise),
+    SCMP_SYS(futex),
+    SCMP_SYS(exit),
+    SCMP_SYS(exit_group),
+    SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(rt_sigprocmask),
+    SCMP_SYS(getpid),
+    SCMP_SYS(gettid),
+    SCMP_SYS(clock_gettime),
+    SCMP_SYS(clock_getres),
+    SCMP_SYS(gettimeofday),
+    SCMP_SYS(clock_nanosleep),
+    SCMP_SYS(nanosleep),
+    SCMP_SYS(getrandom),
+    SCMP_SYS(sched_yield),
     SCMP_SYS(getrusage),
 };
 
@@ -207,6 +222,14 @@ hk_seccomp(int keep_fd, HkSandboxProfile profile, bool files_ok)
                           SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)keep_fd));
   if (rc == 0)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, SCMP_A0(SCMP_CMP_EQ, 2));
+  /* Memory, but never executable: code injected by an exploit cannot be
+   * mapped to run (mremap keeps the protection it had). */
+  if (rc == 0)
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+                          SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+  if (rc == 0)
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+                          SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
   /* fstat() of a descriptor only (glibc's fstat is newfstatat(fd, "",
    * AT_EMPTY_PATH)); a path to look at is a file access. */
   if (rc == 0)

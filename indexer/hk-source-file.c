@@ -39,23 +39,22 @@ hk_source_file_kind(unsigned mode)
   return kind;
 }
 
-/* path relative to root, or NULL if path is absolute and not below root. */
+/* path relative to root: path without root in front (as the walkers build
+ * paths, root as given, relative or not), else path itself if it is
+ * relative; NULL if path is absolute and not below root. */
 static const char *
 hk_source_rel(const char *root, const char *path)
 {
   size_t n = strlen(root);
   const char *rel = NULL;
 
-  if (path[0] != '/') {
-    rel = path;
-    goto out;
-  }
   while (n > 1 && root[n - 1] == '/')
     n--;
-  if (strncmp(path, root, n) != 0 || (path[n] != '/' && path[n] != 0 && root[n - 1] != '/'))
-    goto out;
-  rel = path + n;
-out:
+  if (n > 0 && strncmp(path, root, n) == 0 &&
+      (path[n] == '/' || path[n] == 0 || root[n - 1] == '/'))
+    rel = path + n;
+  else if (path[0] != '/')
+    rel = path;
   while (rel && *rel == '/')
     rel++;
   return rel;

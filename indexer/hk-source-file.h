@@ -14,10 +14,10 @@
 
 #include <stddef.h>
 
-/* Read the file at path, which is either relative to root or an absolute
- * path that starts with root (as the walkers build them). root itself may
- * be reached through links (it is the operator's configuration); nothing
- * below it is.
+/* Read the file at path: root followed by the rest (as the walkers build
+ * paths, from root as given, relative or absolute), or a relative path
+ * below root. root itself may be reached through links (it is the
+ * operator's configuration); nothing below it is.
  *
  * \param root    the source folder
  * \param path    the file, below root

@@ -91,4 +91,9 @@ timeout -s KILL 120 "$INDEXER" --store "$T/st" --drop "$D" --ssmix2 "$R" --once 
 assert_eq "$q1" "$(stat_field "$T/st" quarantined)" "a rescan does not repeat the quarantine records"
 "$ADMIN" verify --store "$T/st" > /dev/null || fail verify
 ok "the store verifies"
+# Roots given as relative paths read the same files beneath them.
+(cd "$T" && timeout -s KILL 120 "$INDEXER" --store st-rel --drop drop --ssmix2 ./ssmix2/ --once) \
+  2>> "$T/log" || fail "relative roots: $(tail -3 "$T/log")"
+assert_eq 2 "$(stat_field "$T/st-rel" documents)" "relative roots: the good files are ingested"
+assert_eq "$q1" "$(stat_field "$T/st-rel" quarantined)" "relative roots: the same files quarantined"
 echo "$HK_CHECKS checks passed"

@@ -4,6 +4,7 @@
 #include "hk-log.h"
 #include "hk-sha256.h"
 #include "hk-sidecar.h"
+#include "hk-source-file.h"
 #include "hk-thumbnail.h"
 #include "hk-time.h"
 
@@ -192,7 +193,9 @@ hk_walk(const hk_drop *d, const char *rel, int depth, GPtrArray *out)
      * folder must not pull in files from elsewhere. */
     if (type == DT_DIR)
       hk_walk(d, child, depth + 1, out);
-    else if ((type == DT_REG || type == DT_LNK) && g_str_has_suffix(e->d_name, HK_SIDECAR_SUFFIX) &&
+    /* Anything else named like a sidecar (a link, FIFO, socket or device
+     * too) is a candidate, so that it is quarantined with its reason. */
+    else if (g_str_has_suffix(e->d_name, HK_SIDECAR_SUFFIX) &&
              strlen(e->d_name) > strlen(HK_SIDECAR_SUFFIX))
       g_ptr_array_add(out, g_strdup(child));
     g_free(child);
@@ -203,58 +206,17 @@ out:
   g_free(abs);
 }
 
-/* Read a whole file, refusing links and anything over max bytes. */
+/* Read a whole file below the root, refusing links, FIFOs, sockets,
+ * devices and anything over max bytes (hk-source-file.h). */
 static int
-hk_read_file(const char *path, size_t max, GBytes **out, char **reason)
+hk_read_file(const hk_drop *d, const char *path, size_t max, GBytes **out, char **reason)
 {
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-  struct stat st;
-  char *buf = NULL;
-  size_t got = 0;
-  int ret = -HK_EIO;
+  char *data = NULL;
+  size_t len = 0;
+  int ret = hk_source_file_read(d->root, path, max, &data, &len, reason);
 
-  if (fd < 0 && errno == EPERM) /* O_NOATIME needs ownership */
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && errno == ELOOP) {
-    /* A link that stays inside the drop folder (checked by the caller). */
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-  }
-  if (fd < 0) {
-    *reason = g_strdup_printf("cannot read %s: %s", path, g_strerror(errno));
-    ret = errno == ENOENT ? -HK_ENOTFOUND : -HK_EIO;
-    goto out;
-  }
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    *reason = g_strdup_printf("%s is not a regular file", path);
-    goto out;
-  }
-  if ((uint64_t)st.st_size > max) {
-    *reason = g_strdup_printf("%s is %" G_GINT64_FORMAT " bytes, over the limit of %zu", path,
-                              (gint64)st.st_size, max);
-    ret = -HK_ETOOBIG;
-    goto out;
-  }
-  buf = g_malloc((size_t)st.st_size + 1);
-  while (got < (size_t)st.st_size) {
-    ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      *reason = g_strdup_printf("cannot read %s: %s", path, g_strerror(errno));
-      goto out;
-    }
-    if (n == 0)
-      break; /* shrank while we read: take what is there, the next scan sees the rest */
-    got += (size_t)n;
-  }
-  buf[got] = 0;
-  *out = g_bytes_new_take(buf, got);
-  buf = NULL;
-  ret = 0;
-out:
-  g_free(buf);
-  if (fd >= 0)
-    close(fd);
+  if (ret == 0)
+    *out = g_bytes_new_take(data, len);
   return ret;
 }
 
@@ -348,7 +310,7 @@ hk_prepare(hk_drop *d, HkCandidate *c, HkPending *p)
     p->reason = g_strdup(c->escape);
     goto out;
   }
-  if (hk_read_file(p->abs, HK_SIDECAR_MAX, &sidecar, &why) != 0) {
+  if (hk_read_file(d, p->abs, HK_SIDECAR_MAX, &sidecar, &why) != 0) {
     p->reason = g_strdup_printf("sidecar: %s", why);
     goto out;
   }
@@ -357,7 +319,7 @@ hk_prepare(hk_drop *d, HkCandidate *c, HkPending *p)
   if (p->reason)
     goto out;
   p->fail_source = p->content_path;
-  ret = hk_read_file(p->content_path, d->max_content, &p->content, &why);
+  ret = hk_read_file(d, p->content_path, d->max_content, &p->content, &why);
   if (ret == -HK_ENOTFOUND) {
     p->reason = g_strdup_printf("content file missing: the sidecar names %s, which does not exist",
                                 p->content_path);

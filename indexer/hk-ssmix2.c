@@ -3,6 +3,7 @@
 #include "hk-error.h"
 #include "hk-hl7.h"
 #include "hk-log.h"
+#include "hk-source-file.h"
 #include "hk-sha256.h"
 #include "hk-time.h"
 
@@ -306,6 +307,11 @@ hk_sx_walk(HkSxWalk *w)
                   memset(&ms, 0, sizeof ms);
                 hk_sx_state_from_stat(&state, &ms, &fs);
                 hk_sx_walk_add(w, parts, p6, HK_SX_EXTENDED, &state);
+              } else {
+                /* A link, FIFO, socket or device where a message belongs:
+                 * listed so that its read refuses it into the quarantine. */
+                hk_sx_state_from_stat(&state, &fs, NULL);
+                hk_sx_walk_add(w, parts, p6, HK_SX_STANDARD, &state);
               }
             }
           }
@@ -341,57 +347,6 @@ hk_sx_entry_cmp(gconstpointer pa, gconstpointer pb)
 }
 
 /* ---------------------------------------------------------------- input */
-
-/* Read a regular file without following a link. */
-static int
-hk_sx_read(const char *path, size_t max, char **data, size_t *len, char **reason)
-{
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-  struct stat st;
-  char *buf = NULL;
-  size_t got = 0;
-  int ret = 0;
-
-  *data = NULL;
-  if (fd < 0) {
-    ret = hk_err_from_errno(errno);
-    *reason = g_strdup_printf("cannot open: %s", g_strerror(errno));
-    goto out;
-  }
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ret = -HK_EINVAL;
-    *reason = g_strdup("not a regular file");
-    goto out;
-  }
-  if ((uint64_t)st.st_size > max) {
-    ret = -HK_ETOOBIG;
-    *reason = g_strdup_printf("%lld bytes is over the %zu-byte limit", (long long)st.st_size, max);
-    goto out;
-  }
-  buf = g_malloc((size_t)st.st_size + 1);
-  while (got < (size_t)st.st_size) {
-    ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    got += (size_t)n;
-  }
-  if (got != (size_t)st.st_size) {
-    ret = -HK_EIO;
-    *reason = g_strdup("short read (the file changed while read)");
-    goto out;
-  }
-  buf[got] = '\0';
-  *data = buf;
-  *len = got;
-  buf = NULL;
-out:
-  if (fd >= 0)
-    close(fd);
-  g_free(buf);
-  return ret;
-}
 
 /* Does PID-3 (bare, or id^^^^PI among its repetitions) name pid?
  * \return 0; -HK_EINVAL if there is no PID (the message is incomplete);
@@ -481,14 +436,15 @@ out:
  * \return 0; -HK_EPERM if it names another patient; another -HK_E code
  *         if it cannot be read, decoded, parsed, or is incomplete. */
 static int
-hk_sx_load(const char *path, const char *pid, const char *dt, HkHl7Msg **out, char **reason)
+hk_sx_load(const char *root, const char *path, const char *pid, const char *dt, HkHl7Msg **out,
+           char **reason)
 {
   g_autofree char *data = NULL, *why = NULL;
   size_t len = 0;
   int ret;
 
   *out = NULL;
-  ret = hk_sx_read(path, HK_HL7_MAX_MESSAGE, &data, &len, &why);
+  ret = hk_source_file_read(root, path, HK_HL7_MAX_MESSAGE, &data, &len, &why);
   if (ret == -HK_ENOTFOUND) {
     /* Name what is missing, not an errno. */
     g_autofree char *base = g_path_get_basename(path);
@@ -776,7 +732,7 @@ hk_sx_touched_free(HkSxTouched *t)
 typedef struct {
   const char *root;
   HkSsmix2Stats st;
-  GHashTable *touched; /* pid -> HkSxTouched* */
+  GHashTable *touched;     /* pid -> HkSxTouched* */
   const char *source_name; /* document IDs are namespaced by it */
   int64_t walk_started;
 } HkSxBatch;
@@ -1016,7 +972,8 @@ hk_sx_current(HkSxBatch *b, hk_txn *t, const char *source_id)
   char doc_id[HK_DOC_ID_LEN + 1];
   HkVersion *v = NULL;
 
-  if (hk_store_find_doc(t, b->source_name, source_id, doc_id) == 0 && hk_store_get_version(t, doc_id, 0, &v) < 0)
+  if (hk_store_find_doc(t, b->source_name, source_id, doc_id) == 0 &&
+      hk_store_get_version(t, doc_id, 0, &v) < 0)
     v = NULL;
   return v;
 }
@@ -1086,7 +1043,7 @@ hk_sx_attachment_put(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, const HkSxAtta
 
   g_free(v->source);
   v->source = g_strdup(p);
-  if (hk_sx_read(p, HK_SX_MAX_ATTACHMENT, &data, &len, &why) < 0 ||
+  if (hk_source_file_read(b->root, p, HK_SX_MAX_ATTACHMENT, &data, &len, &why) < 0 ||
       g_strcmp0(hk_sx_sniff(data, len), a->ct) != 0) {
     g_autofree char *r = g_strdup_printf("attachment %s changed while it was read%s%s", a->name,
                                          why ? ": " : "", why ? why : "");
@@ -1157,7 +1114,7 @@ hk_sx_extended_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkHl7Msg *m
       g_free(a.name);
       continue;
     }
-    if (hk_sx_read(p, HK_SX_MAX_ATTACHMENT, &data, &len, &a.why) == 0) {
+    if (hk_source_file_read(b->root, p, HK_SX_MAX_ATTACHMENT, &data, &len, &a.why) == 0) {
       a.ct = hk_sx_sniff(data, len);
       if (!a.ct)
         a.why = g_strdup("not PDF, JPEG or UTF-8 text");
@@ -1291,7 +1248,7 @@ hk_sx_process(HkSxBatch *b, hk_txn *t, const HkSxEntry *e)
       goto done;
     }
   }
-  r = hk_sx_load(path, e->name.pid, e->name.datatype, &m, &reason);
+  r = hk_sx_load(b->root, path, e->name.pid, e->name.datatype, &m, &reason);
   if (r < 0) {
     fact = e->kind == HK_SX_STANDARD && hk_sx_is_patient_type(e->name.datatype);
     /* A patient-fact message that cannot be read is suspect; one that
@@ -1657,7 +1614,7 @@ hk_sx_why(GString *s, const char *dt, const char *path, const char *why)
 
 /* Read every current file of the patient that carries patient facts. */
 static void
-hk_sx_collect(const char *dir, const char *pid, HkSxFacts *f)
+hk_sx_collect(const char *root, const char *dir, const char *pid, HkSxFacts *f)
 {
   g_autoptr(GPtrArray) dates = hk_sx_list(dir);
 
@@ -1697,7 +1654,7 @@ hk_sx_collect(const char *dir, const char *pid, HkSxFacts *f)
           }
           goto next;
         }
-        if (hk_sx_load(fpath, pid, dt, &m, &why) < 0) {
+        if (hk_sx_load(root, fpath, pid, dt, &m, &why) < 0) {
           /* Every current file is part of the list: one unread file
            * makes the whole list unknown, not shorter. */
           hk_sx_why(strcmp(dt, "PPR-01") == 0 ? f->problems_bad : f->events_bad, dt, fpath, why);
@@ -1751,7 +1708,7 @@ hk_sx_refresh_patient(HkSxBatch *b, hk_txn *t, const char *pid, const HkSxTouche
   f.events = g_ptr_array_new_with_free_func((GDestroyNotify)hk_sx_event_free);
   f.problems_bad = g_string_new(NULL);
   f.events_bad = g_string_new(NULL);
-  hk_sx_collect(tp->dir, pid, &f);
+  hk_sx_collect(b->root, tp->dir, pid, &f);
   ret = hk_store_get_patient(t, pid, &p);
   if (ret == -HK_ENOTFOUND) {
     p = hk_patient_new(pid);
@@ -1760,7 +1717,7 @@ hk_sx_refresh_patient(HkSxBatch *b, hk_txn *t, const char *pid, const HkSxTouche
   if (ret < 0)
     goto out;
   allergies = g_ptr_array_new_with_free_func((GDestroyNotify)hk_allergy_free);
-  if (f.adt00 && hk_sx_load(f.adt00, pid, "ADT-00", &m, &why) == 0) {
+  if (f.adt00 && hk_sx_load(b->root, f.adt00, pid, "ADT-00", &m, &why) == 0) {
     g_autoptr(HkPatient) src = hk_patient_new(pid);
     src->origin = HK_PATIENT_FROM_SSMIX2;
     hk_sx_pid_identity(m, src);
@@ -1785,7 +1742,7 @@ hk_sx_refresh_patient(HkSxBatch *b, hk_txn *t, const char *pid, const HkSxTouche
     }
   }
   g_clear_pointer(&why, g_free);
-  if (f.adt61 && hk_sx_load(f.adt61, pid, "ADT-61", &m, &why) == 0) {
+  if (f.adt61 && hk_sx_load(b->root, f.adt61, pid, "ADT-61", &m, &why) == 0) {
     hk_sx_allergies(m, allergies);
     g_clear_pointer(&m, hk_hl7_free);
   } else if (f.adt61) {

@@ -1,6 +1,7 @@
 #include "hk-thumbnail.h"
 
 #include "hk-error.h"
+#include "hk-sandbox.h"
 
 #include <cairo-pdf.h>
 #include <cairo.h>
@@ -12,8 +13,10 @@
 #include <poll.h>
 #include <poppler.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <turbojpeg.h>
@@ -261,6 +264,8 @@ hk_append(void *closure, const unsigned char *data, unsigned int length)
   return CAIRO_STATUS_SUCCESS;
 }
 
+static PopplerDocument *hk_poppler_keeper;
+
 void
 hk_thumbnail_warmup(void)
 {
@@ -279,6 +284,12 @@ hk_thumbnail_warmup(void)
   cairo_surface_finish(surf);
   cairo_surface_destroy(surf);
   hk_thumbnail_check("application/pdf", pdf->data, pdf->len, true, &thumb, &reason);
+  /* poppler builds its global state (a scan of /usr/share/poppler) with
+   * its first document and drops it with its last: one kept for good lets
+   * every child inherit it instead of opening files in its sandbox. */
+  if (!hk_poppler_keeper)
+    hk_poppler_keeper =
+        poppler_document_new_from_bytes(g_bytes_new(pdf->data, pdf->len), NULL, NULL);
   if (thumb)
     g_bytes_unref(thumb);
   g_free(reason);
@@ -304,6 +315,39 @@ hk_write_all(int fd, const void *buf, size_t len)
   return 0;
 }
 
+/* HK_TEST_PARSER_HOOK=ACTION[:CONTENT-TYPE] (tests/indexer/
+ * test-parser-sandbox.sh): a confined child of that content type (any if
+ * none is given) pauses 5 s ("pause", so that a test can read its
+ * /proc/PID/fd), or tries open() ("open") or socket() ("socket"). It runs
+ * only after hk_sandbox_enter(): it cannot lift any restriction, only make
+ * the child stop or wait (within the wall-clock limit). */
+static void
+hk_test_hook(const char *content_type)
+{
+  const char *hook = getenv("HK_TEST_PARSER_HOOK"), *colon;
+  size_t n;
+
+  if (!hook)
+    return;
+  colon = strchr(hook, ':');
+  n = colon ? (size_t)(colon - hook) : strlen(hook);
+  if (colon && g_strcmp0(colon + 1, content_type) != 0)
+    return;
+  if (n == 5 && strncmp(hook, "pause", n) == 0) {
+    struct timespec ts = {5, 0};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+      ;
+  } else if (n == 4 && strncmp(hook, "open", n) == 0) {
+    int fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0)
+      close(fd);
+  } else if (n == 6 && strncmp(hook, "socket", n) == 0) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0)
+      close(fd);
+  }
+}
+
 static G_GNUC_NORETURN void
 hk_inspect_child(int fd, const HkInspectJob *job)
 {
@@ -320,8 +364,18 @@ hk_inspect_child(int fd, const HkInspectJob *job)
   struct rlimit mem = { HK_INSPECT_MEM, HK_INSPECT_MEM };
   setrlimit(RLIMIT_AS, &mem);
 #endif
-  ret = hk_thumbnail_check(job->content_type, job->data, job->len, job->want_thumb, &thumb,
-                           &reason);
+  /* Nothing of the indexer (the store's data.mdb, sockets, the source
+   * folders) is reachable from here on (hk-sandbox.h). */
+  if (hk_sandbox_enter(fd, job->want_thumb && g_strcmp0(job->content_type, "application/pdf") == 0
+                               ? HK_SANDBOX_RENDER
+                               : HK_SANDBOX_PARSE) != 0) {
+    ret = -HK_EIO;
+    reason = g_strdup("the parser's sandbox could not be set up: not parsed");
+  } else {
+    hk_test_hook(job->content_type);
+    ret = hk_thumbnail_check(job->content_type, job->data, job->len, job->want_thumb, &thumb,
+                             &reason);
+  }
   hdr[0] = ret == 0 ? 0 : 1;
   hdr[1] = reason ? (uint32_t)strlen(reason) : 0;
   hdr[2] = thumb ? (uint32_t)g_bytes_get_size(thumb) : 0;
@@ -389,6 +443,20 @@ hk_inspect_finish(HkRunning *r)
   if (r->timed_out) {
     job->reason = g_strdup_printf("parser took longer than %d s on this %s",
                                   HK_INSPECT_WALL_MS / 1000, job->content_type);
+  } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
+    uint32_t nr = UINT32_MAX;
+    char *name;
+    /* The trap record follows whatever the child wrote before. */
+    if (r->buf->len >= sizeof hdr) {
+      memcpy(hdr, r->buf->data + r->buf->len - sizeof hdr, sizeof hdr);
+      if (hdr[0] == HK_SANDBOX_TRAPPED)
+        nr = hdr[1];
+    }
+    name = nr == UINT32_MAX ? g_strdup("unknown") : hk_sandbox_syscall_name(nr);
+    job->reason = g_strdup_printf("the %s parser was stopped by its sandbox on this file: it made "
+                                  "the forbidden system call %s (killed by SIGSYS)",
+                                  job->content_type, name);
+    g_free(name);
   } else if (WIFSIGNALED(status)) {
     job->reason = g_strdup_printf("%s parser crashed on this file (signal %d)", job->content_type,
                                   WTERMSIG(status));

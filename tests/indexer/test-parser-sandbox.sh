@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# A parser child is confined before it parses (issue 10, item 13): it holds
+# no descriptor but its result pipe (not the store's data.mdb), runs under a
+# seccomp filter with no new privileges, and a child that calls open() or
+# socket() dies of SIGSYS, its document quarantined with a reason naming the
+# call, while the indexer goes on and ingests the next document.
+#
+# HK_TEST_PARSER_HOOK (indexer/hk-thumbnail.c) acts in the child only after
+# it is confined: "pause" makes it wait 5 s so that /proc/PID can be read,
+# "open:TYPE" and "socket:TYPE" make children of that type try the call.
+. "$HK_SOURCE_DIR/tests/lib.sh"
+C=$HK_CORPUS_DIR
+pdf=$C/pdf/pypdf_minimal-document.pdf
+jpg=$C/jpeg/ljt_testorig.jpg
+
+# ---- 1. /proc/<child>/fd holds only the result pipe.
+D=$T/drop1
+mkdoc "$D" a.jpg SB:A other "$jpg" image/jpeg
+mkdoc "$D" b.pdf SB:B other "$pdf" application/pdf
+HK_TEST_PARSER_HOOK=pause "$INDEXER" --store "$T/st1" --drop "$D" --once --workers 1 2> "$T/log1" &
+ix=$!
+declare -A seen=()
+confined=0
+# Bounded: at most 600 looks, 0.1 s apart, and only while the indexer runs.
+for _ in $(seq 600); do
+  kill -0 "$ix" 2> /dev/null || break
+  for pid in $(pgrep -P "$ix" || true); do
+    st=/proc/$pid/status
+    [ -z "${seen[$pid]:-}" ] || continue
+    # Confined means the filter is loaded (the last step): look then.
+    [ "$(awk '/^Seccomp:/ {print $2}' "$st" 2> /dev/null)" == 2 ] || continue
+    nnp=$(awk '/^NoNewPrivs:/ {print $2}' "$st" 2> /dev/null)
+    fds=$(for f in /proc/"$pid"/fd/*; do echo "${f##*/} $(readlink "$f" || true)"; done)
+    # A child that ended while we looked is not counted (it paused 5 s).
+    [ "$(awk '/^Seccomp:/ {print $2}' "$st" 2> /dev/null)" == 2 ] || continue
+    seen[$pid]=1
+    [ "$nnp" == 1 ] || fail "child $pid may gain privileges"
+    # Sanitizer builds keep stderr for AddressSanitizer's reports.
+    others=$(echo "$fds" | awk -v san="${HK_SANITIZED:-0}" '$2 !~ /^pipe:/ && !(san == 1 && $1 == 2)')
+    [ -z "$others" ] || fail "child $pid holds more than its pipe: $(echo "$fds" | tr '\n' ' ')"
+    npipes=$(echo "$fds" | awk -v san="${HK_SANITIZED:-0}" '$2 ~ /^pipe:/ && !(san == 1 && $1 == 2)' | wc -l)
+    assert_eq 1 "$npipes" "child $pid holds one descriptor, its result pipe ($(echo "$fds" | tr '\n' ' '))"
+    confined=$((confined + 1))
+  done
+  sleep 0.1
+done
+wait "$ix" || fail "indexer with paused children: $(tail -3 "$T/log1")"
+# The JPEG, the PDF, and the PDF's thumbnail: three children.
+[ "$confined" -ge 3 ] || fail "saw only $confined confined parser children (want 3)"
+ok "$confined parser children seen confined, each with only its pipe"
+assert_eq 2 "$(stat_field "$T/st1" documents)" "both documents ingested by confined children"
+assert_eq 2 "$(stat_field "$T/st1" thumbnails)" "both thumbnails drawn by confined children"
+
+# ---- 2. open() and socket() kill the child with SIGSYS; the indexer goes on.
+for call in open socket; do
+  D=$T/drop-$call
+  mkdoc "$D" first.jpg "SB:$call:JPG" other "$jpg" image/jpeg
+  mkdoc "$D" next.pdf "SB:$call:PDF" other "$pdf" application/pdf
+  touch -d '2026-01-01 00:00:00' "$D/first.jpg.meta.json" # the JPEG first
+  HK_TEST_PARSER_HOOK=$call:image/jpeg "$INDEXER" --store "$T/st-$call" --drop "$D" --once \
+    2> "$T/log-$call" || fail "indexer after a $call(): $(tail -3 "$T/log-$call")"
+  ok "the indexer survives a child's $call() and exits 0"
+  "$ADMIN" quarantine --store "$T/st-$call" > "$T/q-$call"
+  r=$(jq -r 'select(.source | endswith("/first.jpg")) | .reason' "$T/q-$call")
+  want=$([ "$call" == open ] && echo 'openat' || echo 'socket')
+  echo "$r" | grep -Eq "stopped by its sandbox.*forbidden system call $want .*SIGSYS" ||
+    fail "the JPEG whose child called $call() is not quarantined for it: [$r]"
+  ok "quarantined: $r"
+  assert_eq 1 "$(stat_field "$T/st-$call" documents)" "the next document is ingested after a $call() kill"
+  "$ADMIN" ls --store "$T/st-$call" | jq -e 'select(.source_id == "SB:'"$call"':PDF")' > /dev/null ||
+    fail "the PDF after the killed child is missing"
+  "$ADMIN" verify --store "$T/st-$call" > /dev/null || fail verify
+  ok "the store verifies"
+done
+echo "$HK_CHECKS checks passed"

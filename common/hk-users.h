@@ -31,9 +31,10 @@
 #define HK_PASSWORD_MIN 16
 #define HK_PASSWORD_MAX 1024
 #define HK_OTP_MAX 16
-/* The unknown-name failure table: 4096 buckets of 4 names (16,384 names,
- * about 3 MiB), the oldest unlocked name of a bucket evicted first. */
-#define HK_FAIL_BUCKETS 4096u
+/* The unknown-name failure table: 1024 buckets of 4 names (4,096 names at
+ * once, 712 bytes a bucket, under 1 MiB with LMDB's pages), the oldest
+ * unlocked name of a bucket evicted first. */
+#define HK_FAIL_BUCKETS 1024u
 #define HK_FAIL_WAYS 4
 
 typedef enum { HK_ROLE_VIEWER = 0, HK_ROLE_AUDITOR = 1 } HkRole;

@@ -263,15 +263,24 @@ async def read_answer(r):
 
 async def keepalive_flood(port, ctx, rate, secs, conns, results):
     """An attacker's flood at rate logins/s over conns keep-alive TLS
-    connections (each paced to rate/conns a second; a connection whose
-    answer is late falls behind, so on a server whose loops block the
-    in-flight logins pile up to conns). Bounded by secs plus the answers'
-    timeouts."""
+    connections, all opened first (each then paced to rate/conns a second;
+    a connection whose answer is late catches up, so on a server whose loops
+    block, the in-flight logins pile up to conns). Ends after secs plus the
+    answers' timeouts."""
     loop = asyncio.get_running_loop()
-    t0 = loop.time() + 1.0  # the handshakes first
 
-    async def one(k):
-        r = w = None
+    async def connect():
+        try:
+            return await asyncio.wait_for(asyncio.open_connection(
+                "127.0.0.1", port, ssl=ctx, server_hostname="localhost"), 60)
+        except (OSError, asyncio.TimeoutError, ssl.SSLError) as e:
+            results.append(("error", type(e).__name__))
+            return None, None
+
+    streams = await asyncio.gather(*[connect() for _ in range(conns)])
+    t0 = loop.time()
+
+    async def one(k, r, w):
         period = conns / rate
         for i in range(int(secs / period)):
             delay = t0 + k * (1.0 / rate) + i * period - loop.time()
@@ -283,8 +292,9 @@ async def keepalive_flood(port, ctx, rate, secs, conns, results):
                                random.getrandbits(32)}).encode()
             try:
                 if w is None:
-                    r, w = await asyncio.wait_for(asyncio.open_connection(
-                        "127.0.0.1", port, ssl=ctx, server_hostname="localhost"), 30)
+                    r, w = await connect()
+                    if w is None:
+                        continue
                 w.write(b"POST /api/v1/session HTTP/1.1\r\nHost: localhost\r\n"
                         b"Content-Type: application/json\r\n"
                         b"Content-Length: %d\r\n\r\n" % len(body) + body)
@@ -303,7 +313,7 @@ async def keepalive_flood(port, ctx, rate, secs, conns, results):
         if w:
             w.close()
 
-    await asyncio.gather(*[one(k) for k in range(conns)])
+    await asyncio.gather(*[one(k, r, w) for k, (r, w) in enumerate(streams)])
 
 
 def test_flood_latency(port, ctx):

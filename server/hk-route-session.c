@@ -219,15 +219,30 @@ void
 hk_login_pool_stop(HkServer *srv)
 {
   HkLoginPool *pool = srv->login;
+  GThreadPool *threads;
 
   if (!pool)
     return;
   g_mutex_lock(&pool->lock);
   pool->closed = true;
+  threads = pool->threads;
+  pool->threads = NULL;
   g_mutex_unlock(&pool->lock);
   /* Finish what is queued: each answer is handed to its event loop, which
-   * still runs (the workers stop after this). */
-  g_thread_pool_free(pool->threads, FALSE, TRUE);
+   * still runs (the workers stop after this). The pool itself stays until
+   * hk_login_pool_free: a worker may still be looking at it. */
+  if (threads)
+    g_thread_pool_free(threads, FALSE, TRUE);
+}
+
+void
+hk_login_pool_free(HkServer *srv)
+{
+  HkLoginPool *pool = srv->login;
+
+  if (!pool)
+    return;
+  hk_login_pool_stop(srv);
   g_mutex_clear(&pool->lock);
   g_free(pool);
   srv->login = NULL;

@@ -229,6 +229,7 @@ out:
   hk_login_pool_stop(&srv);
   if (srv.workers)
     hk_workers_stop(&srv);
+  hk_login_pool_free(&srv);
   if (srv.ssl)
     SSL_CTX_free(srv.ssl);
   hk_sessions_free(srv.sessions);

@@ -147,8 +147,10 @@ void hk_router_handle(struct evhttp_request *req, void *arg);
  * (opt.login_queue). \return 0; -HK_ENOMEM. */
 int hk_login_pool_start(HkServer *srv);
 /* Refuse new logins (503), finish the queued ones (their answers go to
- * their event loops, so call this before hk_workers_stop), free the pool. */
+ * their event loops, so call this before hk_workers_stop). */
 void hk_login_pool_stop(HkServer *srv);
+/* Stop (if not yet) and free the pool, once no worker runs. */
+void hk_login_pool_free(HkServer *srv);
 
 /* ---- route handlers ---- */
 void hk_route_login(HkRequest *r);

@@ -16,6 +16,9 @@
 
 #define HK_FAIL_SLOTS 16
 #define HK_FAIL_MAGIC 0x686b6631u /* "hkf1": the record's layout version */
+#define HK_BUCKET_MAGIC 0x686b6231u /* "hkb1": a bucket of the unknown-name table */
+#define HK_TABLE_KEY_LEN 32
+#define HK_TAG_LEN 16
 
 /* Recent failed logins of one name; the layout is versioned by magic. */
 typedef struct {
@@ -25,10 +28,37 @@ typedef struct {
   int64_t at[HK_FAIL_SLOTS];
 } HkFailRec;
 
+/* One unknown name's failures in the fixed table: the name is kept only as
+ * a keyed hash (tag), so the table holds no attacker-chosen text. */
+typedef struct {
+  uint8_t tag[HK_TAG_LEN];
+  int64_t last; /* usec of its newest failure: the oldest is evicted first */
+  HkFailRec rec;
+} HkFailWay;
+
+/* A bucket of the table: key "#" + 4-byte bucket number in "failures". */
+typedef struct {
+  uint32_t magic;
+  uint32_t pad;
+  HkFailWay way[HK_FAIL_WAYS];
+} HkFailBucket;
+
+/* Where a name's failures live: its own record (users that exist) or a way
+ * of a bucket of the table (every other name). */
+typedef struct {
+  bool known;
+  uint32_t bucket;
+  int way; /* -1: not in the bucket */
+  uint8_t tag[HK_TAG_LEN];
+  HkFailBucket b;
+} HkFailLoc;
+
 struct hk_users {
   MDB_env *env;
   MDB_dbi users;
   MDB_dbi failures;
+  MDB_dbi meta; /* "key": the table's hash key; "changes", "logins": counters */
+  uint8_t table_key[HK_TABLE_KEY_LEN];
   HkUsersPolicy policy;
   /* Bounds concurrent Argon2id runs: each takes 64 MiB. */
   GMutex hash_lock;
@@ -38,6 +68,8 @@ struct hk_users {
   GMutex dummy_lock;
   gint writes; /* failure writes, to prune now and then */
 };
+
+G_STATIC_ASSERT(sizeof(HkFailBucket) == 8 + HK_FAIL_WAYS * (HK_TAG_LEN + 8 + sizeof(HkFailRec)));
 
 /* Common passwords of 16 characters or more (lower case), from public
  * breach lists: the ones a 16-character minimum does not already stop. */
@@ -239,26 +271,6 @@ out:
   return ret;
 }
 
-/* The failures key of a name: the name itself when it is short enough to be
- * an LMDB key we want to keep, else a digest (unknown names may be anything
- * an attacker sends). */
-static void
-hk_fail_key(const char *name, char key[80])
-{
-  size_t n = strlen(name);
-
-  if (n > 0 && n <= HK_USER_NAME_MAX) {
-    memcpy(key, name, n + 1);
-  } else {
-    uint8_t d[HK_SHA256_LEN];
-    char hex[HK_SHA256_HEX_LEN + 1];
-    if (hk_sha256(name, n, d) < 0)
-      memset(d, 0, sizeof d);
-    hk_sha256_hex(d, hex);
-    g_snprintf(key, 80, "sha256:%s", hex);
-  }
-}
-
 int
 hk_users_open(const char *state_dir, bool create, const HkUsersPolicy *policy, HkUsers **out)
 {
@@ -281,6 +293,10 @@ hk_users_open(const char *state_dir, bool create, const HkUsersPolicy *policy, H
   }
   if (u->policy.max_hashes == 0)
     u->policy.max_hashes = 1;
+  if (u->policy.hash_opslimit == 0 || u->policy.hash_memlimit == 0) {
+    u->policy.hash_opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+    u->policy.hash_memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+  }
   if (sodium_init() < 0) {
     ret = -HK_ECRYPTO;
     goto out;
@@ -310,6 +326,25 @@ hk_users_open(const char *state_dir, bool create, const HkUsersPolicy *policy, H
     rc = mdb_dbi_open(txn, "users", MDB_CREATE, &u->users);
   if (rc == 0)
     rc = mdb_dbi_open(txn, "failures", MDB_CREATE, &u->failures);
+  if (rc == 0)
+    rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &u->meta);
+  if (rc == 0) {
+    /* The table's hash key: made once, shared with hikae-admin (unlock
+     * finds an unknown name's bucket), unknown to a client, so no one can
+     * aim names at one bucket to evict a lock. */
+    MDB_val k = { 3, "key" }, v;
+    rc = mdb_get(txn, u->meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+      randombytes_buf(u->table_key, sizeof u->table_key);
+      v.mv_size = sizeof u->table_key;
+      v.mv_data = u->table_key;
+      rc = mdb_put(txn, u->meta, &k, &v, 0);
+    } else if (rc == 0 && v.mv_size == sizeof u->table_key) {
+      memcpy(u->table_key, v.mv_data, sizeof u->table_key);
+    } else if (rc == 0) {
+      rc = MDB_CORRUPTED;
+    }
+  }
   if (rc == 0) {
     rc = mdb_txn_commit(txn);
     txn = NULL;
@@ -334,6 +369,7 @@ hk_users_close(HkUsers *u)
     return;
   if (u->env)
     mdb_env_close(u->env);
+  sodium_memzero(u->table_key, sizeof u->table_key);
   g_free(u->dummy_hash);
   g_mutex_clear(&u->hash_lock);
   g_cond_clear(&u->hash_cond);
@@ -355,13 +391,69 @@ hk_users_generation(HkUsers *u)
 }
 
 static int
-hk_users_hash(const char *password, char **out)
+hk_meta_get_u64(HkUsers *u, MDB_txn *txn, const char *name, uint64_t *out)
+{
+  MDB_val k = { strlen(name), (void *)name }, v;
+  int ret = hk_users_err(mdb_get(txn, u->meta, &k, &v));
+
+  *out = 0;
+  if (ret == 0 && v.mv_size == sizeof *out)
+    memcpy(out, v.mv_data, sizeof *out);
+  else if (ret == -HK_ENOTFOUND)
+    ret = 0;
+  return ret;
+}
+
+/* Add one to a counter of "meta" inside the write transaction txn. */
+static int
+hk_meta_bump(HkUsers *u, MDB_txn *txn, const char *name)
+{
+  uint64_t n = 0;
+  MDB_val k = { strlen(name), (void *)name }, v = { sizeof n, &n };
+  int ret = hk_meta_get_u64(u, txn, name, &n);
+
+  n++;
+  if (ret == 0)
+    ret = hk_users_err(mdb_put(txn, u->meta, &k, &v, 0));
+  return ret;
+}
+
+int
+hk_users_changes(HkUsers *u, uint64_t *out)
+{
+  MDB_txn *txn = NULL;
+  int ret;
+
+  *out = 0;
+  ret = hk_users_err(mdb_txn_begin(u->env, NULL, MDB_RDONLY, &txn));
+  if (ret < 0)
+    goto out;
+  ret = hk_meta_get_u64(u, txn, "changes", out);
+out:
+  if (txn)
+    mdb_txn_abort(txn);
+  return ret;
+}
+
+uint64_t
+hk_users_used_bytes(HkUsers *u)
+{
+  MDB_envinfo info;
+  MDB_stat st;
+
+  if (mdb_env_info(u->env, &info) != 0 || mdb_env_stat(u->env, &st) != 0)
+    return 0;
+  return ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+}
+
+static int
+hk_users_hash(HkUsers *u, const char *password, char **out)
 {
   char buf[crypto_pwhash_STRBYTES];
   int ret = 0;
 
-  if (crypto_pwhash_str(buf, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+  if (crypto_pwhash_str(buf, password, strlen(password), u->policy.hash_opslimit,
+                        u->policy.hash_memlimit) != 0) {
     ret = -HK_ENOMEM;
     goto out;
   }
@@ -415,7 +507,7 @@ hk_users_add(HkUsers *u, const char *name, HkRole role, const char *password, bo
   user->name = g_strdup(name);
   user->role = role;
   user->created_at = user->password_at = hk_time_now();
-  ret = hk_users_hash(password, &user->hash);
+  ret = hk_users_hash(u, password, &user->hash);
   if (ret < 0)
     goto out;
   if (totp) {
@@ -427,6 +519,8 @@ hk_users_add(HkUsers *u, const char *name, HkRole role, const char *password, bo
   if (ret < 0)
     goto out;
   ret = hk_users_put_txn(u, txn, user, MDB_NOOVERWRITE);
+  if (ret == 0)
+    ret = hk_meta_bump(u, txn, "changes");
   if (ret < 0)
     goto out;
   ret = hk_users_err(mdb_txn_commit(txn));
@@ -513,12 +607,196 @@ hk_fail_get(HkUsers *u, MDB_txn *txn, const char *key, HkFailRec *rec)
   return ret;
 }
 
+/* ---- the fixed table of failures of names that are no user ---- */
+
+static void
+hk_fail_tag(HkUsers *u, const char *name, uint8_t tag[HK_TAG_LEN], uint32_t *bucket)
+{
+  crypto_generichash(tag, HK_TAG_LEN, (const unsigned char *)name, strlen(name), u->table_key,
+                     sizeof u->table_key);
+  *bucket = ((uint32_t)tag[0] | (uint32_t)tag[1] << 8 | (uint32_t)tag[2] << 16 |
+             (uint32_t)tag[3] << 24) %
+            HK_FAIL_BUCKETS;
+}
+
+static void
+hk_bucket_key(uint32_t bucket, char key[5])
+{
+  /* '#' sorts before every character of a user name, so the table is one
+   * contiguous run of keys that hk_users_prune can skip. */
+  key[0] = '#';
+  key[1] = (char)(bucket >> 24);
+  key[2] = (char)(bucket >> 16);
+  key[3] = (char)(bucket >> 8);
+  key[4] = (char)bucket;
+}
+
+static int
+hk_bucket_get(HkUsers *u, MDB_txn *txn, uint32_t bucket, HkFailBucket *b)
+{
+  char key[5];
+  MDB_val k = { sizeof key, key }, v;
+  int ret;
+
+  hk_bucket_key(bucket, key);
+  memset(b, 0, sizeof *b);
+  b->magic = HK_BUCKET_MAGIC;
+  ret = hk_users_err(mdb_get(txn, u->failures, &k, &v));
+  if (ret == 0) {
+    /* Unaligned in the map: copy. Another layout counts as empty (it only
+     * holds counters that expire within minutes). */
+    if (v.mv_size == sizeof *b) {
+      memcpy(b, v.mv_data, sizeof *b);
+      if (b->magic != HK_BUCKET_MAGIC) {
+        memset(b, 0, sizeof *b);
+        b->magic = HK_BUCKET_MAGIC;
+      }
+    }
+  } else if (ret == -HK_ENOTFOUND) {
+    ret = 0;
+  }
+  return ret;
+}
+
+static int
+hk_bucket_put(HkUsers *u, MDB_txn *txn, uint32_t bucket, const HkFailBucket *b)
+{
+  char key[5];
+  MDB_val k = { sizeof key, key }, v = { sizeof *b, (void *)b };
+
+  hk_bucket_key(bucket, key);
+  return hk_users_err(mdb_put(txn, u->failures, &k, &v, 0));
+}
+
+/* True if the record neither locks nor counts any more at now. */
+static bool
+hk_fail_stale(HkUsers *u, const HkFailRec *rec, int64_t now)
+{
+  if (rec->locked_until > now)
+    return false;
+  for (uint32_t i = 0; i < rec->n && i < HK_FAIL_SLOTS; i++)
+    if (rec->at[i] > now - u->policy.window_usec)
+      return false;
+  return true;
+}
+
+/* Find name's failures: its own record when known, else its way in the
+ * table (loc->way -1 and *rec empty when it has none). */
+static int
+hk_fail_find(HkUsers *u, MDB_txn *txn, const char *name, bool known, HkFailLoc *loc,
+             HkFailRec *rec)
+{
+  int ret;
+
+  memset(loc, 0, sizeof *loc);
+  loc->known = known;
+  loc->way = -1;
+  if (known) {
+    ret = hk_fail_get(u, txn, name, rec);
+    goto out;
+  }
+  memset(rec, 0, sizeof *rec);
+  rec->magic = HK_FAIL_MAGIC;
+  hk_fail_tag(u, name, loc->tag, &loc->bucket);
+  ret = hk_bucket_get(u, txn, loc->bucket, &loc->b);
+  if (ret < 0)
+    goto out;
+  for (int i = 0; i < HK_FAIL_WAYS; i++) {
+    if (memcmp(loc->b.way[i].tag, loc->tag, HK_TAG_LEN) == 0 &&
+        loc->b.way[i].rec.magic == HK_FAIL_MAGIC) {
+      loc->way = i;
+      *rec = loc->b.way[i].rec;
+      break;
+    }
+  }
+out:
+  return ret;
+}
+
+/* The way a new name takes in a full bucket: an empty or stale one, else
+ * the unlocked name whose newest failure is oldest, else (every name of the
+ * bucket locked) the lock that ends first. Locks are evicted last: with a
+ * secret hash key, a flood cannot aim at one bucket, and it takes five
+ * failures per name to make a lock. */
+static int
+hk_bucket_victim(HkUsers *u, const HkFailBucket *b, int64_t now)
+{
+  int best = -1;
+
+  for (int i = 0; i < HK_FAIL_WAYS && best < 0; i++)
+    if (b->way[i].rec.magic != HK_FAIL_MAGIC || hk_fail_stale(u, &b->way[i].rec, now))
+      best = i;
+  for (int i = 0; i < HK_FAIL_WAYS && best < 0; i++)
+    if (b->way[i].rec.locked_until <= now)
+      best = i;
+  for (int i = 0; i < HK_FAIL_WAYS && best >= 0 && b->way[best].rec.locked_until <= now; i++)
+    if (b->way[i].rec.locked_until <= now && b->way[i].last < b->way[best].last)
+      best = i;
+  if (best < 0) {
+    best = 0;
+    for (int i = 1; i < HK_FAIL_WAYS; i++)
+      if (b->way[i].rec.locked_until < b->way[best].rec.locked_until)
+        best = i;
+  }
+  return best;
+}
+
+/* Write rec back where hk_fail_find found it (a zeroed rec with no lock and
+ * no failure clears it). */
+static int
+hk_fail_store(HkUsers *u, MDB_txn *txn, const char *name, HkFailLoc *loc, const HkFailRec *rec,
+              int64_t now)
+{
+  bool empty = rec->n == 0 && rec->locked_until == 0;
+  int ret = 0;
+
+  if (loc->known) {
+    MDB_val k = { strlen(name), (void *)name }, v = { sizeof *rec, (void *)rec };
+    if (empty) {
+      ret = hk_users_err(mdb_del(txn, u->failures, &k, NULL));
+      if (ret == -HK_ENOTFOUND)
+        ret = 0;
+    } else {
+      ret = hk_users_err(mdb_put(txn, u->failures, &k, &v, 0));
+    }
+    goto out;
+  }
+  if (empty && loc->way < 0)
+    goto out;
+  if (loc->way < 0)
+    loc->way = hk_bucket_victim(u, &loc->b, now);
+  if (empty) {
+    memset(&loc->b.way[loc->way], 0, sizeof loc->b.way[loc->way]);
+  } else {
+    memcpy(loc->b.way[loc->way].tag, loc->tag, HK_TAG_LEN);
+    loc->b.way[loc->way].last = now;
+    loc->b.way[loc->way].rec = *rec;
+  }
+  ret = hk_bucket_put(u, txn, loc->bucket, &loc->b);
+out:
+  return ret;
+}
+
+/* Whether name is an existing user's (its failures have their own record),
+ * read in txn. \return 0; -HK_EIO etc.: never "unknown" on a read error. */
+static int
+hk_users_known(HkUsers *u, MDB_txn *txn, const char *name, bool *known)
+{
+  MDB_val k = { strlen(name), (void *)name }, v;
+  int ret = -HK_ENOTFOUND;
+
+  *known = false;
+  if (hk_user_name_valid(name))
+    ret = hk_users_err(mdb_get(txn, u->users, &k, &v));
+  *known = ret == 0;
+  return ret == -HK_ENOTFOUND ? 0 : ret;
+}
+
 int
 hk_users_set_locked(HkUsers *u, const char *name, bool locked)
 {
   g_autoptr(HkUser) user = NULL;
   MDB_txn *txn = NULL;
-  char key[80];
   bool had_lockout = false;
   int ret;
 
@@ -534,18 +812,27 @@ hk_users_set_locked(HkUsers *u, const char *name, bool locked)
   if (user) {
     user->locked = locked;
     ret = hk_users_put_txn(u, txn, user, 0);
+    if (ret == 0)
+      ret = hk_meta_bump(u, txn, "changes");
     if (ret < 0)
       goto out;
   }
-  if (!locked && name) {
-    MDB_val k;
-    hk_fail_key(name, key);
-    k.mv_size = strlen(key);
-    k.mv_data = key;
-    ret = hk_users_err(mdb_del(txn, u->failures, &k, NULL));
-    had_lockout = ret == 0;
-    if (ret < 0 && ret != -HK_ENOTFOUND)
-      goto out;
+  if (!locked && name && *name && strlen(name) <= HK_USER_NAME_MAX) {
+    /* Both places: the name may have failed while it was no user yet. */
+    for (int known = 0; known < 2; known++) {
+      HkFailLoc loc;
+      HkFailRec rec;
+      ret = hk_fail_find(u, txn, name, known, &loc, &rec);
+      if (ret < 0)
+        goto out;
+      if (rec.n == 0 && rec.locked_until == 0 && (known || loc.way < 0))
+        continue;
+      had_lockout = true;
+      memset(&rec, 0, sizeof rec);
+      ret = hk_fail_store(u, txn, name, &loc, &rec, 0);
+      if (ret < 0)
+        goto out;
+    }
   }
   if (!user && !had_lockout) {
     ret = -HK_ENOTFOUND;
@@ -573,7 +860,7 @@ hk_users_set_password(HkUsers *u, const char *name, const char *password)
     goto out;
   /* Hash before the write transaction: it takes a tenth of a second and
    * would hold the writer lock that logins need. */
-  ret = hk_users_hash(password, &hash);
+  ret = hk_users_hash(u, password, &hash);
   if (ret < 0)
     goto out;
   ret = hk_users_err(mdb_txn_begin(u->env, NULL, 0, &txn));
@@ -587,6 +874,8 @@ hk_users_set_password(HkUsers *u, const char *name, const char *password)
   hash = NULL;
   user->password_at = hk_time_now();
   ret = hk_users_put_txn(u, txn, user, 0);
+  if (ret == 0)
+    ret = hk_meta_bump(u, txn, "changes");
   if (ret < 0)
     goto out;
   ret = hk_users_err(mdb_txn_commit(txn));
@@ -613,6 +902,8 @@ hk_users_remove(HkUsers *u, const char *name)
   if (ret < 0)
     goto out;
   ret = hk_users_err(mdb_del(txn, u->users, &k, NULL));
+  if (ret == 0)
+    ret = hk_meta_bump(u, txn, "changes");
   if (ret < 0)
     goto out;
   ret = hk_users_err(mdb_txn_commit(txn));
@@ -627,16 +918,20 @@ int
 hk_users_lockout(HkUsers *u, const char *name, int64_t now, int64_t *until)
 {
   MDB_txn *txn = NULL;
+  HkFailLoc loc;
   HkFailRec rec;
-  char key[80];
-  int ret;
+  bool known = false;
+  int ret = 0;
 
   *until = 0;
-  hk_fail_key(name ? name : "", key);
+  if (!name || !*name || strlen(name) > HK_USER_NAME_MAX)
+    goto out; /* never recorded, so never locked */
   ret = hk_users_err(mdb_txn_begin(u->env, NULL, MDB_RDONLY, &txn));
   if (ret < 0)
     goto out;
-  ret = hk_fail_get(u, txn, key, &rec);
+  ret = hk_users_known(u, txn, name, &known);
+  if (ret == 0)
+    ret = hk_fail_find(u, txn, name, known, &loc, &rec);
   if (ret == 0 && rec.locked_until > now)
     *until = rec.locked_until;
 out:
@@ -657,7 +952,7 @@ hk_users_dummy_hash(HkUsers *u)
     for (size_t i = 0; i < sizeof pw - 1; i++)
       pw[i] = (char)('a' + ((unsigned char)pw[i] % 26));
     pw[sizeof pw - 1] = 0;
-    if (hk_users_hash(pw, &u->dummy_hash) < 0)
+    if (hk_users_hash(u, pw, &u->dummy_hash) < 0)
       u->dummy_hash = NULL;
   }
   g_mutex_unlock(&u->dummy_lock);
@@ -690,34 +985,53 @@ hk_users_verify_bounded(HkUsers *u, const char *hash, const char *password)
   return ok;
 }
 
-/* Drop failure records that no longer lock or count (unknown names would
- * otherwise pile up). Runs inside a write transaction. */
+/* Drop users' failure records that no longer lock or count, and those of
+ * earlier layouts (names that were no user, kept by name before the
+ * table). The table's "#" run is skipped: it is fixed in size and its stale
+ * ways are reused in place. Runs inside a write transaction. */
 static void
 hk_users_prune(HkUsers *u, MDB_txn *txn, int64_t now)
 {
   MDB_cursor *cur = NULL;
-  MDB_val k, v;
+  MDB_val k = { 1, "$" }, v;
 
   if (mdb_cursor_open(txn, u->failures, &cur) != 0)
     return;
-  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     HkFailRec rec;
-    bool stale = true;
     if (v.mv_size != sizeof rec) {
       mdb_cursor_del(cur, 0);
       continue;
     }
     memcpy(&rec, v.mv_data, sizeof rec);
-    if (rec.locked_until > now)
-      stale = false;
-    for (uint32_t i = 0; i < rec.n && i < HK_FAIL_SLOTS; i++)
-      if (rec.at[i] > now - u->policy.window_usec)
-        stale = false;
-    if (stale)
+    if (hk_fail_stale(u, &rec, now))
       mdb_cursor_del(cur, 0);
   }
   mdb_cursor_close(cur);
+}
+
+/* Count one failure at now into rec: keep those still inside the window,
+ * add this one, lock at the max_failures-th. */
+static void
+hk_fail_note(HkUsers *u, HkFailRec *rec, int64_t now)
+{
+  uint32_t kept = 0;
+
+  rec->magic = HK_FAIL_MAGIC;
+  for (uint32_t i = 0; i < rec->n && i < HK_FAIL_SLOTS; i++)
+    if (rec->at[i] > now - u->policy.window_usec)
+      rec->at[kept++] = rec->at[i];
+  if (kept == HK_FAIL_SLOTS) {
+    memmove(rec->at, rec->at + 1, sizeof rec->at[0] * (HK_FAIL_SLOTS - 1));
+    kept--;
+  }
+  rec->at[kept++] = now;
+  rec->n = kept;
+  if (rec->n >= u->policy.max_failures) {
+    rec->locked_until = now + u->policy.lock_usec;
+    rec->n = 0;
+  }
 }
 
 int
@@ -727,10 +1041,10 @@ hk_users_login(HkUsers *u, const char *name, const char *password, const char *o
   g_autoptr(HkUser) user = NULL;
   g_autoptr(HkUser) fresh = NULL;
   MDB_txn *txn = NULL;
+  HkFailLoc loc;
   HkFailRec rec;
-  char key[80];
   int64_t used_step = 0;
-  bool ok = false, totp_used = false;
+  bool ok = false, totp_used = false, known = false;
   int ret;
 
   memset(res, 0, sizeof *res);
@@ -738,12 +1052,24 @@ hk_users_login(HkUsers *u, const char *name, const char *password, const char *o
     name = "";
   if (!password)
     password = "";
-  hk_fail_key(name, key);
+  /* Refused before anything is read, hashed or written: no user has such a
+   * name or password, so refusing them says nothing about who exists, and
+   * they cannot fill the accounts. */
+  if (!*name || strlen(name) > HK_USER_NAME_MAX || strlen(password) > HK_PASSWORD_MAX ||
+      (otp && strlen(otp) > HK_OTP_MAX)) {
+    ret = -HK_EINVAL;
+    goto out;
+  }
 
   ret = hk_users_err(mdb_txn_begin(u->env, NULL, MDB_RDONLY, &txn));
   if (ret < 0)
     goto out;
-  ret = hk_fail_get(u, txn, key, &rec);
+  if (hk_user_name_valid(name)) {
+    ret = hk_users_get_txn(u, txn, name, &user);
+    if (ret < 0 && ret != -HK_ENOTFOUND)
+      goto out; /* a read error is not "unknown": fail closed */
+  }
+  ret = hk_fail_find(u, txn, name, user != NULL, &loc, &rec);
   if (ret < 0)
     goto out;
   if (rec.locked_until > now) {
@@ -751,18 +1077,13 @@ hk_users_login(HkUsers *u, const char *name, const char *password, const char *o
     ret = -HK_ELOCKED;
     goto out;
   }
-  if (hk_user_name_valid(name)) {
-    ret = hk_users_get_txn(u, txn, name, &user);
-    if (ret < 0 && ret != -HK_ENOTFOUND)
-      goto out;
-  }
   mdb_txn_abort(txn);
   txn = NULL;
 
   {
     /* Exactly one Argon2id verification, whether or not the name exists. */
     const char *hash = user ? user->hash : hk_users_dummy_hash(u);
-    bool pw_ok = strlen(password) <= HK_PASSWORD_MAX && hk_users_verify_bounded(u, hash, password);
+    bool pw_ok = hk_users_verify_bounded(u, hash, password);
     ok = user && pw_ok && !user->locked;
   }
   if (ok && user->totp) {
@@ -796,40 +1117,29 @@ hk_users_login(HkUsers *u, const char *name, const char *password, const char *o
         goto out;
     }
   }
-  ret = hk_fail_get(u, txn, key, &rec);
+  /* Under the writer lock, where the failures live now (a user may have
+   * been added or removed meanwhile). */
+  ret = hk_users_known(u, txn, name, &known);
+  if (ret == 0)
+    ret = hk_fail_find(u, txn, name, known, &loc, &rec);
   if (ret < 0)
     goto out;
-  {
-    MDB_val k = { strlen(key), key }, v = { sizeof rec, &rec };
-    if (ok) {
-      if (rec.n > 0 || rec.locked_until) {
-        ret = hk_users_err(mdb_del(txn, u->failures, &k, NULL));
-        if (ret < 0)
-          goto out;
-      }
-    } else {
-      /* Keep only the failures still inside the window, then add this one. */
-      uint32_t kept = 0;
-      for (uint32_t i = 0; i < rec.n && i < HK_FAIL_SLOTS; i++)
-        if (rec.at[i] > now - u->policy.window_usec)
-          rec.at[kept++] = rec.at[i];
-      if (kept == HK_FAIL_SLOTS) {
-        memmove(rec.at, rec.at + 1, sizeof rec.at[0] * (HK_FAIL_SLOTS - 1));
-        kept--;
-      }
-      rec.at[kept++] = now;
-      rec.n = kept;
-      if (rec.n >= u->policy.max_failures) {
-        rec.locked_until = now + u->policy.lock_usec;
-        rec.n = 0;
-      }
-      ret = hk_users_err(mdb_put(txn, u->failures, &k, &v, 0));
-      if (ret < 0)
-        goto out;
-      if (g_atomic_int_add(&u->writes, 1) % 64 == 63)
-        hk_users_prune(u, txn, now);
-    }
+  if (ok) {
+    memset(&rec, 0, sizeof rec);
+    ret = hk_fail_store(u, txn, name, &loc, &rec, now);
+    /* A success always writes, so it fails closed like a failure when the
+     * accounts cannot be written (a commit with nothing in it would not
+     * touch the disk and would succeed). */
+    if (ret == 0)
+      ret = hk_meta_bump(u, txn, "logins");
+  } else {
+    hk_fail_note(u, &rec, now);
+    ret = hk_fail_store(u, txn, name, &loc, &rec, now);
+    if (ret == 0 && g_atomic_int_add(&u->writes, 1) % 64 == 63)
+      hk_users_prune(u, txn, now);
   }
+  if (ret < 0)
+    goto out;
   ret = hk_users_err(mdb_txn_commit(txn));
   txn = NULL;
   if (ret < 0)

@@ -8,9 +8,18 @@
  *   "users"    name -> JSON {name, role, hash, locked, totp, totp_last_step,
  *                            created_at, password_at}
  *              hash is libsodium's crypto_pwhash_str (Argon2id) string.
- *   "failures" name (or "sha256:" + hex for names over 64 bytes) -> HkFailRec
- *              (native struct): recent failed logins and the lock-until time,
- *              for known and unknown names alike.
+ *   "failures" name of an existing user -> HkFailRec (native struct): recent
+ *              failed logins and the lock-until time; and the fixed table
+ *              of every other name: "#" + 4-byte bucket number ->
+ *              HK_FAIL_WAYS (name tag, HkFailRec), the tag being a keyed
+ *              BLAKE2b hash of the name. So the failure records are bounded:
+ *              one per user plus HK_FAIL_BUCKETS buckets, whatever names a
+ *              flood sends (docs/api.md, "Login limits").
+ *   "meta"     "key" -> the table's 32-byte random hash key; "changes" ->
+ *              counter bumped by every change to a user (add, lock, unlock,
+ *              password, remove); "logins" -> counter bumped by every
+ *              successful login, so a success writes too and fails closed
+ *              when the accounts cannot be written.
  * Every write is one durable LMDB transaction. */
 #pragma once
 
@@ -21,6 +30,12 @@
 #define HK_USER_NAME_MAX 64
 #define HK_PASSWORD_MIN 16
 #define HK_PASSWORD_MAX 1024
+#define HK_OTP_MAX 16
+/* The unknown-name failure table: 1024 buckets of 4 names (4,096 names at
+ * once, 712 bytes a bucket, under 1 MiB with LMDB's pages), the oldest
+ * unlocked name of a bucket evicted first. */
+#define HK_FAIL_BUCKETS 1024u
+#define HK_FAIL_WAYS 4
 
 typedef enum { HK_ROLE_VIEWER = 0, HK_ROLE_AUDITOR = 1 } HkRole;
 
@@ -43,6 +58,11 @@ typedef struct {
   int64_t window_usec;
   int64_t lock_usec;
   unsigned max_hashes;
+  /* Argon2id cost of new hashes and of the dummy hash; 0: libsodium's
+   * INTERACTIVE (the server and hikae-admin). Only the unit tests set a
+   * cheaper cost, to run thousands of logins. */
+  unsigned long long hash_opslimit;
+  size_t hash_memlimit;
 } HkUsersPolicy;
 
 typedef struct hk_users HkUsers;
@@ -98,16 +118,25 @@ int hk_users_set_password(HkUsers *u, const char *name, const char *password);
 /* \return 0; -HK_ENOTFOUND; -HK_EIO. */
 int hk_users_remove(HkUsers *u, const char *name);
 
-/* Check a login at time now (usec). A name locked by failures answers
- * -HK_ELOCKED at once (known and unknown names alike, so no enumeration);
- * otherwise exactly one Argon2id verification runs, against a dummy hash
- * when the user does not exist, so that the time taken does not tell whether
- * the name exists. A failure is recorded for the name; the max_failures-th
- * within the window locks it. A success clears the name's failures and, with
- * TOTP, remembers the code's step so it cannot be used again.
+/* Check a login at time now (usec). A name of 0 or over HK_USER_NAME_MAX
+ * bytes, a password over HK_PASSWORD_MAX bytes or an OTP over HK_OTP_MAX
+ * bytes is refused at once with -HK_EINVAL: no hash, nothing written (no
+ * user can have such a name or password, so this tells nothing).
+ * A name locked by failures answers -HK_ELOCKED at once (known and unknown
+ * names alike, so no enumeration); otherwise exactly one Argon2id
+ * verification runs, against a dummy hash when the user does not exist, so
+ * that the time taken does not tell whether the name exists. A failure is
+ * recorded for the name (its own record, or the fixed table for names that
+ * are no user); the max_failures-th within the window locks it. A success
+ * clears the name's failures and, with TOTP, remembers the code's step so it
+ * cannot be used again. Fails closed: if the record of the attempt cannot
+ * be written, the answer is that error, never a success nor -HK_EAUTH.
+ * Blocking (Argon2id, a synced write): the server runs it off its event
+ * loops.
  * \return 0 (res->role set); -HK_EAUTH (wrong name, password or OTP, admin
  * locked; res->otp_required when only the OTP is missing); -HK_ELOCKED
- * (res->retry_after_usec); -HK_EIO; -HK_ENOMEM. */
+ * (res->retry_after_usec); -HK_EINVAL; -HK_ESPACE, -HK_EIO (accounts cannot
+ * be read or written); -HK_ENOMEM. */
 int hk_users_login(HkUsers *u, const char *name, const char *password, const char *otp,
                    int64_t now, HkLoginResult *res);
 
@@ -117,10 +146,21 @@ int hk_users_login(HkUsers *u, const char *name, const char *password, const cha
  * thread at start. Thread-safe. */
 void hk_users_prepare(HkUsers *u);
 
-/* A number that changes whenever any process (hikae-admin, another login)
- * commits a change to the accounts: the server re-checks its sessions'
- * users when it moves. Cheap (no system call). */
+/* A number that changes whenever any process (hikae-admin, a login)
+ * commits anything to the accounts, failure records included. Cheap (a
+ * memory load, no system call): the server's first, per-request check. */
 uint64_t hk_users_generation(HkUsers *u);
+
+/* The "changes" counter: moves only when a user is added, locked, unlocked,
+ * given a new password or removed (by any process), not on logins or
+ * failures. The server re-checks its sessions' users only when it moves, so
+ * a failed login costs other sessions one read of this counter, never a
+ * re-check. \return 0; -HK_EIO. */
+int hk_users_changes(HkUsers *u, uint64_t *out);
+
+/* Pages of accounts.mdb in use (LMDB's last page number + 1) times the page
+ * size: what the file needs, for the tests and hikae-admin. */
+uint64_t hk_users_used_bytes(HkUsers *u);
 
 /* The failed-login lockout of a name at time now: 0 and *until = 0 if not
  * locked. \return 0; -HK_EIO. */

@@ -42,6 +42,8 @@ hk_server_check_options(HkServerOptions *o)
                             "--max-connections, --request-timeout: at least 1");
   else if (o->max_hashes < 1 || o->max_hashes > 64)
     status = hk_usage_error(HK_SERVER_PROGRAM, "--max-hashes: 1-64");
+  else if (o->login_queue < 1 || o->login_queue > 4096)
+    status = hk_usage_error(HK_SERVER_PROGRAM, "--login-queue: 1-4096");
   else if (g_strcmp0(o->audit_sync, "always") != 0 && g_strcmp0(o->audit_sync, "interval") != 0)
     status = hk_usage_error(HK_SERVER_PROGRAM, "--audit-sync: always or interval");
   else if (o->audit_sync_ms < 1 || o->audit_sync_ms > 10000)
@@ -98,6 +100,8 @@ main(int argc, char **argv)
       "Time to receive a request, stall limit, keep-alive idle (10)", "SECONDS" },
     { "drain", 0, 0, G_OPTION_ARG_INT, &o->drain_s, "On SIGTERM, time for answers in flight (10)", "SECONDS" },
     { "max-hashes", 0, 0, G_OPTION_ARG_INT, &o->max_hashes, "Concurrent password hashes (2)", "N" },
+    { "login-queue", 0, 0, G_OPTION_ARG_INT, &o->login_queue,
+      "Logins waiting for a hash thread; beyond, 503 with Retry-After (32)", "N" },
     { "max-sessions", 0, 0, G_OPTION_ARG_INT, &o->max_sessions, "Sessions held (10000)", "N" },
     { "audit-sync", 0, 0, G_OPTION_ARG_STRING, &o->audit_sync,
       "When audit records reach the disk: interval (written before the answer, "
@@ -120,6 +124,7 @@ main(int argc, char **argv)
   o->request_timeout_s = 10;
   o->drain_s = 10;
   o->max_hashes = 2;
+  o->login_queue = 32;
   o->max_sessions = 10000;
   o->audit_sync_ms = 200;
   ret = hk_config_parse(HK_SERVER_PROGRAM, NULL, "The read-only HTTPS archive server of hikae.",
@@ -173,6 +178,13 @@ main(int argc, char **argv)
   }
   g_mutex_init(&srv.accounts.lock);
   srv.accounts.seen = hk_users_generation(srv.users);
+  ret = hk_users_changes(srv.users, &srv.accounts.changes);
+  if (ret == 0)
+    ret = hk_login_pool_start(&srv);
+  if (ret < 0) {
+    hk_error("--state %s: accounts: %s", o->state_dir, hk_strerror(ret));
+    goto out;
+  }
   ret = hk_audit_open(o->state_dir, &srv.audit);
   if (ret < 0) {
     hk_error("--state %s: audit log: %s", o->state_dir, hk_strerror(ret));
@@ -207,6 +219,7 @@ main(int argc, char **argv)
           o->audit_sync_always ? 0 : o->audit_sync_ms);
   hk_server_wait(&srv, &set);
   hk_info("stopping: no new connections, finishing answers in flight");
+  hk_login_pool_stop(&srv);
   hk_workers_stop(&srv);
   {
     HkAuditEvent e = { .user = "-", .client = "local", .action = "server.stop" };
@@ -215,8 +228,10 @@ main(int argc, char **argv)
   hk_info("stopped");
   status = 0;
 out:
+  hk_login_pool_stop(&srv);
   if (srv.workers)
     hk_workers_stop(&srv);
+  hk_login_pool_free(&srv);
   if (srv.ssl)
     SSL_CTX_free(srv.ssl);
   hk_sessions_free(srv.sessions);

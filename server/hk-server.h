@@ -32,7 +32,8 @@ typedef struct {
   int max_connections;  /* across all workers */
   int request_timeout_s; /* to receive a whole request; read/write stall; keep-alive idle */
   int drain_s;          /* SIGTERM: how long in-flight answers may take */
-  int max_hashes;       /* concurrent Argon2id verifications */
+  int max_hashes;       /* concurrent Argon2id verifications: login threads */
+  int login_queue;      /* logins waiting or running; beyond, 503 */
   int max_sessions;
   char *audit_sync;     /* "always" or "interval" */
   int audit_sync_ms;    /* the interval */
@@ -40,11 +41,15 @@ typedef struct {
 } HkServerOptions;
 
 typedef struct hk_worker HkWorker;
+typedef struct hk_login_pool HkLoginPool;
 
-/* What the server last saw of the shared accounts (hk_users_generation). */
+/* What the server last saw of the shared accounts: the transaction id
+ * (hk_users_generation, moved by any write, failed logins included) and the
+ * users' change counter (hk_users_changes, moved only by user changes). */
 typedef struct {
   GMutex lock;
-  uint64_t seen; /* read and written with __atomic builtins */
+  uint64_t seen;    /* txn id; read and written with __atomic builtins */
+  uint64_t changes; /* under lock */
 } HkUsersWatch;
 
 typedef struct {
@@ -60,6 +65,7 @@ typedef struct {
   GThread *syncer;
   GAsyncQueue *syncq;
   HkUsersWatch accounts; /* revokes sessions of locked/removed users */
+  HkLoginPool *login;    /* hk-route-session.c: logins off the event loops */
 } HkServer;
 
 typedef enum { HK_AUTH_NONE, HK_AUTH_ANY, HK_AUTH_VIEWER, HK_AUTH_AUDITOR } HkAuth;
@@ -134,6 +140,17 @@ void hk_reply_jw(HkRequest *r, int status, GString *g);
 
 /* Entry point of every request (evhttp generic callback). */
 void hk_router_handle(struct evhttp_request *req, void *arg);
+
+/* ---- hk-route-session.c: the login pool ---- */
+
+/* Start the login threads (opt.max_hashes) and their queue
+ * (opt.login_queue). \return 0; -HK_ENOMEM. */
+int hk_login_pool_start(HkServer *srv);
+/* Refuse new logins (503), finish the queued ones (their answers go to
+ * their event loops, so call this before hk_workers_stop). */
+void hk_login_pool_stop(HkServer *srv);
+/* Stop (if not yet) and free the pool, once no worker runs. */
+void hk_login_pool_free(HkServer *srv);
 
 /* ---- route handlers ---- */
 void hk_route_login(HkRequest *r);

@@ -553,6 +553,8 @@ hk_txn_begin(hk_store *s, bool write, hk_txn **out)
         rc = EIO;
         break;
       }
+      hk_info("store map followed the writer's growth: %" G_GUINT64_FORMAT " MiB",
+              hk_store_map_size(s) >> 20);
       continue;
     }
     if (rc == MDB_READERS_FULL) {

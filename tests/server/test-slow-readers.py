@@ -19,7 +19,7 @@ own, so no slot is held while a client reads.
 Limits set here (see docs/operations.md): RLIMIT_NOFILE of this process and
 so of the server raised to 4096; the server runs with --workers 16,
 --max-connections 4096 (1,000 readers + the normal client stay under every
-worker's share), --request-timeout 60 (so no slow reader is cut by the
+worker's share), --request-timeout 300 (so no slow reader is cut by the
 write timeout while the normal client runs). Loopback only; bounded.
 """
 import os, random, socket, sys, threading, time
@@ -54,7 +54,7 @@ def main():
         text_doc(drop, "p/small.txt", "P-0001", "NOTE:1", b"a short note\n" * 20, "note")
         run(INDEXER, "--store", store, "--drop", drop, "--once")
         server = env.start_server(store, "--workers", "16", "--max-connections", "4096",
-                                  "--request-timeout", "60")
+                                  "--request-timeout", "300")
         tok = env.token
         s, _, body = env.req("GET", "/api/v1/patients/P-0001/documents", token=tok)
         check(s == 200, "timeline %d" % s)

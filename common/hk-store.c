@@ -239,7 +239,8 @@ hk_map_replace(hk_store *s, uint64_t seen, uint64_t size)
 
   pthread_rwlock_wrlock(&s->map_lock);
   if (__atomic_load_n(&s->remaps, __ATOMIC_ACQUIRE) == seen) {
-    rc = s->unmapped ? EIO : mdb_env_set_mapsize(s->env, (size_t)MIN(size, (uint64_t)SIZE_MAX));
+    rc = s->unmapped ? EIO
+                     : mdb_env_set_mapsize(s->env, (size_t)MIN(size, (uint64_t)SIZE_MAX));
     __atomic_add_fetch(&s->remaps, 1, __ATOMIC_RELEASE);
     if (rc == 0)
       hk_map_note(s);
@@ -418,8 +419,8 @@ hk_store_open_map(const char *dir, unsigned flags, uint64_t map_size, hk_store *
     if (rc != ENOMEM || size <= HK_STORE_MAP_MIN || size <= (uint64_t)st.st_size)
       break;
     size /= 2;
-    hk_warn("%s: cannot map %" G_GUINT64_FORMAT " MiB (address space limit?): trying %" G_GUINT64_FORMAT " MiB",
-            dir, size >> 19, size >> 20);
+    hk_warn("%s: cannot map %" G_GUINT64_FORMAT " MiB (address space limit?): trying %"
+            G_GUINT64_FORMAT " MiB", dir, size >> 19, size >> 20);
   }
   if (rc) {
     ret = hk_mdb_err(rc);

@@ -40,8 +40,8 @@ hk_reply_bytes(HkRequest *r, int status, const char *content_type, struct evbuff
 }
 
 void
-hk_reply_blob(HkRequest *r, int status, const char *content_type, const char *sha,
-              uint64_t first, uint64_t len)
+hk_reply_blob(HkRequest *r, int status, const char *content_type, const char *sha, uint64_t first,
+              uint64_t len)
 {
   g_return_if_fail(!r->replied);
   r->replied = true;

@@ -46,7 +46,8 @@ hk_server_check_options(HkServerOptions *o)
     status = hk_usage_error(HK_SERVER_PROGRAM, "--audit-sync: always or interval");
   else if (o->audit_sync_ms < 1 || o->audit_sync_ms > 10000)
     status = hk_usage_error(HK_SERVER_PROGRAM, "--audit-sync-interval: 1-10000 ms");
-  else if (o->map_size_mb < 0 || (o->map_size_mb && (uint64_t)o->map_size_mb << 20 < HK_STORE_MAP_MIN))
+  else if (o->map_size_mb < 0 ||
+           (o->map_size_mb && (uint64_t)o->map_size_mb << 20 < HK_STORE_MAP_MIN))
     status = hk_usage_error(HK_SERVER_PROGRAM, "--map-size: at least 1 MiB");
   else if (!strrchr(o->listen, ':'))
     status = hk_usage_error(HK_SERVER_PROGRAM, "--listen: expected HOST:PORT");

@@ -426,7 +426,7 @@ hk_stream_next(HkStream *st)
     c->stream = NULL;
     g_free(st);
     evhttp_send_reply_end(req);
-    return;
+    goto out;
   }
   /* A transaction only for the copy: nothing of the map outlives it. */
   ret = hk_txn_begin(st->store, false, &t);

@@ -166,7 +166,7 @@ reader_thread(gpointer arg)
 
 START_TEST(test_grow_under_readers)
 {
-  Readers rd = { 0 };
+  Readers rd = {0};
   GThread *th[4];
   unsigned grown = 0;
   char sha[HK_SHA256_HEX_LEN + 1];
@@ -227,7 +227,7 @@ START_TEST(test_fork_child_unmapped)
 #if !defined(__SANITIZE_ADDRESS__)
     else {
       /* What the parser child does: a 2 GiB address space, then work. */
-      struct rlimit mem = { 2048ull << 20, 2048ull << 20 };
+      struct rlimit mem = {2048ull << 20, 2048ull << 20};
       char *p;
       if (setrlimit(RLIMIT_AS, &mem) != 0)
         rc = 2;
@@ -242,7 +242,8 @@ START_TEST(test_fork_child_unmapped)
   ck_assert_int_eq(waitpid(pid, &status, 0), pid);
   ck_assert(WIFEXITED(status));
   ck_assert_msg(WEXITSTATUS(status) == 0, "child: %s",
-                WEXITSTATUS(status) == 1 ? "still maps the store" : "cannot allocate under RLIMIT_AS");
+                WEXITSTATUS(status) == 1 ? "still maps the store"
+                                         : "cannot allocate under RLIMIT_AS");
   /* The parent keeps its map. */
   ck_assert(mapped_in_self(store_dir));
   hk_store_close(s);

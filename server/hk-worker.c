@@ -408,6 +408,12 @@ hk_syncer_run(gpointer data)
 /* The write callback of a stream: the previous chunk has left. */
 static void hk_stream_cb(struct evhttp_connection *evcon, void *arg);
 
+static void
+hk_chunk_free(const void *data, size_t len, void *arg)
+{
+  g_free(arg);
+}
+
 /* Queue the next chunk, or end the answer after the last. */
 static void
 hk_stream_next(HkStream *st)
@@ -435,9 +441,16 @@ hk_stream_next(HkStream *st)
   if (ret == 0 && (st->offset > len || len - st->offset < n))
     ret = -HK_ECORRUPT;
   if (ret == 0) {
+    /* An exact copy handed over by reference: evbuffer_add would round
+     * its chain up to the next power of two (128 KiB for 64 KiB), past
+     * malloc's mmap threshold, and fault in fresh pages for every chunk. */
+    char *copy = g_malloc(n);
+    memcpy(copy, (const char *)data + st->offset, n);
     buf = evbuffer_new();
-    if (!buf || evbuffer_add(buf, (const char *)data + st->offset, n) != 0)
+    if (!buf || evbuffer_add_reference(buf, copy, n, hk_chunk_free, copy) != 0) {
+      g_free(copy);
       ret = -HK_ENOMEM;
+    }
   }
   hk_txn_abort(t);
   if (ret < 0) {

@@ -10,11 +10,13 @@
 #include <errno.h>
 #include <json-glib/json-glib.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Named databases; see docs/store.md. */
 enum {
@@ -42,8 +44,19 @@ static const char *const hk_db_names[DB_COUNT] = {
   "sources", "refused",
 };
 
-#define HK_MAP_INITIAL (256ull << 20)
 #define HK_MAX_READERS 510
+
+/* Map ranges of the open stores, for the atfork child handler: a child
+ * forked without exec (the indexer's parser children) must not keep a
+ * terabyte mapping it never reads, or its RLIMIT_AS could not be set. */
+#define HK_MAPS_MAX 16
+typedef struct {
+  const void *store;
+  uintptr_t lo, hi;
+} HkMapRange;
+static HkMapRange hk_maps[HK_MAPS_MAX];
+static pthread_mutex_t hk_maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t hk_maps_once = PTHREAD_ONCE_INIT;
 
 struct hk_store {
   MDB_env *env;
@@ -52,7 +65,25 @@ struct hk_store {
   bool rdonly;
   bool migrate; /* HK_STORE_MIGRATE: a format-1 store may be opened */
   int format;
+  /* Shared while a transaction of this process is open, exclusive while
+   * the map is replaced: LMDB unmaps the old map at once, so a remap under
+   * any open transaction (or any pointer a caller still holds into the map)
+   * is a use after unmap. Writer-preferring, so a waiting remap is not
+   * starved; never taken shared twice by one thread (hk_map_enter). */
+  pthread_rwlock_t map_lock;
+  bool map_lock_init;
+  uint64_t remaps; /* __atomic */
+  bool unmapped;   /* a remap failed half-way: LMDB has no map left */
 };
+
+/* The stores in which this thread has transactions open, and how many:
+ * the lock is taken shared once per thread and store, so that a nested
+ * transaction cannot queue behind a waiting remap that waits for it. */
+#define HK_TL_STORES 4
+static __thread struct {
+  const hk_store *s;
+  unsigned depth;
+} hk_tl[HK_TL_STORES];
 
 struct hk_txn {
   hk_store *store;
@@ -60,6 +91,172 @@ struct hk_txn {
   bool write;
   int ret;
 };
+
+/* ---- the map: its lock, its remaps, forked children ---- */
+
+/* This thread's count of open transactions of s, or NULL if it has
+ * transactions open in more than HK_TL_STORES stores at once. */
+static unsigned *
+hk_map_depth(const hk_store *s)
+{
+  int free_slot = -1;
+
+  for (int i = 0; i < HK_TL_STORES; i++) {
+    if (hk_tl[i].depth && hk_tl[i].s == s)
+      return &hk_tl[i].depth;
+    if (free_slot < 0 && hk_tl[i].depth == 0)
+      free_slot = i;
+  }
+  if (free_slot < 0)
+    return NULL;
+  hk_tl[free_slot].s = s;
+  return &hk_tl[free_slot].depth;
+}
+
+/* Enter the map for one transaction. */
+static int
+hk_map_enter(hk_store *s)
+{
+  unsigned *depth = hk_map_depth(s);
+
+  if (!depth)
+    return -HK_EBUSY;
+  if ((*depth)++ == 0)
+    pthread_rwlock_rdlock(&s->map_lock);
+  return 0;
+}
+
+static void
+hk_map_leave(hk_store *s)
+{
+  unsigned *depth = hk_map_depth(s);
+
+  if (depth && *depth && --*depth == 0)
+    pthread_rwlock_unlock(&s->map_lock);
+}
+
+/* Does the calling thread have a transaction of s open? */
+static bool
+hk_map_inside(hk_store *s)
+{
+  for (int i = 0; i < HK_TL_STORES; i++)
+    if (hk_tl[i].depth && hk_tl[i].s == s)
+      return true;
+  return false;
+}
+
+static void
+hk_maps_prepare(void)
+{
+  pthread_mutex_lock(&hk_maps_lock);
+}
+
+static void
+hk_maps_parent(void)
+{
+  pthread_mutex_unlock(&hk_maps_lock);
+}
+
+/* In a child forked without exec: it may not use the environment (LMDB
+ * forbids it), so give back the address space of every map. */
+static void
+hk_maps_child(void)
+{
+  for (int i = 0; i < HK_MAPS_MAX; i++)
+    if (hk_maps[i].store && hk_maps[i].hi > hk_maps[i].lo)
+      munmap((void *)hk_maps[i].lo, hk_maps[i].hi - hk_maps[i].lo);
+  pthread_mutex_unlock(&hk_maps_lock);
+}
+
+static void
+hk_maps_atfork(void)
+{
+  pthread_atfork(hk_maps_prepare, hk_maps_parent, hk_maps_child);
+}
+
+/* Find where LMDB mapped data.mdb (it does not tell, unless MDB_FIXEDMAP)
+ * and note it for hk_maps_child: the mapping of the file whose size is
+ * the map size. Called after every (re)map, with no transaction open. */
+static void
+hk_map_note(hk_store *s)
+{
+  char *data = g_build_filename(s->dir, "data.mdb", NULL);
+  char *real = realpath(data, NULL);
+  FILE *maps = real ? fopen("/proc/self/maps", "re") : NULL;
+  uint64_t size = hk_store_map_size(s);
+  uintptr_t lo = 0, hi = 0;
+  char line[4096];
+  int slot = -1;
+
+  while (maps && fgets(line, sizeof line, maps)) {
+    unsigned long a, b;
+    char *path = strchr(line, '/');
+    if (!path || sscanf(line, "%lx-%lx", &a, &b) != 2)
+      continue;
+    path[strcspn(path, "\n")] = 0;
+    if (strcmp(path, real) == 0 && b - a == size) {
+      lo = a;
+      hi = b;
+    }
+  }
+  pthread_once(&hk_maps_once, hk_maps_atfork);
+  pthread_mutex_lock(&hk_maps_lock);
+  for (int i = 0; i < HK_MAPS_MAX; i++) {
+    if (hk_maps[i].store == s) {
+      slot = i;
+      break;
+    }
+    if (slot < 0 && !hk_maps[i].store)
+      slot = i;
+  }
+  if (slot >= 0) {
+    hk_maps[slot].store = hi ? s : NULL;
+    hk_maps[slot].lo = lo;
+    hk_maps[slot].hi = hi;
+  }
+  pthread_mutex_unlock(&hk_maps_lock);
+  if (!hi || slot < 0)
+    hk_warn("%s: cannot locate the store's map; forked children keep it", s->dir);
+  if (maps)
+    fclose(maps);
+  free(real);
+  g_free(data);
+}
+
+static void
+hk_map_forget(hk_store *s)
+{
+  pthread_mutex_lock(&hk_maps_lock);
+  for (int i = 0; i < HK_MAPS_MAX; i++)
+    if (hk_maps[i].store == s)
+      memset(&hk_maps[i], 0, sizeof hk_maps[i]);
+  pthread_mutex_unlock(&hk_maps_lock);
+}
+
+/* Replace the map by one of size bytes (0: the size the writer last
+ * recorded, at least the store's), once no transaction of this process is
+ * open. If remaps moved past seen meanwhile, another thread has done it.
+ * The calling thread must have no transaction of s open. */
+static int
+hk_map_replace(hk_store *s, uint64_t seen, uint64_t size)
+{
+  int rc = 0;
+
+  pthread_rwlock_wrlock(&s->map_lock);
+  if (__atomic_load_n(&s->remaps, __ATOMIC_ACQUIRE) == seen) {
+    rc = s->unmapped ? EIO
+                     : mdb_env_set_mapsize(s->env, (size_t)MIN(size, (uint64_t)SIZE_MAX));
+    __atomic_add_fetch(&s->remaps, 1, __ATOMIC_RELEASE);
+    if (rc == 0)
+      hk_map_note(s);
+    else
+      s->unmapped = true; /* read under the lock by hk_txn_begin */
+  }
+  pthread_rwlock_unlock(&s->map_lock);
+  if (rc)
+    hk_error("%s: cannot remap the store: %s", s->dir, mdb_strerror(rc));
+  return rc;
+}
 
 /* The one place LMDB's codes become ours. */
 static int
@@ -184,19 +381,58 @@ hk_store_check_format(hk_store *s, bool create)
   return s->format > 0 ? 0 : -HK_EFORMAT;
 }
 
+/* Create and open the environment with a map of size bytes. */
+static int
+hk_store_env_open(hk_store *s, uint64_t size)
+{
+  int rc = mdb_env_create(&s->env);
+
+  if (!rc)
+    rc = mdb_env_set_maxdbs(s->env, DB_COUNT + 2);
+  if (!rc)
+    rc = mdb_env_set_maxreaders(s->env, HK_MAX_READERS);
+  /* LMDB raises a map smaller than the store to the store's size. */
+  if (!rc)
+    rc = mdb_env_set_mapsize(s->env, (size_t)MIN(size, (uint64_t)SIZE_MAX));
+  /* MDB_NOTLS: reader slots belong to transactions, not threads, so a
+   * thread may hold more than one; MDB_NORDAHEAD: documents are read at
+   * random. */
+  if (!rc)
+    rc = mdb_env_open(s->env, s->dir,
+                      MDB_NOTLS | MDB_NORDAHEAD | (s->rdonly ? MDB_RDONLY : 0), 0640);
+  if (rc) {
+    mdb_env_close(s->env);
+    s->env = NULL;
+  }
+  return rc;
+}
+
 int
 hk_store_open(const char *dir, unsigned flags, hk_store **out)
+{
+  return hk_store_open_map(dir, flags, 0, out);
+}
+
+int
+hk_store_open_map(const char *dir, unsigned flags, uint64_t map_size, hk_store **out)
 {
   hk_store *s = g_new0(hk_store, 1);
   bool create = flags & HK_STORE_CREATE;
   char *data = g_build_filename(dir, "data.mdb", NULL);
   struct stat st = { 0 };
+  pthread_rwlockattr_t attr;
+  uint64_t size = map_size ? map_size : HK_STORE_MAP_DEFAULT;
   int rc, ret = 0;
   int dead = 0;
 
   s->dir = g_strdup(dir);
   s->rdonly = flags & HK_STORE_RDONLY;
   s->migrate = flags & HK_STORE_MIGRATE;
+  pthread_rwlockattr_init(&attr);
+  pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&s->map_lock, &attr);
+  pthread_rwlockattr_destroy(&attr);
+  s->map_lock_init = true;
   if (stat(data, &st) != 0) {
     if (!create || s->rdonly) {
       ret = -HK_ENOTFOUND;
@@ -207,20 +443,18 @@ hk_store_open(const char *dir, unsigned flags, hk_store **out)
       goto out;
     }
   }
-  rc = mdb_env_create(&s->env);
-  if (!rc)
-    rc = mdb_env_set_maxdbs(s->env, DB_COUNT + 2);
-  if (!rc)
-    rc = mdb_env_set_maxreaders(s->env, HK_MAX_READERS);
-  /* A reader asks for the size the writer left (0 = use the file's); the
-   * writer starts at least at the initial size. */
-  if (!rc && !s->rdonly)
-    rc = mdb_env_set_mapsize(s->env, MAX((uint64_t)st.st_size, HK_MAP_INITIAL));
-  /* MDB_NOTLS: read transactions are not tied to threads (server workers
-   * hand them around); MDB_NORDAHEAD: documents are read at random. */
-  if (!rc)
-    rc = mdb_env_open(s->env, dir,
-                      MDB_NOTLS | MDB_NORDAHEAD | (s->rdonly ? MDB_RDONLY : 0), 0640);
+  /* Every process, reader or writer, maps far more than the store holds,
+   * so that growth never has to replace a map under a reader. Where the
+   * address space is limited, halve the map until it fits (never below
+   * the store, which LMDB would round it up to anyway). */
+  for (;;) {
+    rc = hk_store_env_open(s, MAX(size, (uint64_t)st.st_size));
+    if (rc != ENOMEM || size <= HK_STORE_MAP_MIN || size <= (uint64_t)st.st_size)
+      break;
+    size /= 2;
+    hk_warn("%s: cannot map %" G_GUINT64_FORMAT " MiB (address space limit?): trying %"
+            G_GUINT64_FORMAT " MiB", dir, size >> 19, size >> 20);
+  }
   if (rc) {
     ret = hk_mdb_err(rc);
     goto out;
@@ -229,6 +463,8 @@ hk_store_open(const char *dir, unsigned flags, hk_store **out)
   ret = hk_store_open_dbs(s, create);
   if (ret == 0)
     ret = hk_store_check_format(s, create);
+  if (ret == 0)
+    hk_map_note(s);
 out:
   if (ret < 0) {
     hk_store_close(s);
@@ -244,8 +480,11 @@ hk_store_close(hk_store *s)
 {
   if (!s)
     return;
+  hk_map_forget(s);
   if (s->env)
     mdb_env_close(s->env);
+  if (s->map_lock_init)
+    pthread_rwlock_destroy(&s->map_lock);
   g_free(s->dir);
   g_free(s);
 }
@@ -292,14 +531,26 @@ hk_store_trim(hk_store *s)
   g_free(data);
 }
 
+uint64_t
+hk_store_remaps(const hk_store *s)
+{
+  return __atomic_load_n(&s->remaps, __ATOMIC_ACQUIRE);
+}
+
 int
 hk_store_grow(hk_store *s)
 {
+  uint64_t seen = hk_store_remaps(s);
   uint64_t size = hk_store_map_size(s) * 2;
-  int ret = hk_mdb_err(mdb_env_set_mapsize(s->env, size));
+  int ret = -HK_EBUSY;
 
+  /* Our own transaction would keep the exclusive lock from ever coming. */
+  if (hk_map_inside(s))
+    goto out;
+  ret = hk_mdb_err(hk_map_replace(s, seen, size));
   if (ret == 0)
-    hk_info("store map grown to %" G_GUINT64_FORMAT " MiB", size >> 20);
+    hk_info("store map grown to %" G_GUINT64_FORMAT " MiB", hk_store_map_size(s) >> 20);
+out:
   return ret;
 }
 
@@ -316,12 +567,28 @@ hk_txn_begin(hk_store *s, bool write, hk_txn **out)
     ret = -HK_EPERM;
     goto out;
   }
-  /* Bounded retries: another process may resize the map or leave dead
-   * reader slots; both are recoverable here. */
+  /* Bounded retries: another process may grow the map past ours or leave
+   * dead reader slots; both are recoverable here. */
   for (int attempt = 0; attempt < 4; attempt++) {
-    rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+    uint64_t seen = hk_store_remaps(s);
+    ret = hk_map_enter(s);
+    if (ret < 0)
+      goto out;
+    rc = s->unmapped ? EIO : mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+    if (rc == 0)
+      break;
+    hk_map_leave(s);
     if (rc == MDB_MAP_RESIZED) {
-      mdb_env_set_mapsize(s->env, 0);
+      /* The store outgrew our map. Follow, but only with no transaction of
+       * ours open anywhere in the process: LMDB unmaps the old map. */
+      if (hk_map_inside(s))
+        break;
+      if (hk_map_replace(s, seen, 0) != 0) {
+        rc = EIO;
+        break;
+      }
+      hk_info("store map followed the writer's growth: %" G_GUINT64_FORMAT " MiB",
+              hk_store_map_size(s) >> 20);
       continue;
     }
     if (rc == MDB_READERS_FULL) {
@@ -347,6 +614,7 @@ out:
 int
 hk_txn_commit(hk_txn *t)
 {
+  hk_store *s = t->store;
   int ret = t->ret;
 
   if (ret == 0 && t->write)
@@ -354,16 +622,21 @@ hk_txn_commit(hk_txn *t)
   else
     mdb_txn_abort(t->txn);
   g_free(t);
+  hk_map_leave(s);
   return ret;
 }
 
 void
 hk_txn_abort(hk_txn *t)
 {
+  hk_store *s;
+
   if (!t)
     return;
+  s = t->store;
   mdb_txn_abort(t->txn);
   g_free(t);
+  hk_map_leave(s);
 }
 
 int
@@ -375,6 +648,8 @@ hk_txn_error(const hk_txn *t)
 int
 hk_txn_renew(hk_txn *t)
 {
+  hk_store *s = t->store;
+  uint64_t seen = hk_store_remaps(s);
   int rc, ret = -HK_EINVAL;
 
   if (t->write)
@@ -382,8 +657,17 @@ hk_txn_renew(hk_txn *t)
   mdb_txn_reset(t->txn);
   rc = mdb_txn_renew(t->txn);
   if (rc == MDB_MAP_RESIZED) {
-    mdb_env_set_mapsize(t->store->env, 0);
-    rc = mdb_txn_renew(t->txn);
+    unsigned *depth = hk_map_depth(s);
+    /* A reset transaction points into no map; if it is this thread's only
+     * one, step out of the map for the remap and back in. */
+    rc = EBUSY;
+    if (depth && *depth == 1) {
+      hk_map_leave(s);
+      rc = hk_map_replace(s, seen, 0);
+      hk_map_enter(s);
+      if (rc == 0)
+        rc = mdb_txn_renew(t->txn);
+    }
   }
   ret = t->ret = hk_mdb_err(rc);
 out:

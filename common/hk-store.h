@@ -31,25 +31,50 @@ typedef enum {
 typedef struct hk_store hk_store;
 typedef struct hk_txn hk_txn;
 
-/* Open the store in folder dir.
+/* The map every process opens the store with unless told otherwise: 1 TiB.
+ * LMDB maps the file sparsely and read-only, so the size costs address
+ * space only (no memory, no disk, no overcommit charge), and a map far
+ * larger than the store is never replaced while the server reads it (see
+ * "Map growth" in docs/store.md). Where the address space is limited
+ * (RLIMIT_AS), the open halves it until it fits the store. */
+#define HK_STORE_MAP_DEFAULT (1ull << 40)
+/* The smallest map --map-size accepts (tests of map growth start there). */
+#define HK_STORE_MAP_MIN (1ull << 20)
+
+/* Open the store in folder dir with the default map.
  * \return 0; -HK_ENOTFOUND if there is no store and HK_STORE_CREATE is not
  * given; -HK_EFORMAT if it holds another format version (or is not a hikae
- * store); -HK_EPERM; -HK_EIO. */
+ * store); -HK_EPERM; -HK_EIO; -HK_ENOMEM if not even the store fits the
+ * address space. */
 int hk_store_open(const char *dir, unsigned flags, hk_store **out);
+/* The same with a map of map_size bytes (0: HK_STORE_MAP_DEFAULT); never
+ * smaller than the store already is. */
+int hk_store_open_map(const char *dir, unsigned flags, uint64_t map_size, hk_store **out);
 void hk_store_close(hk_store *s);
 const char *hk_store_dir(const hk_store *s);
 /* Current map size in bytes. */
 uint64_t hk_store_map_size(const hk_store *s);
+/* How many times this process has replaced its map (grown, or followed
+ * another process's growth). */
+uint64_t hk_store_remaps(const hk_store *s);
 /* Drop this process's mapping of store pages it touched, with no
  * transaction open. They stay in the page cache and fault back in when
  * next read; without this the resident size grows with the store. */
 void hk_store_trim(hk_store *s);
-/* Double the map (writer only, with no transaction open). */
+/* Double the map (writer only). Waits until no thread of this process has
+ * a transaction open; -HK_EBUSY if the calling thread has one. */
 int hk_store_grow(hk_store *s);
 
-/* Begin a transaction. A read transaction retries MDB_MAP_RESIZED and a full
- * reader table (after clearing stale slots) by itself.
- * \return 0; -HK_EPERM for a write on a read-only store; -HK_EBUSY. */
+/* Begin a transaction. It must end (commit, abort) in the thread that
+ * began it, and nothing it points at may be used after: the map is only
+ * ever replaced while no transaction of the process is open, which is how
+ * a growth of the map by another process is followed without a crash
+ * (every transaction holds the store's map lock shared; the remap takes it
+ * exclusive). A read transaction retries MDB_MAP_RESIZED (by remapping)
+ * and a full reader table (after clearing stale slots) by itself.
+ * \return 0; -HK_EPERM for a write on a read-only store; -HK_EBUSY;
+ * -HK_ERESIZED if the map must be replaced while the calling thread still
+ * has another transaction of this store open. */
 int hk_txn_begin(hk_store *s, bool write, hk_txn **out);
 /* Commit (durable when it returns 0) and free. On a sticky error, abort and
  * return it. -HK_ESPACE means the map is full: grow and redo the work. */
@@ -59,7 +84,8 @@ void hk_txn_abort(hk_txn *t);
 /* The sticky error (0 if none). */
 int hk_txn_error(const hk_txn *t);
 /* Release the snapshot and take a fresh one, keeping the read transaction
- * object (cheap; bounds how long a reader pins old pages). */
+ * object (cheap; bounds how long a reader pins old pages). Pointers from
+ * the old snapshot are invalid after it. */
 int hk_txn_renew(hk_txn *t);
 
 /* ---- blobs: content keyed by its SHA-256, stored once ---- */

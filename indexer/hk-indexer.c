@@ -38,6 +38,7 @@ typedef struct {
   gint replace_threshold;
   gint replace_window;
   gint max_size_mb;
+  gint map_size_mb; /* 0: HK_STORE_MAP_DEFAULT */
   gint batch;
   gint workers;
   gboolean verbose;
@@ -284,6 +285,8 @@ main(int argc, char **argv)
     { "batch", 0, 0, G_OPTION_ARG_INT, &opt.batch, "Documents per transaction (default 128)", "N" },
     { "workers", 0, 0, G_OPTION_ARG_INT, &opt.workers,
       "Parser processes at once (default: the number of cores)", "N" },
+    { "map-size", 0, 0, G_OPTION_ARG_INT, &opt.map_size_mb,
+      "Map of the store, in MiB (default 1048576 = 1 TiB; doubles when full)", "MIB" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Log debug messages", NULL },
     { NULL },
   };
@@ -314,7 +317,8 @@ main(int argc, char **argv)
   if (opt.poll_interval < 1 || opt.poll_interval > 86400 || opt.tripwire_threshold < 1 ||
       opt.tripwire_window < 1 || opt.replace_threshold < 1 || opt.replace_window < 1 ||
       opt.max_size_mb < 1 || opt.max_size_mb > 4096 || opt.batch < 1 ||
-      opt.batch > 100000 || opt.workers < 1 || opt.workers > HK_INSPECT_MAX_PARALLEL) {
+      opt.batch > 100000 || opt.workers < 1 || opt.workers > HK_INSPECT_MAX_PARALLEL ||
+      (opt.map_size_mb && (uint64_t)opt.map_size_mb << 20 < HK_STORE_MAP_MIN)) {
     status = hk_usage_error(HK_PROGRAM, "a numeric option is out of range");
     goto out;
   }
@@ -362,7 +366,8 @@ main(int argc, char **argv)
       goto out;
     }
   }
-  ret = hk_store_open(opt.store_dir, HK_STORE_CREATE, &ix.store);
+  ret = hk_store_open_map(opt.store_dir, HK_STORE_CREATE, (uint64_t)opt.map_size_mb << 20,
+                          &ix.store);
   if (ret) {
     fprintf(stderr, "%s: cannot open store %s: %s\n", HK_PROGRAM, opt.store_dir, hk_strerror(ret));
     goto out;

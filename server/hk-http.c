@@ -40,6 +40,18 @@ hk_reply_bytes(HkRequest *r, int status, const char *content_type, struct evbuff
 }
 
 void
+hk_reply_blob(HkRequest *r, int status, const char *content_type, const char *sha, uint64_t first,
+              uint64_t len)
+{
+  g_return_if_fail(!r->replied);
+  r->replied = true;
+  hk_reply_common_headers(r);
+  if (content_type)
+    hk_reply_header(r, "Content-Type", content_type);
+  hk_worker_send_blob(r->req, status, r->srv->store, sha, first, len, r->audit_end);
+}
+
+void
 hk_reply_json(HkRequest *r, int status, JsonNode *node)
 {
   struct evbuffer *buf = evbuffer_new();

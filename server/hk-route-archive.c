@@ -1,7 +1,9 @@
 /* The read-only routes over the document store: status, patients, the
  * timeline, documents, content, thumbnails, census. Each opens one short
  * read transaction, copies out what it answers, ends the transaction, writes
- * the audit record and only then replies. */
+ * the audit record and only then replies. Content larger than one chunk is
+ * streamed after that, each chunk copied under a short transaction of its
+ * own (hk_worker_send_blob). */
 #include "hk-server.h"
 
 #include "hk-error.h"
@@ -507,7 +509,7 @@ hk_route_document_content(HkRequest *r)
   struct evbuffer *body = NULL;
   const void *data = NULL;
   size_t len = 0;
-  uint64_t first = 0, last = 0;
+  uint64_t first = 0, last = 0, n = 0;
   int range = 0, status = 200;
   char etag[HK_SHA256_HEX_LEN + 3], buf[96];
   int ret = -HK_ENOTFOUND;
@@ -528,25 +530,24 @@ hk_route_document_content(HkRequest *r)
         status = 304;
       } else {
         range = hk_parse_range(hk_header(r, "Range"), len, &first, &last);
-        body = evbuffer_new();
         if (range == 1 || range == 0) {
-          const char *from = range == 1 ? (const char *)data + first : data;
-          size_t n = range == 1 ? last - first + 1 : len;
+          if (range == 0)
+            last = len ? len - 1 : 0;
+          n = len ? last - first + 1 : 0;
           status = range == 1 ? 206 : 200;
-          /* Large answers go out from the map itself under a bounded hold
-           * of the snapshot; small ones, or past the cap, are copied once so
-           * the snapshot is released before the client reads. */
-          if (hk_worker_add_snapshot(r->req, body, t, from, n) == 0)
-            t = NULL;
-          else
-            evbuffer_add(body, from, n);
+          /* Small answers are copied here; larger ones are streamed a
+           * chunk at a time after this transaction ends (nothing of the
+           * map is kept past it: see hk_worker_send_blob). */
+          if (n <= HK_STREAM_CHUNK) {
+            body = evbuffer_new();
+            evbuffer_add(body, (const char *)data + first, (size_t)n);
+          }
         } else {
           status = 416;
         }
       }
     }
-    if (t)
-      hk_txn_abort(t);
+    hk_txn_abort(t);
   }
   if (ret < 0 && ret != -HK_ENOTFOUND) {
     hk_store_error(r, ret);
@@ -584,8 +585,11 @@ hk_route_document_content(HkRequest *r)
       g_snprintf(buf, sizeof buf, "bytes %" PRIu64 "-%" PRIu64 "/%zu", first, last, len);
       hk_reply_header(r, "Content-Range", buf);
     }
-    hk_reply_bytes(r, status, v->content_type ? v->content_type : "application/octet-stream",
-                   body);
+    const char *type = v->content_type ? v->content_type : "application/octet-stream";
+    if (body)
+      hk_reply_bytes(r, status, type, body);
+    else
+      hk_reply_blob(r, status, type, v->sha256, first, n);
   }
 out:
   if (body)

@@ -38,6 +38,7 @@ typedef struct {
   char *audit_sync;     /* "always" or "interval" */
   int audit_sync_ms;    /* the interval */
   bool audit_sync_always; /* parsed from audit_sync */
+  int map_size_mb;      /* the store's map here; 0: HK_STORE_MAP_DEFAULT */
 } HkServerOptions;
 
 typedef struct hk_worker HkWorker;
@@ -98,6 +99,10 @@ void hk_reply_error(HkRequest *r, int status, const char *code, const char *mess
 void hk_reply_empty(HkRequest *r, int status);
 /* Bytes (copied) with a content type. */
 void hk_reply_bytes(HkRequest *r, int status, const char *content_type, struct evbuffer *body);
+/* Bytes [first, first + len) of the stored blob sha, streamed from the
+ * store (hk_worker_send_blob). */
+void hk_reply_blob(HkRequest *r, int status, const char *content_type, const char *sha,
+                   uint64_t first, uint64_t len);
 /* Set a response header. */
 void hk_reply_header(HkRequest *r, const char *name, const char *value);
 
@@ -189,12 +194,15 @@ void hk_worker_request_begin(struct evhttp_request *req);
  * durable every interval. body (may be NULL) is drained, not freed. */
 void hk_worker_send(struct evhttp_request *req, int status, struct evbuffer *body,
                     int64_t audit_end);
-/* Add len bytes at data, which live in the store's map under the read
- * transaction t, to body by reference: no copy, and t stays open until the
- * TLS layer has taken the bytes, then is aborted. Bounded: the answer must
- * leave within the request timeout plus len at 64 KiB/s (else the connection
- * is cut), and only so many snapshots are held per worker.
- * \return 0 (t is taken); -HK_EBUSY (small answer, or at the cap: copy
- * instead; t is still the caller's); -HK_ENOMEM. */
-int hk_worker_add_snapshot(struct evhttp_request *req, struct evbuffer *body, hk_txn *t,
-                           const void *data, size_t len);
+/* Content answers up to this size are copied whole; larger ones stream. */
+#define HK_STREAM_CHUNK (64 * 1024)
+/* Send the bytes [first, first + len) of the stored blob sha as the body,
+ * as hk_worker_send does with its audit record: a chunk of HK_STREAM_CHUNK
+ * at a time, each copied under a short read transaction of its own once the
+ * previous one has left, so that no snapshot, reader slot or pointer into
+ * the map is held while the client reads. Sets Content-Length. The answer
+ * must leave within the request timeout plus len at 64 KiB/s, or the
+ * connection is cut. If the blob cannot be read mid-way, the connection is
+ * cut (the body ends short of its length). */
+void hk_worker_send_blob(struct evhttp_request *req, int status, hk_store *store,
+                         const char *sha, uint64_t first, uint64_t len, int64_t audit_end);

@@ -10,11 +10,20 @@
  * a connection that has not delivered a complete request within
  * request_timeout_s of its accept or of its previous answer: that stops
  * slowloris clients, which a plain read timeout (reset by every byte) lets
- * through. Stalled writers (slow read) are cut by evhttp's write timeout. */
+ * through. Stalled writers (slow read) are cut by evhttp's write timeout.
+ *
+ * Document content is streamed (HkStream): each chunk is copied out of the
+ * store under a read transaction of its own that ends before the chunk is
+ * queued, and the next chunk is read only once the previous one has left.
+ * So no answer holds a snapshot, a reader slot or a pointer into the map
+ * while a client reads (slow readers cannot fill LMDB's reader table, and
+ * the map can be replaced between chunks), and a slow reader costs at most
+ * one chunk of memory: max-connections x HK_STREAM_CHUNK in all. */
 #include "hk-server.h"
 
 #include "hk-error.h"
 #include "hk-log.h"
+#include "hk-sha256.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -41,7 +50,6 @@ struct hk_worker {
   struct event *drain_timer;
   GThread *thread;
   GQueue conns;       /* HkConn*, for the graceful stop */
-  gint held;          /* answers sent straight from a store snapshot */
   unsigned nconns;
   unsigned max_conns; /* this worker's share of max_connections */
   bool paused;        /* listener disabled at the cap */
@@ -50,6 +58,7 @@ struct hk_worker {
 };
 
 typedef struct hk_deferred HkDeferred;
+typedef struct hk_stream HkStream;
 
 typedef struct {
   HkWorker *w;
@@ -57,8 +66,7 @@ typedef struct {
   struct event *deadline;
   GList *link;
   bool busy; /* a request is being answered */
-  bool holding; /* its answer references a held store snapshot */
-  size_t held_len; /* of that many bytes */
+  HkStream *stream; /* its answer, being streamed from the store */
   HkDeferred *deferred; /* its answer, waiting for the audit sync */
 } HkConn;
 
@@ -69,22 +77,23 @@ struct hk_deferred {
   struct event_base *base;
   int status;
   struct evbuffer *body;
+  HkStream *stream;   /* or the answer is streamed */
   int64_t end;
   int result;
 };
 
-/* An answer's bytes referenced in place in the store's map: the read
- * transaction stays open until the TLS layer has consumed them. */
-typedef struct {
-  HkWorker *w;
-  hk_txn *t;
-} HkHold;
-
-/* Answers smaller than this are copied: the copy costs less than the hold. */
-#define HK_HOLD_MIN (16 * 1024)
-/* Snapshots held at once per worker; beyond, answers are copied, so slow
- * readers cannot fill the store's reader table (510 slots). */
-#define HK_HOLD_MAX 64
+/* A body of bytes [offset, offset + left) of a stored blob, sent a chunk
+ * at a time. The blob is found again by its SHA-256 for every chunk: the
+ * store is append-only, so the bytes under a hash never change. */
+struct hk_stream {
+  HkConn *c;
+  struct evhttp_request *req;
+  hk_store *store;
+  char sha[HK_SHA256_HEX_LEN + 1];
+  uint64_t offset;
+  uint64_t left;
+  uint64_t len; /* the whole body, for the deadline */
+};
 
 static HkDeferred hk_syncer_stop_mark;
 
@@ -175,15 +184,16 @@ hk_conn_arm(HkConn *c)
   evtimer_add(c->deadline, &tv);
 }
 
-/* Slowest rate at which an answer holding a snapshot must leave, after the
- * request timeout's grace: a 200 KB document gets 3 s more, a 50 MB scan
- * 13 minutes, a client that stops reading is cut by the write timeout. */
-#define HK_HOLD_MIN_RATE (64 * 1024)
+/* Slowest rate at which a streamed answer must leave, after the request
+ * timeout's grace: a 200 KB document gets 3 s more, a 50 MB scan 13
+ * minutes, a client that stops reading is cut by the write timeout. This
+ * bounds how long a slow reader keeps its connection slot. */
+#define HK_STREAM_MIN_RATE (64 * 1024)
 
 static void
-hk_conn_arm_hold(HkConn *c)
+hk_conn_arm_stream(HkConn *c, uint64_t len)
 {
-  struct timeval tv = { c->w->srv->opt.request_timeout_s + (time_t)(c->held_len / HK_HOLD_MIN_RATE), 0 };
+  struct timeval tv = { c->w->srv->opt.request_timeout_s + (time_t)(len / HK_STREAM_MIN_RATE), 0 };
 
   evtimer_add(c->deadline, &tv);
 }
@@ -201,6 +211,14 @@ hk_conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, vo
   w = c->w;
   if (c->deferred)
     c->deferred->c = NULL; /* the sync thread's callback frees it */
+  if (c->stream) {
+    /* Cut mid-stream: evhttp has let go of the request (its reply was not
+     * ended), so it is ours to free, which ending it does. */
+    struct evhttp_request *req = c->stream->req;
+    g_free(c->stream);
+    c->stream = NULL;
+    evhttp_send_reply_end(req);
+  }
   event_free(c->deadline);
   g_queue_delete_link(&w->conns, c->link);
   w->nconns--;
@@ -269,8 +287,6 @@ hk_request_done_cb(struct evhttp_request *req, void *arg)
   if (!c)
     return;
   c->busy = false;
-  c->holding = false;
-  c->held_len = 0;
   if (g_atomic_int_get(&c->w->srv->stopping))
     hk_conn_shutdown(c);
   else
@@ -289,6 +305,8 @@ hk_worker_request_begin(struct evhttp_request *req)
   evhttp_request_set_on_complete_cb(req, hk_request_done_cb, NULL);
 }
 
+static void hk_stream_start(HkStream *st, int status);
+
 /* In the worker's thread, after the sync: send (or 503) the answer. */
 static void
 hk_deferred_cb(evutil_socket_t fd, short what, void *arg)
@@ -301,6 +319,11 @@ hk_deferred_cb(evutil_socket_t fd, short what, void *arg)
      * (evhttp_connection_incoming_fail), leaving the reply to us; there is
      * no one to answer, so free it. */
     evhttp_request_free(d->req);
+  } else if (d->stream && d->result >= 0) {
+    d->c->deferred = NULL;
+    d->stream->c = d->c;
+    hk_stream_start(d->stream, d->status);
+    d->stream = NULL;
   } else {
     d->c->deferred = NULL;
     if (d->result < 0) {
@@ -318,6 +341,7 @@ hk_deferred_cb(evutil_socket_t fd, short what, void *arg)
     }
   }
   evbuffer_free(d->body);
+  g_free(d->stream);
   g_free(d);
 }
 
@@ -391,67 +415,120 @@ hk_syncer_run(gpointer data)
   return NULL;
 }
 
-static void
-hk_hold_release(const void *data, size_t len, void *arg)
-{
-  HkHold *h = arg;
+/* The write callback of a stream: the previous chunk has left. */
+static void hk_stream_cb(struct evhttp_connection *evcon, void *arg);
 
-  hk_txn_abort(h->t);
-  g_atomic_int_dec_and_test(&h->w->held);
-  g_free(h);
+static void
+hk_chunk_free(const void *data, size_t len, void *arg)
+{
+  g_free(arg);
 }
 
-int
-hk_worker_add_snapshot(struct evhttp_request *req, struct evbuffer *body, hk_txn *t,
-                       const void *data, size_t len)
+/* Queue the next chunk, or end the answer after the last. */
+static void
+hk_stream_next(HkStream *st)
 {
-  HkConn *c = hk_conn_of(req);
-  HkHold *h = NULL;
-  int ret = -HK_EBUSY;
+  HkConn *c = st->c;
+  struct evhttp_request *req = st->req;
+  struct evbuffer *buf = NULL;
+  const void *data = NULL;
+  size_t len = 0, n = (size_t)MIN(st->left, (uint64_t)HK_STREAM_CHUNK);
+  hk_txn *t = NULL;
+  int ret;
 
-  if (!c || len < HK_HOLD_MIN || g_atomic_int_get(&c->w->held) >= HK_HOLD_MAX)
-    goto out;
-  h = g_new(HkHold, 1);
-  h->w = c->w;
-  h->t = t;
-  if (evbuffer_add_reference(body, data, len, hk_hold_release, h) != 0) {
-    ret = -HK_ENOMEM;
+  if (st->left == 0) {
+    /* Ending may free the connection (and run hk_conn_free): let go of
+     * the stream first. */
+    c->stream = NULL;
+    g_free(st);
+    evhttp_send_reply_end(req);
     goto out;
   }
-  h = NULL;
-  g_atomic_int_inc(&c->w->held);
-  c->holding = true;
-  c->held_len += len;
-  ret = 0;
+  /* A transaction only for the copy: nothing of the map outlives it. */
+  ret = hk_txn_begin(st->store, false, &t);
+  if (ret == 0)
+    ret = hk_store_get_blob(t, st->sha, &data, &len);
+  if (ret == 0 && (st->offset > len || len - st->offset < n))
+    ret = -HK_ECORRUPT;
+  if (ret == 0) {
+    /* An exact copy handed over by reference: evbuffer_add would round
+     * its chain up to the next power of two (128 KiB for 64 KiB), past
+     * malloc's mmap threshold, and fault in fresh pages for every chunk. */
+    char *copy = g_malloc(n);
+    memcpy(copy, (const char *)data + st->offset, n);
+    buf = evbuffer_new();
+    if (!buf || evbuffer_add_reference(buf, copy, n, hk_chunk_free, copy) != 0) {
+      g_free(copy);
+      ret = -HK_ENOMEM;
+    }
+  }
+  hk_txn_abort(t);
+  if (ret < 0) {
+    /* The status line has gone: all that is left is to cut the answer
+     * short, which the client sees as a body shorter than its length. */
+    hk_error("content %s: cannot read bytes from %" G_GUINT64_FORMAT ": %s; cutting the answer",
+             st->sha, st->offset, hk_strerror(ret));
+    hk_conn_shutdown(c);
+    goto out;
+  }
+  st->offset += n;
+  st->left -= n;
+  evhttp_send_reply_chunk_with_cb(req, buf, hk_stream_cb, st);
 out:
-  g_free(h);
-  return ret;
+  if (buf)
+    evbuffer_free(buf);
 }
 
-void
-hk_worker_send(struct evhttp_request *req, int status, struct evbuffer *body, int64_t audit_end)
+static void
+hk_stream_cb(struct evhttp_connection *evcon, void *arg)
+{
+  hk_stream_next(arg);
+}
+
+static void
+hk_stream_start(HkStream *st, int status)
+{
+  st->c->stream = st;
+  hk_conn_arm_stream(st->c, st->len);
+  evhttp_send_reply_start(st->req, status, NULL);
+  hk_stream_next(st);
+}
+
+/* Send the answer now, or once its audit record is durable. */
+static void
+hk_worker_reply(struct evhttp_request *req, int status, struct evbuffer *body, HkStream *st,
+                int64_t audit_end)
 {
   HkConn *c = hk_conn_of(req);
   HkWorker *w = c ? c->w : NULL;
   HkDeferred *d;
 
-  if (c && c->holding) {
-    /* The answer pins a store snapshot until it is sent: it must leave
-     * in bounded time, or the connection is cut (which frees the answer and
-     * ends the snapshot), however slowly the client reads. */
-    hk_conn_arm_hold(c);
+  if (st && !c) {
+    /* Not one of our connections (cannot happen): nothing to stream on. */
+    g_free(st);
+    evhttp_send_error(req, 503, "connection unknown");
+    return;
   }
+  if (st)
+    st->c = c;
   if (audit_end <= 0 || (c && !w->srv->opt.audit_sync_always)) {
     /* No record, or the interval policy: the record is written already. */
-    evhttp_send_reply(req, status, NULL, body);
+    if (st)
+      hk_stream_start(st, status);
+    else
+      evhttp_send_reply(req, status, NULL, body);
     return;
   }
   if (!c || !w->srv->syncq) {
     /* No sync thread to wait on: sync here. */
-    if (!c || hk_audit_sync(w->srv->audit, audit_end) < 0)
+    if (!c || hk_audit_sync(w->srv->audit, audit_end) < 0) {
+      g_free(st);
       evhttp_send_error(req, 503, "audit log unavailable");
-    else
+    } else if (st) {
+      hk_stream_start(st, status);
+    } else {
       evhttp_send_reply(req, status, NULL, body);
+    }
     return;
   }
   d = g_new0(HkDeferred, 1);
@@ -461,10 +538,37 @@ hk_worker_send(struct evhttp_request *req, int status, struct evbuffer *body, in
   d->status = status;
   d->end = audit_end;
   d->body = evbuffer_new();
+  d->stream = st;
   if (body)
     evbuffer_add_buffer(d->body, body);
   c->deferred = d;
   g_async_queue_push(w->srv->syncq, d);
+}
+
+void
+hk_worker_send(struct evhttp_request *req, int status, struct evbuffer *body, int64_t audit_end)
+{
+  hk_worker_reply(req, status, body, NULL, audit_end);
+}
+
+void
+hk_worker_send_blob(struct evhttp_request *req, int status, hk_store *store, const char *sha,
+                    uint64_t first, uint64_t len, int64_t audit_end)
+{
+  HkStream *st = g_new0(HkStream, 1);
+  char n[32];
+
+  st->req = req;
+  st->store = store;
+  g_strlcpy(st->sha, sha, sizeof st->sha);
+  st->offset = first;
+  st->left = len;
+  st->len = len;
+  /* With the length known the body goes out as it is, not chunked. */
+  g_snprintf(n, sizeof n, "%" G_GUINT64_FORMAT, len);
+  evhttp_remove_header(evhttp_request_get_output_headers(req), "Content-Length");
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", n);
+  hk_worker_reply(req, status, NULL, st, audit_end);
 }
 
 static void
@@ -585,6 +689,12 @@ hk_worker_free(HkWorker *w)
     return;
   if (w->drain_timer)
     event_free(w->drain_timer);
+  /* Streams still going at the end of the drain: evhttp_free frees their
+   * requests (still attached to their connections) itself. */
+  for (GList *l = w->conns.head; l; l = l->next) {
+    HkConn *c = l->data;
+    g_clear_pointer(&c->stream, g_free);
+  }
   if (w->http)
     evhttp_free(w->http);
   if (w->fd >= 0)

@@ -25,7 +25,16 @@ assert_eq() { # expected actual message
   [ "$1" == "$2" ] || fail "$3: expected [$1], got [$2]"
   ok "$3"
 }
-skip() { echo "SKIP: $*"; exit 77; }
+# No skip helper: a skip is never a pass. A missing program, tool or file
+# fails the test and names it (scripts/test counts any exit 77, and CI=true
+# fails on it unless tests/allowed-skips lists it with a reason).
+need() { # need PATH...: each must exist, or the test fails naming it
+  local p
+  for p in "$@"; do [ -e "$p" ] || fail "missing: $p"; done
+}
+# The test corpus (tests/corpus, part of the repository).
+C=${HK_CORPUS_DIR:?run through meson test}
+need "$C/SOURCES.md"
 
 # mkdoc DIR NAME SOURCE_ID TYPE CONTENT_FILE [CONTENT_TYPE] [PATIENT_ID]
 # Copy CONTENT_FILE to DIR/NAME and write its sidecar last.

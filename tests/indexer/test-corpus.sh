@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Every real-world PDF and JPEG of ../shared/corpus, wrapped in a sidecar,
+# Every real-world PDF and JPEG of tests/corpus, wrapped in a sidecar,
 # is either ingested or quarantined with a reason; none crashes the indexer.
 . "$HK_SOURCE_DIR/tests/lib.sh"
 C=$HK_CORPUS_DIR
-[ -d "$C/pdf" ] || skip "no corpus at $C"
+need "$C/pdf" "$C/jpeg"
 D=$T/drop
 n=0
 for f in "$C"/pdf/*.pdf "$C"/jpeg/*.jpg; do

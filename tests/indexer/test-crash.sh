@@ -3,7 +3,7 @@
 # it finish: the store must equal an uninterrupted run's (nothing lost,
 # nothing duplicated) and verify must pass.
 . "$HK_SOURCE_DIR/tests/lib.sh"
-[ -x "$SAMPLES" ] || skip "hikae-samples not built"
+[ -x "$SAMPLES" ] || fail "hikae-samples not built: $SAMPLES"
 "$SAMPLES" --out "$T/s" --patients 60 --docs-per-patient 10 --seed 5 > /dev/null
 # A few bad inputs too, so the quarantine is part of the comparison.
 printf '{"broken' > "$T/s/drop/bad.txt.meta.json"; echo x > "$T/s/drop/bad.txt"

@@ -3,7 +3,7 @@
 # counts every document, version and patient of the manifest; verify passes;
 # every document exports the bytes the manifest recorded.
 . "$HK_SOURCE_DIR/tests/lib.sh"
-[ -x "$SAMPLES" ] || skip "hikae-samples not built"
+[ -x "$SAMPLES" ] || fail "hikae-samples not built: $SAMPLES"
 "$SAMPLES" --out "$T/s" --patients 40 --docs-per-patient 10 --seed 11 > /dev/null
 M=$T/s/manifest.jsonl
 ndocs=$(grep -c '"record":"document"' "$M")

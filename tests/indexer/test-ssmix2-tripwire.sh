@@ -3,7 +3,7 @@
 # as drop-folder documents: the indexer seals, and the patients' facts stay
 # as they were.
 . "$HK_SOURCE_DIR/tests/lib.sh"
-[ -x "$SAMPLES" ] || skip "hikae-samples not built"
+[ -x "$SAMPLES" ] || fail "hikae-samples not built: $SAMPLES"
 "$SAMPLES" --out "$T/s" --patients 8 --docs-per-patient 1 --seed 4 --ssmix2 > /dev/null
 S=$T/s/ssmix2
 "$INDEXER" --store "$T/st" --ssmix2 "$S" --once 2> /dev/null

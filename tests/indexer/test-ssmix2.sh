@@ -3,7 +3,7 @@
 # documents (with their versions and withdrawn flags) and patients that the
 # generator wrote, alongside a drop folder; thumbnails for its PDFs.
 . "$HK_SOURCE_DIR/tests/lib.sh"
-[ -x "$SAMPLES" ] || skip "hikae-samples not built"
+[ -x "$SAMPLES" ] || fail "hikae-samples not built: $SAMPLES"
 "$SAMPLES" --out "$T/s" --patients 12 --docs-per-patient 2 --seed 8 --ssmix2 > /dev/null
 E=$T/s/ssmix2-expected.json
 "$INDEXER" --store "$T/st" --drop "$T/s/drop" --ssmix2 "$T/s/ssmix2" --once 2> "$T/log" || fail "indexer: $(tail -3 "$T/log")"

@@ -3,7 +3,7 @@
 # versions stay current, what was looked at is quarantined as suspect, the
 # indexer seals and ingests nothing more until `hikae-admin unseal`.
 . "$HK_SOURCE_DIR/tests/lib.sh"
-[ -x "$SAMPLES" ] || skip "hikae-samples not built"
+[ -x "$SAMPLES" ] || fail "hikae-samples not built: $SAMPLES"
 "$SAMPLES" --out "$T/s" --patients 12 --docs-per-patient 10 --seed 9 > /dev/null
 D=$T/s/drop
 "$INDEXER" --store "$T/st" --drop "$D" --once 2> /dev/null

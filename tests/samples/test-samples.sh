@@ -1,14 +1,17 @@
 #!/bin/sh
 # hikae-samples on its own: command line, determinism (same seed, any
 # --jobs: same bytes), the manifest against the files, and the sidecars
-# against interfaces.md's drop-folder protocol. Needs jq; exits 77 to skip.
+# against interfaces.md's drop-folder protocol. Needs jq, pdfinfo and djpeg
+# (scripts/packages.txt): a missing tool fails the test, it never skips.
 set -eu
 
 B="${HK_BUILD_DIR:?}/samples/hikae-samples"
-command -v jq >/dev/null 2>&1 || exit 77
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+for tool in jq pdfinfo djpeg; do
+  command -v "$tool" >/dev/null 2>&1 || fail "$tool not found (scripts/deps installs it)"
+done
 
 # Command line: 0 for --help/--version, 2 for a usage error, 1 at run time.
 "$B" --help >/dev/null || fail "--help"
@@ -49,11 +52,7 @@ find "$S/drop" -name '*.meta.json' -exec jq -e '
   (.patient.name | test("^[^ ]+ [^ ]+$")) and (.patient.kana | test("^[ァ-ヶー]+ [ァ-ヶー]+$")) and
   (.patient.birth_date | test("^(19[3-9][0-9]|20[0-2][0-9])-[0-9]{2}-[0-9]{2}$")) and
   (.patient.sex == "F" or .patient.sex == "M")' {} + >/dev/null || fail "sidecar fields"
-# Content parses as what it claims, where the tools are there.
-if command -v pdfinfo >/dev/null 2>&1; then
-  for f in $(find "$S/drop" -name '*.pdf'); do pdfinfo "$f" >/dev/null 2>&1 || fail "bad PDF $f"; done
-fi
-if command -v djpeg >/dev/null 2>&1; then
-  for f in $(find "$S/drop" -name '*.jpg'); do djpeg "$f" >/dev/null 2>&1 || fail "bad JPEG $f"; done
-fi
+# Content parses as what it claims.
+for f in $(find "$S/drop" -name '*.pdf'); do pdfinfo "$f" >/dev/null 2>&1 || fail "bad PDF $f"; done
+for f in $(find "$S/drop" -name '*.jpg'); do djpeg "$f" >/dev/null 2>&1 || fail "bad JPEG $f"; done
 echo "ok"

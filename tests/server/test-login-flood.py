@@ -28,8 +28,6 @@ SERVER = os.path.join(BUILD, "server", "hikae-server")
 INDEXER = os.path.join(BUILD, "indexer", "hikae-indexer")
 MKCERT = os.path.join(SRC, "deploy", "pki", "hk-mkcert")
 ADMIN = os.path.join(BUILD, "admin", "hikae-admin")
-if subprocess.run([ADMIN, "user", "--help"], capture_output=True).returncode != 0:
-    ADMIN = os.path.join(BUILD, "tests", "server", "hk-test-admin")
 SANITIZED = bool(os.environ.get("HK_SANITIZED"))
 
 TMP = tempfile.mkdtemp(prefix="hk-login-flood-")

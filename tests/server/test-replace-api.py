@@ -9,7 +9,7 @@ the real hikae-server over TLS on loopback (helpers of test-server-api.py):
 - a document whose new bytes were refused as suspect lists the refusal in
   "refused_versions" and keeps its version 1;
 - the same source_id in two named sources is two documents.
-Exit 0 pass, 1 fail, 77 skip.
+Exit 0 pass, 1 fail.
 """
 import importlib.util, os, shutil, sys
 

@@ -259,8 +259,10 @@ hk_document_json(GString *g, const HkDocument *d, const char *shown_under)
   hk_jw_end(g, '}');
 }
 
-/* A from/to filter: RFC 3339, or a date taken as that whole UTC day. */
-static int
+/* A from/to filter: RFC 3339, or a date taken as that whole day in Japan
+ * (Asia/Tokyo, +09:00, no daylight saving): "2024-04-01" from a ward in
+ * Tokyo means its calendar day, not the UTC one that starts at 09:00 there. */
+int
 hk_parse_bound(const char *text, bool end, int64_t *usec)
 {
   int ret = 0;
@@ -268,7 +270,7 @@ hk_parse_bound(const char *text, bool end, int64_t *usec)
   if (!text)
     goto out;
   if (hk_time_is_date(text)) {
-    char *full = g_strdup_printf("%sT00:00:00Z", text);
+    char *full = g_strdup_printf("%sT00:00:00+09:00", text);
     ret = hk_time_parse(full, usec);
     g_free(full);
     if (ret == 0 && end)
@@ -304,7 +306,7 @@ hk_route_patient_documents(HkRequest *r)
       hk_parse_bound(hk_query(r, "from"), false, &q.from_usec) < 0 ||
       hk_parse_bound(hk_query(r, "to"), true, &q.to_usec) < 0 ||
       (q.type && !hk_version_type_valid(q.type))) {
-    hk_reply_error(r, 400, "bad_request", "type, from, to (RFC 3339 or YYYY-MM-DD), limit 1-1000");
+    hk_reply_error(r, 400, "bad_request", "type, from, to (RFC 3339 or YYYY-MM-DD, a Japan day), limit 1-1000");
     goto out;
   }
   if (hk_begin(r, &t) < 0)

@@ -170,11 +170,11 @@ hk_route_audit(HkRequest *r)
   gint64 cursor = -1, next = -1;
   int ret;
 
-  if ((from && hk_time_parse(from, &q.from) < 0) || (to && hk_time_parse(to, &q.to) < 0) ||
+  if (hk_parse_bound(from, false, &q.from) < 0 || hk_parse_bound(to, true, &q.to) < 0 ||
       hk_query_uint(r, "limit", 1, HK_AUDIT_PAGE_MAX, HK_AUDIT_PAGE_DEFAULT, &q.limit) < 0 ||
       (cur && !g_ascii_string_to_signed(cur, 10, 0, G_MAXINT64, &cursor, NULL))) {
     hk_reply_error(r, 400, "bad_request",
-                   "from, to: RFC 3339; limit: 1-1000; cursor: a next_cursor from before");
+                   "from, to: RFC 3339 or YYYY-MM-DD (a Japan day); limit: 1-1000; cursor: a next_cursor from before");
     goto out;
   }
   {

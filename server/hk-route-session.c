@@ -130,10 +130,13 @@ hk_login_answer(HkRequest *r, HkLoginJob *job)
                        .detail = res.otp_required ? "otp required" : NULL };
     if (hk_request_audit(r, &e) < 0)
       goto out;
-    if (res.otp_required)
-      hk_reply_error(r, 401, "otp_required", "a one-time code is required");
-    else
-      hk_reply_error(r, 401, "invalid_credentials", "wrong user name or password");
+    /* One answer for every refusal: a distinct "code required" would tell
+     * whoever guessed the password that it was right (worth trying on other
+     * systems) before any code is known. The viewer always shows the code
+     * field, so a user is not left guessing; the audit record keeps
+     * "otp required" for the auditor. */
+    hk_reply_error(r, 401, "invalid_credentials",
+                   "wrong user name, password or one-time code (an account with TOTP needs its code)");
   } else if (ret == -HK_EINVAL) {
     hk_reply_error(r, 400, "bad_request", "user name, password or code too long");
   } else {

@@ -158,6 +158,9 @@ void hk_login_pool_stop(HkServer *srv);
 void hk_login_pool_free(HkServer *srv);
 
 /* ---- route handlers ---- */
+/* from/to of a query: RFC 3339, or YYYY-MM-DD as that day in Japan (+09:00);
+ * end: the last microsecond of the day. NULL text leaves *usec alone. */
+int hk_parse_bound(const char *text, bool end, int64_t *usec);
 void hk_route_login(HkRequest *r);
 void hk_route_logout(HkRequest *r);
 void hk_route_health(HkRequest *r);

@@ -192,7 +192,14 @@ docs=$(curl -sf --cacert ca.pem -H "Authorization: Bearer $(curl -sf --cacert ca
 "$HK_VIEWER" --export-pack --server "$HK_TEST_SERVER" --ca ca.pem --user viewer1 \
   --password-file password --patient "$HK_TEST_PATIENT" --docs "$docs" --out pack.pdf \
   || fail "--export-pack"
-pages=$("$HK_PDF_CHECK" pack.pdf "$HK_TEST_PATIENT" 4) || fail "exported pack: $pages"
+# Every exported version's SHA-256 prefix must be printed, not just the label.
+shas=$(curl -sf --cacert ca.pem -H "Authorization: Bearer $(curl -sf --cacert ca.pem \
+  -d "{\"user\":\"viewer1\",\"password\":\"correct horse battery staple\"}" \
+  "$HK_TEST_SERVER/api/v1/session" | jq -r .token)" \
+  "$HK_TEST_SERVER/api/v1/patients/$HK_TEST_PATIENT/documents?limit=3" | jq -r '.documents[].sha256')
+[ "$(printf '%s\n' "$shas" | grep -c .)" -eq 3 ] || fail "no SHA-256 of the exported documents"
+# shellcheck disable=SC2086 # one argument per hash
+pages=$("$HK_PDF_CHECK" pack.pdf "$HK_TEST_PATIENT" 4 $shas) || fail "exported pack: $pages"
 clean_home "--export-pack"
 echo "export-pack: $pages pages, every page stamped"
 # The damaged note must not be printed: exit 1, no PDF.

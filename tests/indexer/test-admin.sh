@@ -29,7 +29,7 @@ ok "stats carries every field of interfaces.md"
 # Backups: three, keep two.
 for i in 1 2 3; do
   "$ADMIN" backup --store "$T/st" --to "$T/bk" --keep 2 > "$T/bout" || fail "backup $i"
-  grep -q "2 versions verified" "$T/bout" || fail "backup $i output"
+  grep -qw "2 versions verified" "$T/bout" || fail "backup $i output"
   [ $i -lt 3 ] && sleep 1.1
 done
 ok "three backups made and verified"

@@ -40,7 +40,7 @@ for sid in EHR:TX:1 EHR:PDF:1 EHR:PDF:2; do
   assert_eq "$(jq -r .reason <<< "$q")" "$(jq -r .refused_reason <<< "$c")" "$sid: the document gives the refusal's reason"
 done
 assert_eq "$(sha "$T/rand")" "$(cur EHR:TX:1 | jq -r .refused_sha256)" "the refusal names the refused bytes' SHA-256"
-grep -q "3 suspect" "$T/log" || fail "tripwire count: $(tail -1 "$T/log")"; ok "all three count towards the tripwire"
+grep -qw "3 suspect" "$T/log" || fail "tripwire count: $(tail -1 "$T/log")"; ok "all three count towards the tripwire"
 "$ADMIN" verify --store "$T/st" > /dev/null || fail verify; ok "verify passes"
 
 # 4. The sidecar of EHR:MV:1 is rewritten to another patient.
@@ -76,7 +76,7 @@ rewrite 1 2 3
 "$INDEXER" --store "$T/st" --drop "$D" --once --replace-threshold 3 --replace-window 600 2> "$T/log" \
   || fail "3 replacements must pass a threshold of 3: $(tail -2 "$T/log")"
 assert_eq "1 1 2 2 2" "$(versions)" "three valid replacements become current"
-grep -q "3 replaced" "$T/log" || fail "counter: $(tail -1 "$T/log")"; ok "and are counted"
+grep -qw "3 replaced" "$T/log" || fail "counter: $(tail -1 "$T/log")"; ok "and are counted"
 rewrite 1 2 3 4 5
 rc=0
 "$INDEXER" --store "$T/st" --drop "$D" --once --replace-threshold 3 --replace-window 600 2> "$T/log" || rc=$?

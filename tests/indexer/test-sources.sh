@@ -72,7 +72,7 @@ ok "naming the version and the way out"
 rc=0; "$ADMIN" verify --store "$T/v1" > /dev/null 2> "$T/err" || rc=$?
 assert_eq 1 "$rc" "so does every reader"
 "$ADMIN" migrate --store "$T/v1" > "$T/out" || fail "migrate: $(cat "$T/out")"
-grep -q "3 documents registered" "$T/out" || fail "migrate said: $(cat "$T/out")"; ok "migrate registers every document"
+grep -qw "3 documents registered" "$T/out" || fail "migrate said: $(cat "$T/out")"; ok "migrate registers every document"
 "$ADMIN" verify --store "$T/v1" > "$T/verify" || fail "verify after migrate: $(cat "$T/verify")"
 grep -q "verified 4 versions: 0 mismatches" "$T/verify" || fail "verify: $(cat "$T/verify")"
 ok "verify passes after the migration"

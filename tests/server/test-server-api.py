@@ -8,7 +8,8 @@ and drives every route of interfaces.md. Only loopback traffic; every wait is
 bounded. Exit 0 pass, 1 fail: a missing program fails, naming it (never a
 skip, never a stand-in).
 """
-import base64, hashlib, hmac, http.client, json, os, shutil, signal, socket
+import base64
+import datetime, hashlib, hmac, http.client, json, os, shutil, signal, socket
 import resource, ssl, struct, subprocess, sys, tempfile, time, urllib.parse
 
 BUILD = os.environ.get("HK_BUILD_DIR")
@@ -360,6 +361,13 @@ def test_documents(api, ctx):
     check([x["type"] for x in js["documents"]] == ["progress_note"], "from filter")
     s, _, js = api.req("GET", "/api/v1/patients/0001234567/documents?to=2026-11-19", token=t)
     check([x["type"] for x in js["documents"]] == ["consent"], "to filter")
+    # A date is that day in Japan (+09:00): the lab of 2026-11-19 08:00 JST
+    # (2026-11-18 23:00 UTC) is on the 19th, not on the 18th.
+    p2 = "/api/v1/patients/P-0002/documents?"
+    s, _, js = api.req("GET", p2 + "from=2026-11-19&to=2026-11-19", token=t)
+    check([x["type"] for x in js["documents"]] == ["lab_report"], "JST day from/to %s" % js)
+    s, _, js = api.req("GET", p2 + "to=2026-11-18", token=t)
+    check([x["type"] for x in js["documents"]] == ["other"], "JST day to %s" % js)
     for bad in ["limit=0", "limit=5000", "type=nonsense", "from=yesterday", "cursor=zzz"]:
         s, _, _ = api.req("GET", "/api/v1/patients/0001234567/documents?" + bad, token=t)
         check(s == 400, "bad filter %s -> %d" % (bad, s))
@@ -540,8 +548,12 @@ def test_lockout(api, ctx, state):
 
 
 def test_totp(api, ctx, secret):
+    # The right password without a code must answer exactly like a wrong
+    # password: anything else tells a guesser the password was right.
     s, _, js = api.login("tom")
-    check(s == 401 and js["error"] == "otp_required", "otp required")
+    s2, _, js2 = api.login("tom", password="not tom's password, wrong")
+    check(s == 401 and js["error"] == "invalid_credentials", "no code: %d %s" % (s, js))
+    check((s, js) == (s2, js2), "no code answers unlike a wrong password: %s vs %s" % (js, js2))
     # Avoid the last seconds of a step so the code stays valid for both tries.
     if time.time() % 30 > 27:
         time.sleep(3.5)
@@ -597,6 +609,19 @@ def test_audit_presence(api, ctx):
     check(any(r["outcome"] == "locked" for r in js["records"]), "lockout audited")
     s, _, js = api.req("GET", "/api/v1/audit?patient=P-0002&limit=5", token=ctx["audrey"])
     check(s == 200 and len(js["records"]) <= 5, "audit filters")
+    # Date-only from/to are days in Japan, as on the timeline.
+    last = recs[-1]["time"]
+    jst = datetime.datetime.fromisoformat(last.replace("Z", "+00:00")) + \
+        datetime.timedelta(hours=9)
+    day = jst.date()
+    q = "/api/v1/audit?from=%s&to=%s" % (day, day)
+    s, _, js = api.req("GET", q, token=ctx["audrey"])
+    check(s == 200 and any(r["seq"] == recs[-1]["seq"] for r in js["records"]),
+          "audit JST day %s misses %s" % (day, last))
+    s, _, js = api.req("GET", "/api/v1/audit?to=%s" % (day - datetime.timedelta(days=1)),
+                       token=ctx["audrey"])
+    check(s == 200 and not any(r["seq"] == recs[-1]["seq"] for r in js["records"]),
+          "audit to= the JST day before")
     s, _, _ = api.req("GET", "/api/v1/audit?from=yesterday", token=ctx["audrey"])
     check(s == 400, "bad audit filter")
 

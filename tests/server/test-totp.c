@@ -55,6 +55,10 @@ START_TEST(test_verify_window_and_replay)
 
   ck_assert_int_eq(hk_totp_secret_new(&secret), 0);
   ck_assert_uint_eq(strlen(secret), 32);
+  /* A fixed secret: a random one could give two steps the same code (1 in
+   * 10^6 per pair), and the drift checks below would then prove nothing. */
+  g_free(secret);
+  secret = g_strdup(RFC_KEY);
   ck_assert_int_eq(hk_totp_code(secret, now / 30, &c), 0);
   g_snprintf(text, sizeof text, "%06u", c);
   /* Right code, never used: accepted, and the step is reported. */
@@ -62,10 +66,27 @@ START_TEST(test_verify_window_and_replay)
   ck_assert_int_eq(used, now / 30);
   /* The same code again (last_step = used) is a replay. */
   ck_assert_int_eq(hk_totp_verify(secret, text, now, used, &used), -HK_EAUTH);
-  /* One step of drift either way is allowed, two are not. */
-  ck_assert_int_eq(hk_totp_verify(secret, text, now + 30, 0, &used), 0);
-  ck_assert_int_eq(hk_totp_verify(secret, text, now - 30, 0, &used), 0);
-  ck_assert_int_eq(hk_totp_verify(secret, text, now + 95, 0, &used), -HK_EAUTH);
+  /* One step of drift either way is allowed, two are not. Each code is that
+   * of another step than the server's, checked to differ from the code of
+   * the server's own step, so only the drift window can accept it, and the
+   * step reported must be the code's own. */
+  for (int d = -2; d <= 2; d++) {
+    int64_t at = now + 30 * d; /* the server's clock; the code is of now's step */
+    uint32_t own = 0;
+
+    if (d == 0)
+      continue;
+    ck_assert_int_eq(hk_totp_code(secret, at / 30, &own), 0);
+    ck_assert_uint_ne(own, c);
+    used = -1;
+    if (d == -1 || d == 1) {
+      ck_assert_int_eq(hk_totp_verify(secret, text, at, 0, &used), 0);
+      ck_assert_int_eq(used, now / 30);
+    } else {
+      ck_assert_int_eq(hk_totp_verify(secret, text, at, 0, &used), -HK_EAUTH);
+      ck_assert_int_eq(used, -1);
+    }
+  }
   /* Malformed codes. */
   ck_assert_int_eq(hk_totp_verify(secret, "12345", now, 0, &used), -HK_EAUTH);
   ck_assert_int_eq(hk_totp_verify(secret, "12345a", now, 0, &used), -HK_EAUTH);

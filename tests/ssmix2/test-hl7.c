@@ -140,16 +140,33 @@ END_TEST
 
 START_TEST(test_jis_message)
 {
-  /* Delimiter bytes inside a JIS run must not split: 0x247C is ボ? no: |
-   * is 0x7C; "ポ" is 0x255D, "ン" 0x2573; "|" as a second byte: 0x3A7C (乎?). */
-  const char *utf = MSH "\rPID|1||7||ポン\u2212^乎~|\r";
-  g_autofree char *jis = NULL;
-  size_t jl = 0;
-  ck_assert_int_eq(hk_jis_encode(utf, strlen(utf), &jis, &jl, NULL), 0);
-  HkHl7Msg *m = parse_ok(jis, jl);
-  ck_assert_str_eq(hk_hl7_get(m, "PID", 0, 5, 1, 1, 0), "ポン\u2212");
-  ck_assert_str_eq(hk_hl7_get(m, "PID", 0, 5, 1, 2, 0), "乎");
+  /* Each delimiter byte appears inside a JIS X 0208 run and must not split:
+   * 淫 0x307C ('|' second byte), 緯 0x305E ('^'), 愛 0x3026 ('&'),
+   * 蔭 0x307E ('~'), 移 0x305C ('\'), 檄 0x5C7C ('\' then '|'),
+   * Ζ 0x2626 ('&' twice). Written as raw bytes so the test does not rest on
+   * the encoder; Python's iso2022_jp decodes them to the same characters. */
+  static const char jis[] = MSH "\rPID|1||7||"
+                                "\x1b$B0|0^0&0~0\\\x1b(B^\x1b$B\\|\x1b(B~\x1b$B&&\x1b(B|\r";
+  const char *run = strstr(jis, "\x1b$B0|");
+  HkHl7Msg *m;
+
+  /* The claim needs the delimiters really inside the JIS runs. */
+  ck_assert_ptr_nonnull(run);
+  ck_assert_ptr_nonnull(memchr(run, '|', 5));
+  ck_assert_ptr_nonnull(memchr(run, '^', 7));
+  ck_assert_ptr_nonnull(memchr(run, '&', 9));
+  ck_assert_ptr_nonnull(memchr(run, '~', 11));
+  ck_assert_ptr_nonnull(memchr(run, '\\', 13));
+  m = parse_ok(jis, sizeof jis - 1);
+  /* PID-5 has two repetitions; the first has two components of one
+   * subcomponent each. */
   ck_assert_uint_eq(hk_hl7_reps_at(m, 1, 5), 2);
+  ck_assert_str_eq(hk_hl7_get(m, "PID", 0, 5, 1, 0, 0), "淫緯愛蔭移^檄");
+  ck_assert_str_eq(hk_hl7_get(m, "PID", 0, 5, 1, 1, 1), "淫緯愛蔭移");
+  ck_assert_ptr_null(hk_hl7_get(m, "PID", 0, 5, 1, 1, 2));
+  ck_assert_str_eq(hk_hl7_get(m, "PID", 0, 5, 1, 2, 0), "檄");
+  ck_assert_ptr_null(hk_hl7_get(m, "PID", 0, 5, 1, 3, 0));
+  ck_assert_str_eq(hk_hl7_get(m, "PID", 0, 5, 2, 1, 0), "Ζ");
   hk_hl7_free(m);
 }
 END_TEST

@@ -26,16 +26,13 @@ static char *store_dir;
 static void
 setup(void)
 {
-  tmp = hk_test_mkdtemp("store-map");
-  store_dir = g_build_filename(tmp, "store", NULL);
+  hk_test_store_setup("store-map", &tmp, &store_dir);
 }
 
 static void
 teardown(void)
 {
-  hk_test_rmtree(tmp);
-  g_free(store_dir);
-  g_free(tmp);
+  hk_test_store_teardown(&tmp, &store_dir);
 }
 
 static void

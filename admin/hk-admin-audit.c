@@ -38,18 +38,10 @@ hk_admin_audit_main(int argc, char **argv)
   }
   argc--;
   argv++;
-  ret = hk_config_parse(HK_ADMIN_PROGRAM, "audit verify", "Verify the audit log's hash chain",
-                        entries, &argc, &argv);
-  if (ret < 0) {
-    status = ret == -HK_EINVAL ? 2 : 1;
-    goto out;
-  }
-  if (argc > 1) {
-    status = hk_usage_error(HK_ADMIN_PROGRAM, "unexpected argument \"%s\"", argv[1]);
-    goto out;
-  }
-  if (!state) {
-    status = hk_usage_error(HK_ADMIN_PROGRAM, "--state DIR is required");
+  ret = hk_admin_parse("audit verify", "Verify the audit log's hash chain", entries, &argc, &argv,
+                       &state, "--state DIR");
+  if (ret) {
+    status = ret;
     goto out;
   }
   ncps = expect ? g_strv_length(expect) : 0;

@@ -69,20 +69,10 @@ hk_admin_open(int *argc, char ***argv, GOptionEntry *extra, const char *params, 
   g_array_append_vals(all, store_entry, 1);
   for (GOptionEntry *e = extra; e && e->long_name; e++)
     g_array_append_vals(all, e, 1);
-  ret = hk_config_parse(HK_ADMIN_PROGRAM, params, NULL, (GOptionEntry *)(void *)all->data, argc,
-                        argv);
-  if (ret < 0) {
-    status = ret == -HK_EINVAL ? 2 : 1;
+  status = hk_admin_parse(params, NULL, (GOptionEntry *)(void *)all->data, argc, argv, store_dir,
+                          "--store DIR");
+  if (status)
     goto out;
-  }
-  if (*argc > 1) {
-    status = hk_usage_error(HK_ADMIN_PROGRAM, "unexpected argument \"%s\"", (*argv)[1]);
-    goto out;
-  }
-  if (!*store_dir) {
-    status = hk_usage_error(HK_ADMIN_PROGRAM, "--store DIR is required");
-    goto out;
-  }
   ret = hk_store_open(*store_dir, write ? 0 : HK_STORE_RDONLY, s);
   if (ret) {
     fprintf(stderr, "%s: cannot open store %s: %s\n", HK_ADMIN_PROGRAM, *store_dir,
@@ -549,17 +539,9 @@ hk_admin_migrate_main(int argc, char **argv)
   uint64_t migrated = 0;
   int lock_fd = -1, ret, status = 1;
 
-  ret = hk_config_parse(HK_ADMIN_PROGRAM, "migrate", NULL, entries, &argc, &argv);
-  if (ret < 0) {
-    status = ret == -HK_EINVAL ? 2 : 1;
-    goto out;
-  }
-  if (argc > 1) {
-    status = hk_usage_error(HK_ADMIN_PROGRAM, "unexpected argument \"%s\"", argv[1]);
-    goto out;
-  }
-  if (!dir) {
-    status = hk_usage_error(HK_ADMIN_PROGRAM, "--store DIR is required");
+  ret = hk_admin_parse("migrate", NULL, entries, &argc, &argv, &dir, "--store DIR");
+  if (ret) {
+    status = ret;
     goto out;
   }
   if (!drop_name)

@@ -21,6 +21,12 @@ int hk_admin_unseal_main(int argc, char **argv);
 int hk_admin_backup_main(int argc, char **argv);
 int hk_admin_migrate_main(int argc, char **argv);
 
+/* Parse a subcommand's options (hk_config_parse), then refuse an argument
+ * left over and a missing *required option (required_name says which, for
+ * the error: "--store DIR"). \return 0, or the exit status to end with. */
+int hk_admin_parse(const char *params, const char *summary, const GOptionEntry *entries, int *argc,
+                   char ***argv, char *const *required, const char *required_name);
+
 /* Re-hash every version of the store at s; print each mismatch to err.
  * Sets *checked and *bad. \return 0 if it could read the store. */
 int hk_admin_verify_store(hk_store *s, FILE *err, uint64_t *checked, uint64_t *bad);

@@ -554,6 +554,30 @@ out:
   return ret;
 }
 
+int
+hk_store_write(hk_store *s, int attempts, HkWriteFunc fn, void *data)
+{
+  hk_txn *t = NULL;
+  int ret = -HK_ESPACE;
+
+  for (int attempt = 0; attempt < attempts && ret == -HK_ESPACE; attempt++) {
+    ret = hk_txn_begin(s, true, &t);
+    if (ret)
+      break;
+    ret = fn(t, data);
+    ret = ret ? (hk_txn_abort(t), ret) : hk_txn_commit(t);
+    t = NULL;
+    /* Grow only for another run: after the last one the answer stays
+     * -HK_ESPACE (nothing was written), not the growth's 0. */
+    if (ret == -HK_ESPACE && attempt + 1 < attempts) {
+      int grown = hk_store_grow(s);
+      if (grown)
+        ret = grown;
+    }
+  }
+  return ret;
+}
+
 /* ---- transactions ---- */
 
 int
@@ -2262,10 +2286,22 @@ out:
   return ret;
 }
 
+typedef struct {
+  const char *drop_name, *ssmix2_name;
+  uint64_t *migrated;
+} HkMigrateRun;
+
+static int
+hk_migrate_run(hk_txn *t, void *data)
+{
+  HkMigrateRun *m = data;
+  return hk_migrate_txn(t, m->drop_name, m->ssmix2_name, m->migrated);
+}
+
 int
 hk_store_migrate(hk_store *s, const char *drop_name, const char *ssmix2_name, uint64_t *migrated)
 {
-  hk_txn *t = NULL;
+  HkMigrateRun m = {drop_name, ssmix2_name, migrated};
   int ret = 0;
 
   *migrated = 0;
@@ -2279,19 +2315,7 @@ hk_store_migrate(hk_store *s, const char *drop_name, const char *ssmix2_name, ui
     ret = -HK_EFORMAT;
     goto out;
   }
-  for (int attempt = 0; attempt < 16; attempt++) {
-    ret = hk_txn_begin(s, true, &t);
-    if (ret)
-      goto out;
-    ret = hk_migrate_txn(t, drop_name, ssmix2_name, migrated);
-    ret = ret ? (hk_txn_abort(t), ret) : hk_txn_commit(t);
-    t = NULL;
-    if (ret != -HK_ESPACE)
-      break;
-    ret = hk_store_grow(s);
-    if (ret)
-      break;
-  }
+  ret = hk_store_write(s, 16, hk_migrate_run, &m);
   if (ret == 0)
     s->format = HK_STORE_FORMAT;
 out:

@@ -64,6 +64,13 @@ void hk_store_trim(hk_store *s);
 /* Double the map (writer only). Waits until no thread of this process has
  * a transaction open; -HK_EBUSY if the calling thread has one. */
 int hk_store_grow(hk_store *s);
+/* What hk_store_write runs inside its write transaction. */
+typedef int (*HkWriteFunc)(hk_txn *t, void *data);
+/* Run fn in a write transaction and commit; when the map is full
+ * (-HK_ESPACE) grow it and run fn again from the start in a new
+ * transaction, at most attempts runs in all. An error of fn aborts.
+ * \return 0, or -HK_ESPACE if the last run still did not fit. */
+int hk_store_write(hk_store *s, int attempts, HkWriteFunc fn, void *data);
 
 /* Begin a transaction. It must end (commit, abort) in the thread that
  * began it, and nothing it points at may be used after: the map is only

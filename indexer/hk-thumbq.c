@@ -4,6 +4,30 @@
 #include "hk-log.h"
 #include "hk-thumbnail.h"
 
+typedef struct {
+  GPtrArray *shas;
+  HkInspectJob *jobs;
+} HkThumbqRun;
+
+/* Store each thumbnail made, and unqueue each blob that has none. */
+static int
+hk_thumbq_put(hk_txn *t, void *data)
+{
+  HkThumbqRun *r = data;
+  int ret = 0;
+
+  for (guint i = 0; ret == 0 && i < r->shas->len; i++) {
+    const char *sha = g_ptr_array_index(r->shas, i);
+    const HkInspectJob *j = &r->jobs[i];
+    if (j->thumb)
+      ret = hk_store_put_thumbnail(t, sha, g_bytes_get_data(j->thumb, NULL),
+                                   g_bytes_get_size(j->thumb));
+    else
+      ret = hk_store_unqueue_thumbnail(t, sha);
+  }
+  return ret;
+}
+
 int
 hk_thumbq_drain(hk_store *s, unsigned max, unsigned parallel, unsigned *left)
 {
@@ -39,24 +63,7 @@ hk_thumbq_drain(hk_store *s, unsigned max, unsigned parallel, unsigned *left)
     jobs[i].want_thumb = true;
   }
   hk_inspect_batch(jobs, shas->len, parallel);
-  for (int attempt = 0; attempt < 8; attempt++) {
-    ret = hk_txn_begin(s, true, &t);
-    for (guint i = 0; ret == 0 && i < shas->len; i++) {
-      const char *sha = g_ptr_array_index(shas, i);
-      if (jobs[i].thumb)
-        ret = hk_store_put_thumbnail(t, sha, g_bytes_get_data(jobs[i].thumb, NULL),
-                                     g_bytes_get_size(jobs[i].thumb));
-      else
-        ret = hk_store_unqueue_thumbnail(t, sha);
-    }
-    ret = ret ? (hk_txn_abort(t), ret) : hk_txn_commit(t);
-    t = NULL;
-    if (ret != -HK_ESPACE)
-      break;
-    ret = hk_store_grow(s);
-    if (ret)
-      break;
-  }
+  ret = hk_store_write(s, 8, hk_thumbq_put, &(HkThumbqRun){shas, jobs});
   if (ret == 0)
     *left = shas->len == max ? 1 : 0;
 out:

@@ -57,6 +57,24 @@ hk_test_mkdtemp(const char *name)
   return dir;
 }
 
+/* The folder of one store test and the store folder inside it (not made:
+ * hk_store_open creates it), as the tests of hk-store set up each test. */
+static inline void
+hk_test_store_setup(const char *name, char **tmp, char **store_dir)
+{
+  *tmp = hk_test_mkdtemp(name);
+  *store_dir = g_build_filename(*tmp, "store", NULL);
+}
+
+/* Remove what hk_test_store_setup made and forget both paths. */
+static inline void
+hk_test_store_teardown(char **tmp, char **store_dir)
+{
+  hk_test_rmtree(*tmp);
+  g_clear_pointer(store_dir, g_free);
+  g_clear_pointer(tmp, g_free);
+}
+
 /* Run one suite; the exit status is the number of failed tests (0 = pass). */
 static inline int
 hk_test_run(Suite *s)

@@ -26,16 +26,13 @@ static char *store_dir;
 static void
 setup(void)
 {
-  tmp = hk_test_mkdtemp("store-map");
-  store_dir = g_build_filename(tmp, "store", NULL);
+  hk_test_store_setup("store-map", &tmp, &store_dir);
 }
 
 static void
 teardown(void)
 {
-  hk_test_rmtree(tmp);
-  g_free(store_dir);
-  g_free(tmp);
+  hk_test_store_teardown(&tmp, &store_dir);
 }
 
 static void
@@ -250,6 +247,42 @@ START_TEST(test_fork_child_unmapped)
 }
 END_TEST
 
+/* hk_store_write runs its function again after each growth, and when the
+ * last run still does not fit it answers -HK_ESPACE without growing again
+ * (the loops it replaced grew once more and answered 0: a migration that
+ * committed nothing was reported done). */
+typedef struct {
+  int runs, fits_at;
+} HkFullRun;
+
+static int
+full_until(hk_txn *t, void *data)
+{
+  HkFullRun *r = data;
+
+  (void)t;
+  return ++r->runs >= r->fits_at ? 0 : -HK_ESPACE;
+}
+
+START_TEST(test_write_grows_and_retries)
+{
+  hk_store *s = NULL;
+  HkFullRun fits = {0, 3}, never = {0, 1000};
+  uint64_t size;
+
+  ck_assert_int_eq(hk_store_open_map(store_dir, HK_STORE_CREATE, HK_STORE_MAP_MIN, &s), 0);
+  size = hk_store_map_size(s);
+  ck_assert_int_eq(hk_store_write(s, 8, full_until, &fits), 0);
+  ck_assert_int_eq(fits.runs, 3);
+  ck_assert_uint_eq(hk_store_map_size(s), size * 4);
+  size = hk_store_map_size(s);
+  ck_assert_int_eq(hk_store_write(s, 2, full_until, &never), -HK_ESPACE);
+  ck_assert_int_eq(never.runs, 2);
+  ck_assert_uint_eq(hk_store_map_size(s), size * 2);
+  hk_store_close(s);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -262,6 +295,7 @@ suite(void)
   tcase_add_test(tc, test_grow_under_readers);
   tcase_add_test(tc, test_nested_and_own_txn);
   tcase_add_test(tc, test_fork_child_unmapped);
+  tcase_add_test(tc, test_write_grows_and_retries);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -21,16 +21,13 @@ static char *store_dir;
 static void
 setup(void)
 {
-  tmp = hk_test_mkdtemp("store");
-  store_dir = g_build_filename(tmp, "store", NULL);
+  hk_test_store_setup("store", &tmp, &store_dir);
 }
 
 static void
 teardown(void)
 {
-  hk_test_rmtree(tmp);
-  g_free(store_dir);
-  g_free(tmp);
+  hk_test_store_teardown(&tmp, &store_dir);
 }
 
 static hk_store *

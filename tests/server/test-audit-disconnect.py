@@ -17,7 +17,7 @@ request and buffers are then "indirect" leaks, suppressed with it), so
 scripts/test's own suppressions would hide this leak. The narrow file only
 names allocations made once per process."""
 import os, socket, sys, time
-import hk_server_fixture as hk
+import hk_it as hk
 
 N = 12
 
@@ -57,11 +57,11 @@ def stop_clean(fx, p, what):
 
 def disconnect_midway(fx):
     p, api = fx.start("--audit-sync", "always", env=server_env(fx, 400))
-    tok = api.login("alice")
+    tok = api.token("alice")
     before = sum(1 for r in fx.records() if r["action"] == "patient.read")
     send_and_vanish(api, tok, N, 0.1)
     time.sleep(1.5)
-    s, js = api.req("GET", "/api/v1/patients/%s" % hk.PATIENT, token=tok)
+    s, _, js = api.req("GET", "/api/v1/patients/%s" % hk.PATIENT, token=tok)
     hk.check(s == 200, "server answers after the disconnects: %d" % s)
     after = sum(1 for r in fx.records() if r["action"] == "patient.read")
     hk.check(after - before == N + 1, "records of the abandoned requests: %d" % (after - before))
@@ -71,7 +71,7 @@ def disconnect_midway(fx):
 
 def disconnect_then_stop(fx):
     p, api = fx.start("--audit-sync", "always", "--drain", "1", env=server_env(fx, 2000))
-    tok = api.login("alice")
+    tok = api.token("alice")
     send_and_vanish(api, tok, 3, 0.1)
     stop_clean(fx, p, "stop during the sync")
     return "LeakSanitizer clean" if hk.SANITIZED else "leak check runs in the ASan build"

@@ -10,7 +10,7 @@ and all, so the log is big without 6,000 requests); then over TLS:
  - from= starts at the first record at or after that time;
  - a cursor that is not the start of a record, or limit > 1000, is a 400."""
 import datetime, hashlib, json, os, sys, time
-import hk_server_fixture as hk
+import hk_it as hk
 
 N = 6000
 
@@ -43,11 +43,11 @@ def pages(fx):
            stdin=hk.PW["audrey"] + "\n")
     p, api = fx.start(state=state)
     fx.api, fx.p, fx.big = api, p, state
-    fx.tok = api.login("audrey")
+    fx.tok = api.token("audrey")
     seen, npages, cursor = [], 0, None
     while True:
         q = "limit=500" + ("&cursor=" + cursor if cursor else "")
-        s, js = api.req("GET", "/api/v1/audit?" + q, token=fx.tok)
+        s, _, js = api.req("GET", "/api/v1/audit?" + q, token=fx.tok)
         hk.check(s == 200 and "next_cursor" in js, "page: %d %s" % (s, js and list(js)))
         hk.check(len(js["records"]) <= 500, "page of %d records" % len(js["records"]))
         seen += [r["seq"] for r in js["records"]]
@@ -60,7 +60,7 @@ def pages(fx):
     hk.check(sorted(seen) == list(range(1, max(seen) + 1)) and max(seen) > N,
              "records missing: %d seen, max %d" % (len(seen), max(seen)))
     hk.check(npages >= N // 500, "%d pages" % npages)
-    s, js = api.req("GET", "/api/v1/audit", token=fx.tok)
+    s, _, js = api.req("GET", "/api/v1/audit", token=fx.tok)
     hk.check(s == 200 and len(js["records"]) == 1000 and js["next_cursor"], "default page")
     return "%d records in %d pages of <= 500" % (len(seen), npages)
 
@@ -68,7 +68,7 @@ def pages(fx):
 def bounded(fx):
     api, tok = fx.api, fx.tok
     t0 = time.monotonic()
-    s, js = api.req("GET", "/api/v1/audit?user=nobody", token=tok)
+    s, _, js = api.req("GET", "/api/v1/audit?user=nobody", token=tok)
     worst = time.monotonic() - t0
     hk.check(s == 200 and js["records"] == [] and js["next_cursor"],
              "a page that matches nothing still stops after 5,000 records: %s" % js)
@@ -78,15 +78,15 @@ def bounded(fx):
     hk.check(len(recs) == len([i for i in range(1, N + 1) if i % 7 == 3]) and
              all(r["user"] == "u3" for r in recs), "user filter over pages")
     # from=: the first record at or after that time comes first.
-    s, js = api.req("GET", "/api/v1/audit?limit=3&from=" + fx.times[4321], token=tok)
+    s, _, js = api.req("GET", "/api/v1/audit?limit=3&from=" + fx.times[4321], token=tok)
     hk.check(s == 200 and [r["seq"] for r in js["records"]] == [4321, 4322, 4323],
              "from: %s" % [r["seq"] for r in js["records"]])
     for bad in ["cursor=7", "cursor=abc", "cursor=-1", "limit=1001", "limit=0",
                 "cursor=99999999999"]:
-        s, js = api.req("GET", "/api/v1/audit?" + bad, token=tok)
+        s, _, js = api.req("GET", "/api/v1/audit?" + bad, token=tok)
         hk.check(s == 400, "%s: %d" % (bad, s))
     t0 = time.monotonic()
-    s, js = api.req("GET", "/api/v1/audit?limit=1000", token=tok)
+    s, _, js = api.req("GET", "/api/v1/audit?limit=1000", token=tok)
     full = time.monotonic() - t0
     hk.check(fx.stop(fx.p) == 0, "server exit status")
     r = fx.verify(state=fx.big)

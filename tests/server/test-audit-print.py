@@ -7,7 +7,7 @@ all 200. Before the fix the record's document list was cut at 1,024 bytes
 (60 IDs). Also: a 1,000-ID print (the documented bound) is accepted and
 recorded in full; 1,001 IDs are refused with 400; the chain verifies."""
 import sys
-import hk_server_fixture as hk
+import hk_it as hk
 
 N = 200
 
@@ -29,8 +29,8 @@ def pack_of_200(fx):
     hk.check(len(docs) == N, "store holds %d documents" % len(docs))
     p, api = fx.start()
     fx.p, fx.api = p, api
-    alice = api.login("alice")
-    s, js = api.req("POST", "/api/v1/print-events",
+    alice = api.token("alice")
+    s, _, js = api.req("POST", "/api/v1/print-events",
                     {"patient_id": hk.PATIENT, "doc_ids": docs, "purpose": "transfer"},
                     token=alice)
     hk.check(s == 204, "200-document print: %d %s" % (s, js))
@@ -50,7 +50,7 @@ def pack_of_200(fx):
     hk.check([r["seq"] for r in parts] == list(range(parts[0]["seq"], parts[0]["seq"] + len(parts))),
              "parts are not consecutive")
     # The API, as the auditor reads it.
-    audrey = api.login("audrey")
+    audrey = api.token("audrey")
     recs, pages = fx.audit_all(api, audrey, "patient=" + hk.PATIENT)
     got = ids_of(print_records(recs, pid))
     hk.check(sorted(got) == docs, "API shows %d of %d IDs" % (len(set(got) & set(docs)), N))
@@ -59,15 +59,15 @@ def pack_of_200(fx):
 
 
 def bounds(fx):
-    api, alice = fx.api, fx.api.login("alice")
+    api, alice = fx.api, fx.api.token("alice")
     thousand = (fx.docs * 5)[:1000]
-    s, js = api.req("POST", "/api/v1/print-events",
+    s, _, js = api.req("POST", "/api/v1/print-events",
                     {"patient_id": hk.PATIENT, "doc_ids": thousand, "purpose": "big"}, token=alice)
     hk.check(s == 204, "1,000-ID print: %d %s" % (s, js))
     recs = [r for r in fx.records() if r.get("detail") == "big"]
     hk.check(len(recs) == 20 and len(ids_of(recs)) == 1000, "1,000 IDs recorded: %d records, %d"
              % (len(recs), len(ids_of(recs))))
-    s, js = api.req("POST", "/api/v1/print-events",
+    s, _, js = api.req("POST", "/api/v1/print-events",
                     {"patient_id": hk.PATIENT, "doc_ids": thousand + [fx.docs[0]],
                      "purpose": "too big"}, token=alice)
     hk.check(s == 400 and "1000" in js["message"].replace(",", ""), "1,001 IDs: %d %s" % (s, js))

@@ -11,16 +11,16 @@
     (also on its stderr) is not: verify --expect SEQ:HASH fails, naming the
     gap."""
 import os, shutil, sys
-import hk_server_fixture as hk
+import hk_it as hk
 
 CUT = 15
 
 
 def serve_some(fx, state=None):
     p, api = fx.start(state=state)
-    tok = api.login("alice")
+    tok = api.token("alice")
     for _ in range(20):
-        s, _ = api.req("GET", "/api/v1/patients/%s" % hk.PATIENT, token=tok)
+        s, _, _ = api.req("GET", "/api/v1/patients/%s" % hk.PATIENT, token=tok)
         hk.check(s == 200, "patient read: %d" % s)
     hk.check(fx.stop(p) == 0, "server exit status")
 
@@ -36,8 +36,8 @@ def cut(state, n):
 
 def one_request(fx, state=None):
     p, api = fx.start(state=state)
-    tok = api.login("alice")
-    s, _ = api.req("GET", "/api/v1/patients/%s" % hk.PATIENT, token=tok)
+    tok = api.token("alice")
+    s, _, _ = api.req("GET", "/api/v1/patients/%s" % hk.PATIENT, token=tok)
     hk.check(s == 200, "request after restart: %d" % s)
     hk.check(fx.stop(p) == 0, "server exit status")
 

@@ -14,47 +14,20 @@
    logins queued, leave the server sound (ASan/LSan see any use after free
    or leak) and the stop clean.
 
-Setup code borrowed from test-server-api.py. Only loopback traffic; every
+Setup code from hk_it.py. Only loopback traffic; every
 loop is bounded in count and time. Exit 0 pass, 1 fail.
 """
-import asyncio, http.client, json, os, random, shutil, signal, socket, ssl
+import asyncio, http.client, json, os, random, signal, ssl
 import subprocess, sys, tempfile, threading, time
 
-BUILD = os.environ.get("HK_BUILD_DIR")
-SRC = os.environ.get("HK_SOURCE_DIR")
-if not BUILD or not SRC:
-    print("HK_BUILD_DIR/HK_SOURCE_DIR not set"); sys.exit(1)
-SERVER = os.path.join(BUILD, "server", "hikae-server")
-INDEXER = os.path.join(BUILD, "indexer", "hikae-indexer")
-MKCERT = os.path.join(SRC, "deploy", "pki", "hk-mkcert")
-ADMIN = os.path.join(BUILD, "admin", "hikae-admin")
-SANITIZED = bool(os.environ.get("HK_SANITIZED"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hk_it import ADMIN, INDEXER, MKCERT, PW, SANITIZED, check, cleanup, free_port, run  # noqa: E402
+from hk_it import start_server as hk_start_server, stop as stop_server  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="hk-login-flood-")
-PW = {"alice": "alice long password 1", "lara": "lara long password 444"}
 BOUND = 2 * 1024 * 1024  # accounts.mdb after the flood
 P99_BOUND = 2.0          # seconds; the real figure is in docs/benchmarks.md
 PROCS = []
-
-
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
-
-
-def run(*args, stdin=None):
-    r = subprocess.run(list(args), input=stdin, capture_output=True, text=True, timeout=120)
-    if r.returncode != 0:
-        raise AssertionError("%s failed (%d): %s" % (args, r.returncode, r.stderr))
-    return r
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Conn:
@@ -122,35 +95,10 @@ def setup():
 
 def start_server(store, state, pki, ctx):
     port = free_port()
-    log = open(os.path.join(TMP, "server-%d.log" % port), "w")
-    p = subprocess.Popen([SERVER, "--store", store, "--state", state,
-                          "--listen", "127.0.0.1:%d" % port,
-                          "--tls-cert", os.path.join(pki, "server.pem"),
-                          "--tls-key", os.path.join(pki, "server.key"), "--workers", "2"],
-                         stdout=log, stderr=log)
+    p, api = hk_start_server(store, state, pki, os.path.join(TMP, "server-%d.log" % port),
+                             "--workers", "2", port=port)
     PROCS.append(p)
-    c = Conn(port, ctx, timeout=5)
-    for _ in range(200):
-        try:
-            if c.req("GET", "/api/v1/health")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.05)
-    else:
-        raise AssertionError("server did not come up")
-    c.close()
-    return p, port
-
-
-def stop_server(p):
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        raise AssertionError("server did not stop on SIGTERM")
-    return rc
+    return p, api.port
 
 
 def rand_name():
@@ -423,14 +371,7 @@ def main():
                     print(fh.read()[-3000:])
         return 1
     finally:
-        for p in PROCS:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        if os.environ.get("HK_KEEP_TMP"):
-            print("kept", TMP)
-        else:
-            shutil.rmtree(TMP, ignore_errors=True)
+        cleanup(TMP, PROCS)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 """The API shows what a replacement did (issue 10, items 2 and 3).
 
 A real store built by the real hikae-indexer from two named drop folders,
-the real hikae-server over TLS on loopback (helpers of test-server-api.py):
+the real hikae-server over TLS on loopback (helpers of hk_it.py):
 - a document whose sidecar moved it to another patient is on both patients'
   timelines, "moved" {"direction": "to"} on the old one and "from" on the
   new one, and a read under either patient is audited with that patient;
@@ -11,18 +11,19 @@ the real hikae-server over TLS on loopback (helpers of test-server-api.py):
 - the same source_id in two named sources is two documents.
 Exit 0 pass, 1 fail.
 """
-import importlib.util, os, re, shutil, sys
+import os, sys, tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location("hkapi", os.path.join(HERE, "test-server-api.py"))
-hk = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(hk)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hk_it as hk  # noqa: E402
+
 check, run, doc = hk.check, hk.run, hk.doc
+TMP = tempfile.mkdtemp(prefix="hk-replace-it-")
+PROCS = []
 
 
 def setup():
-    wa, wb = os.path.join(hk.TMP, "wa"), os.path.join(hk.TMP, "wb")
-    store, state, pki = (os.path.join(hk.TMP, n) for n in ("store", "state", "pki"))
+    wa, wb = os.path.join(TMP, "wa"), os.path.join(TMP, "wb")
+    store, state, pki = (os.path.join(TMP, n) for n in ("store", "state", "pki"))
     pt = {"name": "山田 花子", "kana": "ヤマダ ハナコ", "birth_date": "1950-05-04", "sex": "F"}
     meta = {"patient_id": "PA-1", "source_id": "EHR:MV:1", "type": "progress_note",
             "title": "経過記録", "created_at": "2026-11-20T14:03:00+09:00",
@@ -42,7 +43,9 @@ def setup():
     for user, role in (("alice", "viewer"), ("audrey", "auditor")):
         run(hk.ADMIN, "user", "add", user, "--role", role, "--state", state,
             stdin=hk.PW[user] + "\n")
-    p, api = hk.start_server(store, state)
+    p, api = hk.start_server(store, state, pki, os.path.join(TMP, "server.log"),
+                             "--request-timeout", "2")
+    PROCS.append(p)
     return api, store
 
 
@@ -100,11 +103,7 @@ def main():
         print("FAIL", e)
         return 1
     finally:
-        for p in hk.EXTRA:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        shutil.rmtree(hk.TMP, ignore_errors=True)
+        hk.cleanup(TMP, PROCS)
 
 
 if __name__ == "__main__":

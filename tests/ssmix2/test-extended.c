@@ -12,9 +12,8 @@
  *   after its message's text still supersedes the text.
  * Real LMDB in a temporary folder. */
 #include "hk-error.h"
-#include "hk-jis.h"
-#include "hk-log.h"
 #include "hk-ssmix2.h"
+#include "hk-ssmix2-test.h"
 #include "hk-store.h"
 
 #include <check.h>
@@ -27,41 +26,12 @@
 #define NOTE "11506-3^経過記録^LN"
 #define SUMMARY "18842-5^退院時サマリー^LN"
 
-static char *tmp, *root;
-
-static void
-setup(void)
-{
-  hk_log_set_level(HK_LOG_ERROR);
-  tmp = g_dir_make_tmp("hk-ssmix2-ext-XXXXXX", NULL);
-  ck_assert_ptr_nonnull(tmp);
-  root = g_build_filename(tmp, "root", NULL);
-}
-
-static void
-teardown(void)
-{
-  g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmp);
-  ck_assert_int_eq(system(cmd), 0);
-  g_clear_pointer(&tmp, g_free);
-  g_clear_pointer(&root, g_free);
-}
-
-static hk_store *
-open_store(void)
-{
-  g_autofree char *dir = g_build_filename(tmp, "store", NULL);
-  hk_store *s = NULL;
-  ck_assert_int_eq(hk_store_open(dir, HK_STORE_CREATE, &s), 0);
-  return s;
-}
-
 /* root/P00/200/PID/date/type/<pid_date_type_order_ts_flag>/ */
 static char *
 content_folder(const char *date, const char *type, const char *order, const char *ts)
 {
   g_autofree char *name = g_strdup_printf("%s_%s_%s_%s_%s_1", PID, date, type, order, ts);
-  char *dir = g_build_filename(root, "P00", "200", PID, date, type, name, NULL);
+  char *dir = g_build_filename(hk_t_root, "P00", "200", PID, date, type, name, NULL);
   ck_assert_int_eq(g_mkdir_with_parents(dir, 0755), 0);
   return dir;
 }
@@ -93,12 +63,9 @@ put_main(const char *dir)
       "PID|0001||" PID "^^^^PI||患者^次郎^^^^^L^I||19600101|M\r"
       "OBR|1|||11506-3^経過記録^LN|||20240301120000\r"
       "OBX|1|ST|TXT^本文||経過良好||||||F\r";
-  char *out = NULL, *why = NULL;
-  size_t len = 0;
+  g_autoptr(GBytes) b = hk_t_jis(text);
 
-  ck_assert_msg(hk_jis_encode(text, strlen(text), &out, &len, &why) == 0, "%s", why);
-  put_file(dir, "main_document.hl7", out, len);
-  g_free(out);
+  put_file(dir, "main_document.hl7", g_bytes_get_data(b, NULL), g_bytes_get_size(b));
 }
 
 static HkDocument *
@@ -204,7 +171,7 @@ assert_current(hk_store *s, const char *sid, const char *ct, guint version, cons
 /* Item 14: folders with attachments and no main message. */
 START_TEST(test_folder_without_main_message)
 {
-  hk_store *s = open_store();
+  hk_store *s = hk_t_open_store();
   HkSsmix2Stats st = {0};
   g_autofree char *f1 = content_folder("20240301", NOTE, "000000000000101", "20240301120000000");
   g_autofree char *f2 = content_folder("20240302", SUMMARY, "000000000000102", "20240302090000000");
@@ -219,7 +186,7 @@ START_TEST(test_folder_without_main_message)
   put_file(f3, "a.pdf", pdf1, strlen(pdf1));
   put_file(f3, "b.jpg", jpeg, sizeof jpeg - 1);
   put_file(f4, "notes.bin", encrypted, sizeof encrypted - 1);
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
 
   {
     g_autoptr(HkDocument) d = doc_of(s, sid1);
@@ -263,7 +230,7 @@ START_TEST(test_folder_without_main_message)
   }
   /* A second walk finds nothing new. */
   memset(&st, 0, sizeof st);
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   ck_assert_uint_eq(st.added + st.quarantined + st.suspect, 0);
   hk_store_close(s);
 }
@@ -287,7 +254,7 @@ static const char *att_reason[N_ATT] = {
 
 START_TEST(test_attachment_change_never_becomes_current)
 {
-  hk_store *s = open_store();
+  hk_store *s = hk_t_open_store();
   HkSsmix2Stats st = {0};
   g_autofree char *f = content_folder("20240301", NOTE, "000000000000201", "20240301120000000");
   g_autofree char *pdf_path = g_build_filename(f, "report.pdf", NULL);
@@ -295,7 +262,7 @@ START_TEST(test_attachment_change_never_becomes_current)
 
   put_main(f);
   put_file(f, "report.pdf", pdf1, strlen(pdf1));
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   assert_current(s, sid, "application/pdf", 1, pdf1);
 
   switch ((AttChange)_i) {
@@ -319,7 +286,7 @@ START_TEST(test_attachment_change_never_becomes_current)
     ck_abort();
   }
   memset(&st, 0, sizeof st);
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   /* The PDF stays current: neither the message's text nor anything else
    * took its place. */
   assert_current(s, sid, "application/pdf", 1, pdf1);
@@ -337,7 +304,7 @@ END_TEST
  * PDF that arrives after its message's text supersedes the text. */
 START_TEST(test_valid_attachment_changes)
 {
-  hk_store *s = open_store();
+  hk_store *s = hk_t_open_store();
   HkSsmix2Stats st = {0};
   g_autofree char *f = content_folder("20240301", NOTE, "000000000000301", "20240301120000000");
   g_autofree char *g = content_folder("20240302", NOTE, "000000000000302", "20240302120000000");
@@ -347,14 +314,14 @@ START_TEST(test_valid_attachment_changes)
   put_main(f);
   put_file(f, "report.pdf", pdf1, strlen(pdf1));
   put_main(g);
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   assert_current(s, sid_f, "application/pdf", 1, pdf1);
   assert_current(s, sid_g, "text/plain", 1, NULL);
 
   put_file(f, "report.pdf", pdf2, strlen(pdf2));
   put_file(g, "late.pdf", pdf1, strlen(pdf1));
   memset(&st, 0, sizeof st);
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   ck_assert_uint_eq(st.suspect + st.quarantined, 0);
   ck_assert_uint_eq(n_quarantined(s), 0);
   assert_current(s, sid_f, "application/pdf", 2, pdf2);
@@ -364,13 +331,19 @@ START_TEST(test_valid_attachment_changes)
 }
 END_TEST
 
+static void
+extended_setup(void)
+{
+  hk_t_setup("hk-ssmix2-ext-XXXXXX");
+}
+
 static Suite *
 extended_suite(void)
 {
   Suite *s = suite_create("ssmix2-extended");
   TCase *tc = tcase_create("extended");
 
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, extended_setup, hk_t_teardown);
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_folder_without_main_message);
   tcase_add_loop_test(tc, test_attachment_change_never_becomes_current, 0, N_ATT);
@@ -382,11 +355,5 @@ extended_suite(void)
 int
 main(void)
 {
-  SRunner *sr = srunner_create(extended_suite());
-  int failed;
-
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return hk_t_run(extended_suite());
 }

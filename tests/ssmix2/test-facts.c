@@ -11,9 +11,8 @@
  * message that empties a list still empties it, and a valid message after
  * a broken one clears the mark. Real LMDB in a temporary folder. */
 #include "hk-error.h"
-#include "hk-jis.h"
-#include "hk-log.h"
 #include "hk-ssmix2.h"
+#include "hk-ssmix2-test.h"
 #include "hk-store.h"
 
 #include <check.h>
@@ -24,50 +23,10 @@
 
 #define PID "P0010042"
 
-static char *tmp, *root;
-
-static void
-setup(void)
-{
-  hk_log_set_level(HK_LOG_ERROR);
-  tmp = g_dir_make_tmp("hk-ssmix2-facts-XXXXXX", NULL);
-  ck_assert_ptr_nonnull(tmp);
-  root = g_build_filename(tmp, "root", NULL);
-}
-
-static void
-teardown(void)
-{
-  g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmp);
-  ck_assert_int_eq(system(cmd), 0);
-  g_clear_pointer(&tmp, g_free);
-  g_clear_pointer(&root, g_free);
-}
-
-static hk_store *
-open_store(void)
-{
-  g_autofree char *dir = g_build_filename(tmp, "store", NULL);
-  hk_store *s = NULL;
-  ck_assert_int_eq(hk_store_open(dir, HK_STORE_CREATE, &s), 0);
-  return s;
-}
-
-/* The message text (UTF-8, segments ending in \r) as ISO-2022-JP bytes. */
-static GBytes *
-jis(const char *text)
-{
-  char *out = NULL, *why = NULL;
-  size_t len = 0;
-
-  ck_assert_msg(hk_jis_encode(text, strlen(text), &out, &len, &why) == 0, "encode: %s", why);
-  return g_bytes_new_take(out, len);
-}
-
 static char *
 msg_path(const char *date, const char *dt, const char *order, const char *ts, int flag)
 {
-  g_autofree char *dir = g_build_filename(root, "P00", "100", PID, date, dt, NULL);
+  g_autofree char *dir = g_build_filename(hk_t_root, "P00", "100", PID, date, dt, NULL);
   g_autofree char *name = g_strdup_printf("%s_%s_%s_%s_%s_01_%d", PID, date, dt, order, ts, flag);
   ck_assert_int_eq(g_mkdir_with_parents(dir, 0755), 0);
   return g_build_filename(dir, name, NULL);
@@ -85,7 +44,7 @@ write_bytes(const char *date, const char *dt, const char *order, const char *ts,
 static char *
 write_msg(const char *date, const char *dt, const char *order, const char *ts, const char *text)
 {
-  g_autoptr(GBytes) b = jis(text);
+  g_autoptr(GBytes) b = hk_t_jis(text);
   return write_bytes(date, dt, order, ts, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
 }
 
@@ -126,7 +85,7 @@ store_patient(hk_store *s)
   g_autofree char *d =
       write_msg("20240301", "ADT-22", "000000000000002", "20240301120000000", adt22);
 
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   ck_assert_uint_eq(st.quarantined + st.suspect, 0);
 }
 
@@ -199,7 +158,7 @@ static const char *break_reason[N_BREAKS] = {
 static GBytes *
 broken_adt61(Break how)
 {
-  g_autoptr(GBytes) good = jis(adt61_penicillin);
+  g_autoptr(GBytes) good = hk_t_jis(adt61_penicillin);
   gsize len = 0;
   const char *data = g_bytes_get_data(good, &len);
   GByteArray *b = g_byte_array_new();
@@ -243,7 +202,7 @@ broken_adt61(Break how)
  * the allergy stays, marked unreadable; the message is suspect. */
 START_TEST(test_unreadable_allergy_message_keeps_allergies)
 {
-  hk_store *s = open_store();
+  hk_store *s = hk_t_open_store();
   HkSsmix2Stats st = {0};
   g_autoptr(GBytes) bad = broken_adt61((Break)_i);
   g_autofree char *bad_path = NULL;
@@ -258,7 +217,7 @@ START_TEST(test_unreadable_allergy_message_keeps_allergies)
   bad_path = write_bytes("-", "ADT-61", "999999999999999", "20240305090000000",
                          g_bytes_get_data(bad, NULL), g_bytes_get_size(bad));
   write_lab("000000000000010", "20240305090000000");
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   p = get_patient(s);
   assert_facts_intact(p);
   ck_assert_uint_eq(st.suspect, 1);
@@ -286,7 +245,7 @@ START_TEST(test_unreadable_allergy_message_keeps_allergies)
     g_clear_pointer(&p, hk_patient_free);
     write_lab("000000000000011", "20240306090000000");
     memset(&st, 0, sizeof st);
-    ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+    ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
     ck_assert_uint_eq(st.suspect, 0);
     p = get_patient(s);
     assert_facts_intact(p);
@@ -302,7 +261,7 @@ START_TEST(test_unreadable_allergy_message_keeps_allergies)
                                               "中等度^HL70128|じんましん|A^追加^HL70323\r";
     g_autofree char *ok = write_msg("-", "ADT-61", "999999999999999", "20240307120000000", text);
     memset(&st, 0, sizeof st);
-    ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+    ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
     p = get_patient(s);
     ck_assert_uint_eq(p->allergies->len, 1);
     ck_assert_str_eq(((HkAllergy *)p->allergies->pdata[0])->allergen, "そば");
@@ -315,7 +274,7 @@ END_TEST
 /* Ransomware rewrites the problem and admission messages in place. */
 START_TEST(test_rewritten_problem_and_census_messages_keep_facts)
 {
-  hk_store *s = open_store();
+  hk_store *s = hk_t_open_store();
   HkSsmix2Stats st = {0};
   g_autoptr(HkPatient) p = NULL;
   g_autofree char *ppr = msg_path("-", "PPR-01", "000000000000001", "20240301120000000", 1);
@@ -326,7 +285,7 @@ START_TEST(test_rewritten_problem_and_census_messages_keep_facts)
   ck_assert(g_file_set_contents(ppr, garbage, sizeof garbage - 1, NULL));
   ck_assert(g_file_set_contents(adm, garbage, sizeof garbage - 1, NULL));
   write_lab("000000000000010", "20240305090000000");
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   p = get_patient(s);
   assert_facts_intact(p);
   ck_assert_uint_eq(st.suspect, 2);
@@ -353,7 +312,7 @@ END_TEST
 /* A census message cut before its PV1 is refused, not skipped. */
 START_TEST(test_census_message_without_pv1_is_refused)
 {
-  hk_store *s = open_store();
+  hk_store *s = hk_t_open_store();
   HkSsmix2Stats st = {0};
   g_autoptr(HkPatient) p = NULL;
   g_autofree char *text =
@@ -362,7 +321,7 @@ START_TEST(test_census_message_without_pv1_is_refused)
 
   store_patient(s);
   path = write_msg("20240305", "ADT-52", "000000000000003", "20240305120000000", text);
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   ck_assert_uint_eq(st.suspect, 1);
   assert_quarantined(s, path, "suspect", "PV1");
   p = get_patient(s);
@@ -377,7 +336,7 @@ END_TEST
  * DE), a discharge. */
 START_TEST(test_valid_messages_still_empty_the_lists)
 {
-  hk_store *s = open_store();
+  hk_store *s = hk_t_open_store();
   HkSsmix2Stats st = {0};
   g_autoptr(HkPatient) p = NULL;
   const char *adt61_withdrawn =
@@ -399,7 +358,7 @@ START_TEST(test_valid_messages_still_empty_the_lists)
     g_autofree char *c =
         write_msg("20240305", "ADT-52", "000000000000003", "20240305120000000", adt52);
   }
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   ck_assert_uint_eq(st.suspect + st.quarantined, 0);
   p = get_patient(s);
   ck_assert_uint_eq(p->allergies->len, 0);
@@ -416,7 +375,7 @@ END_TEST
  * suspect, but the allergy list is still marked unreadable. */
 START_TEST(test_misfiled_allergy_message)
 {
-  hk_store *s = open_store();
+  hk_store *s = hk_t_open_store();
   HkSsmix2Stats st = {0};
   g_autoptr(HkPatient) p = NULL;
   g_autofree char *text = g_strdup(adt61_penicillin);
@@ -427,7 +386,7 @@ START_TEST(test_misfiled_allergy_message)
   at[1] = '9'; /* P9010042 */
   store_patient(s);
   path = write_msg("-", "ADT-61", "999999999999999", "20240305090000000", text);
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   ck_assert_uint_eq(st.quarantined, 1);
   ck_assert_uint_eq(st.suspect, 0);
   assert_quarantined(s, path, "bad_input", "PID-3 says P9010042");
@@ -438,13 +397,19 @@ START_TEST(test_misfiled_allergy_message)
 }
 END_TEST
 
+static void
+facts_setup(void)
+{
+  hk_t_setup("hk-ssmix2-facts-XXXXXX");
+}
+
 static Suite *
 facts_suite(void)
 {
   Suite *s = suite_create("ssmix2-facts");
   TCase *tc = tcase_create("facts");
 
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, facts_setup, hk_t_teardown);
   tcase_set_timeout(tc, 120);
   tcase_add_loop_test(tc, test_unreadable_allergy_message_keeps_allergies, 0, N_BREAKS);
   tcase_add_test(tc, test_rewritten_problem_and_census_messages_keep_facts);
@@ -458,11 +423,5 @@ facts_suite(void)
 int
 main(void)
 {
-  SRunner *sr = srunner_create(facts_suite());
-  int failed;
-
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return hk_t_run(facts_suite());
 }

@@ -5,8 +5,8 @@
  * flag and text. Then change the storage as an SS-MIX2 gateway would
  * (1 -> 2 plus a new 1, 1 -> 0, a discharge) and check a rescan follows. */
 #include "hk-error.h"
-#include "hk-log.h"
 #include "hk-ssmix2.h"
+#include "hk-ssmix2-test.h"
 #include "hk-store.h"
 
 #include <check.h>
@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *tmp;
-static char *root;
 static JsonObject *expected;
 static JsonParser *parser;
 
@@ -29,18 +27,17 @@ setup(void)
   g_autofree char *std_out = NULL, *std_err = NULL;
   gint status = 0;
 
-  hk_log_set_level(HK_LOG_ERROR);
-  tmp = g_dir_make_tmp("hk-ssmix2-gen-XXXXXX", NULL);
-  ck_assert_ptr_nonnull(tmp);
+  hk_t_setup("hk-ssmix2-gen-XXXXXX");
   ck_assert_ptr_nonnull(build);
   samples = g_build_filename(build, "samples", "hikae-samples", NULL);
-  out = g_build_filename(tmp, "gen", NULL);
+  out = g_build_filename(hk_t_tmp, "gen", NULL);
   const char *argv[] = {samples, "--out",  out, "--patients", "60", "--docs-per-patient",
                         "1",     "--seed", "7", "--ssmix2",   NULL};
   ck_assert(
       g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL, &std_out, &std_err, &status, NULL));
   ck_assert_msg(g_spawn_check_wait_status(status, NULL), "hikae-samples failed: %s", std_err);
-  root = g_build_filename(out, "ssmix2", NULL);
+  g_free(hk_t_root);
+  hk_t_root = g_build_filename(out, "ssmix2", NULL);
   exp_path = g_build_filename(out, "ssmix2-expected.json", NULL);
   parser = json_parser_new();
   ck_assert(json_parser_load_from_file(parser, exp_path, NULL));
@@ -50,10 +47,7 @@ setup(void)
 static void
 teardown(void)
 {
-  g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmp);
-  ck_assert_int_eq(system(cmd), 0);
-  g_clear_pointer(&tmp, g_free);
-  g_clear_pointer(&root, g_free);
+  hk_t_teardown();
   g_clear_object(&parser);
 }
 
@@ -63,15 +57,6 @@ jstr(JsonObject *o, const char *k)
   return json_object_has_member(o, k) && !json_object_get_null_member(o, k)
              ? json_object_get_string_member(o, k)
              : NULL;
-}
-
-static hk_store *
-open_store(void)
-{
-  g_autofree char *dir = g_build_filename(tmp, "store", NULL);
-  hk_store *s = NULL;
-  ck_assert_int_eq(hk_store_open(dir, HK_STORE_CREATE, &s), 0);
-  return s;
 }
 
 static bool
@@ -216,11 +201,11 @@ check_documents(hk_txn *t)
 
 START_TEST(test_generated_storage)
 {
-  hk_store *s = open_store();
+  hk_store *s = hk_t_open_store();
   HkSsmix2Stats st = {0}, st2 = {0};
   hk_txn *t = NULL;
 
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   ck_assert_uint_eq(st.files, (guint64)json_object_get_int_member(expected, "messages"));
   ck_assert_uint_eq(st.quarantined + st.suspect, 0);
   ck_assert_uint_gt(st.withdrawn, 0);
@@ -230,7 +215,7 @@ START_TEST(test_generated_storage)
   check_documents(t);
   hk_txn_abort(t);
   /* A second walk finds nothing new. */
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st2), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st2), 0);
   ck_assert_uint_eq(st2.unchanged, st.files);
   ck_assert_uint_eq(st2.added + st2.patients + st2.messages, 0);
   hk_store_close(s);
@@ -265,17 +250,17 @@ with_flag(const char *path, char flag)
 
 START_TEST(test_live_changes)
 {
-  hk_store *s = open_store();
+  hk_store *s = hk_t_open_store();
   HkSsmix2Stats st = {0};
   hk_txn *t = NULL;
-  g_autofree char *rx = find_file(root, "_OMP-01_"), *lab = find_file(root, "_OML-11_");
+  g_autofree char *rx = find_file(hk_t_root, "_OMP-01_"), *lab = find_file(hk_t_root, "_OML-11_");
   g_autofree char *rx0 = NULL, *lab2 = NULL, *lab_new = NULL, *bytes = NULL;
   g_autofree char *rx_sid = NULL, *lab_sid = NULL;
   g_auto(GStrv) rx_parts = NULL, lab_parts = NULL;
   char doc_id[HK_DOC_ID_LEN + 1];
   gsize len = 0;
 
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   ck_assert_ptr_nonnull(rx);
   ck_assert_ptr_nonnull(lab);
   {
@@ -304,7 +289,7 @@ START_TEST(test_live_changes)
     g_string_free(b, TRUE);
   }
   memset(&st, 0, sizeof st);
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   ck_assert_uint_eq(st.withdrawn, 1);
   ck_assert_uint_eq(st.history, 1);
   ck_assert_uint_eq(st.added, 1);
@@ -340,7 +325,7 @@ END_TEST
 
 START_TEST(test_discharge_leaves_census)
 {
-  hk_store *s = open_store();
+  hk_store *s = hk_t_open_store();
   HkSsmix2Stats st = {0};
   hk_txn *t = NULL;
   JsonArray *c = json_object_get_array_member(expected, "census");
@@ -352,12 +337,12 @@ START_TEST(test_discharge_leaves_census)
   ck_assert_uint_gt(json_array_get_length(c), 0);
   first = json_array_get_object_element(c, 0);
   pid = jstr(first, "patient_id");
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   /* Turn the patient's admission message into a discharge one day in
    * the future: ADT^A01 -> ADT^A03 and EVN-6 later. */
   {
     g_autofree char *needle = g_strdup_printf("%s_", pid);
-    g_autofree char *pdir = g_build_filename(root, (char[]){pid[0], pid[1], pid[2], 0},
+    g_autofree char *pdir = g_build_filename(hk_t_root, (char[]){pid[0], pid[1], pid[2], 0},
                                              (char[]){pid[3], pid[4], pid[5], 0}, pid, NULL);
     adm = find_file(pdir, "_ADT-22_");
     ck_assert_ptr_nonnull(adm);
@@ -381,7 +366,7 @@ START_TEST(test_discharge_leaves_census)
     g_string_free(b, TRUE);
   }
   memset(&st, 0, sizeof st);
-  ck_assert_int_eq(hk_ssmix2_scan(s, root, &st), 0);
+  ck_assert_int_eq(hk_ssmix2_scan(s, hk_t_root, &st), 0);
   ck_assert_uint_eq(st.quarantined, 0);
   ck_assert_int_eq(hk_txn_begin(s, false, &t), 0);
   check_census(t, 1);
@@ -413,11 +398,5 @@ generated_suite(void)
 int
 main(void)
 {
-  SRunner *sr = srunner_create(generated_suite());
-  int failed;
-
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return hk_t_run(generated_suite());
 }

@@ -23,6 +23,14 @@ hk_usage_error(const char *program, const char *fmt, ...)
   return 2;
 }
 
+/* Whether the option's value is memory that hk_config_apply allocates. */
+static bool
+hk_config_owns(const GOptionEntry *e)
+{
+  return e->arg == G_OPTION_ARG_STRING || e->arg == G_OPTION_ARG_FILENAME ||
+         e->arg == G_OPTION_ARG_STRING_ARRAY || e->arg == G_OPTION_ARG_FILENAME_ARRAY;
+}
+
 /* Copy the key file's value for one option into its arg_data, as if it had
  * been given on the command line before anything else. */
 static int
@@ -82,6 +90,10 @@ hk_config_parse(const char *program, const char *parameter_string, const char *s
   GError *err = NULL;
   char *config = NULL;
   gboolean version = FALSE;
+  /* Per entry, the string (array) the key file set: GOption overwrites a
+   * value given on the command line without freeing the one before. */
+  gpointer *from_file = NULL;
+  size_t n_entries = 0;
   int ret = 0;
 
   /* --config must be read before the command line so the command line wins. */
@@ -103,10 +115,17 @@ hk_config_parse(const char *program, const char *parameter_string, const char *s
       ret = -HK_EIO;
       goto out;
     }
-    for (const GOptionEntry *e = entries; e->long_name; e++) {
+    while (entries[n_entries].long_name)
+      n_entries++;
+    from_file = g_new0(gpointer, n_entries);
+    for (size_t i = 0; i < n_entries; i++) {
+      const GOptionEntry *e = &entries[i];
       ret = hk_config_apply(kf, program, e);
       if (ret < 0)
         goto out;
+      if (e->arg_data && g_key_file_has_key(kf, program, e->long_name, NULL) &&
+          hk_config_owns(e))
+        from_file[i] = *(gpointer *)e->arg_data;
     }
   }
 
@@ -144,6 +163,16 @@ hk_config_parse(const char *program, const char *parameter_string, const char *s
     exit(0);
   }
 out:
+  for (size_t i = 0; from_file && i < n_entries; i++) {
+    if (!from_file[i] || *(gpointer *)entries[i].arg_data == from_file[i])
+      continue;
+    if (entries[i].arg == G_OPTION_ARG_STRING_ARRAY ||
+        entries[i].arg == G_OPTION_ARG_FILENAME_ARRAY)
+      g_strfreev(from_file[i]);
+    else
+      g_free(from_file[i]);
+  }
+  g_free(from_file);
   g_clear_error(&err);
   if (ctx)
     g_option_context_free(ctx);

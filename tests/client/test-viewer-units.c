@@ -815,7 +815,7 @@ const char *__lsan_default_suppressions(void);
 const char *
 __lsan_default_suppressions(void)
 {
-  return "leak:libfontconfig.so\nleak:cairo_surface_finish\n";
+  return "leak:FcInitLoadConfigAndFonts\nleak:FcFontRenderPrepare\nleak:cairo_surface_finish\n";
 }
 
 /* Read by AddressSanitizer only: whole stacks, through libraries built

@@ -1381,6 +1381,8 @@ START_TEST(test_corrupt_records)
   ck_assert_int_eq(hk_store_withdraw(t, id, "gone"), 0);
   ck_assert_int_eq(hk_txn_commit(t), 0);
   hk_store_close(s);
+  /* p is read back below into the same variable. */
+  g_clear_pointer(&p, hk_patient_free);
 
   /* Version 1 of D1: 8 bytes of ID, then the version big-endian. */
   for (int i = 0; i < 8; i++)

@@ -129,7 +129,7 @@ make_jpeg(int w, int h)
 START_TEST(test_thumbnail_jpeg)
 {
   /* Landscape and portrait, one a long strip, all larger than 256 px. */
-  static const int sizes[][2] = { { 1200, 900 }, { 700, 2000 }, { 3000, 300 } };
+  static const int sizes[][2] = {{1200, 900}, {700, 2000}, {3000, 300}};
 
   for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
     GBytes *jpeg = make_jpeg(sizes[i][0], sizes[i][1]), *thumb = NULL;

@@ -14,7 +14,7 @@
 int
 main(int argc, char **argv)
 {
-  HkIndexerInfo info = { 0 };
+  HkIndexerInfo info = {0};
   hk_store *s = NULL;
   hk_txn *t = NULL;
   int ret;

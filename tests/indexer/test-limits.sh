@@ -41,16 +41,16 @@ got=$("$ADMIN" ls --store "$T/o/st" | jq -r 'select(.source_id == "ORD:1") | "\(
 assert_eq "1:c.txt 2:a.txt 3:b.txt 4:d.txt" "$got" "versions of one source_id in one scan follow sidecar mtime, then name"
 assert_eq "d.txt" "$("$ADMIN" ls --store "$T/o/st" | jq -r 'select(.current) | .source | split("/") | last')" "the newest sidecar is current"
 
-# Map-full regrowth through the indexer's command line: 1 MiB map, 400
-# documents of 16 KiB (6.4 MB) in batches of 200.
+# Map-full regrowth through the indexer's command line: 1 MiB map, 200
+# documents of 32 KiB (6.4 MB) in batches of 100.
 G=$T/g/drop
-for i in $(seq 1 400); do
+for i in $(seq 1 200); do
   printf 'document %04d\n' "$i" > "$T/g-src"
-  head -c 16384 /dev/zero | tr '\0' "$(printf "\\x$(printf %x $((97 + i % 26)))")" >> "$T/g-src"
+  head -c 32768 /dev/zero | tr '\0' "$(printf "\\x$(printf %x $((97 + i % 26)))")" >> "$T/g-src"
   mkdoc "$G/$((i % 10))" "doc$i.txt" "GROW:$i" progress_note "$T/g-src"
 done
-"$INDEXER" --store "$T/g/st" --drop "$G" --once --map-size 1 --batch 200 2> "$T/g/log" || fail "indexer with --map-size 1: $(tail -5 "$T/g/log")"
-assert_eq 400 "$(stat_field "$T/g/st" documents)" "every document is in after the map filled"
+"$INDEXER" --store "$T/g/st" --drop "$G" --once --map-size 1 --batch 100 2> "$T/g/log" || fail "indexer with --map-size 1: $(tail -5 "$T/g/log")"
+assert_eq 200 "$(stat_field "$T/g/st" documents)" "every document is in after the map filled"
 # The indexer logs each growth; at least 1 -> 2 -> 4 -> 8 MiB for 6.4 MB.
 grows=$(grep -c "store map grown to" "$T/g/log" || true)
 [ "$grows" -ge 3 ] || fail "the map grew $grows times: $(cat "$T/g/log")"
@@ -59,7 +59,7 @@ assert_eq 0 "$(stat_field "$T/g/st" quarantined)" "nothing quarantined"
 # Every version's bytes are those of its file.
 "$ADMIN" ls --store "$T/g/st" | jq -r '"\(.sha256)  \(.source)"' > "$T/g/sums"
 sha256sum --quiet -c "$T/g/sums" || fail "stored hashes differ from the files"
-ok "400 stored hashes match their files"
+ok "200 stored hashes match their files"
 "$ADMIN" verify --store "$T/g/st" > /dev/null || fail "verify after growth"
 ok "verify passes after growth"
 echo "$HK_CHECKS checks passed"

@@ -120,6 +120,7 @@ main(int argc, char **argv)
   };
   HkUsersPolicy policy = { 5, 15 * 60 * G_USEC_PER_SEC, 15 * 60 * G_USEC_PER_SEC, 2 };
   sigset_t set;
+  GThread *prepare = NULL;
   int ret, status = 1;
 
   hk_log_set_program(HK_SERVER_PROGRAM);
@@ -207,7 +208,7 @@ main(int argc, char **argv)
   hk_audit_set_checkpoints(srv.audit, 60);
   /* Off the start-up path: cold start stays fast, and the first unknown
    * name does not answer slower than a known one. */
-  g_thread_unref(g_thread_new("hk-prepare", hk_server_prepare, srv.users));
+  prepare = g_thread_new("hk-prepare", hk_server_prepare, srv.users);
   srv.sessions = hk_sessions_new((int64_t)o->session_idle_s * G_USEC_PER_SEC,
                                  (int64_t)o->session_max_s * G_USEC_PER_SEC,
                                  (unsigned)o->max_sessions);
@@ -249,6 +250,10 @@ out:
     SSL_CTX_free(srv.ssl);
   hk_sessions_free(srv.sessions);
   hk_audit_close(srv.audit);
+  /* A stop right after the start finds the dummy hash still being made:
+   * wait for it before the accounts (and its lock) go away. */
+  if (prepare)
+    g_thread_join(prepare);
   hk_users_close(srv.users);
   if (srv.store)
     hk_store_close(srv.store);

@@ -1,6 +1,7 @@
 #include "hk-window.h"
 
 #include "hk-census-page.h"
+#include "hk-clock.h"
 #include "hk-client-config.h"
 #include "hk-document-view.h"
 #include "hk-freshness-banner.h"
@@ -160,7 +161,7 @@ logged_in(HkLoginPage *page, HkClient *client, HkWindow *self)
   hk_patient_page_set_client(self->patient_page, client);
   hk_document_view_set_client(self->document_view, client);
   hk_census_page_set_client(self->census_page, client);
-  self->last_input_us = g_get_monotonic_time();
+  self->last_input_us = hk_clock_now();
   show_page(self, "search");
   hk_search_page_focus(self->search_page);
 }
@@ -405,7 +406,7 @@ hk_window_is_printing(HkWindow *self)
 static void
 note_input(HkWindow *self)
 {
-  self->last_input_us = g_get_monotonic_time();
+  self->last_input_us = hk_clock_now();
 }
 
 static gboolean
@@ -422,14 +423,13 @@ pointer_input(GtkEventController *c, double x, double y, HkWindow *self)
   note_input(self);
 }
 
-static gboolean
-idle_check(gpointer data)
+void
+hk_window_check_idle(HkWindow *self)
 {
-  HkWindow *self = data;
   gint64 limit = (gint64)self->settings.idle_lock_minutes * 60 * G_USEC_PER_SEC;
 
   if (limit > 0 && self->client && hk_client_is_logged_in(self->client) &&
-      g_get_monotonic_time() - self->last_input_us > limit) {
+      hk_clock_now() - self->last_input_us > limit) {
     g_autofree char *msg = g_strdup_printf(
         g_dngettext(GETTEXT_PACKAGE,
                     "Locked after %d minute without use. Log in again to continue.",
@@ -438,6 +438,12 @@ idle_check(gpointer data)
         self->settings.idle_lock_minutes);
     hk_window_lock(self, msg);
   }
+}
+
+static gboolean
+idle_check(gpointer data)
+{
+  hk_window_check_idle(data);
   return G_SOURCE_CONTINUE;
 }
 

@@ -35,4 +35,8 @@ gboolean hk_window_is_printing(HkWindow *self);
  * message (may be NULL). Used by logout, idle lock and expiry. */
 void hk_window_lock(HkWindow *self, const char *message);
 
+/* Lock if the idle time has passed without input, by hk_clock_now(). A
+ * 10 s timer calls it; the GUI test calls it after hk_clock_advance(). */
+void hk_window_check_idle(HkWindow *self);
+
 G_END_DECLS

@@ -2,14 +2,71 @@
 
 #include "hk-error.h"
 
+#ifndef HK_TEST_CLOCK
+#define HK_TEST_CLOCK 0
+#endif
+
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
 
+static int64_t hk_time_offset;
+
+#if HK_TEST_CLOCK
+/* Test-clock builds only (see meson: a separate, never installed binary).
+ * The installed programs are built without this, so no environment
+ * variable can move the clock that session expiry and lockout rely on.
+ * The file is read on every call: the test rewrites it while the server
+ * runs. A missing or unreadable file means no offset. */
+static int64_t
+hk_time_file_offset(void)
+{
+  const char *path = g_getenv("HK_TEST_CLOCK_FILE");
+  char buf[32], *end = NULL;
+  FILE *f;
+  size_t n;
+  int64_t off = 0;
+
+  if (!path || !(f = fopen(path, "re")))
+    goto out;
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  off = g_ascii_strtoll(buf, &end, 10);
+  if (end == buf)
+    off = 0;
+out:
+  return off;
+}
+#endif
+
 int64_t
 hk_time_now(void)
 {
-  return g_get_real_time();
+  int64_t now = g_get_real_time() + __atomic_load_n(&hk_time_offset, __ATOMIC_RELAXED);
+
+#if HK_TEST_CLOCK
+  now += hk_time_file_offset();
+#endif
+  return now;
+}
+
+void
+hk_time_set_offset(int64_t usec)
+{
+  __atomic_store_n(&hk_time_offset, usec, __ATOMIC_RELAXED);
+}
+
+int64_t
+hk_time_get_offset(void)
+{
+  return __atomic_load_n(&hk_time_offset, __ATOMIC_RELAXED);
+}
+
+bool
+hk_time_test_clock(void)
+{
+  return HK_TEST_CLOCK != 0;
 }
 
 int

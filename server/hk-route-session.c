@@ -13,6 +13,7 @@
 
 #include "hk-error.h"
 #include "hk-log.h"
+#include "hk-time.h"
 
 #include <event2/event.h>
 #include <sodium.h>
@@ -78,7 +79,7 @@ hk_login_answer(HkRequest *r, HkLoginJob *job)
 {
   const char *user = job->user;
   HkLoginResult res = job->res;
-  int64_t now = g_get_real_time();
+  int64_t now = hk_time_now();
   int ret = job->ret;
 
   if (ret == 0) {
@@ -189,7 +190,7 @@ hk_login_run(gpointer data, gpointer user_data)
   HkLoginPool *pool = user_data;
 
   job->ret = hk_users_login(job->srv->users, job->user, job->password, job->otp,
-                            g_get_real_time(), &job->res);
+                            hk_time_now(), &job->res);
   sodium_memzero(job->password, job->password_len);
   g_atomic_int_dec_and_test(&pool->pending);
   if (event_base_once(job->base, -1, EV_TIMEOUT, hk_login_done_cb, job, NULL) != 0)

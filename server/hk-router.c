@@ -5,6 +5,7 @@
 
 #include "hk-error.h"
 #include "hk-log.h"
+#include "hk-time.h"
 
 #include <string.h>
 #include <sys/queue.h>
@@ -138,7 +139,7 @@ hk_router_auth(HkRequest *r)
   while (*token == ' ')
     token++;
   hk_router_accounts_check(r->srv);
-  ret = hk_sessions_check(r->srv->sessions, token, g_get_real_time(), &r->session);
+  ret = hk_sessions_check(r->srv->sessions, token, hk_time_now(), &r->session);
   r->authed = ret == 0;
   return r->authed;
 }

@@ -71,7 +71,7 @@ hk_server_wait(HkServer *srv, const sigset_t *set)
       break;
     if (sig < 0 && errno != EAGAIN && errno != EINTR)
       break;
-    hk_sessions_prune(srv->sessions, g_get_real_time());
+    hk_sessions_prune(srv->sessions, hk_time_now());
   }
   return sig;
 }

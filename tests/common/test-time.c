@@ -117,6 +117,29 @@ START_TEST(test_format_roundtrip)
 }
 END_TEST
 
+/* The offset a test sets moves hk_time_now() by exactly that much, and
+ * this (installed) build ignores HK_TEST_CLOCK_FILE. */
+START_TEST(test_offset)
+{
+  int64_t off = (int64_t)3600 * 1000000, before, now, after;
+
+  ck_assert(!hk_time_test_clock());
+  g_setenv("HK_TEST_CLOCK_FILE", "/nonexistent/clock", TRUE);
+  hk_time_set_offset(off);
+  ck_assert_int_eq(hk_time_get_offset(), off);
+  before = g_get_real_time();
+  now = hk_time_now();
+  after = g_get_real_time();
+  ck_assert(now >= before + off && now <= after + off);
+  hk_time_set_offset(0);
+  before = g_get_real_time();
+  now = hk_time_now();
+  after = g_get_real_time();
+  ck_assert(now >= before && now <= after);
+  g_unsetenv("HK_TEST_CLOCK_FILE");
+}
+END_TEST
+
 START_TEST(test_is_date)
 {
   ck_assert(hk_time_is_date("1950-05-04"));
@@ -154,6 +177,7 @@ time_suite(void)
   tcase_add_test(tc, test_format);
   tcase_add_test(tc, test_format_roundtrip);
   tcase_add_test(tc, test_is_date);
+  tcase_add_test(tc, test_offset);
   suite_add_tcase(s, tc);
   return s;
 }

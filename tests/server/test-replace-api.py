@@ -11,7 +11,7 @@ the real hikae-server over TLS on loopback (helpers of hk_it.py):
 - the same source_id in two named sources is two documents.
 Exit 0 pass, 1 fail.
 """
-import os, sys, tempfile
+import os, re, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hk_it as hk  # noqa: E402

@@ -13,7 +13,7 @@
 - --help and --version exit 0 with output; --config FILE is read (the
   server comes up from it alone); a bad option exits 2 with one line."""
 import json, os, shutil, subprocess, sys, http.client, struct
-import hk_server_fixture as hk
+import hk_it as hk
 
 HEARTBEAT = os.path.join(hk.BUILD, "tests", "server", "hk-test-heartbeat")
 SAMPLES = os.path.join(hk.BUILD, "samples", "hikae-samples")
@@ -58,7 +58,7 @@ def setup(fx):
     fx.docs = [json.loads(l) for l in hk.run(hk.ADMIN, "ls", "--store", fx.store).stdout.splitlines()
                if l.strip()]
     fx.p, fx.api = fx.start()
-    fx.token = fx.api.login("alice")
+    fx.token = fx.api.token("alice")
 
 
 def headers_everywhere(fx):
@@ -88,7 +88,7 @@ def headers_everywhere(fx):
         hk.check(h.get("x-content-type-options") == "nosniff",
                  "%s %s (%d): no X-Content-Type-Options: nosniff: %s" % (method, path, s, h))
     # A session's end (204) too.
-    _, js = api.req("POST", "/api/v1/session", {"user": "alice", "password": hk.PW["alice"]})
+    _, _, js = api.req("POST", "/api/v1/session", {"user": "alice", "password": hk.PW["alice"]})
     s, h, _ = raw(api, "DELETE", "/api/v1/session", None, js["token"])
     hk.check(s == 204 and h.get("x-content-type-options") == "nosniff" and
              "strict-transport-security" in h, "DELETE session: %d %s" % (s, h))
@@ -118,7 +118,7 @@ def thumbnails(fx):
 
 
 def indexer_state(fx):
-    s, js = fx.api.req("GET", "/api/v1/status", token=fx.token)
+    s, _, js = fx.api.req("GET", "/api/v1/status", token=fx.token)
     hk.check(s == 200, "status: %d" % s)
     admin = json.loads(hk.run(hk.ADMIN, "stats", "--store", fx.store).stdout)
     return js["indexer"], admin["indexer"]
@@ -136,12 +136,12 @@ def stale_is_stopped(fx):
     hk.check(admin_state == "running", "fresh heartbeat: stats says %s" % admin_state)
     # Just inside the server's limit when it is set to 30 s: running; past it: stopped.
     p, api = fx.start("--indexer-stale", "30")
-    tok = api.login("alice")
+    tok = api.token("alice")
     hk.run(HEARTBEAT, fx.store, "running", "20")
-    hk.check(api.req("GET", "/api/v1/status", token=tok)[1]["indexer"] == "running",
+    hk.check(api.req("GET", "/api/v1/status", token=tok)[2]["indexer"] == "running",
              "20 s old heartbeat with --indexer-stale 30 is not running")
     hk.run(HEARTBEAT, fx.store, "running", "40")
-    hk.check(api.req("GET", "/api/v1/status", token=tok)[1]["indexer"] == "stopped",
+    hk.check(api.req("GET", "/api/v1/status", token=tok)[2]["indexer"] == "stopped",
              "40 s old heartbeat with --indexer-stale 30 is not stopped")
     hk.check(fx.stop(p) == 0, "server did not stop cleanly: %s" % fx.log_tail())
     # A seal is reported as it is, however old.

@@ -41,6 +41,9 @@ typedef struct {
   gint map_size_mb; /* 0: HK_STORE_MAP_DEFAULT */
   gint batch;
   gint workers;
+  gint parser_cpu;
+  gint parser_timeout;
+  gint parser_memory;
   gboolean verbose;
 } HkIndexerOptions;
 
@@ -259,7 +262,8 @@ main(int argc, char **argv)
   HkIndexerOptions opt = { .poll_interval = 30, .tripwire_threshold = 10,
                            .tripwire_window = 300, .replace_threshold = HK_REPLACE_THRESHOLD,
                            .replace_window = HK_REPLACE_WINDOW_S, .max_size_mb = 256, .batch = 128,
-                           .workers = (gint)g_get_num_processors() };
+                           .workers = (gint)g_get_num_processors(), .parser_cpu = 20,
+                           .parser_timeout = 30, .parser_memory = 2048 };
   GOptionEntry entries[] = {
     { "store", 0, 0, G_OPTION_ARG_FILENAME, &opt.store_dir, "Document store folder", "DIR" },
     { "drop", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.drops,
@@ -285,6 +289,12 @@ main(int argc, char **argv)
     { "batch", 0, 0, G_OPTION_ARG_INT, &opt.batch, "Documents per transaction (default 128)", "N" },
     { "workers", 0, 0, G_OPTION_ARG_INT, &opt.workers,
       "Parser processes at once (default: the number of cores)", "N" },
+    { "parser-cpu", 0, 0, G_OPTION_ARG_INT, &opt.parser_cpu,
+      "CPU seconds one parser process may use on a document (default 20)", "SECONDS" },
+    { "parser-timeout", 0, 0, G_OPTION_ARG_INT, &opt.parser_timeout,
+      "Seconds one parser process may take on a document (default 30)", "SECONDS" },
+    { "parser-memory", 0, 0, G_OPTION_ARG_INT, &opt.parser_memory,
+      "Memory one parser process may add, in MiB (default 2048)", "MIB" },
     { "map-size", 0, 0, G_OPTION_ARG_INT, &opt.map_size_mb,
       "Map of the store, in MiB (default 1048576 = 1 TiB; doubles when full)", "MIB" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Log debug messages", NULL },
@@ -318,6 +328,8 @@ main(int argc, char **argv)
       opt.tripwire_window < 1 || opt.replace_threshold < 1 || opt.replace_window < 1 ||
       opt.max_size_mb < 1 || opt.max_size_mb > 4096 || opt.batch < 1 ||
       opt.batch > 100000 || opt.workers < 1 || opt.workers > HK_INSPECT_MAX_PARALLEL ||
+      opt.parser_cpu < 1 || opt.parser_cpu > 3600 || opt.parser_timeout < 1 ||
+      opt.parser_timeout > 3600 || opt.parser_memory < 64 || opt.parser_memory > 65536 ||
       (opt.map_size_mb && (uint64_t)opt.map_size_mb << 20 < HK_STORE_MAP_MIN)) {
     status = hk_usage_error(HK_PROGRAM, "a numeric option is out of range");
     goto out;
@@ -380,6 +392,9 @@ main(int argc, char **argv)
   cfg.replace_threshold = (unsigned)opt.replace_threshold;
   cfg.replace_window_s = (unsigned)opt.replace_window;
   ix.ing = hk_ingest_new(ix.store, &cfg);
+  hk_inspect_set_limits(&(HkInspectLimits){ .cpu_s = (unsigned)opt.parser_cpu,
+                                             .wall_s = (unsigned)opt.parser_timeout,
+                                             .memory_mib = (unsigned)opt.parser_memory });
   hk_thumbnail_warmup();
   if (hk_ingest_sealed(ix.ing))
     hk_error("the indexer is SEALED; nothing is ingested until `hikae-admin unseal`");

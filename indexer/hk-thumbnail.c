@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -22,9 +23,14 @@
 #include <turbojpeg.h>
 #include <unistd.h>
 
-#define HK_INSPECT_CPU_S 20
-#define HK_INSPECT_WALL_MS 30000
-#define HK_INSPECT_MEM (2048ull << 20)
+/* The limits every parser child runs under (hk_inspect_set_limits). */
+static HkInspectLimits hk_limits = HK_INSPECT_LIMITS_DEFAULT;
+
+void
+hk_inspect_set_limits(const HkInspectLimits *limits)
+{
+  hk_limits = *limits;
+}
 
 const char *
 hk_sniff(const void *data, size_t len)
@@ -316,25 +322,31 @@ hk_write_all(int fd, const void *buf, size_t len)
 }
 
 /* HK_TEST_PARSER_HOOK=ACTION[:CONTENT-TYPE] (tests/indexer/
- * test-parser-sandbox.sh): a confined child of that content type (any if
- * none is given) pauses 5 s ("pause", so that a test can read its
- * /proc/PID/fd), or tries open() ("open") or socket() ("socket"). It runs
- * only after hk_sandbox_enter(): it cannot lift any restriction, only make
- * the child stop or wait (within the wall-clock limit). */
-static void
+ * test-parser-sandbox.sh, test-parser-limits.sh): a confined child of that
+ * content type (any if none is given) pauses 5 s ("pause", so that a test
+ * can read its /proc/PID/fd), tries open() ("open") or socket() ("socket"),
+ * burns CPU until its CPU limit stops it ("spin"), sleeps until its
+ * wall-clock limit stops it ("hang"), or maps memory 64 MiB at a time,
+ * up to 4 GiB, until its memory limit refuses ("alloc": the document is then
+ * refused with how far it got). It runs only after hk_sandbox_enter(): it
+ * cannot lift any restriction, only make the child stop, wait or fail as a
+ * hostile file would make a parser do. Returns a reason to refuse the
+ * document with, or NULL to parse it as usual. */
+static char *
 hk_test_hook(const char *content_type)
 {
   const char *hook = getenv("HK_TEST_PARSER_HOOK"), *colon;
+  char *reason = NULL;
   size_t n;
 
   if (!hook)
-    return;
+    goto out;
   colon = strchr(hook, ':');
   n = colon ? (size_t)(colon - hook) : strlen(hook);
   if (colon && g_strcmp0(colon + 1, content_type) != 0)
-    return;
+    goto out;
   if (n == 5 && strncmp(hook, "pause", n) == 0) {
-    struct timespec ts = {5, 0};
+    struct timespec ts = { 5, 0 };
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
       ;
   } else if (n == 4 && strncmp(hook, "open", n) == 0) {
@@ -345,25 +357,72 @@ hk_test_hook(const char *content_type)
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd >= 0)
       close(fd);
+  } else if (n == 4 && strncmp(hook, "spin", n) == 0) {
+    /* Bounded only by RLIMIT_CPU (or, failing that, the wall clock). */
+    for (volatile uint64_t i = 0;; i++)
+      ;
+  } else if (n == 4 && strncmp(hook, "hang", n) == 0) {
+    for (;;) {
+      struct timespec ts = { 60, 0 };
+      nanosleep(&ts, NULL);
+    }
+  } else if (n == 5 && strncmp(hook, "alloc", n) == 0) {
+    enum { HK_CHUNKS = 64 }; /* 64 x 64 MiB = 4 GiB */
+    void *chunk[HK_CHUNKS];
+    unsigned got = 0;
+    /* Mapped as malloc maps large blocks, but never touched (malloc may
+     * fill a block, MALLOC_PERTURB_): the limit is on address space. */
+    while (got < HK_CHUNKS &&
+           (chunk[got] = mmap(NULL, 64u << 20, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)) != MAP_FAILED)
+      got++;
+    reason = g_strdup_printf("test hook: %s after %u MiB",
+                             got < HK_CHUNKS ? "memory refused" : "no memory limit met", got * 64u);
+    for (unsigned i = 0; i < got; i++)
+      munmap(chunk[i], 64u << 20);
   }
+out:
+  return reason;
+}
+
+/* The child's address space when it starts: its limit is this plus
+ * hk_limits.memory_mib. Relative, because what a child inherits differs by
+ * build: AddressSanitizer's shadow alone reserves terabytes, so an absolute
+ * limit would either stop every sanitized child or be switched off there,
+ * and then no test could show the limit works. */
+static uint64_t
+hk_inherited_vm(void)
+{
+  uint64_t pages = 0;
+  char buf[128];
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+
+  if (fd >= 0) {
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    if (n > 0) {
+      buf[n] = '\0';
+      pages = g_ascii_strtoull(buf, NULL, 10);
+    }
+    close(fd);
+  }
+  return pages * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 static G_GNUC_NORETURN void
 hk_inspect_child(int fd, const HkInspectJob *job)
 {
-  struct rlimit cpu = { HK_INSPECT_CPU_S, HK_INSPECT_CPU_S + 1 };
+  /* SIGXCPU at the soft limit; SIGKILL a second later if it is caught. */
+  struct rlimit cpu = { hk_limits.cpu_s, hk_limits.cpu_s + 1 };
+  struct rlimit mem;
   GBytes *thumb = NULL;
   char *reason = NULL;
   uint32_t hdr[3];
   int ret;
 
   setrlimit(RLIMIT_CPU, &cpu);
-#if !defined(__SANITIZE_ADDRESS__)
-  /* AddressSanitizer reserves terabytes of address space; only limit
-   * memory in ordinary builds. */
-  struct rlimit mem = { HK_INSPECT_MEM, HK_INSPECT_MEM };
+  /* Before the sandbox: /proc is out of reach once it is entered. */
+  mem.rlim_cur = mem.rlim_max = hk_inherited_vm() + ((uint64_t)hk_limits.memory_mib << 20);
   setrlimit(RLIMIT_AS, &mem);
-#endif
   /* Nothing of the indexer (the store's data.mdb, sockets, the source
    * folders) is reachable from here on (hk-sandbox.h). */
   if (hk_sandbox_enter(fd, job->want_thumb && g_strcmp0(job->content_type, "application/pdf") == 0
@@ -371,8 +430,9 @@ hk_inspect_child(int fd, const HkInspectJob *job)
                                : HK_SANDBOX_PARSE) != 0) {
     ret = -HK_EIO;
     reason = g_strdup("the parser's sandbox could not be set up: not parsed");
+  } else if ((reason = hk_test_hook(job->content_type)) != NULL) {
+    ret = -HK_EINVAL;
   } else {
-    hk_test_hook(job->content_type);
     ret = hk_thumbnail_check(job->content_type, job->data, job->len, job->want_thumb, &thumb,
                              &reason);
   }
@@ -423,7 +483,7 @@ hk_inspect_start(HkRunning *r, HkInspectJob *job)
   close(fds[1]);
   r->fd = fds[0];
   r->buf = g_byte_array_new();
-  r->deadline = g_get_monotonic_time() + HK_INSPECT_WALL_MS * 1000ll;
+  r->deadline = g_get_monotonic_time() + hk_limits.wall_s * G_USEC_PER_SEC;
 }
 
 /* Reap a child whose pipe closed (or timed out) and read its answer. */
@@ -434,15 +494,25 @@ hk_inspect_finish(HkRunning *r)
   int status = 0;
   uint32_t hdr[3];
 
+  struct rusage ru = { 0 };
+  bool cpu_spent;
+
   if (r->timed_out)
     kill(r->pid, SIGKILL);
-  while (waitpid(r->pid, &status, 0) < 0 && errno == EINTR)
+  while (wait4(r->pid, &status, 0, &ru) < 0 && errno == EINTR)
     ;
+  cpu_spent = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec >= (time_t)hk_limits.cpu_s;
   close(r->fd);
   job->ret = -HK_EINVAL;
   if (r->timed_out) {
-    job->reason = g_strdup_printf("parser took longer than %d s on this %s",
-                                  HK_INSPECT_WALL_MS / 1000, job->content_type);
+    job->reason = g_strdup_printf("parser took longer than %u s on this %s (killed)",
+                                  hk_limits.wall_s, job->content_type);
+  } else if (WIFSIGNALED(status) &&
+             (WTERMSIG(status) == SIGXCPU || (WTERMSIG(status) == SIGKILL && cpu_spent))) {
+    /* The CPU limit sends SIGXCPU, then SIGKILL a second later if that
+     * was caught. */
+    job->reason = g_strdup_printf("parser used more than %u s of CPU on this %s (killed)",
+                                  hk_limits.cpu_s, job->content_type);
   } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
     uint32_t nr = UINT32_MAX;
     char *name;

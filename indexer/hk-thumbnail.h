@@ -23,6 +23,21 @@ int hk_thumbnail_check(const char *content_type, const void *data, size_t len, b
 
 #define HK_INSPECT_MAX_PARALLEL 8
 
+/* What one parser child may use before it is stopped and its document
+ * refused: CPU seconds (RLIMIT_CPU), wall-clock seconds (then the indexer
+ * kills it), and address space beyond what it inherited, in MiB
+ * (RLIMIT_AS). The indexer's --parser-cpu, --parser-timeout and
+ * --parser-memory. */
+typedef struct {
+  unsigned cpu_s;
+  unsigned wall_s;
+  unsigned memory_mib;
+} HkInspectLimits;
+#define HK_INSPECT_LIMITS_DEFAULT { .cpu_s = 20, .wall_s = 30, .memory_mib = 2048 }
+
+/* Set the limits of every later child (once, at start-up). */
+void hk_inspect_set_limits(const HkInspectLimits *limits);
+
 typedef struct {
   /* in */
   const char *content_type;

@@ -50,6 +50,9 @@ fw_cleanup() {
   hk_cleanup
 }
 trap fw_cleanup EXIT
+# A timeout's SIGTERM (or ^C) must clean up too: exit, which runs the trap.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 ns() { "$IP" netns exec "$P-$1" "${@:2}"; }
 

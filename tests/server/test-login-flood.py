@@ -7,9 +7,10 @@
    leave accounts.mdb under 2 MiB, and a real user still locks on the 5th
    failure.
 2. During an open-loop flood of 200 logins/s, an authenticated client reading
-   a timeline sees p99 under 2 s (a generous bound: with the logins on the
-   event loops it is tens of seconds; bench/login measures the real figure),
-   and a full login queue answers 503 with Retry-After at once.
+   a timeline gets every answer (200), and a full login queue answers 503
+   with Retry-After at once. How fast those reads are is a measurement, not a
+   pass/fail bound (issue 12, item 1.3): bench/login reports the p99
+   (docs/benchmarks.md, "Login flood"); this test prints it.
 3. Clients that disconnect while their login is queued, and a SIGTERM with
    logins queued, leave the server sound (ASan/LSan see any use after free
    or leak) and the stop clean.
@@ -26,7 +27,6 @@ from hk_it import start_server as hk_start_server, stop as stop_server  # noqa: 
 
 TMP = tempfile.mkdtemp(prefix="hk-login-flood-")
 BOUND = 2 * 1024 * 1024  # accounts.mdb after the flood
-P99_BOUND = 2.0          # seconds; the real figure is in docs/benchmarks.md
 PROCS = []
 
 
@@ -302,8 +302,6 @@ def test_flood_latency(port, ctx):
         k = r[0] if r[0] != "error" else "error " + r[1]
         codes[k] = codes.get(k, 0) + 1
     check(not errors, "reader errors: %s" % errors[:5])
-    check(p99 < P99_BOUND, "timeline p99 %.3f s during the flood (%d reads, max %.3f s); "
-          "logins: %s" % (p99, len(lat), lat[-1], codes))
     check(set(codes) <= {401, 503}, "login answers: %s" % codes)
     check(codes.get(503, 0) > 0, "the login queue never filled: %s" % codes)
     check(all(r[1] for r in results if r[0] == 503), "503 without Retry-After")
@@ -354,7 +352,7 @@ def main():
         only = os.environ.get("HK_ONLY")
         for name, fn, args in [
             ("20,000 oversize + 40 random names", test_size_bound, (port, ctx, state)),
-            ("timeline p99 under a login flood", test_flood_latency, (port, ctx)),
+            ("timeline read during a login flood", test_flood_latency, (port, ctx)),
             ("disconnect while queued; stop", test_disconnect_and_stop, (port, ctx, p)),
         ]:
             if only and only not in name:

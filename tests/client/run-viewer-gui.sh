@@ -126,7 +126,9 @@ for lang in en ja; do
   add_user state "lock-$lang"
 done
 # Sessions that end 8 s after login, on a server of their own (its own
-# state: the accounts and audit log belong to one server).
+# state: the accounts and audit log belong to one server). It is the
+# test-clock build (docs/operations.md, "The test clock"): the GUI test moves
+# its clock past the session's end instead of waiting for it.
 mkdir -p state-short
 add_user state-short viewer1
 port=$(( 20000 + $$ % 20000 ))
@@ -134,7 +136,8 @@ short_port=$((port + 1))
 "$B/server/hikae-server" --store store --state state --listen "127.0.0.1:$port" \
   --tls-cert server.pem --tls-key server.key >server.log 2>&1 &
 server_pid=$!
-"$B/server/hikae-server" --store store --state state-short --listen "127.0.0.1:$short_port" \
+HK_TEST_CLOCK_FILE="$tmp/short.clock" "$B/server/hikae-server-testclock" --store store \
+  --state state-short --listen "127.0.0.1:$short_port" \
   --tls-cert server.pem --tls-key server.key --session-max 8 >server-short.log 2>&1 &
 short_pid=$!
 wait_health "$port" "$server_pid"
@@ -151,6 +154,7 @@ export HK_TEST_CA="$tmp/ca.pem"
 export HK_TEST_OTHER_CA="$tmp/other-ca.pem"
 export HK_TEST_SHORT_SERVER="https://127.0.0.1:$short_port"
 export HK_TEST_SHORT_SESSION_S=8
+export HK_TEST_SHORT_CLOCK="$tmp/short.clock"
 export HK_TEST_USER=viewer1
 export HK_TEST_PASSWORD_FILE="$tmp/password"
 export HK_TEST_OUT="$tmp"

@@ -11,6 +11,8 @@
 #define HK_ADMIN_PROGRAM "hikae-admin"
 /* A "running" indexer silent for longer than this is reported stopped. */
 #define HK_ADMIN_STALE_S 60
+/* The longest --reason of `hikae-admin seal`, in bytes. */
+#define HK_SEAL_REASON_MAX 500
 
 int hk_admin_stats_main(int argc, char **argv);
 int hk_admin_ls_main(int argc, char **argv);
@@ -18,6 +20,8 @@ int hk_admin_export_main(int argc, char **argv);
 int hk_admin_verify_main(int argc, char **argv);
 int hk_admin_quarantine_main(int argc, char **argv);
 int hk_admin_unseal_main(int argc, char **argv);
+int hk_admin_seal_main(int argc, char **argv);
+int hk_admin_restore_main(int argc, char **argv);
 int hk_admin_backup_main(int argc, char **argv);
 int hk_admin_migrate_main(int argc, char **argv);
 

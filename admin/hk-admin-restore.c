@@ -57,8 +57,8 @@ out:
  * out of space, a damaged disk) would open, and its first read past the end
  * would kill the process with SIGBUS: refuse it with its size instead.
  * *why (g_free) says what is wrong. */
-static int
-hk_restore_check_lmdb(int fd, char **why)
+int
+hk_admin_check_lmdb(int fd, char **why)
 {
   uint8_t meta[HK_MDB_OFF_TXNID + 8];
   uint32_t magic, psize = 0;
@@ -360,7 +360,7 @@ hk_admin_restore_main(int argc, char **argv)
   }
   close(in);
   in = open(dst, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  ret = in < 0 ? hk_err_from_errno(errno) : hk_restore_check_lmdb(in, &why);
+  ret = in < 0 ? hk_err_from_errno(errno) : hk_admin_check_lmdb(in, &why);
   if (ret) {
     if (!why)
       why = g_strdup_printf("%s: %s", dst, hk_strerror(ret));

@@ -34,3 +34,10 @@ int hk_admin_parse(const char *params, const char *summary, const GOptionEntry *
 /* Re-hash every version of the store at s; print each mismatch to err.
  * Sets *checked and *bad. \return 0 if it could read the store. */
 int hk_admin_verify_store(hk_store *s, FILE *err, uint64_t *checked, uint64_t *bad);
+
+/* Is the open file fd a whole LMDB file (its meta pages readable, as long
+ * as its pages need)? A store cut short would open, and its first read past
+ * the end would kill the process with SIGBUS. On a problem, *why (g_free)
+ * names it. \return 0; -HK_ECORRUPT (cut short); -HK_EFORMAT (not LMDB);
+ * -HK_EIO. */
+int hk_admin_check_lmdb(int fd, char **why);

@@ -97,6 +97,9 @@ mkdir "$T/garbage"; head -c 65536 /dev/urandom > "$T/garbage/data.mdb"
 refused "$T/garbage" "not an LMDB file" "random bytes are refused"
 mkdir "$T/short"; head -c 16384 "$BK/data.mdb" > "$T/short/data.mdb"
 refused "$T/short" "data.mdb is cut short" "a cut-short data.mdb is refused (not a SIGBUS)"
+rc=0; "$ADMIN" verify --store "$T/short" > /dev/null 2> "$T/err" || rc=$?
+assert_eq 1 "$rc" "verify of a cut-short store fails (exit 1, not SIGBUS's 135)"
+grep -q "cut short" "$T/err" || fail "verify names it: $(cat "$T/err")"
 # An LMDB file that is no hikae store: the server's accounts.
 echo 'an account password 123' | "$ADMIN" user add someone --state "$T/state" > /dev/null 2>&1 \
   || fail "user add"

@@ -31,7 +31,8 @@ static const HkAdminCommand hk_commands[] = {
   { "restore", hk_admin_restore_main,
     "restore --from BACKUP --store NEWDIR  verified copy into a new folder, never over a store" },
   { "user", hk_admin_user_main,
-    "user add|list|lock|unlock|passwd|remove NAME --state DIR [--role viewer|auditor] [--totp]" },
+    "user add|list|lock|unlock|passwd|totp|remove NAME --state DIR [--role viewer|auditor]\n"
+    "       [--totp] [--password-file FILE | --generate]" },
   { "audit", hk_admin_audit_main, "audit verify --state DIR       check the audit hash chain" },
 };
 

@@ -1,5 +1,5 @@
 /* hikae-admin's store commands: stats, ls, export, verify, quarantine,
- * unseal. All but unseal open the store read-only. */
+ * seal, unseal. All but seal and unseal open the store read-only. */
 #include "hk-admin.h"
 
 #include "hk-config.h"
@@ -9,6 +9,7 @@
 #include "hk-time.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -64,7 +65,8 @@ hk_admin_open(int *argc, char ***argv, GOptionEntry *extra, const char *params, 
     { NULL },
   };
   GArray *all = g_array_new(TRUE, TRUE, sizeof(GOptionEntry));
-  int ret, status = 0;
+  char *data = NULL, *why = NULL;
+  int fd = -1, ret, status = 0;
 
   g_array_append_vals(all, store_entry, 1);
   for (GOptionEntry *e = extra; e && e->long_name; e++)
@@ -73,6 +75,18 @@ hk_admin_open(int *argc, char ***argv, GOptionEntry *extra, const char *params, 
                           "--store DIR");
   if (status)
     goto out;
+  /* These commands are what is run on a store in doubt: a data.mdb cut
+   * short must be named, not kill the process with SIGBUS at its first
+   * read past the end (a missing one is told by the open below). */
+  data = g_build_filename(*store_dir, "data.mdb", NULL);
+  fd = open(data, O_RDONLY | O_CLOEXEC);
+  ret = fd < 0 ? 0 : hk_admin_check_lmdb(fd, &why);
+  if (ret) {
+    fprintf(stderr, "%s: cannot open store %s: %s\n", HK_ADMIN_PROGRAM, *store_dir,
+            why ? why : hk_strerror(ret));
+    status = 1;
+    goto out;
+  }
   ret = hk_store_open(*store_dir, write ? 0 : HK_STORE_RDONLY, s);
   if (ret) {
     fprintf(stderr, "%s: cannot open store %s: %s\n", HK_ADMIN_PROGRAM, *store_dir,
@@ -80,6 +94,10 @@ hk_admin_open(int *argc, char ***argv, GOptionEntry *extra, const char *params, 
     status = 1;
   }
 out:
+  if (fd >= 0)
+    close(fd);
+  g_free(data);
+  g_free(why);
   g_array_unref(all);
   return status;
 }
@@ -520,6 +538,98 @@ out:
   hk_txn_abort(t);
   hk_store_close(s);
   g_free(dir);
+  return status;
+}
+
+/* A reason is shown by stats, the API's status and the viewer: one line
+ * of printable text, short enough to read at a glance. */
+static const char *
+hk_seal_reason_problem(const char *reason)
+{
+  const char *why = NULL;
+
+  if (!*reason || strspn(reason, " \t") == strlen(reason))
+    why = "--reason: say why (it is shown with the seal)";
+  else if (strlen(reason) > HK_SEAL_REASON_MAX)
+    why = "--reason: at most " G_STRINGIFY(HK_SEAL_REASON_MAX) " bytes";
+  else if (!g_utf8_validate(reason, -1, NULL))
+    why = "--reason: not valid UTF-8";
+  for (const char *p = reason; !why && *p; p = g_utf8_next_char(p))
+    if (g_unichar_iscntrl(g_utf8_get_char(p)))
+      why = "--reason: one line of text, no control characters";
+  return why;
+}
+
+int
+hk_admin_seal_main(int argc, char **argv)
+{
+  char *dir = NULL, *reason = NULL, *t_text = NULL;
+  GOptionEntry extra[] = {
+    { "reason", 0, 0, G_OPTION_ARG_STRING, &reason,
+      "Why ingest stops (required; shown by stats and /api/v1/status)", "TEXT" },
+    { NULL },
+  };
+  struct passwd *pw = getpwuid(getuid());
+  hk_store *s = NULL;
+  hk_txn *t = NULL;
+  HkIndexerInfo info = { 0 };
+  const char *why;
+  int ret, status;
+
+  status = hk_admin_open(&argc, &argv, extra, "seal", true, &s, &dir);
+  if (status)
+    goto out;
+  if (!reason) {
+    status = hk_usage_error(HK_ADMIN_PROGRAM, "--reason TEXT is required");
+    goto out;
+  }
+  why = hk_seal_reason_problem(reason);
+  if (why) {
+    status = hk_usage_error(HK_ADMIN_PROGRAM, "%s", why);
+    goto out;
+  }
+  status = 1;
+  ret = hk_txn_begin(s, true, &t);
+  if (ret == 0)
+    ret = hk_store_get_indexer(t, &info);
+  if (ret)
+    goto fail;
+  if (info.state == HK_INDEXER_SEALED) {
+    /* The first seal says what happened first: keep it. */
+    t_text = hk_time_format(info.sealed_at);
+    printf("already sealed since %s: %s\nthe seal is kept as it was\n", t_text,
+           info.reason ? info.reason : "(no reason)");
+    status = 0;
+    goto out;
+  }
+  g_free(info.reason);
+  info.reason = g_strdup_printf("by hand (host:%s): %s", pw ? pw->pw_name : "?", reason);
+  info.state = HK_INDEXER_SEALED;
+  info.sealed_at = hk_time_now();
+  /* heartbeat_at and pid stay the indexer's own: they tell whether one
+   * runs. Every ingest write checks the seal in its own transaction
+   * (hk_store_check_unsealed), so nothing is ingested after this commit. */
+  ret = hk_store_set_indexer(t, &info);
+  if (ret == 0)
+    ret = hk_txn_commit(t);
+  t = NULL;
+  if (ret)
+    goto fail;
+  t_text = hk_time_format(info.sealed_at);
+  printf("sealed at %s: %s\nnothing more is ingested; the archive is served as it is.\n"
+         "`%s unseal --store %s` resumes ingest.\n",
+         t_text, info.reason, HK_ADMIN_PROGRAM, dir);
+  status = 0;
+  goto out;
+fail:
+  fprintf(stderr, "%s: seal: %s\n", HK_ADMIN_PROGRAM, hk_strerror(ret));
+out:
+  hk_indexer_info_clear(&info);
+  hk_txn_abort(t);
+  hk_store_close(s);
+  g_free(dir);
+  g_free(reason);
+  g_free(t_text);
   return status;
 }
 

@@ -1,4 +1,4 @@
-/* hikae-admin user add|list|lock|unlock|passwd|remove: accounts of
+/* hikae-admin user add|list|lock|unlock|passwd|totp|remove: accounts of
  * hikae-server, managed on the host only. Each change is also written to the
  * audit log, so the auditor sees who was given access and when. */
 #include "hk-admin-user.h"
@@ -16,35 +16,40 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define HK_USER_USAGE "user add|list|lock|unlock|passwd|remove NAME --state DIR [--role viewer|auditor] [--totp]"
+#define HK_USER_USAGE                                                                      \
+  "user add|list|lock|unlock|passwd|totp|remove NAME --state DIR [--role viewer|auditor] "  \
+  "[--totp] [--password-file FILE | --generate]"
 
-/* Read the password from standard input when it is not a terminal (one
- * line, its newline removed); on a terminal make one and say so. *generated
- * tells which. */
+/* A password made here: 20 characters from a 32-letter alphabet without
+ * look-alikes (no 0/o, no 1/l), from libsodium's CSPRNG: 100 bits, in
+ * groups of five so it can be read out over a phone (23 characters with
+ * the dashes; at least 16 as MHLW 6.0 asks). */
+static char *
+hk_admin_make_password(void)
+{
+  static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
+  GString *s = g_string_new(NULL);
+
+  for (int i = 0; i < 20; i++) {
+    if (i && i % 5 == 0)
+      g_string_append_c(s, '-');
+    g_string_append_c(s, alphabet[randombytes_uniform(sizeof alphabet - 1)]);
+  }
+  return g_string_free(s, FALSE);
+}
+
+/* One line (its newline removed) from f into *out. */
 static int
-hk_admin_read_password(char **out, bool *generated)
+hk_admin_read_line(FILE *f, char **out)
 {
   char buf[HK_PASSWORD_MAX + 2];
   int ret = 0;
 
-  *generated = false;
-  if (isatty(STDIN_FILENO)) {
-    /* 20 characters from a 32-letter alphabet without look-alikes: 100 bits,
-     * in groups of five so it can be read out over a phone. */
-    static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
-    GString *s = g_string_new(NULL);
-    for (int i = 0; i < 20; i++) {
-      if (i && i % 5 == 0)
-        g_string_append_c(s, '-');
-      g_string_append_c(s, alphabet[randombytes_uniform(sizeof alphabet - 1)]);
-    }
-    *out = g_string_free(s, FALSE);
-    *generated = true;
-    goto out;
-  }
-  if (!fgets(buf, sizeof buf, stdin)) {
+  if (!fgets(buf, sizeof buf, f)) {
     ret = -HK_EINVAL;
     goto out;
   }
@@ -52,6 +57,52 @@ hk_admin_read_password(char **out, bool *generated)
   *out = g_strdup(buf);
 out:
   sodium_memzero(buf, sizeof buf);
+  return ret;
+}
+
+/* Where the password comes from, in this order: --generate; --password-file
+ * FILE ("-": standard input); standard input when it is not a terminal
+ * (interfaces.md); else, on a terminal, one is generated. *generated tells
+ * whether it was made here (then it is printed once). */
+static int
+hk_admin_get_password(const char *file, bool generate, char **out, bool *generated)
+{
+  FILE *f = NULL;
+  struct stat st;
+  int ret = 0;
+
+  *generated = false;
+  if (generate || (!file && isatty(STDIN_FILENO))) {
+    *out = hk_admin_make_password();
+    *generated = true;
+    goto out;
+  }
+  if (!file || strcmp(file, "-") == 0) {
+    ret = hk_admin_read_line(stdin, out);
+    if (ret < 0)
+      fprintf(stderr,
+              "%s: no password on standard input; give --password-file FILE, or --generate "
+              "to have one made and printed once\n",
+              HK_ADMIN_PROGRAM);
+    goto out;
+  }
+  f = fopen(file, "re");
+  if (!f) {
+    fprintf(stderr, "%s: --password-file %s: %s\n", HK_ADMIN_PROGRAM, file, g_strerror(errno));
+    ret = -HK_EIO;
+    goto out;
+  }
+  /* A password file others can read is a password others know. */
+  if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0077))
+    fprintf(stderr, "%s: warning: --password-file %s can be read by others (mode %04o); "
+                    "chmod 600 it, and delete it when done\n",
+            HK_ADMIN_PROGRAM, file, (unsigned)(st.st_mode & 07777));
+  ret = hk_admin_read_line(f, out);
+  if (ret < 0)
+    fprintf(stderr, "%s: --password-file %s is empty\n", HK_ADMIN_PROGRAM, file);
+out:
+  if (f)
+    fclose(f);
   return ret;
 }
 
@@ -118,14 +169,22 @@ int
 hk_admin_user_main(int argc, char **argv)
 {
   char *state = NULL, *role_text = NULL, *password = NULL, *secret = NULL;
-  gboolean totp = FALSE;
+  char *password_file = NULL;
+  gboolean totp = FALSE, generate = FALSE;
   GOptionEntry entries[] = {
     { "state", 0, 0, G_OPTION_ARG_FILENAME, &state, "Server state folder", "DIR" },
     { "role", 0, 0, G_OPTION_ARG_STRING, &role_text, "viewer (default) or auditor", "ROLE" },
     { "totp", 0, 0, G_OPTION_ARG_NONE, &totp, "Enrol a TOTP second factor", NULL },
+    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file,
+      "add, passwd: the password is the first line of FILE (- for standard input)", "FILE" },
+    { "generate", 0, 0, G_OPTION_ARG_NONE, &generate,
+      "add, passwd: make a password (20 letters and digits, 100 bits) and print it once; the "
+      "default on a terminal",
+      NULL },
     { NULL },
   };
-  static const char *const actions[] = { "add", "list", "lock", "unlock", "passwd", "remove" };
+  static const char *const actions[] = { "add",    "list", "lock",  "unlock",
+                                         "passwd", "totp", "remove" };
   const char *action = NULL, *name = NULL, *why = NULL;
   HkUsers *u = NULL;
   HkRole role = HK_ROLE_VIEWER;
@@ -177,6 +236,17 @@ hk_admin_user_main(int argc, char **argv)
     status = hk_usage_error(HK_ADMIN_PROGRAM, "--role and --totp go with \"user add\" only");
     goto out;
   }
+  if ((password_file || generate) && strcmp(action, "add") != 0 &&
+      strcmp(action, "passwd") != 0) {
+    status = hk_usage_error(HK_ADMIN_PROGRAM,
+                            "--password-file and --generate go with \"user add\" and \"user "
+                            "passwd\" only");
+    goto out;
+  }
+  if (password_file && generate) {
+    status = hk_usage_error(HK_ADMIN_PROGRAM, "give --password-file FILE or --generate, not both");
+    goto out;
+  }
   /* lock/unlock name any string a login could have tried; the others need a
    * valid account name. */
   if (name && strcmp(action, "unlock") != 0 && !hk_user_name_valid(name)) {
@@ -192,10 +262,8 @@ hk_admin_user_main(int argc, char **argv)
   }
 
   if (strcmp(action, "add") == 0 || strcmp(action, "passwd") == 0) {
-    if (hk_admin_read_password(&password, &generated) < 0) {
-      fprintf(stderr, "%s: no password on standard input\n", HK_ADMIN_PROGRAM);
+    if (hk_admin_get_password(password_file, generate, &password, &generated) < 0)
       goto out;
-    }
     if (hk_password_check(name, password, &why) < 0) {
       fprintf(stderr, "%s: password refused: %s\n", HK_ADMIN_PROGRAM, why);
       status = 1;
@@ -215,6 +283,10 @@ hk_admin_user_main(int argc, char **argv)
     ret = hk_users_set_locked(u, name, true);
   } else if (strcmp(action, "unlock") == 0) {
     ret = hk_users_set_locked(u, name, false);
+  } else if (strcmp(action, "totp") == 0) {
+    /* Enrol (or replace, for a lost phone) the TOTP of an existing account:
+     * what --require-totp needs of accounts made without one. */
+    ret = hk_users_set_totp(u, name, &secret);
   } else if (strcmp(action, "remove") == 0) {
     ret = hk_users_remove(u, name);
   } else {
@@ -258,9 +330,13 @@ out:
     sodium_memzero(password, strlen(password));
     g_free(password);
   }
-  g_free(secret);
+  if (secret) {
+    sodium_memzero(secret, strlen(secret));
+    g_free(secret);
+  }
   g_free(state);
   g_free(role_text);
+  g_free(password_file);
   hk_users_close(u);
   return status;
 }

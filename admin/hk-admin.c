@@ -22,12 +22,17 @@ static const HkAdminCommand hk_commands[] = {
     "export --store DIR --doc ID [--version N] --out FILE" },
   { "verify", hk_admin_verify_main, "verify --store DIR           re-hash every version" },
   { "quarantine", hk_admin_quarantine_main, "quarantine --store DIR       what was refused, why" },
-  { "unseal", hk_admin_unseal_main, "unseal --store DIR           resume after the tripwire" },
+  { "seal", hk_admin_seal_main,
+    "seal --store DIR --reason TEXT  freeze ingest now, as the tripwire does" },
+  { "unseal", hk_admin_unseal_main, "unseal --store DIR           resume after a seal" },
   { "migrate", hk_admin_migrate_main,
     "migrate --store DIR [--drop-name N] [--ssmix2-name N]  store format 1 -> 2" },
   { "backup", hk_admin_backup_main, "backup --store DIR --to DIR [--keep N]" },
+  { "restore", hk_admin_restore_main,
+    "restore --from BACKUP --store NEWDIR  verified copy into a new folder, never over a store" },
   { "user", hk_admin_user_main,
-    "user add|list|lock|unlock|passwd|remove NAME --state DIR [--role viewer|auditor] [--totp]" },
+    "user add|list|lock|unlock|passwd|totp|remove NAME --state DIR [--role viewer|auditor]\n"
+    "       [--totp] [--password-file FILE | --generate]" },
   { "audit", hk_admin_audit_main, "audit verify --state DIR       check the audit hash chain" },
 };
 

@@ -11,6 +11,8 @@
 #define HK_ADMIN_PROGRAM "hikae-admin"
 /* A "running" indexer silent for longer than this is reported stopped. */
 #define HK_ADMIN_STALE_S 60
+/* The longest --reason of `hikae-admin seal`, in bytes. */
+#define HK_SEAL_REASON_MAX 500
 
 int hk_admin_stats_main(int argc, char **argv);
 int hk_admin_ls_main(int argc, char **argv);
@@ -18,6 +20,8 @@ int hk_admin_export_main(int argc, char **argv);
 int hk_admin_verify_main(int argc, char **argv);
 int hk_admin_quarantine_main(int argc, char **argv);
 int hk_admin_unseal_main(int argc, char **argv);
+int hk_admin_seal_main(int argc, char **argv);
+int hk_admin_restore_main(int argc, char **argv);
 int hk_admin_backup_main(int argc, char **argv);
 int hk_admin_migrate_main(int argc, char **argv);
 
@@ -30,3 +34,10 @@ int hk_admin_parse(const char *params, const char *summary, const GOptionEntry *
 /* Re-hash every version of the store at s; print each mismatch to err.
  * Sets *checked and *bad. \return 0 if it could read the store. */
 int hk_admin_verify_store(hk_store *s, FILE *err, uint64_t *checked, uint64_t *bad);
+
+/* Is the open file fd a whole LMDB file (its meta pages readable, as long
+ * as its pages need)? A store cut short would open, and its first read past
+ * the end would kill the process with SIGBUS. On a problem, *why (g_free)
+ * names it. \return 0; -HK_ECORRUPT (cut short); -HK_EFORMAT (not LMDB);
+ * -HK_EIO. */
+int hk_admin_check_lmdb(int fd, char **why);

@@ -2060,6 +2060,18 @@ hk_store_set_indexer(hk_txn *t, const HkIndexerInfo *in)
   return ret;
 }
 
+int
+hk_store_check_unsealed(hk_txn *t)
+{
+  HkIndexerInfo info;
+  int ret = hk_store_get_indexer(t, &info);
+
+  if (ret == 0 && info.state == HK_INDEXER_SEALED)
+    ret = -HK_ESEALED;
+  hk_indexer_info_clear(&info);
+  return ret;
+}
+
 static int
 hk_meta_time(hk_txn *t, const char *key, int64_t *usec)
 {

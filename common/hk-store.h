@@ -247,6 +247,12 @@ HkIndexerState hk_indexer_effective_state(const HkIndexerInfo *i, int64_t now, i
 const char *hk_indexer_state_name(HkIndexerState s);
 int hk_store_get_indexer(hk_txn *t, HkIndexerInfo *out);
 int hk_store_set_indexer(hk_txn *t, const HkIndexerInfo *in);
+/* -HK_ESEALED if the indexer record in t says sealed (by the tripwire or
+ * `hikae-admin seal`), else 0 (or a read error). Every write of ingested
+ * data checks it inside its own write transaction: LMDB serializes
+ * writers, so a seal committed by another process is seen by the next
+ * write, and nothing is ingested after the seal command returns. */
+int hk_store_check_unsealed(hk_txn *t);
 /* The time by which every source had been fully scanned (0 if never). */
 int hk_store_get_archive_as_of(hk_txn *t, int64_t *usec);
 int hk_store_set_archive_as_of(hk_txn *t, int64_t usec);

@@ -63,6 +63,9 @@ typedef struct {
    * cheaper cost, to run thousands of logins. */
   unsigned long long hash_opslimit;
   size_t hash_memlimit;
+  /* hikae-server --require-totp: an account without TOTP cannot log in,
+   * even with the right password (res->totp_missing). */
+  bool require_totp;
 } HkUsersPolicy;
 
 typedef struct hk_users HkUsers;
@@ -71,6 +74,8 @@ typedef struct {
   HkRole role;             /* on success */
   int64_t retry_after_usec; /* on -HK_ELOCKED */
   bool otp_required;       /* on -HK_EAUTH: password right, OTP missing */
+  bool totp_missing;       /* on -HK_EAUTH: password right, but the policy requires TOTP
+                            * and the account has none enrolled */
 } HkLoginResult;
 
 const char *hk_role_name(HkRole r);
@@ -115,6 +120,10 @@ int hk_users_list(HkUsers *u, GPtrArray *out);
 int hk_users_set_locked(HkUsers *u, const char *name, bool locked);
 /* \return 0; -HK_EINVAL (password policy); -HK_ENOTFOUND; -HK_EIO. */
 int hk_users_set_password(HkUsers *u, const char *name, const char *password);
+/* Enrol a new TOTP secret for an existing user (replacing any old one, for
+ * a lost phone); returned in *totp_secret (g_free).
+ * \return 0; -HK_ENOTFOUND; -HK_EIO; -HK_ECRYPTO. */
+int hk_users_set_totp(HkUsers *u, const char *name, char **totp_secret);
 /* \return 0; -HK_ENOTFOUND; -HK_EIO. */
 int hk_users_remove(HkUsers *u, const char *name);
 
@@ -134,7 +143,9 @@ int hk_users_remove(HkUsers *u, const char *name);
  * Blocking (Argon2id, a synced write): the server runs it off its event
  * loops.
  * \return 0 (res->role set); -HK_EAUTH (wrong name, password or OTP, admin
- * locked; res->otp_required when only the OTP is missing); -HK_ELOCKED
+ * locked; res->otp_required when only the OTP is missing; res->totp_missing
+ * when the password is right but policy.require_totp refuses an account
+ * without TOTP: counted as a failure like the others); -HK_ELOCKED
  * (res->retry_after_usec); -HK_EINVAL; -HK_ESPACE, -HK_EIO (accounts cannot
  * be read or written); -HK_ENOMEM. */
 int hk_users_login(HkUsers *u, const char *name, const char *password, const char *otp,

@@ -118,7 +118,9 @@ hk_indexer_thumbnails(HkIndexer *ix, unsigned max)
   unsigned left = 0;
   int ret = hk_thumbq_drain(ix->store, max, (unsigned)ix->opt->workers, &left);
 
-  if (ret)
+  if (ret == -HK_ESEALED)
+    hk_ingest_refresh_seal(ix->ing);
+  else if (ret)
     hk_warn("thumbnails: %s", hk_strerror(ret));
   return ret == 0 && left;
 }
@@ -159,12 +161,15 @@ hk_indexer_run(HkIndexer *ix)
     bool overflow = false;
 
     if (now >= next_scan) {
-      if (hk_ingest_sealed(ix->ing))
-        hk_ingest_refresh_seal(ix->ing);
+      /* Both ways: an unseal resumes ingest, a seal by hand (hikae-admin
+       * seal) stops it; the writes check the seal again themselves. */
+      hk_ingest_refresh_seal(ix->ing);
       if (!hk_ingest_sealed(ix->ing)) {
         ret = hk_indexer_full_scan(ix);
         if (ret && ret != -HK_ESEALED)
           hk_error("scan failed: %s; retrying at the next interval", hk_strerror(ret));
+      } else {
+        hk_debug("sealed: rescan skipped");
       }
       next_scan = now + (int64_t)ix->opt->poll_interval * G_USEC_PER_SEC;
     }
@@ -195,6 +200,8 @@ hk_indexer_run(HkIndexer *ix)
         ret = hk_indexer_events(ix, paths);
         if (ret && ret != -HK_ESEALED)
           hk_error("ingest failed: %s; the rescan retries", hk_strerror(ret));
+      } else if (paths->len) {
+        hk_debug("sealed: %u changed path(s) left for after unseal", paths->len);
       }
       g_ptr_array_set_size(paths, 0);
     }
@@ -396,8 +403,6 @@ main(int argc, char **argv)
                                              .wall_s = (unsigned)opt.parser_timeout,
                                              .memory_mib = (unsigned)opt.parser_memory });
   hk_thumbnail_warmup();
-  if (hk_ingest_sealed(ix.ing))
-    hk_error("the indexer is SEALED; nothing is ingested until `hikae-admin unseal`");
   if (opt.once) {
     ret = hk_ingest_sealed(ix.ing) ? -HK_ESEALED : hk_indexer_full_scan(&ix);
     while (ret == 0 && hk_indexer_thumbnails(&ix, 64))
@@ -409,7 +414,9 @@ main(int argc, char **argv)
     ret = hk_indexer_run(&ix);
   }
   if (ret == -HK_ESEALED)
-    fprintf(stderr, "%s: sealed by the tripwire; see `hikae-admin stats`, then `hikae-admin unseal`\n",
+    fprintf(stderr,
+            "%s: sealed (by the tripwire or by hikae-admin seal); see `hikae-admin stats`, "
+            "then `hikae-admin unseal`\n",
             HK_PROGRAM);
   else if (ret)
     fprintf(stderr, "%s: %s\n", HK_PROGRAM, hk_strerror(ret));

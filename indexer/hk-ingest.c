@@ -133,6 +133,11 @@ hk_ingest_refresh_seal(hk_ingest *ing)
       hk_tripwire_forget(&ing->tripwire, UINT32_MAX);
       hk_tripwire_forget(&ing->replace_tw, UINT32_MAX);
       hk_info("indexer unsealed; ingest resumes");
+    } else if (!was && ing->sealed) {
+      /* Sealed by another process (hikae-admin seal), or found sealed at
+       * the start: say so once. */
+      hk_error("SEALED: %s; nothing is ingested until `hikae-admin unseal`",
+               info.reason ? info.reason : "(no reason recorded)");
     }
   }
   hk_txn_abort(t);
@@ -495,7 +500,11 @@ hk_ingest_flush(hk_ingest *ing)
     ret = hk_txn_begin(ing->store, true, &t);
     if (ret)
       goto out;
-    ret = hk_apply(ing, t, &applied, &c, &seal_reason);
+    /* A seal written by hikae-admin since the last look: nothing of this
+     * batch may land after it. */
+    ret = hk_store_check_unsealed(t);
+    if (ret == 0)
+      ret = hk_apply(ing, t, &applied, &c, &seal_reason);
     if (ret == 0) {
       ret = hk_txn_commit(t);
       c.commits++;
@@ -510,6 +519,13 @@ hk_ingest_flush(hk_ingest *ing)
     unsigned rafter = hk_tripwire_count(&ing->replace_tw, hk_time_now());
     hk_tripwire_forget(&ing->tripwire, after > before ? after - before : 0);
     hk_tripwire_forget(&ing->replace_tw, rafter > rbefore ? rafter - rbefore : 0);
+    if (ret == -HK_ESEALED) {
+      /* Sealed from outside: the queued files have no state yet, so they
+       * are looked at again after unseal. */
+      hk_ingest_refresh_seal(ing);
+      g_ptr_array_set_size(ing->items, 0);
+      ing->pending_bytes = 0;
+    }
     if (ret != -HK_ESPACE)
       goto out;
     ret = hk_store_grow(ing->store);
@@ -566,9 +582,14 @@ hk_ingest_note(hk_ingest *ing, HkTripwire *tw, unsigned n, bool replacements)
                              "the sources",
                              hk_tripwire_count(tw, now), tw->window_s, tw->threshold);
   ret = hk_txn_begin(ing->store, true, &t);
+  /* Already sealed by hand: keep that seal's reason and time. */
+  if (ret == 0)
+    ret = hk_store_check_unsealed(t);
   if (ret == 0)
     ret = hk_seal(ing, t, reason);
   ret = ret ? (hk_txn_abort(t), ret) : hk_txn_commit(t);
+  if (ret == -HK_ESEALED)
+    hk_ingest_refresh_seal(ing);
   if (ret == 0) {
     ing->sealed = true;
     g_free(ing->seal_reason);

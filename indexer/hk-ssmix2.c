@@ -1831,6 +1831,9 @@ hk_sx_run_batch(hk_store *s, const char *source_name, int64_t started, const cha
     b.touched =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)hk_sx_touched_free);
     ret = hk_txn_begin(s, true, &t);
+    /* Sealed since the walk began (hikae-admin seal): write nothing. */
+    if (ret == 0)
+      ret = hk_store_check_unsealed(t);
     for (guint i = from; ret == 0 && i < to; i++)
       ret = hk_sx_process(&b, t, todo->pdata[i]);
     g_hash_table_iter_init(&it, b.touched);

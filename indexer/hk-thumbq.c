@@ -14,7 +14,8 @@ static int
 hk_thumbq_put(hk_txn *t, void *data)
 {
   HkThumbqRun *r = data;
-  int ret = 0;
+  /* Not after a seal (hikae-admin seal): the store stays as it was. */
+  int ret = hk_store_check_unsealed(t);
 
   for (guint i = 0; ret == 0 && i < r->shas->len; i++) {
     const char *sha = g_ptr_array_index(r->shas, i);

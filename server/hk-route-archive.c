@@ -84,8 +84,10 @@ hk_route_status(HkRequest *r)
   hk_json_time(b, "last_document_at", st.last_document_at);
   hk_json_str(b, "indexer", state);
   hk_json_time(b, "indexer_heartbeat_at", st.indexer.heartbeat_at);
-  if (st.indexer.state == HK_INDEXER_SEALED)
+  if (st.indexer.state == HK_INDEXER_SEALED) {
     hk_json_str(b, "sealed_reason", st.indexer.reason ? st.indexer.reason : "");
+    hk_json_time(b, "sealed_at", st.indexer.sealed_at);
+  }
   hk_json_time(b, "server_time", now);
   json_builder_end_object(b);
   hk_reply_builder(r, 200, b);

@@ -126,6 +126,17 @@ hk_login_answer(HkRequest *r, HkLoginJob *job)
     hk_json_int(b, "retry_after_s", s);
     json_builder_end_object(b);
     hk_reply_builder(r, 429, b);
+  } else if (ret == -HK_EAUTH && res.totp_missing) {
+    HkAuditEvent e = { .user = user, .action = "login", .outcome = "failure", .status = 403,
+                       .detail = "totp not enrolled (--require-totp)" };
+    if (hk_request_audit(r, &e) < 0)
+      goto out;
+    /* Only after the right password (docs/api.md, "Login answers"): the
+     * user learns why, and what to ask for, instead of retrying into a
+     * lockout. */
+    hk_reply_error(r, 403, "totp_required",
+                   "this server requires a one-time code (TOTP) for every account, and this "
+                   "account has none; ask an administrator to enrol one");
   } else if (ret == -HK_EAUTH) {
     HkAuditEvent e = { .user = user, .action = "login", .outcome = "failure", .status = 401,
                        .detail = res.otp_required ? "otp required" : NULL };

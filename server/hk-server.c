@@ -76,6 +76,35 @@ hk_server_wait(HkServer *srv, const sigset_t *set)
   return sig;
 }
 
+/* --require-totp: say at start how many accounts cannot log in until a
+ * TOTP is enrolled, and which (names only; they are in the audit log too). */
+static void
+hk_server_note_totp(HkUsers *users)
+{
+  GPtrArray *all = g_ptr_array_new_with_free_func((GDestroyNotify)hk_user_free);
+  GString *names = g_string_new(NULL);
+  unsigned without = 0;
+  int ret = hk_users_list(users, all);
+
+  for (guint i = 0; ret == 0 && i < all->len; i++) {
+    const HkUser *u = all->pdata[i];
+    if (u->totp)
+      continue;
+    if (++without <= 20)
+      g_string_append_printf(names, "%s%s", without > 1 ? ", " : "", u->name);
+  }
+  if (ret < 0)
+    hk_warn("--require-totp: cannot list the accounts: %s", hk_strerror(ret));
+  else if (without)
+    hk_warn("--require-totp: %u of %u accounts have no TOTP and cannot log in until one is "
+            "enrolled: %s%s",
+            without, all->len, names->str, without > 20 ? ", ..." : "");
+  else
+    hk_info("--require-totp: all %u accounts have TOTP", all->len);
+  g_string_free(names, TRUE);
+  g_ptr_array_unref(all);
+}
+
 static gpointer
 hk_server_prepare(gpointer users)
 {
@@ -116,6 +145,9 @@ main(int argc, char **argv)
     { "map-size", 0, 0, G_OPTION_ARG_INT, &o->map_size_mb,
       "Map of the store in this process, in MiB (1048576 = 1 TiB; smaller only to test "
       "following the indexer's growth)", "MIB" },
+    { "require-totp", 0, 0, G_OPTION_ARG_NONE, &o->require_totp,
+      "Every account must have TOTP: refuse the login of an account without it (403 "
+      "totp_required)", NULL },
     { NULL },
   };
   HkUsersPolicy policy = { 5, 15 * 60 * G_USEC_PER_SEC, 15 * 60 * G_USEC_PER_SEC, 2 };
@@ -154,6 +186,7 @@ main(int argc, char **argv)
   status = 1;
   srv.nworkers = o->workers ? o->workers : (int)MAX(1, g_get_num_processors());
   policy.max_hashes = (unsigned)o->max_hashes;
+  policy.require_totp = o->require_totp;
 
   /* Streamed content is copied a 64 KiB chunk at a time (hk-worker.c).
    * glibc would hand freed chunks back to the kernel (trim) and fault fresh
@@ -190,6 +223,8 @@ main(int argc, char **argv)
     hk_error("--state %s: accounts: %s", o->state_dir, hk_strerror(ret));
     goto out;
   }
+  if (o->require_totp)
+    hk_server_note_totp(srv.users);
   g_mutex_init(&srv.accounts.lock);
   srv.accounts.seen = hk_users_generation(srv.users);
   ret = hk_users_changes(srv.users, &srv.accounts.changes);
@@ -228,9 +263,10 @@ main(int argc, char **argv)
       goto out;
     }
   }
-  hk_info("serving https://%s/ with %d workers (store %s, state %s, audit sync %s, %d ms)",
+  hk_info("serving https://%s/ with %d workers (store %s, state %s, audit sync %s, %d ms%s)",
           o->listen, srv.nworkers, o->store_dir, o->state_dir, o->audit_sync,
-          o->audit_sync_always ? 0 : o->audit_sync_ms);
+          o->audit_sync_always ? 0 : o->audit_sync_ms,
+          o->require_totp ? ", TOTP required" : "");
   hk_server_wait(&srv, &set);
   hk_info("stopping: no new connections, finishing answers in flight");
   hk_login_pool_stop(&srv);

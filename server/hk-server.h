@@ -39,6 +39,7 @@ typedef struct {
   int audit_sync_ms;    /* the interval */
   bool audit_sync_always; /* parsed from audit_sync */
   int map_size_mb;      /* the store's map here; 0: HK_STORE_MAP_DEFAULT */
+  gboolean require_totp; /* every login needs TOTP; accounts without it are refused */
 } HkServerOptions;
 
 typedef struct hk_worker HkWorker;

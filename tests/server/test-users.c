@@ -101,6 +101,10 @@ START_TEST(test_password_policy)
   ck_assert_int_eq(hk_password_check("nurse.station.long", "nurse.station.long", &why), -HK_EINVAL);
   ck_assert_int_eq(hk_password_check("a", "\xff\xfe invalid utf8 here", &why), -HK_EINVAL);
   ck_assert_int_eq(hk_password_check("a", PW, &why), 0);
+  /* Characters, not bytes: 15 kana (45 bytes) are too few, 16 enough. */
+  ck_assert_int_eq(hk_password_check("a", "あいうえおかきくけこさしすせそ", &why), -HK_EINVAL);
+  ck_assert_ptr_nonnull(strstr(why, "16 characters"));
+  ck_assert_int_eq(hk_password_check("a", "あいうえおかきくけこさしすせそた", &why), 0);
   ck_assert(hk_user_name_valid("dr.yamada@ward-3"));
   ck_assert(!hk_user_name_valid("bad name"));
   ck_assert(!hk_user_name_valid(""));
@@ -265,6 +269,54 @@ START_TEST(test_totp_login)
   g_snprintf(code, sizeof code, "%06u", c);
   ck_assert_int_eq(hk_users_login(u, "erin", PW, code, t + 30 * SEC, &r), 0);
   g_free(secret);
+  hk_users_close(u);
+}
+END_TEST
+
+/* hikae-server --require-totp: the right password of an account without
+ * TOTP is refused and told apart (totp_missing), counted as a failure; a
+ * wrong password is not told apart; an account with TOTP logs in; enrolling
+ * TOTP later (hk_users_set_totp) lets the first account in with its code. */
+START_TEST(test_require_totp)
+{
+  HkUsersPolicy pol = { 5, 15 * 60 * SEC, 15 * 60 * SEC, 2, crypto_pwhash_OPSLIMIT_MIN,
+                        crypto_pwhash_MEMLIMIT_MIN, true };
+  char *state = g_build_filename(tmp, "state", NULL);
+  HkUsers *u = NULL;
+  HkLoginResult r;
+  char *secret = NULL, *secret2 = NULL, code[8];
+  uint32_t c = 0;
+  int64_t t = 1800000000LL * SEC, until = 0;
+
+  ck_assert_int_eq(hk_users_open(state, true, &pol, &u), 0);
+  ck_assert_int_eq(hk_users_add(u, "plain", HK_ROLE_VIEWER, PW, false, NULL), 0);
+  ck_assert_int_eq(hk_users_add(u, "erin", HK_ROLE_VIEWER, PW, true, &secret), 0);
+  ck_assert_int_eq(hk_users_login(u, "plain", PW, NULL, t, &r), -HK_EAUTH);
+  ck_assert(r.totp_missing);
+  ck_assert_int_eq(hk_users_login(u, "plain", "wrong but long pw", NULL, t, &r), -HK_EAUTH);
+  ck_assert(!r.totp_missing);
+  ck_assert_int_eq(hk_users_lockout(u, "plain", t, &until), 0);
+  ck_assert_int_eq(until, 0);
+  for (int i = 0; i < 3; i++)
+    ck_assert_int_eq(hk_users_login(u, "plain", PW, NULL, t, &r), -HK_EAUTH);
+  /* Five failures in all (two above): locked like any other failures. */
+  ck_assert_int_eq(hk_users_login(u, "plain", PW, NULL, t, &r), -HK_ELOCKED);
+  ck_assert_int_eq(hk_totp_code(secret, t / SEC / 30, &c), 0);
+  g_snprintf(code, sizeof code, "%06u", c);
+  ck_assert_int_eq(hk_users_login(u, "erin", PW, code, t, &r), 0);
+  ck_assert_int_eq(hk_users_set_locked(u, "plain", false), 0);
+  ck_assert_int_eq(hk_users_set_totp(u, "plain", &secret2), 0);
+  {
+    char *none = NULL;
+    ck_assert_int_eq(hk_users_set_totp(u, "nobody", &none), -HK_ENOTFOUND);
+    ck_assert_ptr_null(none);
+  }
+  ck_assert_int_eq(hk_totp_code(secret2, t / SEC / 30, &c), 0);
+  g_snprintf(code, sizeof code, "%06u", c);
+  ck_assert_int_eq(hk_users_login(u, "plain", PW, code, t, &r), 0);
+  g_free(secret);
+  g_free(secret2);
+  g_free(state);
   hk_users_close(u);
 }
 END_TEST
@@ -497,6 +549,7 @@ main(void)
   tcase_add_test(tc, test_open_missing);
   tcase_add_test(tc, test_login_and_lockout);
   tcase_add_test(tc, test_totp_login);
+  tcase_add_test(tc, test_require_totp);
   tcase_add_test(tc, test_unknown_like_known);
   tcase_add_test(tc, test_flood_bounded);
   tcase_add_test(tc, test_fail_closed);

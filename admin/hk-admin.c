@@ -29,6 +29,8 @@ static const HkAdminCommand hk_commands[] = {
   { "user", hk_admin_user_main,
     "user add|list|lock|unlock|passwd|remove NAME --state DIR [--role viewer|auditor] [--totp]" },
   { "audit", hk_admin_audit_main, "audit verify --state DIR       check the audit hash chain" },
+  { "drill", hk_admin_drill_main,
+    "drill --server URL --ca FILE --user NAME --password-file FILE [--report DIR]  downtime drill" },
 };
 
 static void

@@ -185,7 +185,7 @@ hk_step_health(HkDrill *d, HkDrillStep *s)
     hk_step_fail(s, "/api/v1/health: status is not \"ok\"");
     goto out;
   }
-  s->detail = g_strdup("HTTPS answered with a certificate of the --ca CA; status ok");
+  s->detail = g_strdup("TLS verified against --ca; status ok");
   ok = TRUE;
 out:
   g_clear_object(&p);
@@ -608,8 +608,8 @@ hk_step_document(HkDrill *d, HkDrillStep *s)
   }
   if (g_ascii_strcasecmp(a.sha256, want) != 0) {
     hk_step_fail(s,
-                 "document %s: SHA-256 of the %" G_GUINT64_FORMAT
-                 " bytes received is %s, the archive says %s",
+                 "document %s: the %" G_GUINT64_FORMAT
+                 " bytes received hash to SHA-256 %.16s…, the archive says %.16s…",
                  d->doc_id, a.size, a.sha256, want);
     goto out;
   }
@@ -779,11 +779,10 @@ hk_admin_drill_main(int argc, char **argv)
   login = hk_drill_report_add(&d.rep, "login", "Login", "ログイン");
   fresh = hk_drill_report_add(&d.rep, "freshness", "Freshness", "鮮度");
   census = hk_drill_report_add(&d.rep, "census", "Census", "入院患者一覧");
-  pid = hk_drill_report_add(&d.rep, "patient_id", "Patient search by ID", "患者検索（ID）");
-  kana = hk_drill_report_add(&d.rep, "patient_kana", "Patient search by kana", "患者検索（カナ）");
+  pid = hk_drill_report_add(&d.rep, "patient_id", "Search by ID", "患者検索（ID）");
+  kana = hk_drill_report_add(&d.rep, "patient_kana", "Search by kana", "患者検索（カナ）");
   timeline = hk_drill_report_add(&d.rep, "timeline", "Timeline", "文書一覧");
-  doc =
-      hk_drill_report_add(&d.rep, "document", "Document fetch + SHA-256", "文書取得・SHA-256 照合");
+  doc = hk_drill_report_add(&d.rep, "document", "Document + SHA-256", "文書取得・照合");
   logout = hk_drill_report_add(&d.rep, "logout", "Logout", "ログアウト");
 
   /* A CA file that cannot be loaded fails the first step, with a report:

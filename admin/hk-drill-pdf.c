@@ -158,7 +158,7 @@ hk_steps(cairo_t *cr, const HkDrillReport *r, double x, double y, double w)
 {
   const double cn = 18, cs = 170, ct = 44, cr_ = 66;
   const double cd = w - cn - cs - ct - cr_;
-  const double bottom = HK_A4_H - HK_MARGIN - 50;
+  const double bottom = HK_A4_H - HK_MARGIN - 30;
   gboolean header = TRUE;
 
   for (guint i = 0; i < r->nsteps; i++) {
@@ -233,7 +233,7 @@ hk_draw(cairo_t *cr, const HkDrillReport *r)
        8;
 
   /* The verdict: a coloured box, the words in both languages. */
-  box_h = failed ? 92 : 66;
+  box_h = failed ? 98 : 66;
   cairo_set_source_rgb(cr, vbg->r, vbg->g, vbg->b);
   cairo_rectangle(cr, x, y, w, box_h);
   cairo_fill_preserve(cr);
@@ -245,11 +245,11 @@ hk_draw(cairo_t *cr, const HkDrillReport *r)
   if (failed) {
     char *f = g_strdup_printf("失敗した手順 / failed step: %s (%s) — %s", failed->title_ja,
                               failed->name, failed->reason ? failed->reason : "");
-    PangoLayout *l = hk_layout(cr, f, HK_FONT " Bold 11.5", w - 20);
+    PangoLayout *l = hk_layout(cr, f, HK_FONT " Bold 10.5", w - 20);
     pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END);
     pango_layout_set_height(l, -2); /* at most two lines; the table has it all */
     cairo_set_source_rgb(cr, vc->r, vc->g, vc->b);
-    cairo_move_to(cr, x + 10, y + 60);
+    cairo_move_to(cr, x + 10, y + 58);
     pango_cairo_show_layout(cr, l);
     g_object_unref(l);
     g_free(f);
@@ -302,10 +302,10 @@ hk_draw(cairo_t *cr, const HkDrillReport *r)
   g_free(v);
 
   y += hk_heading(cr, "手順 / Steps", x, y, w);
-  y = hk_steps(cr, r, x, y, w) + 24;
+  y = hk_steps(cr, r, x, y, w) + 14;
 
   /* Sign-off lines: the page is meant to be filed. */
-  if (y > HK_A4_H - HK_MARGIN - 50) {
+  if (y > HK_A4_H - HK_MARGIN - 24) {
     cairo_show_page(cr);
     y = HK_MARGIN;
   }

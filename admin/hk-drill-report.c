@@ -78,12 +78,19 @@ hk_member_str(JsonBuilder *b, const char *name, const char *v)
     json_builder_add_null_value(b);
 }
 
-/* Milliseconds to 0.1 ms: finer is noise, coarser hides a fast step. */
+/* Times as whole milliseconds (what a reader compares) and microseconds
+ * (a fast step takes well under 1 ms): integers, because a double would be
+ * written as 601.89999999999998. */
 static void
 hk_member_ms(JsonBuilder *b, const char *name, double ms)
 {
+  char *us = g_strdup_printf("%.*s_us", (int)(strlen(name) - 3), name);
+
   json_builder_set_member_name(b, name);
-  json_builder_add_double_value(b, (double)(int64_t)(ms * 10.0 + 0.5) / 10.0);
+  json_builder_add_int_value(b, (int64_t)(ms + 0.5));
+  json_builder_set_member_name(b, strcmp(name, "ms") == 0 ? "us" : us);
+  json_builder_add_int_value(b, (int64_t)(ms * 1000.0 + 0.5));
+  g_free(us);
 }
 
 char *

@@ -156,14 +156,16 @@ hk_indexer_ja(const char *state)
 static double
 hk_steps(cairo_t *cr, const HkDrillReport *r, double x, double y, double w)
 {
-  const double cn = 18, cs = 170, ct = 44, cr_ = 66;
+  const double cn = 16, cs = 168, ct = 38, cr_ = 86;
   const double cd = w - cn - cs - ct - cr_;
   const double bottom = HK_A4_H - HK_MARGIN - 30;
   gboolean header = TRUE;
 
   for (guint i = 0; i < r->nsteps; i++) {
     const HkDrillStep *s = &r->steps[i];
-    char *no = g_strdup_printf("%u", i + 1), *ms = hk_ms_text(s->ms);
+    char *no = g_strdup_printf("%u", i + 1);
+    /* A step not run has no time, not 0.0 ms. */
+    char *ms = s->result == HK_DRILL_SKIPPED ? g_strdup("—") : hk_ms_text(s->ms);
     char *title = g_strdup_printf("%s / %s", s->title_ja, s->title);
     char *res =
         g_strdup_printf("%s %s", hk_drill_result_ja(s->result), hk_drill_result_name(s->result));
@@ -171,7 +173,8 @@ hk_steps(cairo_t *cr, const HkDrillReport *r, double x, double y, double w)
     const HkRgb *rc = s->result == HK_DRILL_PASS   ? &hk_pass
                       : s->result == HK_DRILL_FAIL ? &hk_fail
                                                    : &hk_gray;
-    double h = MAX(hk_text_height(cr, title, HK_FONT " 10", cs - 6),
+    double h = MAX(MAX(hk_text_height(cr, title, HK_FONT " 9.5", cs - 6),
+                       hk_text_height(cr, res, HK_FONT " Bold 10", cr_ - 4)),
                    hk_text_height(cr, why ? why : "", HK_FONT " 9.5", cd - 6)) +
                4;
 
@@ -201,7 +204,7 @@ hk_steps(cairo_t *cr, const HkDrillReport *r, double x, double y, double w)
       cairo_fill(cr);
     }
     hk_text(cr, no, HK_FONT " 10", x, y, cn, &hk_black);
-    hk_text(cr, title, HK_FONT " 10", x + cn, y, cs - 6, &hk_black);
+    hk_text(cr, title, HK_FONT " 9.5", x + cn, y, cs - 6, &hk_black);
     hk_text(cr, ms, HK_MONO " 10", x + cn + cs, y, ct - 6, &hk_black);
     hk_text(cr, res, HK_FONT " Bold 10", x + cn + cs + ct, y, cr_ - 4, rc);
     if (why)

@@ -32,6 +32,8 @@ TITLES = ["稼働確認", "ログイン", "鮮度", "入院患者一覧", "患�
           "Logout"]
 PW = "drill long password 77"
 CANARY_PID = "DRILL0001"
+# A session token: 43 characters of base64url (docs/api.md), alone.
+TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 CANARY = b"hikae drill canary document: the bytes whose SHA-256 the drill checks\n"
 
 
@@ -151,6 +153,8 @@ class Drill:
         hk.check(step in flat, "PDF does not name the step %s" % step)
         hk.check(PW not in text and PW not in json.dumps(js, ensure_ascii=False),
                  "the password is in the report")
+        hk.check(not TOKEN.search(text) and not TOKEN.search(json.dumps(js)),
+                 "something like a session token is in the report")
         return js, text
 
     def close(self):
@@ -190,7 +194,8 @@ def passes(d):
         hk.check(want in flat, "PDF text lacks %r:\n%s" % (want, text))
     hk.check("FAIL" not in text and "不合格" not in text, "a passing PDF says FAIL")
     hk.check(PW not in text and PW not in json.dumps(js, ensure_ascii=False) and
-             "token\"" not in json.dumps(js), "password or token in the report")
+             not TOKEN.search(text) and not TOKEN.search(json.dumps(js)),
+             "password or token in the report")
     # stdout: one line a step, and the verdict.
     for name in STEPS:
         hk.check(re.search(r"^\s+%s\s+PASS\s+[0-9.]+ ms" % name, out, re.M),

@@ -149,7 +149,8 @@ class Drill:
         st = {s["name"]: s for s in js["steps"]}
         hk.check(st[step]["result"] == "fail", "step %s: %s" % (step, st[step]))
         flat = re.sub(r"\s+", " ", text)
-        hk.check("不合格" in text and "FAIL" in text, "PDF lacks 不合格 FAIL:\n" + text)
+        hk.check(re.search(r"判定 / Verdict\s+不合格\s+FAIL\s", text),
+                 "PDF verdict is not 不合格 FAIL:\n" + text)
         hk.check(step in flat, "PDF does not name the step %s" % step)
         hk.check(PW not in text and PW not in json.dumps(js, ensure_ascii=False),
                  "the password is in the report")
@@ -192,6 +193,8 @@ def passes(d):
     for want in ["訓練報告", "Downtime drill report", "合格", "PASS", d.url, "drill", "JST",
                  "鮮度", "Freshness"] + TITLES:
         hk.check(want in flat, "PDF text lacks %r:\n%s" % (want, text))
+    hk.check(re.search(r"判定 / Verdict\s+合格\s+PASS\s", text),
+             "PDF verdict is not 合格 PASS:\n" + text)
     hk.check("FAIL" not in text and "不合格" not in text, "a passing PDF says FAIL")
     hk.check(PW not in text and PW not in json.dumps(js, ensure_ascii=False) and
              not TOKEN.search(text) and not TOKEN.search(json.dumps(js)),

@@ -14,7 +14,6 @@
 #define HK_A4_H 841.89
 #define HK_MARGIN 42.0
 #define HK_FONT "Noto Sans CJK JP"
-#define HK_MONO "Noto Sans Mono CJK JP"
 
 typedef struct {
   double r, g, b;
@@ -205,7 +204,8 @@ hk_steps(cairo_t *cr, const HkDrillReport *r, double x, double y, double w)
     }
     hk_text(cr, no, HK_FONT " 10", x, y, cn, &hk_black);
     hk_text(cr, title, HK_FONT " 9.5", x + cn, y, cs - 6, &hk_black);
-    hk_text(cr, ms, HK_MONO " 10", x + cn + cs, y, ct - 6, &hk_black);
+    /* Not a mono face: one more embedded CJK face is more PDF for nothing. */
+    hk_text(cr, ms, HK_FONT " 10", x + cn + cs, y, ct - 6, &hk_black);
     hk_text(cr, res, HK_FONT " Bold 10", x + cn + cs + ct, y, cr_ - 4, rc);
     if (why)
       hk_text(cr, why, HK_FONT " 9.5", x + cn + cs + ct + cr_, y, cd - 6,

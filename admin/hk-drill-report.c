@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -187,8 +188,9 @@ hk_drill_report_write(const HkDrillReport *r, const char *dir, char **pdf, char 
   ret = hk_drill_pdf_write(r, part, reason);
   if (ret)
     goto out;
-  if (rename(part, *pdf) != 0) {
-    *reason = g_strdup_printf("cannot rename %s: %s", part, g_strerror(errno));
+  /* As the JSON: the report names patient and document IDs. */
+  if (chmod(part, 0640) != 0 || rename(part, *pdf) != 0) {
+    *reason = g_strdup_printf("cannot chmod or rename %s: %s", part, g_strerror(errno));
     ret = -HK_EIO;
     goto out;
   }

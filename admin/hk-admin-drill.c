@@ -208,11 +208,14 @@ hk_read_secret(const char *path, const char *what, char **reason)
     *reason = g_strdup_printf("%s %s holds a NUL byte", what, path);
     goto out;
   }
-  /* One trailing newline is the file's, not the secret's. */
-  if (n && text[n - 1] == '\n')
-    text[--n] = '\0';
-  if (n && text[n - 1] == '\r')
-    text[--n] = '\0';
+  /* The first line is the secret; its line end is the file's. */
+  {
+    size_t len = strcspn(text, "\n");
+    if (len && text[len - 1] == '\r')
+      len--;
+    explicit_bzero(text + len, n - len);
+    n = len;
+  }
   if (n == 0) {
     *reason = g_strdup_printf("%s %s is empty", what, path);
     goto out;

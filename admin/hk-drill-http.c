@@ -68,11 +68,11 @@ out:
 void
 hk_drill_http_free(HkDrillHttp *h)
 {
-  if (!h)
-    return;
-  g_clear_object(&h->session);
-  g_free(h->base_url);
-  g_free(h);
+  if (h) {
+    g_clear_object(&h->session);
+    g_free(h->base_url);
+    g_free(h);
+  }
 }
 
 char *

@@ -34,6 +34,8 @@ static const HkAdminCommand hk_commands[] = {
     "user add|list|lock|unlock|passwd|totp|remove NAME --state DIR [--role viewer|auditor]\n"
     "       [--totp] [--password-file FILE | --generate]" },
   { "audit", hk_admin_audit_main, "audit verify --state DIR       check the audit hash chain" },
+  { "drill", hk_admin_drill_main,
+    "drill --server URL --ca FILE --user NAME --password-file FILE [--report DIR]  downtime drill" },
 };
 
 static void

@@ -24,6 +24,7 @@ int hk_admin_seal_main(int argc, char **argv);
 int hk_admin_restore_main(int argc, char **argv);
 int hk_admin_backup_main(int argc, char **argv);
 int hk_admin_migrate_main(int argc, char **argv);
+int hk_admin_drill_main(int argc, char **argv);
 
 /* Parse a subcommand's options (hk_config_parse), then refuse an argument
  * left over and a missing *required option (required_name says which, for

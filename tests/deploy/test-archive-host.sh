@@ -210,7 +210,7 @@ check "health over TLS (--cacert the archive's CA)" poll 20 sh -c \
 refuse "TLS refused without the archive's CA" curl -sS --max-time 5 $URL/api/v1/health
 
 # Log in with the drill's account, which install-archive-host made.
-TOKEN=$(jq -cn --arg p "$(cat /etc/hikae/drill/password)" '{user: "drill", password: $p}' |
+TOKEN=$(jq -cn --arg p "$(cat /etc/hikae/drill.password)" '{user: "drill", password: $p}' |
   curl -sS --max-time 10 --cacert $CA -H 'Content-Type: application/json' -d @- $URL/api/v1/session |
   jq -r .token)
 check "login as drill" test -n "$TOKEN" -a "$TOKEN" != null
@@ -286,7 +286,8 @@ check "the backup verifies" /usr/local/bin/hikae-admin verify --store "$B"
 # The drill, if this build has it.
 if /usr/local/bin/hikae-admin --help 2>&1 | grep -q '^ *drill'; then
   check "hikae-drill.service runs and passes" timeout 300 systemctl start hikae-drill.service
-  check "drill report written" sh -c 'ls /var/lib/private/hikae-drill | grep -q .'
+  check "drill reports (PDF and JSON) in /var/lib/hikae/drill" sh -c \
+    'ls /var/lib/hikae/drill/ | grep -q "\.pdf$" && ls /var/lib/hikae/drill/ | grep -q "\.json$"'
 else
   r "note: hikae-admin has no drill command in this build; hikae-drill.service not run"
 fi

@@ -77,18 +77,25 @@ NFT
 fi
 cp -a "$T/stage" "$H/stage"
 "$S/deploy/pki/hk-mkcert" "$H/pki" archive.test localhost 127.0.0.1 ::1 > /dev/null
-"$SAMPLES" --out "$T/samples" --patients 2 --docs-per-patient 2 > /dev/null
+# A drop folder and an SS-MIX2 storage (its admissions give the census the
+# drill starts from). How many documents they make: this build's indexer
+# says, on a store of its own.
+"$SAMPLES" --out "$T/samples" --patients 2 --docs-per-patient 2 --ssmix2 > /dev/null
 mkdir -p "$R/srv/hikae"
 cp -a "$T/samples/drop" "$R/srv/hikae/drop"
+cp -a "$T/samples/ssmix2" "$R/srv/hikae/ssmix2"
 chmod -R a+rX "$R/srv/hikae"
-ndocs=$(grep -c '"record":"document"' "$T/samples/manifest.jsonl")
-[ "$ndocs" -ge 2 ] || fail "samples: expected documents, got $ndocs"
+"$INDEXER" --store "$T/ref" --drop ward="$T/samples/drop" --ssmix2 ssmix2="$T/samples/ssmix2" --once \
+  > "$T/ref.log" 2>&1 || { cat "$T/ref.log" >&2; fail "reference indexing"; }
+ndocs=$(stat_field "$T/ref" documents)
+[ "$ndocs" -gt "$(grep -c '"record":"document"' "$T/samples/manifest.jsonl")" ] ||
+  fail "samples: expected drop and SS-MIX2 documents, got $ndocs"
 
 # ---- install, twice ----
 
 ARGS=(--binaries /root/hk/stage --pki /root/hk/pki --reference-subnet 192.0.2.0/24
   --admin-address 198.51.100.7 --source 203.0.113.10 --source 203.0.113.11
-  --drop ward=/srv/hikae/drop)
+  --drop ward=/srv/hikae/drop --ssmix2 ssmix2=/srv/hikae/ssmix2)
 # In a private mount namespace (its /proc vanishes with it) and network
 # namespace (nft -c checks the ruleset there; nothing reaches the host's).
 in_tree() {
@@ -214,7 +221,7 @@ TOKEN=$(jq -cn --arg p "$(cat /etc/hikae/drill.password)" '{user: "drill", passw
   curl -sS --max-time 10 --cacert $CA -H 'Content-Type: application/json' -d @- $URL/api/v1/session |
   jq -r .token)
 check "login as drill" test -n "$TOKEN" -a "$TOKEN" != null
-check "the indexer ingested the $N dropped documents" poll 240 sh -c "[ \"\$(curl -sS --cacert $CA -H 'Authorization: Bearer $TOKEN' $URL/api/v1/status | jq -r .documents)\" = $N ]"
+check "the indexer ingested the $N documents (drop folder and SS-MIX2)" poll 240 sh -c "[ \"\$(curl -sS --cacert $CA -H 'Authorization: Bearer $TOKEN' $URL/api/v1/status | jq -r .documents)\" = $N ]"
 api /api/v1/status > $O/status.json
 check "status: indexer running" test "$(field indexer)" = running
 # One document of the manifest, fetched whole, hashes to its SHA-256.
@@ -296,7 +303,7 @@ fi
 before=$(unit_pid hikae-server.service)/$(unit_pid hikae-indexer.service)
 /root/hk/deploy/install-archive-host --binaries /root/hk/stage --pki /root/hk/pki \
   --reference-subnet 192.0.2.0/24 --admin-address 198.51.100.7 --source 203.0.113.10 \
-  --source 203.0.113.11 --drop ward=/srv/hikae/drop > $O/install3.log 2>&1
+  --source 203.0.113.11 --drop ward=/srv/hikae/drop --ssmix2 ssmix2=/srv/hikae/ssmix2 > $O/install3.log 2>&1
 check "third install (running host): unchanged" test "$(cat $O/install3.log)" = "install-archive-host: unchanged"
 check "third install: server and indexer not restarted" \
   test "$(unit_pid hikae-server.service)/$(unit_pid hikae-indexer.service)" = "$before"

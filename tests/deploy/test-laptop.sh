@@ -35,7 +35,12 @@ PATHS=PATH=/usr/local/bin:/usr/bin:/bin
 # mounted, keep $T rather than remove through a mount.
 mounts=()
 laptop_cleanup() {
-  local rc=$? i
+  local rc=$? i p
+  # Whatever still runs inside this test's chroot (a killed `timeout`
+  # leaves its children), then Xvfb.
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$R" ] && kill -9 "${p#/proc/}" 2>/dev/null
+  done
   [ -n "${xvfb_pid:-}" ] && kill "$xvfb_pid" 2>/dev/null
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
     umount "${mounts[i]}" 2>/dev/null || umount -l "${mounts[i]}" 2>/dev/null || true
@@ -71,7 +76,10 @@ printf 'correct horse battery staple\n' > "$T/pw"
 "$ADMIN" user add viewer1 --state "$T/state" --role viewer < "$T/pw" > /dev/null 2>&1 || fail "user add"
 mkdir -p "$T/state-other"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-start_server() { # start_server PKI STATE LOG: prints the port once /health answers
+# start_server PKI STATE LOG: sets $started to its port once /health answers.
+# (Not in $(...): a server started in a subshell is not among the jobs
+# lib.sh kills on exit.)
+start_server() {
   local port i pid
   port=$(free_port)
   "$SERVER" --store "$T/store" --state "$2" --listen "127.0.0.1:$port" \
@@ -83,10 +91,12 @@ start_server() { # start_server PKI STATE LOG: prints the port once /health answ
     sleep 0.1
   done
   [ "$i" -lt 300 ] || fail "server on $port did not answer /health"
-  echo "$port"
+  started=$port
 }
-port=$(start_server "$T/pki" "$T/state" "$T/server.log")
-other=$(start_server "$T/other" "$T/state-other" "$T/server-other.log")
+start_server "$T/pki" "$T/state" "$T/server.log"
+port=$started
+start_server "$T/other" "$T/state-other" "$T/server-other.log"
+other=$started
 patient=$("$ADMIN" ls --store "$T/store" | jq -r .patient_id | sort | head -1)
 docs=$("$ADMIN" ls --store "$T/store" --patient "$patient" | jq -r .id | head -3 | paste -sd, -)
 ndocs=$(printf '%s' "$docs" | tr ',' '\n' | grep -c .)

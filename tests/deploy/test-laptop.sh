@@ -36,6 +36,7 @@ PATHS=PATH=/usr/local/bin:/usr/bin:/bin
 mounts=()
 laptop_cleanup() {
   local rc=$? i p
+  set +e # clean up everything, whatever fails; rc is the test's status
   # Whatever still runs inside this test's chroot (a killed `timeout`
   # leaves its children), then Xvfb.
   for p in /proc/[0-9]*; do
@@ -47,10 +48,11 @@ laptop_cleanup() {
   done
   if findmnt -rn -o TARGET | grep -q "^$T/"; then
     echo "test-laptop: still mounted under $T; not removing it" >&2
+    jobs -p | xargs -r kill -9 2>/dev/null
     trap - EXIT
     exit 1
   fi
-  (exit $rc)
+  (exit "$rc") # hk_cleanup reads the status from $?
   hk_cleanup
 }
 trap laptop_cleanup EXIT

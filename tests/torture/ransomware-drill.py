@@ -42,7 +42,7 @@ SAMPLES = os.path.join(hk.BUILD, "samples", "hikae-samples")
 MAX_READS = int(os.environ.get("HK_DRILL_MAX_READS", "20000"))
 SEED = int(os.environ.get("HK_DRILL_SEED", "12"))
 PAUSE = float(os.environ.get("HK_DRILL_PAUSE", "0.02"))  # between two files
-SEAL_WAIT = 180  # seconds the drill waits for the seal after the attack
+SEAL_WAIT = int(os.environ.get("HK_DRILL_SEAL_WAIT", "180"))  # seconds, after the attack
 
 
 def now_s():
@@ -240,7 +240,10 @@ def main():
         p, api = hk.start_server(store, state, pki, os.path.join(tmp, "server.log"))
         procs.append(p)
         ilog = open(os.path.join(tmp, "indexer.log"), "w")
-        ip = subprocess.Popen([hk.INDEXER, *src_args, "--poll-interval", "1"],
+        # HK_DRILL_INDEXER_ARGS: more indexer options, e.g. a tripwire set
+        # so high that it never trips (to see the drill's checks fail).
+        extra = os.environ.get("HK_DRILL_INDEXER_ARGS", "").split()
+        ip = subprocess.Popen([hk.INDEXER, *src_args, "--poll-interval", "1", *extra],
                               stdout=ilog, stderr=ilog)
         procs.append(ip)
         token = api.token("alice")

@@ -57,9 +57,9 @@ echo "== testssl.sh $(dpkg-query -W -f '${Version}' testssl.sh) against 127.0.0.
 rc=0
 # Every check but the client simulations (-c): testssl.sh 3.0.8 waited
 # without end at its "Java 8u161" simulation here (see docs/reliability.md).
-timeout 900 testssl --quiet --color 0 --warnings off --openssl-timeout 10 --add-ca "$T/pki/ca.pem" \
+timeout 1800 testssl --quiet --color 0 --warnings off --openssl-timeout 10 --add-ca "$T/pki/ca.pem" \
   -p -e -s -f -P -S -h -U --jsonfile "$T/testssl.json" "127.0.0.1:$port" | tee "$T/testssl.txt" || true
-[ -s "$T/testssl.json" ] || { echo "testssl.sh wrote no JSON" >&2; exit 2; }
+jq empty "$T/testssl.json" 2> /dev/null || { echo "testssl.sh did not finish (no complete JSON report)" >&2; exit 2; }
 echo "== sslscan $(dpkg-query -W -f '${Version}' sslscan)"
 timeout 300 sslscan --no-colour "127.0.0.1:$port" | tee "$T/sslscan.txt" || true
 

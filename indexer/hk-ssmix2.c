@@ -1031,6 +1031,15 @@ hk_sx_extended_version(const HkSxEntry *e, HkHl7Msg *m, const char *sid, const c
   return v;
 }
 
+/* Does v, read without the content folder's message, lose what the
+ * message gave the stored version prev (title, date, author, department)? */
+static bool
+hk_sx_lost_message(const HkVersion *prev, const HkVersion *v)
+{
+  return g_strcmp0(prev->title, v->title) != 0 || g_strcmp0(prev->created_at, v->created_at) != 0 ||
+         g_strcmp0(prev->author, v->author) != 0 || g_strcmp0(prev->department, v->department) != 0;
+}
+
 /* Read one attachment for writing; the bytes must still be what the first
  * look found (ct), or the file changed under us. */
 static int
@@ -1170,9 +1179,26 @@ hk_sx_extended_document(HkSxBatch *b, hk_txn *t, const HkSxEntry *e, HkHl7Msg *m
                !hk_sx_may_replace(e, (gint)i == main_i ? cur : old, a->ct, a->name, &why)) {
       ret = hk_sx_quarantine_at(b, t, e, p, why, sid, true);
     } else {
-      ret = hk_sx_attachment_put(
-          b, t, e, a,
-          hk_sx_extended_version(e, m, sid, type, title, a->ct, when, dt[0], code_name));
+      HkVersion *v = hk_sx_extended_version(e, m, sid, type, title, a->ct, when, dt[0], code_name);
+      const HkVersion *prev = (gint)i == main_i ? cur : old;
+      if (judge && !m && prev && hk_sx_lost_message(prev, v)) {
+        /* The message that named and dated this document is gone (renamed
+         * away or deleted) while the attachment is still there: read
+         * without it, the version would trade the current one's title,
+         * date and people for the folder's. That is what ransomware leaves
+         * halfway through a folder, not an edit. A vendor that never writes
+         * the message gives the same fields every time, so it never gets
+         * here. */
+        g_autofree char *r = g_strdup_printf(
+            "%s is gone from the content folder of %s, whose version %u was read with it; "
+            "version %u stays current",
+            HK_SX_MAIN, sid, prev->version, prev->version);
+        g_autofree char *mp = g_build_filename(e->path, HK_SX_MAIN, NULL);
+        hk_version_free(v);
+        ret = hk_sx_quarantine_at(b, t, e, mp, r, sid, true);
+      } else {
+        ret = hk_sx_attachment_put(b, t, e, a, v);
+      }
     }
     hk_version_free(old);
   }

@@ -8,6 +8,7 @@
 #include "hk-time.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <lmdb.h>
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Named databases; see docs/store.md. */
@@ -74,6 +76,7 @@ struct hk_store {
   bool map_lock_init;
   uint64_t remaps; /* __atomic */
   bool unmapped;   /* a remap failed half-way: LMDB has no map left */
+  int trace_fd;    /* HK_TXN_TRACE: write-transaction trace, or -1 */
 };
 
 /* The stores in which this thread has transactions open, and how many:
@@ -426,6 +429,7 @@ hk_store_open_map(const char *dir, unsigned flags, uint64_t map_size, hk_store *
   int dead = 0;
 
   s->dir = g_strdup(dir);
+  s->trace_fd = -1;
   s->rdonly = flags & HK_STORE_RDONLY;
   s->migrate = flags & HK_STORE_MIGRATE;
   pthread_rwlockattr_init(&attr);
@@ -465,6 +469,11 @@ hk_store_open_map(const char *dir, unsigned flags, uint64_t map_size, hk_store *
     ret = hk_store_check_format(s, create);
   if (ret == 0)
     hk_map_note(s);
+  if (ret == 0 && !s->rdonly && getenv("HK_TXN_TRACE")) {
+    s->trace_fd = open(getenv("HK_TXN_TRACE"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (s->trace_fd < 0)
+      hk_warn("HK_TXN_TRACE %s: %s", getenv("HK_TXN_TRACE"), g_strerror(errno));
+  }
 out:
   if (ret < 0) {
     hk_store_close(s);
@@ -481,6 +490,8 @@ hk_store_close(hk_store *s)
   if (!s)
     return;
   hk_map_forget(s);
+  if (s->trace_fd >= 0)
+    close(s->trace_fd);
   if (s->env)
     mdb_env_close(s->env);
   if (s->map_lock_init)
@@ -580,6 +591,28 @@ hk_store_write(hk_store *s, int attempts, HkWriteFunc fn, void *data)
 
 /* ---- transactions ---- */
 
+/* Opt-in trace of write transactions for the kill -9 torture test
+ * (tests/torture/kill-indexer.sh, docs/reliability.md): with
+ * HK_TXN_TRACE=FILE, a writable store appends "begin|commit|abort
+ * <CLOCK_MONOTONIC ns> <pid>" lines to FILE, each with one unbuffered
+ * write(2), so that a SIGKILL leaves every line written before it. Off
+ * (one integer test) without the variable. */
+static void
+hk_txn_trace(const hk_store *s, const char *what)
+{
+  struct timespec ts;
+  char line[96];
+  int n;
+
+  if (s->trace_fd < 0)
+    return;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  n = snprintf(line, sizeof line, "%s %" G_GINT64_FORMAT " %d\n", what,
+               (gint64)ts.tv_sec * 1000000000 + ts.tv_nsec, (int)getpid());
+  if (n > 0 && write(s->trace_fd, line, (size_t)n) < 0)
+    hk_warn("HK_TXN_TRACE: %s", g_strerror(errno));
+}
+
 int
 hk_txn_begin(hk_store *s, bool write, hk_txn **out)
 {
@@ -630,6 +663,8 @@ hk_txn_begin(hk_store *s, bool write, hk_txn **out)
   t->store = s;
   t->txn = txn;
   t->write = write;
+  if (write)
+    hk_txn_trace(s, "begin");
 out:
   *out = t;
   return ret;
@@ -645,6 +680,8 @@ hk_txn_commit(hk_txn *t)
     ret = hk_mdb_err(mdb_txn_commit(t->txn));
   else
     mdb_txn_abort(t->txn);
+  if (t->write)
+    hk_txn_trace(s, ret == 0 ? "commit" : "abort");
   g_free(t);
   hk_map_leave(s);
   return ret;
@@ -659,6 +696,8 @@ hk_txn_abort(hk_txn *t)
     return;
   s = t->store;
   mdb_txn_abort(t->txn);
+  if (t->write)
+    hk_txn_trace(s, "abort");
   g_free(t);
   hk_map_leave(s);
 }

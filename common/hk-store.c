@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -281,6 +282,10 @@ hk_mdb_err(int rc)
   case MDB_VERSION_MISMATCH: ret = -HK_ECORRUPT; break;
   case MDB_BAD_TXN:
   case MDB_BAD_VALSIZE: ret = -HK_EINVAL; break;
+  /* A full disk is not a full map: growing the map cannot help (it would
+   * double a 1 TiB map until it failed). */
+  case ENOSPC:
+  case EDQUOT: ret = -HK_EIO; break;
   default: ret = rc > 0 ? hk_err_from_errno(rc) : -HK_EIO; break;
   }
   return ret;
@@ -670,15 +675,39 @@ out:
   return ret;
 }
 
+/* A commit that could not write its pages: LMDB reports a short write on a
+ * full file system as EIO, which alone reads like a failing disk. Say
+ * "full" when it is (under 16 MiB left), so that whoever reads the log
+ * frees space rather than replaces a disk. */
+static void
+hk_store_write_failed(const hk_store *s, int rc)
+{
+  struct statvfs vfs;
+
+  if (rc != EIO && rc != ENOSPC && rc != EDQUOT)
+    return;
+  if (statvfs(s->dir, &vfs) != 0)
+    return;
+  uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+  if (rc != EIO || avail < (16u << 20))
+    hk_error("%s: write failed: no space left on the store's file system (%" G_GUINT64_FORMAT
+             " KiB free); nothing of this transaction was stored, the store keeps its last "
+             "commit, and writing resumes when there is space",
+             s->dir, avail >> 10);
+}
+
 int
 hk_txn_commit(hk_txn *t)
 {
   hk_store *s = t->store;
   int ret = t->ret;
 
-  if (ret == 0 && t->write)
-    ret = hk_mdb_err(mdb_txn_commit(t->txn));
-  else
+  if (ret == 0 && t->write) {
+    int rc = mdb_txn_commit(t->txn);
+    if (rc)
+      hk_store_write_failed(s, rc);
+    ret = hk_mdb_err(rc);
+  } else
     mdb_txn_abort(t->txn);
   if (t->write)
     hk_txn_trace(s, ret == 0 ? "commit" : "abort");

@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# Torture: faults, each run for real (docs/reliability.md, "Faults").
+#   disk-full   the store on a small tmpfs fills up during an ingest
+#   reader      a reader process holding a read transaction is killed
+#               (kill -9) or stopped (SIGSTOP)
+#   corrupt     one byte of a stored document's bytes flipped in data.mdb
+#   state-full  the server's --state folder on a full tmpfs
+# Usage: tests/torture/faults.sh [BUILD_DIR (build)] [FAULT...] (all by
+# default). Needs root (mount). Not part of scripts/test.
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+B=$(cd "${1:-$SRC/build}" && pwd)
+shift || true
+FAULTS=("$@")
+[ ${#FAULTS[@]} -gt 0 ] || FAULTS=(disk-full reader corrupt state-full)
+INDEXER=$B/indexer/hikae-indexer
+ADMIN=$B/admin/hikae-admin
+SAMPLES=$B/samples/hikae-samples
+for p in "$INDEXER" "$ADMIN" "$SAMPLES"; do [ -x "$p" ] || { echo "missing: $p" >&2; exit 1; }; done
+for c in jq python3 cc mdb_stat mount; do command -v $c > /dev/null || { echo "missing: $c" >&2; exit 1; }; done
+[ "$(id -u)" = 0 ] || { echo "faults.sh needs root (tmpfs mounts)" >&2; exit 1; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/hikae-faults.XXXXXX")
+MOUNTS=()
+cleanup() {
+  local rc=$? m
+  jobs -p | xargs -r kill -9 2> /dev/null || true
+  for m in "${MOUNTS[@]}"; do umount "$m" 2> /dev/null || umount -l "$m" 2> /dev/null || true; done
+  if [ "${HK_KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+  exit $rc
+}
+trap cleanup EXIT
+RESULTS=()
+pass() { RESULTS+=("PASS $1"); echo "PASS: $1"; }
+failed() { RESULTS+=("FAIL $1"); echo "FAIL: $1"; }
+note() { echo "  $*"; }
+view() { "$ADMIN" ls --store "$1" | jq -c 'del(.ingested_at)' | sort; }
+qview() { "$ADMIN" quarantine --store "$1" | jq -c 'del(.at)' | sort; }
+counts() { "$ADMIN" stats --store "$1" | jq -c '{documents,versions,patients,blobs,thumbnails,quarantined,withdrawn}'; }
+same_as_ref() { # STORE: ls, quarantine and counts equal the reference's
+  diff <(view "$T/ref") <(view "$1") > /dev/null && diff <(qview "$T/ref") <(qview "$1") > /dev/null &&
+    [ "$(counts "$T/ref")" = "$(counts "$1")" ]
+}
+tmpfs() { # DIR SIZE
+  mkdir -p "$1"
+  mount -t tmpfs -o "size=$2,mode=0700" hikae-torture "$1"
+  MOUNTS+=("$1")
+}
+wait_for() { # SECONDS COMMAND...: poll until COMMAND succeeds
+  local end=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ $SECONDS -lt $end ] || return 1
+    sleep 0.2
+  done
+}
+
+# The corpus: 20 patients x 5 documents and their SS-MIX2 storage, and a
+# reference store made without any fault.
+"$SAMPLES" --out "$T/s" --patients 20 --docs-per-patient 5 --seed 5 --ssmix2 > /dev/null
+ARGS=(--drop "$T/s/drop" --ssmix2 "$T/s/ssmix2")
+"$INDEXER" --store "$T/ref" "${ARGS[@]}" --once 2> "$T/ref.log"
+echo "reference store: $(counts "$T/ref"), data.mdb $(stat -c %s "$T/ref/data.mdb") bytes"
+
+fault_disk_full() {
+  echo "== disk full"
+  local d=$T/full free log=$T/full.log
+  tmpfs "$d" 24m
+  # Leave 2 MiB free: the reference store needs about 6.5 MiB.
+  free=$(($(df -B1 --output=avail "$d" | tail -1) - 2 * 1048576))
+  head -c "$free" /dev/zero > "$d/filler"
+  note "tmpfs 24 MiB, filler leaves $(df -h --output=avail "$d" | tail -1 | tr -d ' ') free"
+  local rc=0
+  "$INDEXER" --store "$d/st" "${ARGS[@]}" --once --batch 8 2> "$log" || rc=$?
+  note "indexer --once exit status: $rc; its errors:"
+  grep -E "error|warning" "$log" | sed 's/^[^ ]* /    /' | sort | uniq -c | sort -rn | head -6
+  local ok=1
+  [ $rc -ne 0 ] || { ok=0; note "the indexer exited 0 on a full disk"; }
+  grep -qi "no space left" "$log" || { ok=0; note "no 'No space left' in the log"; }
+  # The store opens and what it holds verifies.
+  if "$ADMIN" verify --store "$d/st" > "$T/v.out" 2>&1; then
+    note "store opens on the full disk: $(counts "$d/st"); verify: $(tail -1 "$T/v.out")"
+  else
+    ok=0
+    note "verify on the full disk failed: $(tail -3 "$T/v.out")"
+  fi
+  # A watching indexer on the full disk, then space returns.
+  "$INDEXER" --store "$d/st" "${ARGS[@]}" --poll-interval 1 --batch 8 2> "$T/watch.log" &
+  local ix=$!
+  wait_for 60 grep -qi "no space left" "$T/watch.log" || note "the watching indexer logged no ENOSPC"
+  note "watching indexer while full: $(grep -iE 'error' "$T/watch.log" | tail -1 | cut -c1-200)"
+  rm -f "$d/filler"
+  note "filler deleted: $(df -h --output=avail "$d" | tail -1 | tr -d ' ') free"
+  if wait_for 180 same_as_ref "$d/st"; then
+    note "the watching indexer resumed without a restart: the store equals the reference"
+  else
+    ok=0
+    note "no resume within 180 s: $(counts "$d/st") vs $(counts "$T/ref"); log: $(tail -2 "$T/watch.log")"
+  fi
+  kill -TERM $ix
+  wait $ix || note "watching indexer exit status $?"
+  "$ADMIN" verify --store "$d/st" > "$T/v.out" 2>&1 || { ok=0; note "verify after resume: $(tail -2 "$T/v.out")"; }
+  note "after resume: $(counts "$d/st"); verify: $(tail -1 "$T/v.out")"
+  [ $ok = 1 ] && pass "disk full: clear error, store opens, ingest resumes" || failed "disk full"
+}
+
+fault_reader() {
+  echo "== a killed, then a stopped, reader"
+  local st=$T/rd reader=$T/hk-reader ok=1
+  cc -O2 -o "$reader" "$SRC/tests/torture/hk-reader.c" -llmdb
+  # Half the corpus first, the rest while a reader is dead or stopped.
+  mkdir -p "$T/rdrop"
+  "$INDEXER" --store "$st" --drop "$T/rdrop" --ssmix2 "$T/s/ssmix2" --once 2> /dev/null
+  local base
+  base=$(stat -c %s "$st/data.mdb")
+  # 1. kill -9 a reader: its slot stays in lock.mdb; who clears it?
+  "$reader" "$st" > "$T/r1.out" &
+  local rp=$!
+  wait_for 10 grep -q reading "$T/r1.out"
+  kill -9 $rp
+  wait $rp 2> /dev/null || true
+  note "reader $rp killed holding $(cut -d' ' -f3- "$T/r1.out"); mdb_stat -r:"
+  mdb_stat -r "$st" | sed 's/^/    /'
+  mdb_stat -r "$st" | grep -qE "^ +$rp " || { ok=0; note "no slot of the killed reader"; }
+  # A watching indexer ingests the drop folder copied in while that slot is there.
+  "$INDEXER" --store "$st" --drop "$T/rdrop" --ssmix2 "$T/s/ssmix2" --poll-interval 1 --batch 4 2> "$T/rw.log" &
+  local ix=$!
+  wait_for 30 grep -q "watching" "$T/rw.log"
+  if mdb_stat -r "$st" | grep -qE "^ +$rp "; then
+    ok=0
+    note "the killed reader's slot is still there after the indexer started"
+  else
+    note "the indexer's start-up cleared the dead slot (mdb_reader_check in hk_store_open)"
+  fi
+  # 2. kill -9 a reader while the indexer runs: the slot is cleared by
+  # whom? Then ingest the drop folder.
+  "$reader" "$st" > "$T/r2.out" &
+  rp=$!
+  wait_for 10 grep -q reading "$T/r2.out"
+  kill -9 $rp
+  wait $rp 2> /dev/null || true
+  cp -a "$T/s/drop/." "$T/rdrop/"
+  wait_for 300 sh -c "[ \$('$ADMIN' stats --store '$st' 2> /dev/null | jq .versions) = $(counts "$T/ref" | jq .versions) ]" ||
+    { ok=0; note "the writer did not finish the ingest within 300 s with a dead reader slot"; }
+  note "reader $rp killed during the run; ingest of 100 documents done: $(counts "$st")"
+  note "mdb_stat -r after the ingest (dead slot still listed if nobody ran mdb_reader_check):"
+  mdb_stat -r "$st" | sed 's/^/    /'
+  note "data.mdb: $base bytes before, $(stat -c %s "$st/data.mdb") after (reference: $(stat -c %s "$T/ref/data.mdb"))"
+  kill -TERM $ix
+  wait $ix || true
+  # 3. SIGSTOP a reader holding a transaction: a live reader; the writer
+  # keeps going (LMDB writers never wait for readers), the pages it pins
+  # are kept until it goes on.
+  "$reader" "$st" > "$T/r3.out" &
+  rp=$!
+  wait_for 10 grep -q reading "$T/r3.out"
+  kill -STOP $rp
+  local before after
+  before=$(stat -c %s "$st/data.mdb")
+  # New versions of ten documents: rewritten texts.
+  local n=0 f
+  for f in $(find "$T/rdrop" -name '*.txt' | sort | head -10); do
+    echo "changed $n" >> "$f"
+    n=$((n + 1))
+  done
+  local want=$(($(counts "$st" | jq .versions) + n))
+  timeout 300 "$INDEXER" --store "$st" --drop "$T/rdrop" --ssmix2 "$T/s/ssmix2" --once --batch 1 2> "$T/r3.log" ||
+    { ok=0; note "indexer with a stopped reader: $(tail -2 "$T/r3.log")"; }
+  after=$(stat -c %s "$st/data.mdb")
+  note "stopped reader $rp: the indexer ran to the end ($(counts "$st" | jq .versions) versions, wanted $want); data.mdb $before -> $after bytes"
+  mdb_stat -r "$st" | grep -qE "^ +$rp " && note "the stopped reader's slot is kept (alive: correct)"
+  kill -9 $rp
+  kill -CONT $rp 2> /dev/null || true
+  wait $rp 2> /dev/null || true
+  "$ADMIN" verify --store "$st" > "$T/v.out" 2>&1 || { ok=0; note "verify: $(tail -2 "$T/v.out")"; }
+  note "after killing it: mdb_stat -r lists $(mdb_stat -r "$st" | grep -cE '^ +[0-9]+ ') slot(s); verify: $(tail -1 "$T/v.out")"
+  mdb_stat -r "$st" | sed 's/^/    /'
+  [ $ok = 1 ] && pass "reader: stale slots cleared, the writer kept going" || failed "reader"
+}
+
+fault_corrupt() {
+  echo "== a corrupted blob"
+  local st=$T/cb ok=1
+  cp -a "$T/ref" "$st"
+  # A PDF whose bytes no other version shares.
+  local line id ver sha src
+  line=$("$ADMIN" ls --store "$st" | jq -c 'select(.content_type == "application/pdf")' |
+    jq -sc 'group_by(.sha256) | map(select(length == 1)) | .[0][0]')
+  id=$(jq -r .id <<< "$line")
+  ver=$(jq -r .version <<< "$line")
+  sha=$(jq -r .sha256 <<< "$line")
+  src=$(jq -r .source <<< "$line")
+  # Find 64 bytes from the middle of the document in data.mdb (once) and
+  # flip one bit there.
+  python3 - "$src" "$st/data.mdb" << 'PY'
+import sys
+doc = open(sys.argv[1], "rb").read()
+data = bytearray(open(sys.argv[2], "rb").read())
+# PDFs of the generator share fonts: take the first 64 bytes of the
+# document, from its middle on, that occur exactly once in data.mdb.
+at = -1
+for off in range(len(doc) // 2, len(doc) - 64, 997):
+    probe = bytes(doc[off:off + 64])
+    if data.count(probe) == 1:
+        at = data.find(probe)
+        break
+if at < 0:
+    sys.exit("no part of the document occurs exactly once in data.mdb")
+with open(sys.argv[2], "r+b") as f:
+    f.seek(at + 10)
+    f.write(bytes([data[at + 10] ^ 0x01]))
+print("  flipped bit 0 of byte %d of data.mdb" % (at + 10))
+PY
+  note "document $id version $ver (sha256 $sha)"
+  local rc=0
+  "$ADMIN" verify --store "$st" > "$T/cv.out" 2>&1 || rc=$?
+  note "hikae-admin verify exit status $rc:"
+  sed 's/^/    /' "$T/cv.out" | head -5
+  [ $rc -ne 0 ] || { ok=0; note "verify passed a corrupted blob"; }
+  grep -q "$id" "$T/cv.out" || { ok=0; note "verify does not name $id"; }
+  grep -qE "(version|v)[ :=]*$ver\b" "$T/cv.out" || { ok=0; note "verify does not name version $ver"; }
+  [ $ok = 1 ] && pass "corrupted blob: verify names $id version $ver" || failed "corrupted blob"
+}
+
+fault_state_full() {
+  echo "== a full state folder"
+  local d=$T/state-mnt
+  tmpfs "$d" 4m
+  if HK_BUILD_DIR=$B HK_SOURCE_DIR=$SRC python3 "$SRC/tests/torture/fault-state-full.py" "$d"; then
+    pass "full state folder: the server fails closed"
+  else
+    failed "full state folder"
+  fi
+}
+
+for f in "${FAULTS[@]}"; do
+  case $f in
+    disk-full) fault_disk_full ;;
+    reader) fault_reader ;;
+    corrupt) fault_corrupt ;;
+    state-full) fault_state_full ;;
+    *) echo "unknown fault: $f" >&2; exit 2 ;;
+  esac
+done
+echo "== results"
+printf '%s\n' "${RESULTS[@]}"
+! printf '%s\n' "${RESULTS[@]}" | grep -q '^FAIL'

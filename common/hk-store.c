@@ -78,6 +78,7 @@ struct hk_store {
   uint64_t remaps; /* __atomic */
   bool unmapped;   /* a remap failed half-way: LMDB has no map left */
   int trace_fd;    /* HK_TXN_TRACE: write-transaction trace, or -1 */
+  int64_t reader_check_at; /* monotonic usec of the writer's last mdb_reader_check */
 };
 
 /* The stores in which this thread has transactions open, and how many:
@@ -628,6 +629,18 @@ hk_txn_begin(hk_store *s, bool write, hk_txn **out)
   if (write && s->rdonly) {
     ret = -HK_EPERM;
     goto out;
+  }
+  /* A reader that died inside a read transaction keeps its slot, and the
+   * pages it pinned, until someone runs mdb_reader_check: LMDB does it only
+   * when the first process opens the store. A writer that stays up (the
+   * watching indexer) would grow the store with every commit, so it clears
+   * dead slots itself, at most once a second (a scan of the reader table). */
+  if (write && g_get_monotonic_time() - s->reader_check_at >= G_USEC_PER_SEC) {
+    int dead = 0;
+    mdb_reader_check(s->env, &dead);
+    s->reader_check_at = g_get_monotonic_time();
+    if (dead)
+      hk_info("%s: cleared %d reader slot(s) of dead processes", s->dir, dead);
   }
   /* Bounded retries: another process may grow the map past ours or leave
    * dead reader slots; both are recoverable here. */

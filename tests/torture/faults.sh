@@ -105,12 +105,14 @@ fault_disk_full() {
 
 readers() { mdb_stat -r "$1" || true; } # mdb_stat -r exits 1 even when it works
 slot_of() { readers "$1" | grep -cE "^ +$2 " || true; }
-versions_are() { [ "$("$ADMIN" stats --store "$1" 2> /dev/null | jq .versions)" = "$2" ]; }
+# Counted with mdb_stat, not hikae-admin: every hikae program that opens
+# the store runs mdb_reader_check, which would clear the dead slot we watch.
+versions_are() { [ "$(mdb_stat -s versions "$1" 2> /dev/null | sed -n 's/^ *Entries: //p')" = "$2" ]; }
 
 fault_reader() {
   echo "== a killed, then a stopped, reader"
   local st=$T/rd reader=$T/hk-reader ok=1 rp ix
-  cc -O2 -o "$reader" "$SRC/tests/torture/hk-reader.c" -llmdb
+  cc -O2 -o "$reader" "$SRC/tests/indexer/hk-test-reader.c" -llmdb
   # LMDB resets the reader table when the first process opens the store,
   # so a dead reader's slot only matters while another process keeps the
   # store open: here a watching indexer (as in production).
@@ -132,7 +134,7 @@ fault_reader() {
   wait_for 300 versions_are "$st" 201 || { ok=0; note "the writer did not finish the ingest within 300 s"; }
   local with_dead
   with_dead=$(stat -c %s "$st/data.mdb")
-  note "with the dead slot, the watching indexer ingested the drop folder: $(counts "$st")"
+  note "with the dead slot, the watching indexer ingested the drop folder: $(mdb_stat -s versions "$st" | sed -n 's/^ *Entries: //p') versions"
   note "data.mdb: $base bytes before, $with_dead after (the reference store, made without any reader: $(stat -c %s "$T/ref/data.mdb"))"
   note "the dead reader's slot after the ingest: $(slot_of "$st" $rp) (1 = still there)"
   HK_DEAD_SLOT_AFTER_INGEST=$(slot_of "$st" $rp)

@@ -1,7 +1,7 @@
 /* A reader for the torture tests: opens the LMDB store DIR read-only,
  * begins a read transaction, prints "reading <pid>" and waits forever
  * holding it, so that a test can kill -9 or SIGSTOP a process that holds a
- * reader slot (tests/torture/faults.sh). Build: cc hk-reader.c -llmdb. */
+ * reader slot (tests/torture/faults.sh, tests/indexer/test-stale-reader.sh). */
 #include <lmdb.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -14,7 +14,7 @@ main(int argc, char **argv)
   int rc;
 
   if (argc != 2) {
-    fprintf(stderr, "usage: hk-reader STORE_DIR\n");
+    fprintf(stderr, "usage: hk-test-reader STORE_DIR\n");
     return 2;
   }
   rc = mdb_env_create(&env);
@@ -27,7 +27,7 @@ main(int argc, char **argv)
   if (!rc)
     rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
   if (rc) {
-    fprintf(stderr, "hk-reader: %s: %s\n", argv[1], mdb_strerror(rc));
+    fprintf(stderr, "hk-test-reader: %s: %s\n", argv[1], mdb_strerror(rc));
     return 1;
   }
   printf("reading %d txn %zu\n", (int)getpid(), mdb_txn_id(txn));

@@ -170,7 +170,7 @@ fault_reader() {
   wait $ix || note "watching indexer exit status $?"
   "$ADMIN" verify --store "$st" > "$T/v.out" 2>&1 || { ok=0; note "verify: $(tail -2 "$T/v.out")"; }
   note "verify: $(tail -1 "$T/v.out")"
-  [ $ok = 1 ] && pass "reader: the writer kept going; dead slots cleared by the next store open" || failed "reader"
+  [ $ok = 1 ] && pass "reader: the writer kept going; dead slots reclaimed" || failed "reader"
 }
 
 fault_corrupt() {

@@ -100,7 +100,7 @@ fault_disk_full() {
   wait $ix || note "watching indexer exit status $?"
   "$ADMIN" verify --store "$d/st" > "$T/v.out" 2>&1 || { ok=0; note "verify after resume: $(tail -2 "$T/v.out")"; }
   note "after resume: $(counts "$d/st"); verify: $(tail -1 "$T/v.out")"
-  [ $ok = 1 ] && pass "disk full: clear error, store opens, ingest resumes" || failed "disk full"
+  if [ $ok = 1 ]; then pass "disk full: clear error, store opens, ingest resumes"; else failed "disk full"; fi
 }
 
 readers() { mdb_stat -r "$1" || true; } # mdb_stat -r exits 1 even when it works
@@ -137,7 +137,6 @@ fault_reader() {
   note "with the dead slot, the watching indexer ingested the drop folder: $(mdb_stat -s versions "$st" | sed -n 's/^ *Entries: //p') versions"
   note "data.mdb: $base bytes before, $with_dead after (the reference store, made without any reader: $(stat -c %s "$T/ref/data.mdb"))"
   note "the dead reader's slot after the ingest: $(slot_of "$st" $rp) (1 = still there)"
-  HK_DEAD_SLOT_AFTER_INGEST=$(slot_of "$st" $rp)
   # Churn: rewrite ten text documents five times (50 new versions).
   local round f
   for round in 1 2 3 4 5; do
@@ -170,7 +169,7 @@ fault_reader() {
   wait $ix || note "watching indexer exit status $?"
   "$ADMIN" verify --store "$st" > "$T/v.out" 2>&1 || { ok=0; note "verify: $(tail -2 "$T/v.out")"; }
   note "verify: $(tail -1 "$T/v.out")"
-  [ $ok = 1 ] && pass "reader: the writer kept going; dead slots reclaimed" || failed "reader"
+  if [ $ok = 1 ]; then pass "reader: the writer kept going; dead slots reclaimed"; else failed "reader"; fi
 }
 
 fault_corrupt() {
@@ -214,7 +213,7 @@ PY
   [ $rc -ne 0 ] || { ok=0; note "verify passed a corrupted blob"; }
   grep -q "$id" "$T/cv.out" || { ok=0; note "verify does not name $id"; }
   grep -qE "(version|v)[ :=]*$ver\b" "$T/cv.out" || { ok=0; note "verify does not name version $ver"; }
-  [ $ok = 1 ] && pass "corrupted blob: verify names $id version $ver" || failed "corrupted blob"
+  if [ $ok = 1 ]; then pass "corrupted blob: verify names $id version $ver"; else failed "corrupted blob"; fi
 }
 
 fault_state_full() {

@@ -14,7 +14,8 @@ hk_strerror(int err)
     [HK_EIO] = "input/output error",
     [HK_ECORRUPT] = "data corrupt or hash mismatch",
     [HK_EFORMAT] = "unknown store format version",
-    [HK_ESPACE] = "store map full",
+    /* ENOSPC and EDQUOT map here too (hk_err_from_errno) */
+    [HK_ESPACE] = "no space left (file system or store map full)",
     [HK_EBUSY] = "resource busy",
     [HK_ESEALED] = "indexer sealed by the tripwire",
     [HK_ETOOBIG] = "input too large",

@@ -8,6 +8,7 @@
 #include "hk-time.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <lmdb.h>
 #include <pthread.h>
@@ -16,6 +17,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Named databases; see docs/store.md. */
@@ -74,6 +77,8 @@ struct hk_store {
   bool map_lock_init;
   uint64_t remaps; /* __atomic */
   bool unmapped;   /* a remap failed half-way: LMDB has no map left */
+  int trace_fd;    /* HK_TXN_TRACE: write-transaction trace, or -1 */
+  int64_t reader_check_at; /* monotonic usec of the writer's last mdb_reader_check */
 };
 
 /* The stores in which this thread has transactions open, and how many:
@@ -278,6 +283,10 @@ hk_mdb_err(int rc)
   case MDB_VERSION_MISMATCH: ret = -HK_ECORRUPT; break;
   case MDB_BAD_TXN:
   case MDB_BAD_VALSIZE: ret = -HK_EINVAL; break;
+  /* A full disk is not a full map: growing the map cannot help (it would
+   * double a 1 TiB map until it failed). */
+  case ENOSPC:
+  case EDQUOT: ret = -HK_EIO; break;
   default: ret = rc > 0 ? hk_err_from_errno(rc) : -HK_EIO; break;
   }
   return ret;
@@ -426,6 +435,7 @@ hk_store_open_map(const char *dir, unsigned flags, uint64_t map_size, hk_store *
   int dead = 0;
 
   s->dir = g_strdup(dir);
+  s->trace_fd = -1;
   s->rdonly = flags & HK_STORE_RDONLY;
   s->migrate = flags & HK_STORE_MIGRATE;
   pthread_rwlockattr_init(&attr);
@@ -465,6 +475,11 @@ hk_store_open_map(const char *dir, unsigned flags, uint64_t map_size, hk_store *
     ret = hk_store_check_format(s, create);
   if (ret == 0)
     hk_map_note(s);
+  if (ret == 0 && !s->rdonly && getenv("HK_TXN_TRACE")) {
+    s->trace_fd = open(getenv("HK_TXN_TRACE"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (s->trace_fd < 0)
+      hk_warn("HK_TXN_TRACE %s: %s", getenv("HK_TXN_TRACE"), g_strerror(errno));
+  }
 out:
   if (ret < 0) {
     hk_store_close(s);
@@ -481,6 +496,8 @@ hk_store_close(hk_store *s)
   if (!s)
     return;
   hk_map_forget(s);
+  if (s->trace_fd >= 0)
+    close(s->trace_fd);
   if (s->env)
     mdb_env_close(s->env);
   if (s->map_lock_init)
@@ -580,6 +597,28 @@ hk_store_write(hk_store *s, int attempts, HkWriteFunc fn, void *data)
 
 /* ---- transactions ---- */
 
+/* Opt-in trace of write transactions for the kill -9 torture test
+ * (tests/torture/kill-indexer.sh, docs/reliability.md): with
+ * HK_TXN_TRACE=FILE, a writable store appends "begin|commit|abort
+ * <CLOCK_MONOTONIC ns> <pid>" lines to FILE, each with one unbuffered
+ * write(2), so that a SIGKILL leaves every line written before it. Off
+ * (one integer test) without the variable. */
+static void
+hk_txn_trace(const hk_store *s, const char *what)
+{
+  struct timespec ts;
+  char line[96];
+  int n;
+
+  if (s->trace_fd < 0)
+    return;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  n = snprintf(line, sizeof line, "%s %" G_GINT64_FORMAT " %d\n", what,
+               (gint64)ts.tv_sec * 1000000000 + ts.tv_nsec, (int)getpid());
+  if (n > 0 && write(s->trace_fd, line, (size_t)n) < 0)
+    hk_warn("HK_TXN_TRACE: %s", g_strerror(errno));
+}
+
 int
 hk_txn_begin(hk_store *s, bool write, hk_txn **out)
 {
@@ -590,6 +629,18 @@ hk_txn_begin(hk_store *s, bool write, hk_txn **out)
   if (write && s->rdonly) {
     ret = -HK_EPERM;
     goto out;
+  }
+  /* A reader that died inside a read transaction keeps its slot, and the
+   * pages it pinned, until someone runs mdb_reader_check: LMDB does it only
+   * when the first process opens the store. A writer that stays up (the
+   * watching indexer) would grow the store with every commit, so it clears
+   * dead slots itself, at most once a second (a scan of the reader table). */
+  if (write && g_get_monotonic_time() - s->reader_check_at >= G_USEC_PER_SEC) {
+    int dead = 0;
+    mdb_reader_check(s->env, &dead);
+    s->reader_check_at = g_get_monotonic_time();
+    if (dead)
+      hk_info("%s: cleared %d reader slot(s) of dead processes", s->dir, dead);
   }
   /* Bounded retries: another process may grow the map past ours or leave
    * dead reader slots; both are recoverable here. */
@@ -630,9 +681,32 @@ hk_txn_begin(hk_store *s, bool write, hk_txn **out)
   t->store = s;
   t->txn = txn;
   t->write = write;
+  if (write)
+    hk_txn_trace(s, "begin");
 out:
   *out = t;
   return ret;
+}
+
+/* A commit that could not write its pages: LMDB reports a short write on a
+ * full file system as EIO, which alone reads like a failing disk. Say
+ * "full" when it is (under 16 MiB left), so that whoever reads the log
+ * frees space rather than replaces a disk. */
+static void
+hk_store_write_failed(const hk_store *s, int rc)
+{
+  struct statvfs vfs;
+
+  if (rc != EIO && rc != ENOSPC && rc != EDQUOT)
+    return;
+  if (statvfs(s->dir, &vfs) != 0)
+    return;
+  uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+  if (rc != EIO || avail < (16u << 20))
+    hk_error("%s: write failed: no space left on the store's file system (%" G_GUINT64_FORMAT
+             " KiB free); nothing of this transaction was stored, the store keeps its last "
+             "commit, and writing resumes when there is space",
+             s->dir, avail >> 10);
 }
 
 int
@@ -641,10 +715,15 @@ hk_txn_commit(hk_txn *t)
   hk_store *s = t->store;
   int ret = t->ret;
 
-  if (ret == 0 && t->write)
-    ret = hk_mdb_err(mdb_txn_commit(t->txn));
-  else
+  if (ret == 0 && t->write) {
+    int rc = mdb_txn_commit(t->txn);
+    if (rc)
+      hk_store_write_failed(s, rc);
+    ret = hk_mdb_err(rc);
+  } else
     mdb_txn_abort(t->txn);
+  if (t->write)
+    hk_txn_trace(s, ret == 0 ? "commit" : "abort");
   g_free(t);
   hk_map_leave(s);
   return ret;
@@ -659,6 +738,8 @@ hk_txn_abort(hk_txn *t)
     return;
   s = t->store;
   mdb_txn_abort(t->txn);
+  if (t->write)
+    hk_txn_trace(s, "abort");
   g_free(t);
   hk_map_leave(s);
 }

@@ -43,6 +43,19 @@ hk_backup_remove(const char *path)
   return ret;
 }
 
+/* Whether a backup of that name is being made or failed (dest.partial,
+ * dest.failed): its name is taken too. */
+static bool
+hk_backup_name_taken(const char *dest)
+{
+  char *partial = g_strdup_printf("%s.partial", dest), *failed = g_strdup_printf("%s.failed", dest);
+  bool taken = g_file_test(partial, G_FILE_TEST_EXISTS) || g_file_test(failed, G_FILE_TEST_EXISTS);
+
+  g_free(partial);
+  g_free(failed);
+  return taken;
+}
+
 /* Keep the newest keep verified backups under to (names sort by date). */
 static void
 hk_backup_prune(const char *to, int keep)
@@ -108,10 +121,17 @@ hk_admin_backup_main(int argc, char **argv)
   gmtime_r(&now, &tm);
   strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
   dest = g_strdup_printf("%s/" HK_BACKUP_PREFIX "%s", to, stamp);
+  /* A second backup within the same second gets "-02", "-03"...: the names
+   * still sort by age (prune keeps the newest), and none is overwritten. */
+  for (int n = 2; n <= 99 && (g_file_test(dest, G_FILE_TEST_EXISTS) ||
+                              hk_backup_name_taken(dest)); n++) {
+    g_free(dest);
+    dest = g_strdup_printf("%s/" HK_BACKUP_PREFIX "%s-%02d", to, stamp, n);
+  }
   partial = g_strdup_printf("%s.partial", dest);
   failed = g_strdup_printf("%s.failed", dest);
-  if (g_file_test(dest, G_FILE_TEST_EXISTS)) {
-    fprintf(stderr, "%s: backup: %s already exists (one backup a second at most)\n",
+  if (g_file_test(dest, G_FILE_TEST_EXISTS) || hk_backup_name_taken(dest)) {
+    fprintf(stderr, "%s: backup: %s already exists (99 backups in one second)\n",
             HK_ADMIN_PROGRAM, dest);
     goto out;
   }

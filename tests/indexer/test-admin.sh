@@ -26,14 +26,18 @@ for k in documents versions patients blobs quarantined archive_as_of indexer; do
 done
 ok "stats carries every field of interfaces.md"
 
-# Backups: three, keep two.
+# Backups: three, keep two. They come within a second or two: a name
+# already taken in the same second gets "-02", "-03", never an overwrite.
 for i in 1 2 3; do
   "$ADMIN" backup --store "$T/st" --to "$T/bk" --keep 2 > "$T/bout" || fail "backup $i"
   grep -qw "2 versions verified" "$T/bout" || fail "backup $i output"
-  [ $i -lt 3 ] && sleep 1.1
+  ls "$T/bk" > "$T/bk.$i"
 done
 ok "three backups made and verified"
 assert_eq 2 "$(ls "$T/bk" | grep -c '^hikae-')" "only the newest two are kept"
+# The two kept are the second and the third: the names sort by age.
+assert_eq "$(comm -13 "$T/bk.1" "$T/bk.2") $(comm -13 "$T/bk.2" "$T/bk.3")" \
+  "$(ls "$T/bk" | paste -sd' ')" "the newest two are the ones kept"
 b=$(ls -d "$T"/bk/hikae-* | tail -1)
 "$ADMIN" verify --store "$b" > /dev/null || fail "backup verifies"; ok "a backup verifies on its own"
 assert_eq 2 "$(stat_field "$b" documents)" "the backup holds every document"

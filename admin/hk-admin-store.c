@@ -39,16 +39,6 @@ hk_member_time(JsonBuilder *b, const char *name, int64_t usec)
 }
 
 static void
-hk_member_str(JsonBuilder *b, const char *name, const char *v)
-{
-  json_builder_set_member_name(b, name);
-  if (v)
-    json_builder_add_string_value(b, v);
-  else
-    json_builder_add_null_value(b);
-}
-
-static void
 hk_member_int(JsonBuilder *b, const char *name, int64_t v)
 {
   json_builder_set_member_name(b, name);
@@ -136,10 +126,10 @@ hk_admin_stats_main(int argc, char **argv)
   hk_member_int(b, "inpatients", (int64_t)st.inpatients);
   hk_member_time(b, "archive_as_of", st.archive_as_of);
   hk_member_time(b, "last_document_at", st.last_document_at);
-  hk_member_str(b, "indexer", hk_indexer_state_name(hk_indexer_effective_state(
+  hk_json_member_str(b, "indexer", hk_indexer_state_name(hk_indexer_effective_state(
                                   &st.indexer, hk_time_now(), HK_ADMIN_STALE_S)));
   if (st.indexer.state == HK_INDEXER_SEALED) {
-    hk_member_str(b, "sealed_reason", st.indexer.reason);
+    hk_json_member_str(b, "sealed_reason", st.indexer.reason);
     hk_member_time(b, "sealed_at", st.indexer.sealed_at);
   }
   hk_member_time(b, "indexer_heartbeat_at", st.indexer.heartbeat_at);
@@ -170,42 +160,42 @@ hk_ls_one(const HkVersion *v, bool current, bool withdrawn, void *data)
   if (current && t && hk_store_get_document(t, v->doc_id, &d) != 0)
     d = NULL;
   json_builder_begin_object(b);
-  hk_member_str(b, "id", v->doc_id);
-  hk_member_str(b, "patient_id", v->patient_id);
-  hk_member_str(b, "source_id", v->source_id);
-  hk_member_str(b, "type", v->type);
-  hk_member_str(b, "title", v->title);
+  hk_json_member_str(b, "id", v->doc_id);
+  hk_json_member_str(b, "patient_id", v->patient_id);
+  hk_json_member_str(b, "source_id", v->source_id);
+  hk_json_member_str(b, "type", v->type);
+  hk_json_member_str(b, "title", v->title);
   hk_member_int(b, "version", v->version);
   json_builder_set_member_name(b, "current");
   json_builder_add_boolean_value(b, current);
   json_builder_set_member_name(b, "withdrawn");
   json_builder_add_boolean_value(b, withdrawn);
-  hk_member_str(b, "sha256", v->sha256);
+  hk_json_member_str(b, "sha256", v->sha256);
   hk_member_int(b, "size", (int64_t)v->size);
-  hk_member_str(b, "content_type", v->content_type);
-  hk_member_str(b, "created_at", v->created_at);
-  hk_member_str(b, "ingested_at", ingested);
-  hk_member_str(b, "author", v->author);
-  hk_member_str(b, "department", v->department);
-  hk_member_str(b, "source", v->source);
+  hk_json_member_str(b, "content_type", v->content_type);
+  hk_json_member_str(b, "created_at", v->created_at);
+  hk_json_member_str(b, "ingested_at", ingested);
+  hk_json_member_str(b, "author", v->author);
+  hk_json_member_str(b, "department", v->department);
+  hk_json_member_str(b, "source", v->source);
   if (v->code) {
-    hk_member_str(b, "code", v->code);
-    hk_member_str(b, "code_name", v->code_name);
+    hk_json_member_str(b, "code", v->code);
+    hk_json_member_str(b, "code_name", v->code_name);
   }
-  hk_member_str(b, "source_name", v->source_name ? v->source_name : d ? d->source_name : NULL);
+  hk_json_member_str(b, "source_name", v->source_name ? v->source_name : d ? d->source_name : NULL);
   if (d) {
     HkMove m;
     hk_member_int(b, "refused_newer", d->refused->len);
     if (d->refused->len) {
       const HkRefusal *r = d->refused->pdata[d->refused->len - 1];
       hk_member_time(b, "refused_at", r->at);
-      hk_member_str(b, "refused_reason", r->reason);
-      hk_member_str(b, "refused_sha256", r->sha256);
+      hk_json_member_str(b, "refused_reason", r->reason);
+      hk_json_member_str(b, "refused_sha256", r->sha256);
     }
     /* A moved document: where it came from. */
     hk_document_move(d, v->patient_id, &m);
     if (m.kind == HK_MOVE_FROM) {
-      hk_member_str(b, "moved_from", m.other_patient);
+      hk_json_member_str(b, "moved_from", m.other_patient);
       hk_member_time(b, "moved_at", m.at);
     }
   }
@@ -452,18 +442,18 @@ hk_quarantine_one(const HkQuarantine *q, void *data)
   JsonBuilder *b = json_builder_new();
 
   json_builder_begin_object(b);
-  hk_member_str(b, "source", q->source);
-  hk_member_str(b, "kind", q->kind);
-  hk_member_str(b, "reason", q->reason);
+  hk_json_member_str(b, "source", q->source);
+  hk_json_member_str(b, "kind", q->kind);
+  hk_json_member_str(b, "reason", q->reason);
   hk_member_time(b, "at", q->at);
   if (q->source_id)
-    hk_member_str(b, "source_id", q->source_id);
+    hk_json_member_str(b, "source_id", q->source_id);
   if (q->source_name)
-    hk_member_str(b, "source_name", q->source_name);
+    hk_json_member_str(b, "source_name", q->source_name);
   if (q->doc_id)
-    hk_member_str(b, "doc_id", q->doc_id);
+    hk_json_member_str(b, "doc_id", q->doc_id);
   if (q->sha256)
-    hk_member_str(b, "sha256", q->sha256);
+    hk_json_member_str(b, "sha256", q->sha256);
   json_builder_end_object(b);
   hk_print_json(b);
   g_object_unref(b);

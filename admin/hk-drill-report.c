@@ -1,5 +1,6 @@
 /* hk-drill-report.c: the drill's findings, as JSON and as files on disk. */
 #include "hk-drill-report.h"
+#include "hk-json.h"
 #include "hk-drill-pdf.h"
 
 #include "hk-build.h"
@@ -69,16 +70,6 @@ hk_drill_format_jst(int64_t usec)
   return res;
 }
 
-static void
-hk_member_str(JsonBuilder *b, const char *name, const char *v)
-{
-  json_builder_set_member_name(b, name);
-  if (v)
-    json_builder_add_string_value(b, v);
-  else
-    json_builder_add_null_value(b);
-}
-
 /* Times as whole milliseconds (what a reader compares) and microseconds
  * (a fast step takes well under 1 ms): integers, because a double would be
  * written as 601.89999999999998. */
@@ -105,22 +96,22 @@ hk_drill_report_json(const HkDrillReport *r)
   char *text;
 
   json_builder_begin_object(b);
-  hk_member_str(b, "report", "hikae downtime drill");
-  hk_member_str(b, "program", "hikae-admin drill " HK_VERSION);
-  hk_member_str(b, "verdict", failed ? "FAIL" : "PASS");
-  hk_member_str(b, "failed_step", failed ? failed->name : NULL);
-  hk_member_str(b, "failed_reason", failed ? failed->reason : NULL);
-  hk_member_str(b, "started_at", utc);
-  hk_member_str(b, "started_at_jst", jst);
-  hk_member_str(b, "server", r->server);
-  hk_member_str(b, "user", r->user);
+  hk_json_member_str(b, "report", "hikae downtime drill");
+  hk_json_member_str(b, "program", "hikae-admin drill " HK_VERSION);
+  hk_json_member_str(b, "verdict", failed ? "FAIL" : "PASS");
+  hk_json_member_str(b, "failed_step", failed ? failed->name : NULL);
+  hk_json_member_str(b, "failed_reason", failed ? failed->reason : NULL);
+  hk_json_member_str(b, "started_at", utc);
+  hk_json_member_str(b, "started_at_jst", jst);
+  hk_json_member_str(b, "server", r->server);
+  hk_json_member_str(b, "user", r->user);
   hk_member_ms(b, "total_ms", r->total_ms);
-  hk_member_str(b, "patient_id", r->patient_id);
-  hk_member_str(b, "patient_from", r->patient_source);
-  hk_member_str(b, "document_id", r->document_id);
+  hk_json_member_str(b, "patient_id", r->patient_id);
+  hk_json_member_str(b, "patient_from", r->patient_source);
+  hk_json_member_str(b, "document_id", r->document_id);
   json_builder_set_member_name(b, "freshness");
   json_builder_begin_object(b);
-  hk_member_str(b, "archive_as_of", r->archive_as_of);
+  hk_json_member_str(b, "archive_as_of", r->archive_as_of);
   json_builder_set_member_name(b, "age_s");
   if (r->have_age)
     json_builder_add_int_value(b, r->age_s);
@@ -128,25 +119,25 @@ hk_drill_report_json(const HkDrillReport *r)
     json_builder_add_null_value(b);
   json_builder_set_member_name(b, "max_age_min");
   json_builder_add_int_value(b, r->max_age_min);
-  hk_member_str(b, "indexer", r->indexer);
-  hk_member_str(b, "sealed_reason", r->sealed_reason);
-  hk_member_str(b, "server_time", r->server_time);
+  hk_json_member_str(b, "indexer", r->indexer);
+  hk_json_member_str(b, "sealed_reason", r->sealed_reason);
+  hk_json_member_str(b, "server_time", r->server_time);
   json_builder_end_object(b);
   json_builder_set_member_name(b, "steps");
   json_builder_begin_array(b);
   for (guint i = 0; i < r->nsteps; i++) {
     const HkDrillStep *s = &r->steps[i];
     json_builder_begin_object(b);
-    hk_member_str(b, "name", s->name);
-    hk_member_str(b, "title", s->title);
-    hk_member_str(b, "title_ja", s->title_ja);
-    hk_member_str(b, "result",
+    hk_json_member_str(b, "name", s->name);
+    hk_json_member_str(b, "title", s->title);
+    hk_json_member_str(b, "title_ja", s->title_ja);
+    hk_json_member_str(b, "result",
                   s->result == HK_DRILL_PASS   ? "pass"
                   : s->result == HK_DRILL_FAIL ? "fail"
                                                : "skipped");
     hk_member_ms(b, "ms", s->ms);
-    hk_member_str(b, "reason", s->reason);
-    hk_member_str(b, "detail", s->detail);
+    hk_json_member_str(b, "reason", s->reason);
+    hk_json_member_str(b, "detail", s->detail);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);

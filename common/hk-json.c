@@ -14,3 +14,13 @@ hk_json_to_text(JsonBuilder *b)
   g_object_unref(g);
   return text;
 }
+
+void
+hk_json_member_str(JsonBuilder *b, const char *name, const char *v)
+{
+  json_builder_set_member_name(b, name);
+  if (v)
+    json_builder_add_string_value(b, v);
+  else
+    json_builder_add_null_value(b);
+}

@@ -55,14 +55,16 @@ hk_text_height(cairo_t *cr, const char *text, const char *font, double width)
   return h;
 }
 
-/* Draw text wrapped to width at (x, y); \return its height. */
+/* Draw text wrapped to width at (x, y), aligned within it; \return its
+ * height. */
 static double
-hk_text(cairo_t *cr, const char *text, const char *font, double x, double y, double width,
-        const HkRgb *c)
+hk_text_aligned(cairo_t *cr, const char *text, const char *font, double x, double y,
+                double width, PangoAlignment align, const HkRgb *c)
 {
   PangoLayout *l = hk_layout(cr, text, font, width);
   int h;
 
+  pango_layout_set_alignment(l, align);
   cairo_set_source_rgb(cr, c->r, c->g, c->b);
   cairo_move_to(cr, x, y);
   pango_cairo_show_layout(cr, l);
@@ -71,21 +73,20 @@ hk_text(cairo_t *cr, const char *text, const char *font, double x, double y, dou
   return h;
 }
 
+/* Draw text wrapped to width at (x, y); \return its height. */
+static double
+hk_text(cairo_t *cr, const char *text, const char *font, double x, double y, double width,
+        const HkRgb *c)
+{
+  return hk_text_aligned(cr, text, font, x, y, width, PANGO_ALIGN_LEFT, c);
+}
+
 /* Draw text centred in [x, x + width]. */
 static double
 hk_text_centred(cairo_t *cr, const char *text, const char *font, double x, double y, double width,
                 const HkRgb *c)
 {
-  PangoLayout *l = hk_layout(cr, text, font, width);
-  int h;
-
-  pango_layout_set_alignment(l, PANGO_ALIGN_CENTER);
-  cairo_set_source_rgb(cr, c->r, c->g, c->b);
-  cairo_move_to(cr, x, y);
-  pango_cairo_show_layout(cr, l);
-  pango_layout_get_pixel_size(l, NULL, &h);
-  g_object_unref(l);
-  return h;
+  return hk_text_aligned(cr, text, font, x, y, width, PANGO_ALIGN_CENTER, c);
 }
 
 static void

@@ -719,36 +719,54 @@ def test_store_readonly(store, store_hash):
 
 def test_slow_clients(api):
     # An idle TCP connection, an idle TLS connection and a slowloris (one
-    # header byte every 0.4 s) must all be cut within --request-timeout (2 s)
-    # plus slack, while a normal client is served meanwhile.
+    # header byte every 0.25 s, about 11 s for the whole request) must all be cut
+    # by --request-timeout (2 s) while a normal client is served meanwhile.
+    # The claim is structural, not a timing: a read timeout that every byte
+    # renews would let the slowloris finish its request and be answered, so
+    # it must be cut before its last byte. How soon after the timeout the
+    # cut comes is measured in bench/load, not judged here.
     idle = socket.create_connection(("127.0.0.1", api.port), timeout=10)
     tls = api.ctx.wrap_socket(socket.create_connection(("127.0.0.1", api.port), timeout=10),
                               server_hostname="127.0.0.1")
     slow = api.ctx.wrap_socket(socket.create_connection(("127.0.0.1", api.port), timeout=10),
                                server_hostname="127.0.0.1")
-    t0 = time.monotonic()
-    req = b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"
-    cut_at = None
+    req = b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX: a\r\n\r\n"
+    cut_after = None
     served = 0
-    worst = 0.0
     for i, ch in enumerate(req):
-        if time.monotonic() - t0 > 8:
-            break
         try:
             slow.send(bytes([ch]))
-        except OSError:
-            cut_at = time.monotonic() - t0
+        except (OSError, ssl.SSLError):
+            cut_after = i
+        # A cut shows as end of stream (or a reset) on a read that must not
+        # wait: TLS 1.3 session tickets make the socket readable without data.
+        slow.setblocking(False)
+        try:
+            if slow.recv(1) == b"":
+                cut_after = i
+        except (ssl.SSLWantReadError, BlockingIOError):
+            pass
+        except (OSError, ssl.SSLError):
+            cut_after = i
+        slow.settimeout(10)
+        if cut_after is not None:
             break
-        # Served while the slowloris is open; its latency is reported, not
-        # judged (latency figures belong in bench/).
-        t1 = time.monotonic()
         check(api.req("GET", "/api/v1/health")[0] == 200, "normal client served")
-        worst = max(worst, time.monotonic() - t1)
         served += 1
-        time.sleep(0.4)
-    check(cut_at is not None and cut_at < 4.5, "slowloris not cut (%s)" % cut_at)
+        time.sleep(0.25)
+    if cut_after is None:
+        # Sent whole: answered (the defect) or cut at the very end.
+        slow.settimeout(30)
+        try:
+            got = slow.recv(64)
+        except (OSError, ssl.SSLError):
+            got = b""
+        check(got == b"", "slowloris was answered, not cut: %r" % got[:20])
+        cut_after = len(req)
+    check(cut_after < len(req), "slowloris not cut before its last byte")
+    # Idle connections: the timeout below only stops a hang.
     for name, s in (("idle tcp", idle), ("idle tls", tls)):
-        s.settimeout(max(0.1, 5 - (time.monotonic() - t0)))
+        s.settimeout(30)
         try:
             got = s.recv(1)
         except (ConnectionResetError, ssl.SSLError):
@@ -758,7 +776,7 @@ def test_slow_clients(api):
         check(got == b"", "%s got data" % name)
         s.close()
     slow.close()
-    return "cut after %.1f s, %d served, worst %.0f ms" % (cut_at, served, worst * 1000)
+    return "cut after %d of %d bytes, %d normal requests served" % (cut_after, len(req), served)
 
 
 def make_state(name, users=("alice",)):

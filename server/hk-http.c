@@ -178,11 +178,15 @@ hk_request_audit(HkRequest *r, HkAuditEvent *e)
   if (!e->user && r->authed)
     e->user = r->session.user;
   e->client = r->client;
-  /* Written now; the answer leaves only once it is on disk (hk_worker_send). */
+  /* Written with the other records of this loop turn; the answer leaves
+   * only once it is written (and with --audit-sync=always, on disk). */
+  if (hk_worker_audit_queue(r->req, e) == 0) {
+    r->audit_end = HK_AUDIT_QUEUED;
+    return 0;
+  }
   ret = hk_audit_append_nowait(r->srv->audit, e, NULL, &r->audit_end);
   if (ret < 0) {
-    hk_error("audit log write failed (%s): refusing to answer %s", hk_strerror(ret),
-             e->action);
+    hk_error("audit log write failed (%s): refusing to answer %s", hk_strerror(ret), e->action);
     hk_reply_error(r, 503, "audit_unavailable",
                    "the audit log cannot be written; nothing is served unaudited");
     ret = -HK_EIO;
@@ -237,7 +241,7 @@ hk_jw_escaped(GString *g, const char *v)
       g_string_append_c(g, '\\');
       g_string_append_c(g, (char)c);
     } else {
-      char u[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
+      char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
       g_string_append_len(g, u, 6);
     }
   }

@@ -26,20 +26,20 @@ typedef struct {
   char *tls_cert;
   char *tls_key;
   int workers;
-  int session_idle_s;   /* 30 min */
-  int session_max_s;    /* 12 h */
-  int indexer_stale_s;  /* a silent "running" indexer counts as stopped after this */
-  int max_connections;  /* across all workers */
+  int session_idle_s;    /* 30 min */
+  int session_max_s;     /* 12 h */
+  int indexer_stale_s;   /* a silent "running" indexer counts as stopped after this */
+  int max_connections;   /* across all workers */
   int request_timeout_s; /* to receive a whole request; read/write stall; keep-alive idle */
-  int drain_s;          /* SIGTERM: how long in-flight answers may take */
-  int max_hashes;       /* concurrent Argon2id verifications: login threads */
-  int login_queue;      /* logins waiting or running; beyond, 503 */
+  int drain_s;           /* SIGTERM: how long in-flight answers may take */
+  int max_hashes;        /* concurrent Argon2id verifications: login threads */
+  int login_queue;       /* logins waiting or running; beyond, 503 */
   int max_sessions;
-  char *audit_sync;     /* "always" or "interval" */
-  int audit_sync_ms;    /* the interval */
+  char *audit_sync;       /* "always" or "interval" */
+  int audit_sync_ms;      /* the interval */
   bool audit_sync_always; /* parsed from audit_sync */
-  int map_size_mb;      /* the store's map here; 0: HK_STORE_MAP_DEFAULT */
-  gboolean require_totp; /* every login needs TOTP; accounts without it are refused */
+  int map_size_mb;        /* the store's map here; 0: HK_STORE_MAP_DEFAULT */
+  gboolean require_totp;  /* every login needs TOTP; accounts without it are refused */
 } HkServerOptions;
 
 typedef struct hk_worker HkWorker;
@@ -79,13 +79,13 @@ typedef struct {
   char client[64];
   HkSessionInfo session; /* valid when authed */
   bool authed;
-  const char *seg[4];    /* path segments after /api/v1/ (borrowed from path) */
+  const char *seg[4]; /* path segments after /api/v1/ (borrowed from path) */
   int nseg;
-  char *path;            /* owned copy of the path */
+  char *path; /* owned copy of the path */
   struct evkeyvalq query;
   bool query_ok;
   bool replied;
-  int64_t audit_end;     /* audit log offset the answer must wait for */
+  int64_t audit_end; /* audit log offset the answer must wait for */
 } HkRequest;
 
 /* ---- hk-http.c: replies and request helpers ---- */
@@ -190,7 +190,15 @@ void hk_workers_stop(HkServer *srv);
 /* Note that the request r is being answered / has been answered, for the
  * slow-request deadline and the graceful stop. */
 void hk_worker_request_begin(struct evhttp_request *req);
-/* Send the answer. Its audit record (ending at audit_end, 0 if none) has
+/* Queue the audit record of the request being answered in its worker's
+ * batch: the batch is written in one append at the end of this loop turn,
+ * and answers sent with audit_end HK_AUDIT_QUEUED leave only after it.
+ * \return 0; -HK_EINVAL if req is not on one of our connections (the caller
+ * then appends the record itself). */
+int hk_worker_audit_queue(struct evhttp_request *req, const HkAuditEvent *e);
+#define HK_AUDIT_QUEUED (-1)
+/* Send the answer. Its audit record (ending at audit_end, 0 if none,
+ * HK_AUDIT_QUEUED if in this turn's batch) has
  * been written already; with --audit-sync=always the answer waits until the
  * record is durable: the records of concurrent requests share one fdatasync
  * in the sync thread, and if it fails a 503 goes out instead. With
@@ -208,5 +216,5 @@ void hk_worker_send(struct evhttp_request *req, int status, struct evbuffer *bod
  * must leave within the request timeout plus len at 64 KiB/s, or the
  * connection is cut. If the blob cannot be read mid-way, the connection is
  * cut (the body ends short of its length). */
-void hk_worker_send_blob(struct evhttp_request *req, int status, hk_store *store,
-                         const char *sha, uint64_t first, uint64_t len, int64_t audit_end);
+void hk_worker_send_blob(struct evhttp_request *req, int status, hk_store *store, const char *sha,
+                         uint64_t first, uint64_t len, int64_t audit_end);

@@ -49,12 +49,18 @@ struct hk_worker {
   struct evconnlistener *listener;
   struct event *drain_timer;
   GThread *thread;
-  GQueue conns;       /* HkConn*, for the graceful stop */
+  GQueue conns; /* HkConn*, for the graceful stop */
   unsigned nconns;
   unsigned max_conns; /* this worker's share of max_connections */
   bool paused;        /* listener disabled at the cap */
   int64_t drain_until;
   int fd;
+  /* Audit records of this loop turn's answers, written together (one
+   * flock, one write) by audit_flush before any of the answers leaves. */
+  GArray *audit_events; /* HkAuditEvent, strings owned */
+  GQueue audit_waiting; /* HkDeferred *, answers whose records are queued */
+  struct event *audit_flush;
+  int64_t audit_end; /* the log's end after the last batch */
 };
 
 typedef struct hk_deferred HkDeferred;
@@ -65,19 +71,19 @@ typedef struct {
   struct bufferevent *bev;
   struct event *deadline;
   GList *link;
-  bool busy; /* a request is being answered */
-  HkStream *stream; /* its answer, being streamed from the store */
+  bool busy;            /* a request is being answered */
+  HkStream *stream;     /* its answer, being streamed from the store */
   HkDeferred *deferred; /* its answer, waiting for the audit sync */
 } HkConn;
 
 /* An answer waiting for its audit record to reach the disk. */
 struct hk_deferred {
   struct evhttp_request *req;
-  HkConn *c;          /* NULL once the connection is gone */
+  HkConn *c; /* NULL once the connection is gone */
   struct event_base *base;
   int status;
   struct evbuffer *body;
-  HkStream *stream;   /* or the answer is streamed */
+  HkStream *stream; /* or the answer is streamed */
   int64_t end;
   int result;
 };
@@ -130,7 +136,7 @@ hk_tls_context_new(const char *cert, const char *key, SSL_CTX **out)
   if (!SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384"))
     goto out;
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                             SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
   SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"hikae", 5);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
@@ -179,7 +185,7 @@ hk_conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 static void
 hk_conn_arm(HkConn *c)
 {
-  struct timeval tv = { c->w->srv->opt.request_timeout_s, 0 };
+  struct timeval tv = {c->w->srv->opt.request_timeout_s, 0};
 
   evtimer_add(c->deadline, &tv);
 }
@@ -193,7 +199,7 @@ hk_conn_arm(HkConn *c)
 static void
 hk_conn_arm_stream(HkConn *c, uint64_t len)
 {
-  struct timeval tv = { c->w->srv->opt.request_timeout_s + (time_t)(len / HK_STREAM_MIN_RATE), 0 };
+  struct timeval tv = {c->w->srv->opt.request_timeout_s + (time_t)(len / HK_STREAM_MIN_RATE), 0};
 
   evtimer_add(c->deadline, &tv);
 }
@@ -307,7 +313,26 @@ hk_worker_request_begin(struct evhttp_request *req)
 
 static void hk_stream_start(HkStream *st, int status);
 
-/* In the worker's thread, after the sync: send (or 503) the answer. */
+/* Small answers leave as one TLS record: evhttp puts the headers and the
+ * body in separate chains of the output buffer, and the TLS bufferevent
+ * writes each chain as a record of its own, one write(2) each. Joining
+ * them costs a copy of a few KiB, less than a system call. */
+#define HK_JOIN_MAX (16 * 1024)
+
+static void
+hk_send_whole(struct evhttp_request *req, int status, struct evbuffer *body)
+{
+  struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+  struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+  struct evbuffer *out = bev ? bufferevent_get_output(bev) : NULL;
+
+  evhttp_send_reply(req, status, NULL, body);
+  if (out && evbuffer_get_length(out) <= HK_JOIN_MAX)
+    evbuffer_pullup(out, -1);
+}
+
+/* In the worker's thread, once its record is written (and, if asked,
+ * synced): send the answer, or 503. */
 static void
 hk_deferred_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -328,16 +353,17 @@ hk_deferred_cb(evutil_socket_t fd, short what, void *arg)
     d->c->deferred = NULL;
     if (d->result < 0) {
       struct evkeyvalq *h = evhttp_request_get_output_headers(d->req);
-      hk_error("audit log sync failed (%s): answering 503", hk_strerror(d->result));
+      hk_error("audit log write or sync failed (%s): answering 503", hk_strerror(d->result));
       evhttp_clear_headers(h);
       evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
       evhttp_add_header(h, "Cache-Control", "no-store");
       evbuffer_drain(d->body, evbuffer_get_length(d->body));
-      evbuffer_add_printf(d->body, "{\"error\":\"audit_unavailable\",\"message\":"
-                                   "\"the audit log cannot be written; nothing is served unaudited\"}\n");
-      evhttp_send_reply(d->req, 503, NULL, d->body);
+      evbuffer_add_printf(d->body,
+                          "{\"error\":\"audit_unavailable\",\"message\":"
+                          "\"the audit log cannot be written; nothing is served unaudited\"}\n");
+      hk_send_whole(d->req, 503, d->body);
     } else {
-      evhttp_send_reply(d->req, d->status, NULL, d->body);
+      hk_send_whole(d->req, d->status, d->body);
     }
   }
   evbuffer_free(d->body);
@@ -494,6 +520,103 @@ hk_stream_start(HkStream *st, int status)
   hk_stream_next(st);
 }
 
+static HkDeferred *
+hk_deferred_new(struct evhttp_request *req, HkConn *c, int status, struct evbuffer *body,
+                HkStream *st, int64_t end)
+{
+  HkDeferred *d = g_new0(HkDeferred, 1);
+
+  d->req = req;
+  d->c = c;
+  d->base = c->w->base;
+  d->status = status;
+  d->end = end;
+  d->body = evbuffer_new();
+  d->stream = st;
+  if (body)
+    evbuffer_add_buffer(d->body, body);
+  c->deferred = d;
+  return d;
+}
+
+static void
+hk_audit_event_clear(HkAuditEvent *e)
+{
+  g_free((char *)e->user);
+  g_free((char *)e->client);
+  g_free((char *)e->action);
+  g_free((char *)e->patient);
+  g_free((char *)e->document);
+  g_free((char *)e->outcome);
+  g_free((char *)e->query);
+  g_free((char *)e->detail);
+  g_free((char *)e->print_id);
+}
+
+int
+hk_worker_audit_queue(struct evhttp_request *req, const HkAuditEvent *e)
+{
+  HkConn *c = hk_conn_of(req);
+  HkWorker *w = c ? c->w : NULL;
+  HkAuditEvent copy = *e;
+
+  if (!w || !e->action)
+    return -HK_EINVAL;
+  /* The time the request was answered, not the time of the batch. */
+  copy.time = e->time ? e->time : g_get_real_time();
+  copy.user = g_strdup(e->user);
+  copy.client = g_strdup(e->client);
+  copy.action = g_strdup(e->action);
+  copy.patient = g_strdup(e->patient);
+  copy.document = g_strdup(e->document);
+  copy.outcome = g_strdup(e->outcome);
+  copy.query = g_strdup(e->query);
+  copy.detail = g_strdup(e->detail);
+  copy.print_id = g_strdup(e->print_id);
+  g_array_append_val(w->audit_events, copy);
+  /* Runs after the callbacks already active in this loop turn, so that
+   * every answer made in the turn shares the one write. */
+  event_active(w->audit_flush, EV_TIMEOUT, 0);
+  return 0;
+}
+
+/* Write the records queued in this turn in one append (one flock, one
+ * fstat, one write), then let their answers go: at once with
+ * --audit-sync=interval, through the sync thread with --audit-sync=always,
+ * and as 503 if the write failed, so that nothing is served unaudited. */
+static void
+hk_worker_audit_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+  HkWorker *w = arg;
+  HkServer *srv = w->srv;
+  int64_t end = w->audit_end;
+  int ret = 0;
+  HkDeferred *d;
+
+  if (w->audit_events->len > 0) {
+    guint n = w->audit_events->len;
+    ret = hk_audit_append_many_nowait(srv->audit, (HkAuditEvent *)(void *)w->audit_events->data, n,
+                                      NULL, &end);
+    if (ret < 0)
+      hk_error("audit log write failed (%s): refusing to answer %u requests", hk_strerror(ret), n);
+    else
+      w->audit_end = end;
+    for (guint i = 0; i < n; i++)
+      hk_audit_event_clear(&g_array_index(w->audit_events, HkAuditEvent, i));
+    g_array_set_size(w->audit_events, 0);
+  }
+  if (ret == 0 && srv->opt.audit_sync_always && !srv->syncq && !g_queue_is_empty(&w->audit_waiting))
+    ret = hk_audit_sync(srv->audit, end); /* no sync thread to wait on: sync here */
+  while ((d = g_queue_pop_head(&w->audit_waiting))) {
+    d->end = end;
+    d->result = ret;
+    if (ret == 0 && d->c && srv->opt.audit_sync_always && srv->syncq)
+      g_async_queue_push(srv->syncq, d);
+    else
+      hk_deferred_cb(-1, 0, d);
+  }
+}
+
 /* Send the answer now, or once its audit record is durable. */
 static void
 hk_worker_reply(struct evhttp_request *req, int status, struct evbuffer *body, HkStream *st,
@@ -511,12 +634,18 @@ hk_worker_reply(struct evhttp_request *req, int status, struct evbuffer *body, H
   }
   if (st)
     st->c = c;
+  if (audit_end == HK_AUDIT_QUEUED && c) {
+    /* Its record is in this turn's batch: the answer waits for the write. */
+    g_queue_push_tail(&w->audit_waiting, hk_deferred_new(req, c, status, body, st, 0));
+    event_active(w->audit_flush, EV_TIMEOUT, 0);
+    return;
+  }
   if (audit_end <= 0 || (c && !w->srv->opt.audit_sync_always)) {
     /* No record, or the interval policy: the record is written already. */
     if (st)
       hk_stream_start(st, status);
     else
-      evhttp_send_reply(req, status, NULL, body);
+      hk_send_whole(req, status, body);
     return;
   }
   if (!c || !w->srv->syncq) {
@@ -527,21 +656,11 @@ hk_worker_reply(struct evhttp_request *req, int status, struct evbuffer *body, H
     } else if (st) {
       hk_stream_start(st, status);
     } else {
-      evhttp_send_reply(req, status, NULL, body);
+      hk_send_whole(req, status, body);
     }
     return;
   }
-  d = g_new0(HkDeferred, 1);
-  d->req = req;
-  d->c = c;
-  d->base = w->base;
-  d->status = status;
-  d->end = audit_end;
-  d->body = evbuffer_new();
-  d->stream = st;
-  if (body)
-    evbuffer_add_buffer(d->body, body);
-  c->deferred = d;
+  d = hk_deferred_new(req, c, status, body, st, audit_end);
   g_async_queue_push(w->srv->syncq, d);
 }
 
@@ -585,8 +704,8 @@ hk_event_log_cb(int severity, const char *msg)
 static int
 hk_listen_socket(const char *listen_on, int *fd_out)
 {
-  struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                            .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+  struct addrinfo hints = {
+      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
   struct addrinfo *res = NULL;
   char *host = NULL;
   const char *port;
@@ -641,7 +760,7 @@ static int
 hk_worker_new(HkServer *srv, int index, HkWorker **out)
 {
   HkWorker *w = g_new0(HkWorker, 1);
-  struct timeval tv = { srv->opt.request_timeout_s, 0 };
+  struct timeval tv = {srv->opt.request_timeout_s, 0};
   int ret = -HK_ENOMEM;
 
   w->srv = srv;
@@ -649,8 +768,24 @@ hk_worker_new(HkServer *srv, int index, HkWorker **out)
   w->fd = -1;
   g_queue_init(&w->conns);
   w->max_conns = (unsigned)MAX(1, srv->opt.max_connections / srv->nworkers);
-  w->base = event_base_new();
+  {
+    /* epoll's changelist folds the add/delete pairs that every answer
+     * makes (read off, write on, write off, read on) into at most one
+     * epoll_ctl per descriptor per loop turn. We never dup() a socket,
+     * the one case where the changelist misbehaves. */
+    struct event_config *cfg = event_config_new();
+    if (cfg)
+      event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    w->base = cfg ? event_base_new_with_config(cfg) : NULL;
+    if (cfg)
+      event_config_free(cfg);
+  }
   if (!w->base)
+    goto out;
+  w->audit_events = g_array_new(FALSE, TRUE, sizeof(HkAuditEvent));
+  g_queue_init(&w->audit_waiting);
+  w->audit_flush = event_new(w->base, -1, 0, hk_worker_audit_flush_cb, w);
+  if (!w->audit_flush)
     goto out;
   w->http = evhttp_new(w->base);
   if (!w->http)
@@ -661,8 +796,8 @@ hk_worker_new(HkServer *srv, int index, HkWorker **out)
   evhttp_set_timeout_tv(w->http, &tv);
   /* Every method reaches the router, which answers 405 by the table. */
   evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-                                        EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                          EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
   evhttp_set_default_content_type(w->http, "application/json; charset=utf-8");
   evhttp_set_bevcb(w->http, hk_bevcb, w);
   evhttp_set_gencb(w->http, hk_router_handle, srv);
@@ -689,6 +824,13 @@ hk_worker_free(HkWorker *w)
     return;
   if (w->drain_timer)
     event_free(w->drain_timer);
+  if (w->audit_flush) {
+    /* Records queued in the last turn are written, never dropped. */
+    hk_worker_audit_flush_cb(-1, 0, w);
+    event_free(w->audit_flush);
+  }
+  if (w->audit_events)
+    g_array_unref(w->audit_events);
   /* Streams still going at the end of the drain: evhttp_free frees their
    * requests (still attached to their connections) itself. */
   for (GList *l = w->conns.head; l; l = l->next) {
@@ -740,8 +882,7 @@ hk_worker_drain_cb(evutil_socket_t fd, short what, void *arg)
 
   if (w->nconns == 0 || g_get_monotonic_time() >= w->drain_until) {
     if (w->nconns)
-      hk_warn("worker %d: %u connections still open at the end of the drain", w->index,
-              w->nconns);
+      hk_warn("worker %d: %u connections still open at the end of the drain", w->index, w->nconns);
     event_base_loopexit(w->base, NULL);
   }
 }
@@ -752,7 +893,7 @@ static void
 hk_worker_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
   HkWorker *w = arg;
-  struct timeval tick = { 0, 50000 };
+  struct timeval tick = {0, 50000};
 
   if (w->bound) {
     evhttp_del_accept_socket(w->http, w->bound);

@@ -1,4 +1,5 @@
 #include "hk-audit.h"
+#include "hk-json-writer.h"
 
 #include "hk-build.h"
 #include "hk-error.h"
@@ -28,7 +29,7 @@
 #define HK_HASH_SEP ",\"hash\":\""
 
 static const char hk_audit_zero[HK_SHA256_HEX_LEN + 1] =
-  "0000000000000000000000000000000000000000000000000000000000000000";
+    "0000000000000000000000000000000000000000000000000000000000000000";
 
 struct hk_audit {
   GMutex lock;      /* order of appends within this process */
@@ -45,10 +46,10 @@ struct hk_audit {
   off_t durable_end;
   uint64_t last_seq;
   char last_hash[HK_SHA256_HEX_LEN + 1];
-  off_t end;     /* file size after our last write (or the last we saw) */
-  off_t synced;  /* bytes known durable */
-  gint failed;   /* an fdatasync failed: what the page cache holds is no longer
-                  * known to reach the disk, so every later append fails */
+  off_t end;    /* file size after our last write (or the last we saw) */
+  off_t synced; /* bytes known durable */
+  gint failed;  /* an fdatasync failed: what the page cache holds is no longer
+                 * known to reach the disk, so every later append fails */
 };
 
 void
@@ -74,8 +75,7 @@ hk_audit_parse_line(const char *line, size_t len, char hash[HK_SHA256_HEX_LEN + 
 
   *why = NULL;
   /* The hash is the last member: ,"hash":"<64 hex>"} at the very end. */
-  if (len < sep_len + HK_SHA256_HEX_LEN + 2 || line[len - 1] != '}' ||
-      line[len - 2] != '"') {
+  if (len < sep_len + HK_SHA256_HEX_LEN + 2 || line[len - 1] != '}' || line[len - 2] != '"') {
     *why = "record does not end with its hash";
     goto out;
   }
@@ -502,74 +502,59 @@ hk_audit_close(HkAudit *a)
 }
 
 static void
-hk_audit_add_str(JsonBuilder *b, const char *name, const char *value)
+hk_audit_add_str(GString *g, const char *name, const char *value)
 {
   if (!value)
     return;
-  json_builder_set_member_name(b, name);
   if (strlen(value) > HK_AUDIT_FIELD_MAX || !g_utf8_validate(value, -1, NULL)) {
     /* Keep records bounded and valid UTF-8 whatever a client sent. */
     char *v = g_utf8_make_valid(value, MIN(strlen(value), HK_AUDIT_FIELD_MAX));
-    json_builder_add_string_value(b, v);
+    hk_jw_str(g, name, v);
     g_free(v);
   } else {
-    json_builder_add_string_value(b, value);
+    hk_jw_str(g, name, value);
   }
 }
 
-/* The line of record seq after prev, with its hash, and a newline. */
+/* The line of record seq after prev, with its hash, and a newline. Written
+ * straight as text (hk-json-writer): one record per answer is on the
+ * server's hot path. verify hashes the bytes and parses them as JSON, so
+ * any valid writer would do; the field order is the contract's. */
 static char *
 hk_audit_format(const HkAuditEvent *e, uint64_t seq, const char *prev, char hash[65])
 {
-  JsonBuilder *b = json_builder_new();
-  JsonNode *root;
-  char *body, *line, *when;
+  GString *g = g_string_sized_new(512);
   uint8_t d[HK_SHA256_LEN];
-  size_t len;
 
-  when = hk_time_format(e->time ? e->time : hk_time_now());
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "seq");
-  json_builder_add_int_value(b, (gint64)seq);
-  hk_audit_add_str(b, "time", when);
-  hk_audit_add_str(b, "prev", prev);
-  hk_audit_add_str(b, "action", e->action);
-  hk_audit_add_str(b, "outcome", e->outcome ? e->outcome : "success");
-  if (e->status) {
-    json_builder_set_member_name(b, "status");
-    json_builder_add_int_value(b, e->status);
-  }
-  hk_audit_add_str(b, "user", e->user);
-  hk_audit_add_str(b, "client", e->client);
-  hk_audit_add_str(b, "patient", e->patient);
-  hk_audit_add_str(b, "document", e->document);
-  if (e->version) {
-    json_builder_set_member_name(b, "version");
-    json_builder_add_int_value(b, e->version);
-  }
-  hk_audit_add_str(b, "query", e->query);
-  hk_audit_add_str(b, "detail", e->detail);
+  hk_jw_begin(g, NULL, '{');
+  hk_jw_int(g, "seq", (int64_t)seq);
+  hk_jw_time(g, "time", e->time ? e->time : hk_time_now());
+  hk_audit_add_str(g, "prev", prev);
+  hk_audit_add_str(g, "action", e->action);
+  hk_audit_add_str(g, "outcome", e->outcome ? e->outcome : "success");
+  if (e->status)
+    hk_jw_int(g, "status", e->status);
+  hk_audit_add_str(g, "user", e->user);
+  hk_audit_add_str(g, "client", e->client);
+  hk_audit_add_str(g, "patient", e->patient);
+  hk_audit_add_str(g, "document", e->document);
+  if (e->version)
+    hk_jw_int(g, "version", e->version);
+  hk_audit_add_str(g, "query", e->query);
+  hk_audit_add_str(g, "detail", e->detail);
   if (e->parts) {
-    hk_audit_add_str(b, "print_id", e->print_id);
-    json_builder_set_member_name(b, "part");
-    json_builder_add_int_value(b, e->part);
-    json_builder_set_member_name(b, "parts");
-    json_builder_add_int_value(b, e->parts);
+    hk_audit_add_str(g, "print_id", e->print_id);
+    hk_jw_int(g, "part", e->part);
+    hk_jw_int(g, "parts", e->parts);
   }
-  json_builder_end_object(b);
-  root = json_builder_get_root(b);
-  body = json_to_string(root, FALSE);
-  json_node_unref(root);
-  g_object_unref(b);
-  g_free(when);
-
-  len = strlen(body);
-  body[len - 1] = 0; /* the closing brace: the hash goes before it */
-  hk_sha256(body, len - 1, d);
+  /* The hash covers the text up to here; it goes before the closing brace. */
+  hk_jw_finish(g);
+  hk_sha256(g->str, g->len, d);
   hk_sha256_hex(d, hash);
-  line = g_strdup_printf("%s" HK_HASH_SEP "%s\"}\n", body, hash);
-  g_free(body);
-  return line;
+  g_string_append(g, HK_HASH_SEP);
+  g_string_append(g, hash);
+  g_string_append(g, "\"}\n");
+  return g_string_free(g, FALSE);
 }
 
 /* With a->lock and the flock held, the tail loaded: write the n records of
@@ -777,8 +762,7 @@ typedef struct {
 
 /* Walk the lines of the log; verify=true checks hash, seq and prev. */
 static int
-hk_audit_walk(const char *state_dir, bool verify, HkVerifyState *vs, HkAuditFunc fn,
-              void *data)
+hk_audit_walk(const char *state_dir, bool verify, HkVerifyState *vs, HkAuditFunc fn, void *data)
 {
   char *path = g_build_filename(state_dir, "audit.log", NULL);
   FILE *f = fopen(path, "re");
@@ -895,7 +879,7 @@ int
 hk_audit_verify(const char *state_dir, const HkAuditCheckpoint *expect, size_t nexpect,
                 HkAuditReport *report)
 {
-  HkVerifyState vs = { .report = report, .expect_seq = 1 };
+  HkVerifyState vs = {.report = report, .expect_seq = 1};
   char *head_path = g_build_filename(state_dir, "audit.head", NULL);
   HkAnchor an;
   bool present = false;

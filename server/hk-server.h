@@ -3,6 +3,7 @@
 #pragma once
 
 #include "hk-audit.h"
+#include "hk-json-writer.h"
 #include "hk-session.h"
 #include "hk-store.h"
 #include "hk-users.h"
@@ -129,16 +130,6 @@ void hk_json_str(JsonBuilder *b, const char *name, const char *value);
 void hk_json_time(JsonBuilder *b, const char *name, int64_t usec);
 void hk_json_int(JsonBuilder *b, const char *name, int64_t value);
 
-/* A JSON text written straight into a GString, for the answers on the hot
- * path (the timeline): json-glib's builder and generator allocate a node per
- * value and cost more than the store lookups. Each value is followed by a
- * ',' that hk_jw_end and hk_reply_jw drop again. */
-void hk_jw_begin(GString *g, const char *name, char open);
-void hk_jw_end(GString *g, char close);
-void hk_jw_str(GString *g, const char *name, const char *value);
-void hk_jw_int(GString *g, const char *name, int64_t value);
-void hk_jw_bool(GString *g, const char *name, bool value);
-void hk_jw_time(GString *g, const char *name, int64_t usec);
 /* Reply with the JSON text of g (taken). */
 void hk_reply_jw(HkRequest *r, int status, GString *g);
 

@@ -2,7 +2,8 @@
  *
  * The layout is documented in docs/store.md. One process (hikae-indexer)
  * writes; any number read, with MDB_RDONLY. Every function returns 0 or a
- * negative HK_E code; LMDB's codes are translated in hk-store.c only.
+ * negative HK_E code; LMDB's codes are translated in hk-store-env.c only
+ * (hk_mdb_err); the store's files are common/hk-store-*.c.
  *
  * A transaction carries a sticky error, as Knot's knot_lmdb does: once an
  * operation fails, the rest are no-ops that return the same code, and

@@ -19,7 +19,7 @@
 
 static const char *const hk_db_names[DB_COUNT] = {
     "meta",     "docs",   "versions", "withdrawn",  "blobs",  "thumbs",  "patients", "pindex",
-    "timeline", "census", "files",    "quarantine", "thumbq", "sources", "refused",
+    "timeline", "census", "files",    "quarantine", "thumbq", "sources", "refused",  "rows",
 };
 
 #define HK_MAX_READERS 510
@@ -290,12 +290,13 @@ hk_store_read_format(hk_store *s, MDB_txn *txn, bool create)
   }
   snprintf(buf, sizeof buf, "%.*s", (int)MIN(v.mv_size, sizeof buf - 1), (const char *)v.mv_data);
   s->format = (int)g_ascii_strtoll(buf, NULL, 10);
-  if (s->format == HK_STORE_FORMAT || (s->format == 1 && s->migrate && !s->rdonly))
+  if (s->format == HK_STORE_FORMAT ||
+      (hk_store_format_migratable(s->format) && s->migrate && !s->rdonly))
     goto out;
-  if (s->format == 1)
-    hk_error("%s: store format 1; run `hikae-admin migrate --store %s` (this program reads "
+  if (hk_store_format_migratable(s->format))
+    hk_error("%s: store format %d; run `hikae-admin migrate --store %s` (this program reads "
              "format %d)",
-             s->dir, s->dir, HK_STORE_FORMAT);
+             s->dir, s->format, s->dir, HK_STORE_FORMAT);
   else
     hk_error("%s: store format version %s, this program reads version %d", s->dir, buf,
              HK_STORE_FORMAT);
@@ -569,6 +570,12 @@ int
 hk_store_copy(hk_store *s, const char *dir)
 {
   return hk_mdb_err(mdb_env_copy2(s->env, dir, MDB_CP_COMPACT));
+}
+
+bool
+hk_store_format_migratable(int format)
+{
+  return format >= 1 && format < HK_STORE_FORMAT;
 }
 
 int

@@ -4,6 +4,7 @@
  * hk-store.h. */
 #pragma once
 
+#include "hk-row.h"
 #include "hk-sha256.h"
 #include "hk-store.h"
 
@@ -29,6 +30,7 @@ enum {
   DB_THUMBQ,
   DB_SOURCES,
   DB_REFUSED,
+  DB_ROWS,
   DB_COUNT
 };
 
@@ -77,8 +79,6 @@ void hk_be32(uint8_t *p, uint32_t v);
 void hk_be64(uint8_t *p, uint64_t v);
 int hk_cursor(hk_txn *t, int db, MDB_cursor **c);
 int hk_del(hk_txn *t, int db, const void *key, size_t klen);
-int hk_docid_bin(const char *hex, uint8_t out[8]);
-void hk_docid_hex(const uint8_t bin[8], char out[HK_DOC_ID_LEN + 1]);
 uint64_t hk_entries(hk_txn *t, int db);
 int hk_get(hk_txn *t, int db, const void *key, size_t klen, MDB_val *val);
 int hk_put(hk_txn *t, int db, const void *key, size_t klen, const void *val, size_t vlen,
@@ -90,3 +90,11 @@ uint64_t hk_time_key(int64_t usec);
 
 int hk_current_version(hk_txn *t, const uint8_t id[8], HkVersion **out);
 size_t hk_source_key(uint8_t *buf, size_t cap, const char *name, const char *source_id);
+
+/* ---- rows (hk-store-rows.c) ---- */
+
+/* Write the row of document d (binary ID id) in t. */
+int hk_row_store(hk_txn *t, const uint8_t id[8], const HkDocument *d);
+/* Rewrite the row of document id from its records (after a withdrawal or
+ * a refusal, or by the migration). */
+int hk_row_refresh(hk_txn *t, const uint8_t id[8]);

@@ -34,7 +34,7 @@ hk_refusal_add(hk_txn *t, const char *doc_id, uint64_t seq, const HkQuarantine *
   JsonBuilder *b = json_builder_new();
   uint8_t key[16];
   char *json;
-  int ret = hk_docid_bin(doc_id, key);
+  int ret = hk_version_doc_id_bin(doc_id, key);
 
   hk_be64(key + 8, seq);
   json_builder_begin_object(b);
@@ -52,6 +52,9 @@ hk_refusal_add(hk_txn *t, const char *doc_id, uint64_t seq, const HkQuarantine *
   json = hk_json_to_text(b);
   if (ret == 0)
     ret = hk_put(t, DB_REFUSED, key, sizeof key, json, strlen(json), MDB_NOOVERWRITE);
+  /* The document's row lists its refusals. */
+  if (ret == 0)
+    ret = hk_row_refresh(t, key);
   g_object_unref(b);
   g_free(json);
   return ret;
@@ -125,7 +128,7 @@ hk_store_get_refusals(hk_txn *t, const char *doc_id, GPtrArray *out)
   uint8_t key[16] = {0};
   MDB_val k = {sizeof key, key}, v;
   JsonParser *p = json_parser_new_immutable();
-  int rc, ret = hk_docid_bin(doc_id, key);
+  int rc, ret = hk_version_doc_id_bin(doc_id, key);
 
   if (ret)
     goto out;

@@ -38,7 +38,7 @@ hk_store_foreach_source(hk_txn *t, HkSourceFunc fn, void *data)
       ret = -HK_ECORRUPT;
       break;
     }
-    hk_docid_hex(v.mv_data, hex);
+    hk_version_doc_id_hex(v.mv_data, hex);
     ret = fn(name, sid, hex, data);
     g_free(name);
     g_free(sid);
@@ -72,7 +72,7 @@ hk_store_check_sources(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad)
       (*bad)++;
       continue;
     }
-    hk_docid_hex(k.mv_data, hex);
+    hk_version_doc_id_hex(k.mv_data, hex);
     if (!hk_split_source(&v, &name, &sid)) {
       fprintf(err, "UNREGISTERED %s: no source name (a format-1 entry)\n", hex);
       (*bad)++;

@@ -8,11 +8,14 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- timeline ---- */
+/* What the walk hands each entry to: its document ID (8 bytes). */
+typedef int (*HkEntryFunc)(hk_txn *t, const uint8_t id[8], void *data);
 
-int
-hk_store_timeline(hk_txn *t, const char *patient_id, const HkTimelineQuery *q, GPtrArray *doc_ids,
-                  char **next_cursor)
+/* Walk the timeline of patient_id newest first as q asks, calling fn for
+ * each entry; *next_cursor is set if more may follow. */
+static int
+hk_timeline_walk(hk_txn *t, const char *patient_id, const HkTimelineQuery *q, HkEntryFunc fn,
+                 void *data, char **next_cursor)
 {
   MDB_cursor *c = NULL;
   uint8_t key[HK_PATIENT_ID_MAX + 17], id[8];
@@ -20,6 +23,7 @@ hk_store_timeline(hk_txn *t, const char *patient_id, const HkTimelineQuery *q, G
   size_t plen = strlen(patient_id);
   unsigned n = 0;
   int64_t last_created = 0;
+  uint8_t last_id[8];
   int rc, ret = 0;
 
   *next_cursor = NULL;
@@ -37,7 +41,7 @@ hk_store_timeline(hk_txn *t, const char *patient_id, const HkTimelineQuery *q, G
     bool ok = parts[0] && parts[1];
     if (ok) {
       when = g_ascii_strtoll(parts[0], &end, 10);
-      ok = end && end != parts[0] && *end == 0 && hk_docid_bin(parts[1], id) == 0;
+      ok = end && end != parts[0] && *end == 0 && hk_version_doc_id_bin(parts[1], id) == 0;
     }
     if (ok) {
       hk_be64(key + plen + 1, hk_time_key(when));
@@ -79,20 +83,77 @@ hk_store_timeline(hk_txn *t, const char *patient_id, const HkTimelineQuery *q, G
       /* One more exists: the cursor points at the last one returned, by
        * the date of its row (a document moved to another patient keeps
        * its row here at the date it had). */
-      const char *last = g_ptr_array_index(doc_ids, doc_ids->len - 1);
+      char last[HK_DOC_ID_LEN + 1];
+      hk_version_doc_id_hex(last_id, last);
       *next_cursor = g_strdup_printf("%" G_GINT64_FORMAT ".%s", last_created, last);
       break;
     }
-    char hex[HK_DOC_ID_LEN + 1];
-    hk_docid_hex(kp + plen + 9, hex);
-    g_ptr_array_add(doc_ids, g_strdup(hex));
+    memcpy(last_id, kp + plen + 9, 8);
     last_created = created;
     n++;
+    ret = fn(t, last_id, data);
+    if (ret)
+      break;
   }
-  if (rc && rc != MDB_NOTFOUND)
+  if (ret == 0 && rc && rc != MDB_NOTFOUND)
     ret = hk_mdb_err(rc);
 out:
   if (c)
     mdb_cursor_close(c);
+  if (ret)
+    g_clear_pointer(next_cursor, g_free);
   return ret;
+}
+
+static int
+hk_timeline_id(hk_txn *t, const uint8_t id[8], void *data)
+{
+  GPtrArray *doc_ids = data;
+  char hex[HK_DOC_ID_LEN + 1];
+
+  (void)t;
+  hk_version_doc_id_hex(id, hex);
+  g_ptr_array_add(doc_ids, g_strdup(hex));
+  return 0;
+}
+
+int
+hk_store_timeline(hk_txn *t, const char *patient_id, const HkTimelineQuery *q, GPtrArray *doc_ids,
+                  char **next_cursor)
+{
+  return hk_timeline_walk(t, patient_id, q, hk_timeline_id, doc_ids, next_cursor);
+}
+
+typedef struct {
+  HkRowFunc fn;
+  void *data;
+} HkRowWalk;
+
+/* One timeline entry's row: one B-tree lookup, no parse but the fixed
+ * fields and the bounds of the lists. */
+static int
+hk_timeline_row(hk_txn *t, const uint8_t id[8], void *data)
+{
+  HkRowWalk *w = data;
+  MDB_val v;
+  HkRow row;
+  int ret = hk_get(t, DB_ROWS, id, 8, &v);
+
+  /* Every entry has a row in a format-3 store: a missing one is damage. */
+  if (ret == -HK_ENOTFOUND)
+    ret = -HK_ECORRUPT;
+  if (ret == 0)
+    ret = hk_row_decode(v.mv_data, v.mv_size, &row);
+  if (ret == 0)
+    ret = w->fn(&row, w->data);
+  return ret;
+}
+
+int
+hk_store_timeline_rows(hk_txn *t, const char *patient_id, const HkTimelineQuery *q, HkRowFunc fn,
+                       void *data, char **next_cursor)
+{
+  HkRowWalk w = {fn, data};
+
+  return hk_timeline_walk(t, patient_id, q, hk_timeline_row, &w, next_cursor);
 }

@@ -284,33 +284,6 @@ hk_be32(uint8_t *p, uint32_t v)
     p[i] = (uint8_t)v;
 }
 
-int
-hk_docid_bin(const char *hex, uint8_t out[8])
-{
-  uint64_t v = 0;
-  int ret = -HK_EINVAL;
-
-  if (!hex || strlen(hex) != HK_DOC_ID_LEN)
-    goto out;
-  for (int i = 0; i < HK_DOC_ID_LEN; i++) {
-    char c = hex[i];
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (d < 0)
-      goto out;
-    v = v << 4 | (uint64_t)d;
-  }
-  hk_be64(out, v);
-  ret = 0;
-out:
-  return ret;
-}
-
-void
-hk_docid_hex(const uint8_t bin[8], char out[HK_DOC_ID_LEN + 1])
-{
-  snprintf(out, HK_DOC_ID_LEN + 1, "%016" G_GINT64_MODIFIER "x", hk_rd64(bin));
-}
-
 /* Signed time as an order-preserving unsigned. */
 uint64_t
 hk_time_key(int64_t usec)

@@ -113,7 +113,7 @@ hk_store_find_doc(hk_txn *t, const char *source_name, const char *source_id,
   if (ret == 0 && v.mv_size != 8)
     ret = -HK_ECORRUPT;
   if (ret == 0)
-    hk_docid_hex(v.mv_data, doc_id);
+    hk_version_doc_id_hex(v.mv_data, doc_id);
 out:
   return ret;
 }
@@ -165,7 +165,7 @@ hk_store_add_version(hk_txn *t, HkVersion *v, bool *added)
   }
   ret = hk_store_find_doc(t, v->source_name, v->source_id, v->doc_id);
   if (ret == 0) {
-    hk_docid_bin(v->doc_id, id);
+    hk_version_doc_id_bin(v->doc_id, id);
     ret = hk_store_get_document(t, v->doc_id, &d);
     if (ret == -HK_ENOTFOUND)
       ret = t->ret = -HK_ECORRUPT; /* registered but no version */
@@ -178,7 +178,7 @@ hk_store_add_version(hk_txn *t, HkVersion *v, bool *added)
   } else if (ret == -HK_ENOTFOUND) {
     GByteArray *val = g_byte_array_new();
     hk_version_doc_id_named(v->source_name, v->source_id, v->doc_id);
-    hk_docid_bin(v->doc_id, id);
+    hk_version_doc_id_bin(v->doc_id, id);
     ret = hk_get(t, DB_DOCS, id, 8, &existing);
     if (ret == 0) {
       /* 64-bit IDs from SHA-256: a collision is astronomically unlikely, but
@@ -225,6 +225,22 @@ hk_store_add_version(hk_txn *t, HkVersion *v, bool *added)
   }
   tlen = hk_timeline_key(tkey, v->patient_id, v->created_usec, id);
   ret = hk_put(t, DB_TIMELINE, tkey, tlen, v->type, strlen(v->type), 0);
+  /* The row, from the document as just read plus the new version as its
+   * record reads back (what verify will compare it with): no second read
+   * of the older records. A new version is not withdrawn. */
+  if (ret == 0) {
+    HkVersion *back = NULL;
+    ret = hk_version_from_json(json, strlen(json), &back);
+    if (ret == 0) {
+      if (!d) {
+        d = hk_document_new();
+        d->source_name = g_strdup(v->source_name);
+      }
+      g_ptr_array_add(d->versions, back);
+      d->withdrawn = false;
+      ret = hk_row_store(t, id, d);
+    }
+  }
   snprintf(meta, sizeof meta, "%" G_GINT64_FORMAT, v->ingested_at);
   if (ret == 0)
     ret = hk_put(t, DB_META, "last_document_at", 16, meta, strlen(meta), 0);
@@ -278,7 +294,7 @@ hk_store_get_document(hk_txn *t, const char *doc_id, HkDocument **out)
   int rc, ret;
 
   *out = NULL;
-  ret = hk_docid_bin(doc_id, id);
+  ret = hk_version_doc_id_bin(doc_id, id);
   if (ret) {
     ret = -HK_ENOTFOUND;
     goto out;
@@ -339,7 +355,7 @@ hk_store_get_version(hk_txn *t, const char *doc_id, uint32_t version, HkVersion 
   int ret;
 
   *out = NULL;
-  if (hk_docid_bin(doc_id, id) != 0) {
+  if (hk_version_doc_id_bin(doc_id, id) != 0) {
     ret = -HK_ENOTFOUND;
     goto out;
   }
@@ -364,7 +380,7 @@ hk_store_withdraw(hk_txn *t, const char *doc_id, const char *reason)
   char *json = NULL;
   int ret;
 
-  ret = hk_docid_bin(doc_id, id);
+  ret = hk_version_doc_id_bin(doc_id, id);
   if (ret)
     goto out;
   ret = hk_current_version(t, id, &cur);
@@ -386,6 +402,8 @@ hk_store_withdraw(hk_txn *t, const char *doc_id, const char *reason)
   ret = hk_put(t, DB_WITHDRAWN, key, sizeof key, json, strlen(json), MDB_NOOVERWRITE);
   if (ret == -HK_EEXIST)
     ret = 0;
+  else if (ret == 0)
+    ret = hk_row_refresh(t, id);
 out:
   hk_version_free(cur);
   g_free(json);

@@ -136,6 +136,8 @@ void hk_json_int(JsonBuilder *b, const char *name, int64_t value);
 void hk_jw_begin(GString *g, const char *name, char open);
 void hk_jw_end(GString *g, char close);
 void hk_jw_str(GString *g, const char *name, const char *value);
+/* The same for len bytes at value (not NUL-terminated; NULL: null). */
+void hk_jw_strn(GString *g, const char *name, const char *value, size_t len);
 void hk_jw_int(GString *g, const char *name, int64_t value);
 void hk_jw_bool(GString *g, const char *name, bool value);
 void hk_jw_time(GString *g, const char *name, int64_t usec);

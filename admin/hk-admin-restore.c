@@ -374,11 +374,11 @@ hk_admin_restore_main(int argc, char **argv)
                               : hk_strerror(ret));
     goto refuse;
   }
-  if (format == 1) {
-    why = g_strdup_printf("%s holds a store of format 1 (made before source names); restore "
+  if (hk_store_format_migratable(format)) {
+    why = g_strdup_printf("%s holds a store of format %d (older than this hikae); restore "
                           "takes only format %d. Copy its data.mdb into an empty folder and "
                           "run `%s migrate --store DIR` there",
-                          from, HK_STORE_FORMAT, HK_ADMIN_PROGRAM);
+                          from, format, HK_STORE_FORMAT, HK_ADMIN_PROGRAM);
     goto refuse;
   }
   if (format != HK_STORE_FORMAT) {

@@ -26,7 +26,7 @@ static const HkAdminCommand hk_commands[] = {
     "seal --store DIR --reason TEXT  freeze ingest now, as the tripwire does" },
   { "unseal", hk_admin_unseal_main, "unseal --store DIR           resume after a seal" },
   { "migrate", hk_admin_migrate_main,
-    "migrate --store DIR [--drop-name N] [--ssmix2-name N]  store format 1 -> 2" },
+    "migrate --store DIR [--drop-name N] [--ssmix2-name N]  store format 1 or 2 -> 3" },
   { "backup", hk_admin_backup_main, "backup --store DIR --to DIR [--keep N]" },
   { "restore", hk_admin_restore_main,
     "restore --from BACKUP --store NEWDIR  verified copy into a new folder, never over a store" },

@@ -3,16 +3,17 @@
 
 #include "hk-time.h"
 
+#include <string.h>
 #include <time.h>
 
 static void
-hk_jw_escaped(GString *g, const char *v)
+hk_jw_escaped(GString *g, const char *v, size_t len)
 {
   static const char hex[] = "0123456789abcdef";
-  const char *run = v;
+  const char *run = v, *end = v + len;
 
   g_string_append_c(g, '"');
-  for (; *v; v++) {
+  for (; v < end; v++) {
     unsigned char c = (unsigned char)*v;
     if (c >= 0x20 && c != '"' && c != '\\')
       continue;
@@ -60,9 +61,15 @@ hk_jw_end(GString *g, char close)
 void
 hk_jw_str(GString *g, const char *name, const char *value)
 {
+  hk_jw_strn(g, name, value, value ? strlen(value) : 0);
+}
+
+void
+hk_jw_strn(GString *g, const char *name, const char *value, size_t len)
+{
   hk_jw_key(g, name);
   if (value)
-    hk_jw_escaped(g, value);
+    hk_jw_escaped(g, value, len);
   else
     g_string_append_len(g, "null", 4);
   g_string_append_c(g, ',');

@@ -13,6 +13,8 @@ void hk_jw_begin(GString *g, const char *name, char open);
 void hk_jw_end(GString *g, char close);
 /* A string member, or null when value is NULL. */
 void hk_jw_str(GString *g, const char *name, const char *value);
+/* The same for len bytes at value (not NUL-terminated; NULL: null). */
+void hk_jw_strn(GString *g, const char *name, const char *value, size_t len);
 void hk_jw_int(GString *g, const char *name, int64_t value);
 void hk_jw_bool(GString *g, const char *name, bool value);
 /* An RFC 3339 UTC time with milliseconds, or null when usec is 0. */

@@ -2,7 +2,8 @@
  *
  * The layout is documented in docs/store.md. One process (hikae-indexer)
  * writes; any number read, with MDB_RDONLY. Every function returns 0 or a
- * negative HK_E code; LMDB's codes are translated in hk-store.c only.
+ * negative HK_E code; LMDB's codes are translated in hk-store-env.c only
+ * (hk_mdb_err); the store's files are common/hk-store-*.c.
  *
  * A transaction carries a sticky error, as Knot's knot_lmdb does: once an
  * operation fails, the rest are no-ops that return the same code, and
@@ -11,6 +12,7 @@
 #pragma once
 
 #include "hk-patient.h"
+#include "hk-row.h"
 #include "hk-version.h"
 
 #include <glib.h>
@@ -18,14 +20,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* 2: document IDs are namespaced by source (docs/store.md); a format-1
- * store is refused until `hikae-admin migrate` converts it. */
-#define HK_STORE_FORMAT 2
+/* 2: document IDs are namespaced by source (docs/store.md); 3: the `rows`
+ * table (binary list records, docs/store.md "Rows"). A store of format 1
+ * or 2 is refused until `hikae-admin migrate` converts it. */
+#define HK_STORE_FORMAT 3
 
 typedef enum {
-  HK_STORE_RDONLY = 1 << 0, /* open read-only (the server, admin readers) */
-  HK_STORE_CREATE = 1 << 1, /* create the folder and a new store if absent */
-  HK_STORE_MIGRATE = 1 << 2, /* also open a format-1 store (for hk_store_migrate) */
+  HK_STORE_RDONLY = 1 << 0,  /* open read-only (the server, admin readers) */
+  HK_STORE_CREATE = 1 << 1,  /* create the folder and a new store if absent */
+  HK_STORE_MIGRATE = 1 << 2, /* also open a format-1 or -2 store (for hk_store_migrate) */
 } HkStoreFlags;
 
 typedef struct hk_store hk_store;
@@ -172,6 +175,22 @@ typedef struct {
  * follow, else NULL. -HK_EINVAL for a malformed cursor. */
 int hk_store_timeline(hk_txn *t, const char *patient_id, const HkTimelineQuery *q,
                       GPtrArray *doc_ids, char **next_cursor);
+/* What hk_store_timeline_rows calls for each entry, newest first; row
+ * points into the map (valid until the transaction ends). A non-zero
+ * return stops the walk and is returned. */
+typedef int (*HkRowFunc)(const HkRow *row, void *data);
+/* The same walk as hk_store_timeline, handing each entry's row (the
+ * `rows` table, docs/store.md) to fn: no version record is read or
+ * parsed. -HK_ECORRUPT if an entry has no row or its row does not decode. */
+int hk_store_timeline_rows(hk_txn *t, const char *patient_id, const HkTimelineQuery *q,
+                           HkRowFunc fn, void *data, char **next_cursor);
+/* The row of one document. -HK_ENOTFOUND; -HK_ECORRUPT. */
+int hk_store_get_row(hk_txn *t, const char *doc_id, HkRow *out);
+/* Check every document's row against its records: each row that is
+ * missing, does not decode, or differs from what the records encode to is
+ * printed to err with the document ID and counted in *bad; so is a row
+ * with no document. *checked is the number of documents. */
+int hk_store_check_rows(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad);
 
 /* ---- patients ---- */
 
@@ -279,14 +298,20 @@ int hk_store_stats(hk_txn *t, HkStoreStats *st);
 
 /* ---- maintenance ---- */
 
-/* The format of the open store (HK_STORE_FORMAT, or 1 if opened with
+/* The format of the open store (HK_STORE_FORMAT, or 1 or 2 if opened with
  * HK_STORE_MIGRATE). */
 int hk_store_format(const hk_store *s);
-/* Convert a format-1 store to the current format in one write transaction
- * (all or nothing): every document is registered in `sources` under
- * ssmix2_name if its source_id starts with "SSMIX2:", else drop_name, and
- * keeps its ID. *migrated is how many documents were registered. A store
- * already at the current format is left alone (*migrated = 0). */
+/* True for the older formats hk_store_migrate converts (1 and 2). */
+bool hk_store_format_migratable(int format);
+/* Convert a format-1 or -2 store to the current format. From format 1,
+ * in one write transaction (all or nothing), every document is registered
+ * in `sources` under ssmix2_name if its source_id starts with "SSMIX2:",
+ * else drop_name, and keeps its ID (*migrated is how many); the store is
+ * then format 2. From format 2, the row of every document is built from
+ * its records, in transactions of a few thousand documents, and the last
+ * one sets format 3: a migration cut short leaves a format-2 store that
+ * the next run finishes. A store already at the current format is left
+ * alone (*migrated = 0). */
 int hk_store_migrate(hk_store *s, const char *drop_name, const char *ssmix2_name,
                      uint64_t *migrated);
 

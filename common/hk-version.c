@@ -326,3 +326,37 @@ hk_document_move(const HkDocument *d, const char *shown_under, HkMove *out)
     out->other_patient = ((const HkVersion *)d->versions->pdata[i - 1])->patient_id;
   }
 }
+
+int
+hk_version_doc_id_bin(const char *hex, uint8_t out[8])
+{
+  uint64_t v = 0;
+  int ret = -HK_EINVAL;
+
+  if (!hex || strlen(hex) != HK_DOC_ID_LEN)
+    goto out;
+  for (int i = 0; i < HK_DOC_ID_LEN; i++) {
+    char c = hex[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0)
+      goto out;
+    v = v << 4 | (uint64_t)d;
+  }
+  for (int i = 7; i >= 0; i--, v >>= 8)
+    out[i] = (uint8_t)v;
+  ret = 0;
+out:
+  return ret;
+}
+
+void
+hk_version_doc_id_hex(const uint8_t bin[8], char out[HK_DOC_ID_LEN + 1])
+{
+  static const char hex[] = "0123456789abcdef";
+
+  for (int i = 0; i < 8; i++) {
+    out[2 * i] = hex[bin[i] >> 4];
+    out[2 * i + 1] = hex[bin[i] & 15];
+  }
+  out[HK_DOC_ID_LEN] = 0;
+}

@@ -79,6 +79,10 @@ void hk_version_doc_id(const char *source_id, char out[HK_DOC_ID_LEN + 1]);
  * a document keeps its ID however often the store is rebuilt. */
 void hk_version_doc_id_named(const char *source_name, const char *source_id,
                              char out[HK_DOC_ID_LEN + 1]);
+/* A document ID between its 16 lowercase hex digits and its 8 bytes (the
+ * store's keys). -HK_EINVAL for anything but 16 lowercase hex digits. */
+int hk_version_doc_id_bin(const char *hex, uint8_t out[8]);
+void hk_version_doc_id_hex(const uint8_t bin[8], char out[HK_DOC_ID_LEN + 1]);
 
 #define HK_SOURCE_NAME_MAX 64
 #define HK_SOURCE_DROP_DEFAULT "drop"

@@ -3,7 +3,9 @@
 # and SS-MIX2 root has a name, document IDs are namespaced by it, and a file
 # in one source never supersedes a document of another. A format-1 store
 # (IDs from the source_id alone) is refused by name until
-# `hikae-admin migrate`, which keeps every ID; verify passes after.
+# `hikae-admin migrate`, which keeps every ID; verify passes after. So is
+# a format-2 store (no rows); migrate builds them, and verify names a
+# damaged row.
 . "$HK_SOURCE_DIR/tests/lib.sh"
 GEN=$HK_BUILD_DIR/tests/common/hk-store-v1-gen
 printf 'ward A note\n' > "$T/a.txt"
@@ -88,4 +90,53 @@ mkdoc "$T/legacy" note.txt EHR:PN:1 progress_note "$T/l.txt"
 assert_eq "$legacy 3" "$("$ADMIN" ls --store "$T/v1" | jq -r 'select(.source_id == "EHR:PN:1" and .current) | "\(.id) \(.version)"')" \
   "a new version of a legacy document continues it"
 "$ADMIN" verify --store "$T/v1" > /dev/null || fail verify; ok "verify passes"
+
+# ---- a format-2 store (before rows) ----
+# Made from a current store as format 2 left it: no `rows` table, format 2.
+# rows.py drop DIR: that; rows.py junk DIR ID: damage the row of ID.
+cat > "$T/rows.py" <<'PY'
+import sys, ctypes, ctypes.util
+lib = ctypes.CDLL(ctypes.util.find_library("lmdb") or "liblmdb.so.0")
+class Val(ctypes.Structure): _fields_ = [("size", ctypes.c_size_t), ("data", ctypes.c_void_p)]
+def val(b):
+    buf = ctypes.create_string_buffer(b, len(b)); val.keep.append(buf)
+    return ctypes.byref(Val(len(b), ctypes.addressof(buf)))
+val.keep = []
+env = ctypes.c_void_p(); lib.mdb_env_create(ctypes.byref(env)); lib.mdb_env_set_maxdbs(env, 32)
+assert lib.mdb_env_open(env, sys.argv[2].encode(), 0, 0o640) == 0
+txn = ctypes.c_void_p(); lib.mdb_txn_begin(env, None, 0, ctypes.byref(txn))
+rows, meta = ctypes.c_uint(), ctypes.c_uint()
+assert lib.mdb_dbi_open(txn, b"rows", 0, ctypes.byref(rows)) == 0
+assert lib.mdb_dbi_open(txn, b"meta", 0, ctypes.byref(meta)) == 0
+if sys.argv[1] == "drop":
+    assert lib.mdb_drop(txn, rows, 1) == 0
+    assert lib.mdb_put(txn, meta, val(b"format"), val(b"2"), 0) == 0
+else:
+    assert lib.mdb_put(txn, rows, val(bytes.fromhex(sys.argv[3])), val(b"\x01junk"), 0) == 0
+assert lib.mdb_txn_commit(txn) == 0
+PY
+cp -r "$T/st" "$T/v2"
+"$ADMIN" ls --store "$T/v2" | jq -c 'select(.current)' | sort > "$T/ls-before"
+python3 "$T/rows.py" drop "$T/v2" || fail "could not make a format-2 store (python3, ctypes, liblmdb)"
+rc=0; "$INDEXER" --store "$T/v2" --drop "$T/wa" --once 2> "$T/err" || rc=$?
+assert_eq 1 "$rc" "the indexer refuses a format-2 store"
+grep -q "store format 2; run .hikae-admin migrate" "$T/err" || fail "message: $(cat "$T/err")"
+rc=0; "$SERVER" --store "$T/v2" --state "$T/v2-state" --listen 127.0.0.1:0 \
+  --tls-cert "$T/none.pem" --tls-key "$T/none.key" 2> "$T/err" || rc=$?
+assert_eq 1 "$rc" "so does the server"
+grep -q "store format 2; run .hikae-admin migrate" "$T/err" || fail "message: $(cat "$T/err")"
+ok "naming the version and the way out"
+"$ADMIN" migrate --store "$T/v2" > "$T/out" || fail "migrate: $(cat "$T/out")"
+grep -q "format 2 to 3" "$T/out" || fail "migrate said: $(cat "$T/out")"
+"$ADMIN" verify --store "$T/v2" > "$T/verify" || fail "verify after migrate: $(cat "$T/verify")"
+grep -q " 0 mismatches" "$T/verify" || fail "verify: $(cat "$T/verify")"
+"$ADMIN" ls --store "$T/v2" | jq -c 'select(.current)' | sort > "$T/ls-after"
+cmp -s "$T/ls-before" "$T/ls-after" || fail "documents changed by the migration"
+ok "migrate builds the rows; verify passes; no document changed"
+id=$(jq -r '.id' "$T/ls-after" | head -1)
+python3 "$T/rows.py" junk "$T/v2" "$id" || fail "could not damage a row"
+rc=0; "$ADMIN" verify --store "$T/v2" > "$T/verify" || rc=$?
+assert_eq 1 "$rc" "verify fails on a damaged row"
+grep -q "^ROW $id: does not decode" "$T/verify" || fail "verify: $(cat "$T/verify")"
+ok "and names its document"
 echo "$HK_CHECKS checks passed"

@@ -11,7 +11,7 @@ the real hikae-server over TLS on loopback (helpers of hk_it.py):
 - the same source_id in two named sources is two documents.
 Exit 0 pass, 1 fail.
 """
-import os, re, sys, tempfile
+import json, os, re, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hk_it as hk  # noqa: E402
@@ -85,6 +85,16 @@ def main():
         same = sorted((d["source_name"], d["title"]) for d in a["documents"]
                       if d["source_id"] == "EHR:SAME")
         check(same == [("wa", "from wa"), ("wb", "from wb")], "two sources, two documents: %s" % same)
+        # A timeline is written from the rows (docs/store.md, "Rows"), a
+        # document read from its version records: each timeline entry is
+        # the very object the read gives under that patient, key for key.
+        for pid, tl in (("PA-1", a), ("PB-2", b)):
+            for entry in tl["documents"]:
+                s, _, one = api.req("GET", "/api/v1/documents/%s?patient=%s" % (entry["id"], pid),
+                                    token=t)
+                check(s == 200 and json.dumps(one) == json.dumps(entry),
+                      "timeline entry of %s under %s differs from its read:\n%s\n%s"
+                      % (entry["id"], pid, entry, one))
         # The audit names the patient each read was shown under.
         s, _, js = api.login("audrey")
         s, _, au = api.req("GET", "/api/v1/audit?user=alice", token=js["token"])

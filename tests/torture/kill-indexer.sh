@@ -6,7 +6,7 @@
 # last kill, compare the store with an uninterrupted run (ls minus
 # ingested_at, quarantine minus at, stats counts) and start a new round on
 # an empty store. The indexer traces its write transactions
-# (HK_TXN_TRACE, common/hk-store.c), and each kill's CLOCK_MONOTONIC time
+# (HK_TXN_TRACE, common/hk-store-txn.c), and each kill's CLOCK_MONOTONIC time
 # is compared with the trace to count the kills that fell inside one.
 #
 # Usage: tests/torture/kill-indexer.sh [KILLS (50)] [BUILD_DIR (build)]

@@ -1,0 +1,172 @@
+/* hk-store-migrate.c: the migration of a format-1 or -2 store to the
+ * current format.
+ * See hk-store-private.h for what the files of the store share. */
+
+#include "hk-store-private.h"
+
+#include "hk-error.h"
+#include "hk-log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Format 1 to 2 inside t: register every document under a source name. */
+static int
+hk_migrate_txn(hk_txn *t, const char *drop_name, const char *ssmix2_name, uint64_t *migrated)
+{
+  MDB_cursor *c = NULL;
+  MDB_val k, v;
+  GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+  GPtrArray *sids = g_ptr_array_new_with_free_func(g_free);
+  int rc, ret;
+
+  *migrated = 0;
+  ret = hk_cursor(t, DB_DOCS, &c);
+  if (ret)
+    goto out;
+  /* Collect first: the docs values are rewritten below. */
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 8 || memchr(v.mv_data, 0, v.mv_size))
+      continue; /* not a format-1 entry */
+    g_ptr_array_add(ids, g_memdup2(k.mv_data, 8));
+    g_ptr_array_add(sids, g_strndup(v.mv_data, v.mv_size));
+  }
+  mdb_cursor_close(c);
+  c = NULL;
+  for (guint i = 0; ret == 0 && i < ids->len; i++) {
+    const char *sid = sids->pdata[i];
+    const char *name = g_str_has_prefix(sid, "SSMIX2:") ? ssmix2_name : drop_name;
+    uint8_t skey[HK_SOURCE_KEY_MAX];
+    size_t slen = hk_source_key(skey, sizeof skey, name, sid);
+    GByteArray *val = g_byte_array_new();
+    g_byte_array_append(val, (const guint8 *)name, (guint)strlen(name) + 1);
+    g_byte_array_append(val, (const guint8 *)sid, (guint)strlen(sid));
+    ret = hk_put(t, DB_SOURCES, skey, slen, ids->pdata[i], 8, MDB_NOOVERWRITE);
+    if (ret == -HK_EEXIST) {
+      hk_error("migrate: %s/%s is registered twice; refusing", name, sid);
+      ret = t->ret = -HK_ECORRUPT;
+    }
+    /* The registry entry of a document names its source too. */
+    if (ret == 0)
+      ret = hk_put(t, DB_DOCS, ids->pdata[i], 8, val->data, val->len, 0);
+    g_byte_array_unref(val);
+    if (ret == 0)
+      (*migrated)++;
+  }
+  if (ret == 0)
+    ret = hk_put(t, DB_META, "format", 6, "2", 1, 0);
+out:
+  if (c)
+    mdb_cursor_close(c);
+  g_ptr_array_unref(ids);
+  g_ptr_array_unref(sids);
+  return ret;
+}
+
+typedef struct {
+  const char *drop_name, *ssmix2_name;
+  uint64_t *migrated;
+} HkMigrateRun;
+
+static int
+hk_migrate_run(hk_txn *t, void *data)
+{
+  HkMigrateRun *m = data;
+  return hk_migrate_txn(t, m->drop_name, m->ssmix2_name, m->migrated);
+}
+
+/* Rows are built this many documents per transaction: one transaction
+ * for a million documents would pass LMDB's limit of dirty pages. */
+#define HK_ROWS_BATCH 5000
+
+typedef struct {
+  uint8_t after[8]; /* in: the last document done, if started */
+  bool started;
+  uint8_t last[8]; /* out: the last document of this batch */
+  guint count;     /* out: how many documents it held */
+} HkRowsRun;
+
+/* Format 2 to 3, one batch inside t: the rows of the next documents after
+ * r->after, and format 3 with the last of them. Rows are overwritten, so a
+ * batch redone (after a growth of the map, or by a second run of a
+ * migration cut short) writes the same bytes. */
+static int
+hk_rows_batch(hk_txn *t, void *data)
+{
+  HkRowsRun *r = data;
+  MDB_cursor *c = NULL;
+  MDB_val k = {8, r->after}, v;
+  GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+  int rc, ret;
+
+  ret = hk_cursor(t, DB_DOCS, &c);
+  if (ret)
+    goto out;
+  rc = r->started ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(c, &k, &v, MDB_FIRST);
+  if (rc == 0 && r->started && k.mv_size == 8 && memcmp(k.mv_data, r->after, 8) == 0)
+    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+  for (; rc == 0 && ids->len < HK_ROWS_BATCH; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+    if (k.mv_size == 8)
+      g_ptr_array_add(ids, g_memdup2(k.mv_data, 8));
+  if (rc && rc != MDB_NOTFOUND) {
+    ret = hk_mdb_err(rc);
+    goto out;
+  }
+  mdb_cursor_close(c);
+  c = NULL;
+  for (guint i = 0; ret == 0 && i < ids->len; i++)
+    ret = hk_row_refresh(t, ids->pdata[i]);
+  if (ret == 0 && ids->len < HK_ROWS_BATCH) {
+    char fmt[16];
+    snprintf(fmt, sizeof fmt, "%d", HK_STORE_FORMAT);
+    ret = hk_put(t, DB_META, "format", 6, fmt, strlen(fmt), 0);
+  }
+out:
+  if (c)
+    mdb_cursor_close(c);
+  /* Only outputs change: hk_store_write may run the batch again. */
+  r->count = ids->len;
+  if (ids->len)
+    memcpy(r->last, ids->pdata[ids->len - 1], 8);
+  g_ptr_array_unref(ids);
+  return ret;
+}
+
+int
+hk_store_migrate(hk_store *s, const char *drop_name, const char *ssmix2_name, uint64_t *migrated)
+{
+  HkMigrateRun m = {drop_name, ssmix2_name, migrated};
+  HkRowsRun r = {{0}, false, {0}, 0};
+  bool done = false;
+  int ret = 0;
+
+  *migrated = 0;
+  if (!hk_source_name_valid(drop_name) || !hk_source_name_valid(ssmix2_name)) {
+    ret = -HK_EINVAL;
+    goto out;
+  }
+  if (s->format == HK_STORE_FORMAT)
+    goto out;
+  if (!hk_store_format_migratable(s->format) || s->rdonly) {
+    ret = -HK_EFORMAT;
+    goto out;
+  }
+  if (s->format == 1) {
+    ret = hk_store_write(s, 16, hk_migrate_run, &m);
+    if (ret)
+      goto out;
+    s->format = 2;
+  }
+  while (ret == 0 && !done) {
+    ret = hk_store_write(s, 16, hk_rows_batch, &r);
+    /* Committed: the next batch starts after this one. */
+    done = r.count < HK_ROWS_BATCH;
+    memcpy(r.after, r.last, 8);
+    r.started = true;
+  }
+  if (ret == 0)
+    s->format = HK_STORE_FORMAT;
+out:
+  return ret;
+}

@@ -95,6 +95,20 @@ def main():
                 check(s == 200 and json.dumps(one) == json.dumps(entry),
                       "timeline entry of %s under %s differs from its read:\n%s\n%s"
                       % (entry["id"], pid, entry, one))
+        # Content: the current version is read from the row, a given version
+        # from its record; both must be the version the timeline shows.
+        for entry, body in ((mv[0], b"a note filed under the wrong patient\n"),
+                            (rf, b"good text\n")):
+            s, h, got = api.req("GET", "/api/v1/documents/%s/content" % entry["id"], token=t,
+                                raw=True)
+            check(s == 200 and got == body and h.get("x-hikae-version") == str(entry["version"])
+                  and h.get("etag") == '"%s"' % entry["sha256"]
+                  and h.get("content-type", "").startswith("text/plain"),
+                  "current content of %s: %d %s %r" % (entry["source_id"], s, h, got[:40]))
+        s, h, got = api.req("GET", "/api/v1/documents/%s/content?version=1" % doc_id, token=t,
+                            raw=True)
+        check(s == 200 and h.get("x-hikae-version") == "1"
+              and h.get("etag") == '"%s"' % mv[0]["versions"][0]["sha256"], "version 1's content")
         # The audit names the patient each read was shown under.
         s, _, js = api.login("audrey")
         s, _, au = api.req("GET", "/api/v1/audit?user=alice", token=js["token"])
@@ -102,6 +116,9 @@ def main():
                  if r["action"] == "document.read" and r.get("document") == doc_id]
         check(("PA-1", "moved to patient PB-2") in reads, "read under PA-1 audited: %s" % reads)
         check(("PB-2", "moved from patient PA-1") in reads, "read under PB-2 audited: %s" % reads)
+        contents = [(r.get("patient"), r.get("version")) for r in au["records"]
+                    if r["action"] == "document.content" and r.get("document") == doc_id]
+        check(contents == [("PB-2", 2), ("PA-1", 1)], "content reads audited: %s" % contents)
         lists = {r.get("patient") for r in au["records"] if r["action"] == "document.list"}
         check({"PA-1", "PB-2"} <= lists, "both timelines audited")
         r = run(hk.ADMIN, "verify", "--store", store)

@@ -5,6 +5,7 @@
 #include "hk-sha256.h"
 #include "hk-sidecar.h"
 #include "hk-source-file.h"
+#include "hk-inspect.h"
 #include "hk-thumbnail.h"
 #include "hk-time.h"
 

@@ -8,6 +8,7 @@
 #include "hk-log.h"
 #include "hk-ssmix2-hook.h"
 #include "hk-store.h"
+#include "hk-inspect.h"
 #include "hk-thumbnail.h"
 #include "hk-thumbq.h"
 #include "hk-time.h"
@@ -134,6 +135,9 @@ hk_indexer_report(HkIndexer *ix)
           " unchanged, %" G_GUINT64_FORMAT " quarantined, %" G_GUINT64_FORMAT " suspect, %"
           G_GUINT64_FORMAT " replaced (%" G_GUINT64_FORMAT " moved to another patient)",
           c->added, c->bytes, c->unchanged, c->quarantined, c->suspect, c->replaced, c->moved);
+  hk_info("parsers: %u workers started, %u documents answered, %u parsed again after a worker "
+          "died",
+          hk_inspect_stats().started, hk_inspect_stats().answered, hk_inspect_stats().retried);
 }
 
 static int
@@ -422,6 +426,7 @@ main(int argc, char **argv)
     fprintf(stderr, "%s: %s\n", HK_PROGRAM, hk_strerror(ret));
   status = ret ? 1 : 0;
 out:
+  hk_inspect_shutdown();
   hk_ingest_free(ix.ing);
   hk_watch_free(ix.watch);
   if (ix.drops)

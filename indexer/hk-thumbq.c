@@ -2,6 +2,7 @@
 
 #include "hk-error.h"
 #include "hk-log.h"
+#include "hk-inspect.h"
 #include "hk-thumbnail.h"
 
 typedef struct {

@@ -3,6 +3,7 @@
  * parser children make (real poppler, cairo and libjpeg-turbo). */
 #include "hk-error.h"
 #include "hk-test.h"
+#include "hk-inspect.h"
 #include "hk-thumbnail.h"
 #include "hk-tripwire.h"
 

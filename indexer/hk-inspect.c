@@ -1,0 +1,705 @@
+#include "hk-inspect.h"
+
+#include "hk-error.h"
+#include "hk-sandbox.h"
+#include "hk-thumbnail.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The limits every parser runs under (hk_inspect_set_limits). */
+static HkInspectLimits hk_limits = HK_INSPECT_LIMITS_DEFAULT;
+static HkInspectStats hk_stats;
+
+void
+hk_inspect_set_limits(const HkInspectLimits *limits)
+{
+  hk_limits = *limits;
+}
+
+HkInspectStats
+hk_inspect_stats(void)
+{
+  return hk_stats;
+}
+
+/* ---- the protocol ---- */
+
+#define HK_REQ_MAGIC 0x4b48514au /* "JQHK" */
+/* The most a worker may answer: a reason and a thumbnail. */
+#define HK_REASON_MAX 4096u
+#define HK_THUMB_ANSWER_MAX (8u << 20)
+
+enum { HK_TYPE_PDF = 1, HK_TYPE_JPEG = 2 };
+
+typedef struct {
+  uint32_t magic;
+  uint32_t type;
+  uint32_t want_thumb;
+  uint32_t pad;
+  uint64_t len;
+} HkRequest;
+
+/* The answer: hdr[0] 0 (parsed) or 1 (refused), hdr[1] the reason's
+ * length, hdr[2] the thumbnail's; then the reason, then the thumbnail. A
+ * worker stopped by its seccomp filter writes HK_SANDBOX_TRAPPED instead
+ * (hk-sandbox.c) and dies. */
+#define HK_ANSWER_HDR (3 * sizeof(uint32_t))
+
+/* ---- the worker process ---- */
+
+static int
+hk_write_all(int fd, const void *buf, size_t len)
+{
+  const char *p = buf;
+
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int
+hk_read_all(int fd, void *buf, size_t len)
+{
+  char *p = buf;
+
+  while (len > 0) {
+    ssize_t n = read(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* HK_TEST_PARSER_HOOK=ACTION[:CONTENT-TYPE] (tests/indexer/
+ * test-parser-sandbox.sh, test-parser-limits.sh, test-parser-pool.sh): a
+ * confined worker, on a document of that content type (any if none is
+ * given), pauses 5 s ("pause", so that a test can read its /proc/PID/fd),
+ * tries open() ("open") or socket() ("socket"), burns CPU until its CPU
+ * limit stops it ("spin"), sleeps until its wall-clock limit stops it
+ * ("hang"), maps memory 64 MiB at a time, up to 4 GiB, until its memory
+ * limit refuses ("alloc": the document is then refused with how far it
+ * got), uses 0.6 s of CPU and then parses ("burn": many documents, each
+ * within the CPU limit, that add up to more than it), or on
+ * its second document and later ones it exits without an answer ("exit2": a
+ * fault left behind by an earlier document; a signal would need a system
+ * call the sandbox refuses). It runs only after
+ * hk_sandbox_enter(): it cannot lift any restriction, only make the worker
+ * stop, wait or fail as a hostile file would make a parser do. Returns a
+ * reason to refuse the document with, or NULL to parse it as usual. */
+static char *
+hk_test_hook(const char *content_type, unsigned served)
+{
+  const char *hook = getenv("HK_TEST_PARSER_HOOK"), *colon;
+  char *reason = NULL;
+  size_t n;
+
+  if (!hook)
+    goto out;
+  colon = strchr(hook, ':');
+  n = colon ? (size_t)(colon - hook) : strlen(hook);
+  if (colon && g_strcmp0(colon + 1, content_type) != 0)
+    goto out;
+  if (n == 5 && strncmp(hook, "pause", n) == 0) {
+    struct timespec ts = {5, 0};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+      ;
+  } else if (n == 4 && strncmp(hook, "open", n) == 0) {
+    int fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0)
+      close(fd);
+  } else if (n == 6 && strncmp(hook, "socket", n) == 0) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0)
+      close(fd);
+  } else if (n == 4 && strncmp(hook, "spin", n) == 0) {
+    /* Bounded only by RLIMIT_CPU (or, failing that, the wall clock). */
+    for (volatile uint64_t i = 0;; i++)
+      ;
+  } else if (n == 4 && strncmp(hook, "hang", n) == 0) {
+    for (;;) {
+      struct timespec ts = {60, 0};
+      nanosleep(&ts, NULL);
+    }
+  } else if (n == 4 && strncmp(hook, "burn", n) == 0) {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    do
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 600);
+  } else if (n == 5 && strncmp(hook, "exit2", n) == 0 && served >= 1) {
+    _exit(70);
+  } else if (n == 5 && strncmp(hook, "alloc", n) == 0) {
+    enum { HK_CHUNKS = 64 }; /* 64 x 64 MiB = 4 GiB */
+    void *chunk[HK_CHUNKS];
+    unsigned got = 0;
+    /* Mapped as malloc maps large blocks, but never touched (malloc may
+     * fill a block, MALLOC_PERTURB_): the limit is on address space. */
+    while (got < HK_CHUNKS &&
+           (chunk[got] = mmap(NULL, 64u << 20, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)) != MAP_FAILED)
+      got++;
+    reason = g_strdup_printf("test hook: %s after %u MiB",
+                             got < HK_CHUNKS ? "memory refused" : "no memory limit met", got * 64u);
+    for (unsigned i = 0; i < got; i++)
+      munmap(chunk[i], 64u << 20);
+  }
+out:
+  return reason;
+}
+
+/* The worker's address space when it starts: its limit is this plus
+ * hk_limits.memory_mib. Relative, because what a worker inherits differs by
+ * build: AddressSanitizer's shadow alone reserves terabytes, so an absolute
+ * limit would either stop every sanitized worker or be switched off there,
+ * and then no test could show the limit works. */
+static uint64_t
+hk_inherited_vm(void)
+{
+  uint64_t pages = 0;
+  char buf[128];
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+
+  if (fd >= 0) {
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    if (n > 0) {
+      buf[n] = '\0';
+      pages = g_ascii_strtoull(buf, NULL, 10);
+    }
+    close(fd);
+  }
+  return pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void
+hk_worker_answer(int fd, int ret, const char *reason, GBytes *thumb)
+{
+  uint32_t hdr[3];
+
+  hdr[0] = ret == 0 ? 0 : 1;
+  hdr[1] = reason ? (uint32_t)MIN(strlen(reason), HK_REASON_MAX) : 0;
+  hdr[2] = thumb ? (uint32_t)g_bytes_get_size(thumb) : 0;
+  if (hdr[2] > HK_THUMB_ANSWER_MAX)
+    hdr[2] = 0;
+  if (hk_write_all(fd, hdr, sizeof hdr) == 0 && (!hdr[1] || hk_write_all(fd, reason, hdr[1]) == 0))
+    if (hdr[2])
+      hk_write_all(fd, g_bytes_get_data(thumb, NULL), hdr[2]);
+}
+
+static G_GNUC_NORETURN void
+hk_worker_main(int fd, HkSandboxProfile profile)
+{
+  struct rlimit mem;
+  unsigned served = 0;
+  bool confined;
+
+  /* Never outlive the indexer, even if it is killed. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  /* Before the sandbox: /proc is out of reach once it is entered. */
+  mem.rlim_cur = mem.rlim_max = hk_inherited_vm() + ((uint64_t)hk_limits.memory_mib << 20);
+  setrlimit(RLIMIT_AS, &mem);
+  /* Nothing of the indexer (the store's data.mdb, sockets, the source
+   * folders) is reachable from here on (hk-sandbox.h). */
+  confined = hk_sandbox_enter(fd, profile) == 0;
+  for (;; served++) {
+    const char *type = NULL;
+    GBytes *thumb = NULL;
+    char *reason = NULL;
+    void *data = NULL;
+    HkRequest rq;
+    int ret = -HK_EINVAL;
+
+    /* The indexer closed its end: it is done with this worker. */
+    if (hk_read_all(fd, &rq, sizeof rq) != 0 || rq.magic != HK_REQ_MAGIC)
+      _exit(0);
+    if (rq.type == HK_TYPE_PDF)
+      type = "application/pdf";
+    else if (rq.type == HK_TYPE_JPEG)
+      type = "image/jpeg";
+    if (rq.len > 0)
+      data = malloc((size_t)rq.len);
+    if (!data) {
+      /* Answered without reading the bytes: the indexer stops sending and
+       * replaces this worker. */
+      reason = g_strdup_printf("the parser cannot hold %" G_GUINT64_FORMAT " bytes", rq.len);
+    } else if (hk_read_all(fd, data, (size_t)rq.len) != 0) {
+      _exit(0);
+    } else if (!confined) {
+      ret = -HK_EIO;
+      reason = g_strdup("the parser's sandbox could not be set up: not parsed");
+    } else if (!type) {
+      reason = g_strdup("unsupported content type");
+    } else if ((reason = hk_test_hook(type, served)) == NULL) {
+      ret = hk_thumbnail_check(type, data, (size_t)rq.len, rq.want_thumb != 0, &thumb, &reason);
+    }
+    hk_worker_answer(fd, ret, reason, thumb);
+    free(data);
+    g_free(reason);
+    if (thumb)
+      g_bytes_unref(thumb);
+    if (!data || !confined)
+      _exit(0);
+  }
+}
+
+/* ---- the indexer's side ---- */
+
+typedef struct {
+  pid_t pid; /* 0: a free slot */
+  int fd;
+  HkSandboxProfile profile;
+  unsigned served;
+  /* the document in hand (job NULL when idle) */
+  HkInspectJob *job;
+  size_t idx;
+  HkRequest rq;
+  size_t sent;
+  GByteArray *buf;
+  int64_t deadline;
+  uint64_t ticks_at_start;
+  bool timed_out;
+} HkWorker;
+
+#define HK_SLOTS (2 * HK_INSPECT_MAX_PARALLEL)
+static HkWorker hk_slots[HK_SLOTS];
+
+static HkSandboxProfile
+hk_profile(const HkInspectJob *job)
+{
+  return job->want_thumb && g_strcmp0(job->content_type, "application/pdf") == 0 ? HK_SANDBOX_RENDER
+                                                                                 : HK_SANDBOX_PARSE;
+}
+
+/* CPU time a process has used, in clock ticks (/proc/PID/stat, utime and
+ * stime); 0 if it cannot be read. */
+static uint64_t
+hk_cpu_ticks(pid_t pid)
+{
+  char path[64], buf[1024];
+  uint64_t ticks = 0;
+  ssize_t n;
+  int fd;
+
+  g_snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    goto out;
+  n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    goto out;
+  buf[n] = '\0';
+  /* Fields 14 and 15, counted after the ')' that ends the command name. */
+  {
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < 14; field++)
+      p = strchr(p + 1, ' ');
+    if (p) {
+      char *end = NULL;
+      ticks = g_ascii_strtoull(p + 1, &end, 10);
+      ticks += g_ascii_strtoull(end, NULL, 10);
+    }
+  }
+out:
+  return ticks;
+}
+
+static int
+hk_worker_spawn(HkWorker *w, HkSandboxProfile profile)
+{
+  int sv[2], ret = 0;
+
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    ret = hk_err_from_errno(errno);
+    goto out;
+  }
+  w->pid = fork();
+  if (w->pid < 0) {
+    ret = hk_err_from_errno(errno);
+    w->pid = 0;
+    close(sv[0]);
+    close(sv[1]);
+    goto out;
+  }
+  if (w->pid == 0) {
+    close(sv[0]);
+    hk_worker_main(sv[1], profile);
+  }
+  close(sv[1]);
+  w->fd = sv[0];
+  fcntl(w->fd, F_SETFL, fcntl(w->fd, F_GETFL) | O_NONBLOCK);
+  w->profile = profile;
+  w->served = 0;
+  w->job = NULL;
+  w->buf = g_byte_array_new();
+  hk_stats.started++;
+out:
+  return ret;
+}
+
+/* Stop a worker and reap it; its wait status and CPU time in *status and
+ * *ticks. */
+static void
+hk_worker_retire(HkWorker *w, int *status, uint64_t *ticks)
+{
+  struct rusage ru = {0};
+  int st = 0;
+
+  kill(w->pid, SIGKILL);
+  close(w->fd);
+  while (wait4(w->pid, &st, 0, &ru) < 0 && errno == EINTR)
+    ;
+  if (status)
+    *status = st;
+  if (ticks)
+    *ticks = (uint64_t)((ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * sysconf(_SC_CLK_TCK) +
+                        (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * sysconf(_SC_CLK_TCK) /
+                            G_USEC_PER_SEC);
+  g_byte_array_unref(w->buf);
+  memset(w, 0, sizeof *w);
+}
+
+void
+hk_inspect_shutdown(void)
+{
+  for (unsigned i = 0; i < HK_SLOTS; i++)
+    if (hk_slots[i].pid > 0)
+      hk_worker_retire(&hk_slots[i], NULL, NULL);
+}
+
+/* An idle worker of this profile (a new one if none), or NULL with a
+ * reason. A worker that died or wrote while idle is replaced: nothing it
+ * did may be held against the next document. */
+static HkWorker *
+hk_worker_get(HkSandboxProfile profile, char **reason)
+{
+  HkWorker *w = NULL, *free_slot = NULL, *other_idle = NULL;
+  int ret;
+
+  for (unsigned i = 0; i < HK_SLOTS && !w; i++) {
+    HkWorker *s = &hk_slots[i];
+    struct pollfd pfd;
+    if (s->pid == 0) {
+      free_slot = free_slot ? free_slot : s;
+      continue;
+    }
+    if (s->job)
+      continue;
+    pfd = (struct pollfd){s->fd, POLLIN, 0};
+    if (poll(&pfd, 1, 0) != 0) {
+      hk_worker_retire(s, NULL, NULL);
+      free_slot = free_slot ? free_slot : s;
+    } else if (s->profile == profile) {
+      w = s;
+    } else {
+      other_idle = s;
+    }
+  }
+  if (!w && !free_slot && other_idle) {
+    hk_worker_retire(other_idle, NULL, NULL);
+    free_slot = other_idle;
+  }
+  if (!w && free_slot) {
+    ret = hk_worker_spawn(free_slot, profile);
+    if (ret == 0)
+      w = free_slot;
+    else
+      *reason = g_strdup_printf("cannot start a parser: %s", hk_strerror(ret));
+  } else if (!w) {
+    *reason = g_strdup("cannot start a parser: every slot is busy");
+  }
+  return w;
+}
+
+static void
+hk_worker_begin(HkWorker *w, HkInspectJob *job, size_t idx)
+{
+  long hz = sysconf(_SC_CLK_TCK);
+  struct rlimit cpu = {0, 0};
+
+  w->job = job;
+  w->idx = idx;
+  w->rq = (HkRequest){.magic = HK_REQ_MAGIC,
+                      .type = g_strcmp0(job->content_type, "application/pdf") == 0 ? HK_TYPE_PDF
+                              : g_strcmp0(job->content_type, "image/jpeg") == 0    ? HK_TYPE_JPEG
+                                                                                   : 0,
+                      .want_thumb = job->want_thumb,
+                      .len = job->len};
+  w->sent = 0;
+  g_byte_array_set_size(w->buf, 0);
+  w->timed_out = false;
+  w->deadline = g_get_monotonic_time() + hk_limits.wall_s * G_USEC_PER_SEC;
+  /* RLIMIT_CPU counts the worker's whole life: its soft limit is moved to
+   * what it has used so far plus this document's allowance (SIGXCPU when
+   * it is reached). The hard limit is left alone: lowering it could not be
+   * undone for the next document without privilege. */
+  w->ticks_at_start = hk_cpu_ticks(w->pid);
+  if (prlimit(w->pid, RLIMIT_CPU, NULL, &cpu) == 0) {
+    rlim_t soft = (rlim_t)((w->ticks_at_start + (uint64_t)hz - 1) / (uint64_t)hz) + hk_limits.cpu_s;
+    cpu.rlim_cur = cpu.rlim_max == RLIM_INFINITY ? soft : MIN(soft, cpu.rlim_max);
+    prlimit(w->pid, RLIMIT_CPU, &cpu, NULL);
+  }
+}
+
+typedef enum {
+  HK_PUMP_MORE,     /* still working */
+  HK_PUMP_ANSWERED, /* a whole, well-formed answer */
+  HK_PUMP_FAULT,    /* the worker died, hung or broke the protocol */
+} HkPump;
+
+/* Send what the socket takes, read what the worker wrote. */
+static HkPump
+hk_worker_pump(HkWorker *w, short revents, int64_t now, bool *malformed)
+{
+  size_t total = sizeof w->rq + w->job->len;
+  HkPump res = HK_PUMP_MORE;
+
+  while (w->sent < total && (revents & (POLLOUT | POLLERR | POLLHUP))) {
+    const char *p = w->sent < sizeof w->rq ? (const char *)&w->rq + w->sent
+                                           : (const char *)w->job->data + (w->sent - sizeof w->rq);
+    size_t left = w->sent < sizeof w->rq ? sizeof w->rq - w->sent : total - w->sent;
+    ssize_t n = send(w->fd, p, MIN(left, (size_t)1 << 20), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      break;
+    if (n <= 0) {
+      res = HK_PUMP_FAULT;
+      goto out;
+    }
+    w->sent += (size_t)n;
+  }
+  while (revents & (POLLIN | POLLERR | POLLHUP)) {
+    unsigned char chunk[65536];
+    ssize_t n = read(w->fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      break;
+    if (n <= 0) {
+      res = HK_PUMP_FAULT;
+      goto out;
+    }
+    if (w->buf->len + (size_t)n > HK_ANSWER_HDR + HK_REASON_MAX + HK_THUMB_ANSWER_MAX) {
+      *malformed = true;
+      res = HK_PUMP_FAULT;
+      goto out;
+    }
+    g_byte_array_append(w->buf, chunk, (guint)n);
+  }
+  if (w->buf->len >= HK_ANSWER_HDR) {
+    uint32_t hdr[3];
+    memcpy(hdr, w->buf->data, sizeof hdr);
+    /* Anything else (HK_SANDBOX_TRAPPED) is followed by the worker's
+     * death, which classifies it. */
+    if (hdr[0] <= 1) {
+      uint64_t want = HK_ANSWER_HDR + (uint64_t)hdr[1] + hdr[2];
+      if (hdr[1] > HK_REASON_MAX || hdr[2] > HK_THUMB_ANSWER_MAX || w->buf->len > want ||
+          (w->buf->len == want && hdr[0] == 0 && w->sent < total)) {
+        *malformed = true;
+        res = HK_PUMP_FAULT;
+      } else if (w->buf->len == want) {
+        res = HK_PUMP_ANSWERED;
+      }
+    }
+  }
+  if (res == HK_PUMP_MORE && now >= w->deadline) {
+    w->timed_out = true;
+    res = HK_PUMP_FAULT;
+  }
+out:
+  return res;
+}
+
+/* Why a worker died on a document; whether the document may be tried again
+ * in a fresh worker. */
+static char *
+hk_fault_reason(const HkWorker *w, int status, uint64_t ticks, bool malformed, bool *retry)
+{
+  const char *type = w->job->content_type;
+  long hz = sysconf(_SC_CLK_TCK);
+  bool cpu_spent = ticks >= w->ticks_at_start + (uint64_t)hk_limits.cpu_s * (uint64_t)hz;
+  char *reason;
+
+  *retry = false;
+  if (w->timed_out) {
+    reason =
+        g_strdup_printf("parser took longer than %u s on this %s (killed)", hk_limits.wall_s, type);
+  } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) {
+    reason = g_strdup_printf("parser used more than %u s of CPU on this %s (killed)",
+                             hk_limits.cpu_s, type);
+  } else if (malformed) {
+    reason = g_strdup_printf("the %s parser's answer was malformed (%u bytes)", type, w->buf->len);
+  } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
+    uint32_t nr = UINT32_MAX, hdr[3];
+    char *name;
+    /* The trap record follows whatever the worker wrote before. */
+    if (w->buf->len >= sizeof hdr) {
+      memcpy(hdr, w->buf->data + w->buf->len - sizeof hdr, sizeof hdr);
+      if (hdr[0] == HK_SANDBOX_TRAPPED)
+        nr = hdr[1];
+    }
+    name = nr == UINT32_MAX ? g_strdup("unknown") : hk_sandbox_syscall_name(nr);
+    reason = g_strdup_printf("the %s parser was stopped by its sandbox on this file: it made "
+                             "the forbidden system call %s (killed by SIGSYS)",
+                             type, name);
+    g_free(name);
+  } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && cpu_spent) {
+    reason = g_strdup_printf("parser used more than %u s of CPU on this %s (killed)",
+                             hk_limits.cpu_s, type);
+  } else if (WIFSIGNALED(status)) {
+    reason = g_strdup_printf("%s parser crashed on this file (signal %d)", type, WTERMSIG(status));
+    *retry = w->served > 0;
+  } else {
+    reason = g_strdup_printf("%s parser gave no answer (exit %d)", type,
+                             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    *retry = w->served > 0;
+  }
+  return reason;
+}
+
+/* Take a finished worker's outcome into its job. \return true if the job
+ * must be tried again in a fresh worker. */
+static bool
+hk_worker_end(HkWorker *w, HkPump res, bool malformed)
+{
+  HkInspectJob *job = w->job;
+  bool retry = false;
+
+  if (res == HK_PUMP_ANSWERED) {
+    uint32_t hdr[3];
+    memcpy(hdr, w->buf->data, sizeof hdr);
+    g_free(job->reason);
+    job->reason = hdr[1] ? g_strndup((const char *)w->buf->data + HK_ANSWER_HDR, hdr[1]) : NULL;
+    if (hdr[2])
+      job->thumb = g_bytes_new(w->buf->data + HK_ANSWER_HDR + hdr[1], hdr[2]);
+    job->ret = hdr[0] == 0 ? 0 : -HK_EINVAL;
+    w->served++;
+    w->job = NULL;
+    hk_stats.answered++;
+    /* A refusal may have left the parser in any state. */
+    if (job->ret != 0 || w->served >= HK_INSPECT_WORKER_JOBS)
+      hk_worker_retire(w, NULL, NULL);
+  } else {
+    int status = 0;
+    uint64_t ticks = 0;
+    /* hk_worker_retire() clears the worker: keep what the reason needs. */
+    HkWorker dead = *w;
+    dead.buf = g_byte_array_new();
+    g_byte_array_append(dead.buf, w->buf->data, w->buf->len);
+    hk_worker_retire(w, &status, &ticks);
+    g_free(job->reason);
+    job->reason = hk_fault_reason(&dead, status, ticks, malformed, &retry);
+    job->ret = -HK_EINVAL;
+    g_byte_array_unref(dead.buf);
+  }
+  return retry;
+}
+
+void
+hk_inspect_batch(HkInspectJob *jobs, size_t n, unsigned parallel)
+{
+  GQueue todo = G_QUEUE_INIT;
+  guint8 *tried = g_new0(guint8, MAX(n, 1));
+  HkWorker *busy[HK_INSPECT_MAX_PARALLEL];
+  unsigned nbusy = 0;
+
+  parallel = CLAMP(parallel, 1, HK_INSPECT_MAX_PARALLEL);
+  for (size_t i = 0; i < n; i++) {
+    jobs[i].thumb = NULL;
+    jobs[i].reason = NULL;
+    jobs[i].ret = 0;
+    /* Plain text needs no parser worth isolating; a type no parser takes
+     * is refused here, by hk_thumbnail_check's own words. */
+    if (g_strcmp0(jobs[i].content_type, "application/pdf") != 0 &&
+        g_strcmp0(jobs[i].content_type, "image/jpeg") != 0)
+      jobs[i].ret = hk_thumbnail_check(jobs[i].content_type, jobs[i].data, jobs[i].len, false,
+                                       &jobs[i].thumb, &jobs[i].reason);
+    else
+      g_queue_push_tail(&todo, GSIZE_TO_POINTER(i));
+  }
+  while (!g_queue_is_empty(&todo) || nbusy > 0) {
+    struct pollfd pfd[HK_INSPECT_MAX_PARALLEL];
+    int64_t now = g_get_monotonic_time(), wait_ms = 1000;
+
+    while (nbusy < parallel && !g_queue_is_empty(&todo)) {
+      size_t i = GPOINTER_TO_SIZE(g_queue_pop_head(&todo));
+      char *why = NULL;
+      HkWorker *w = hk_worker_get(hk_profile(&jobs[i]), &why);
+      if (!w) {
+        jobs[i].ret = -HK_EIO;
+        jobs[i].reason = why;
+        continue;
+      }
+      tried[i]++;
+      hk_worker_begin(w, &jobs[i], i);
+      busy[nbusy++] = w;
+    }
+    if (nbusy == 0)
+      continue;
+    for (unsigned i = 0; i < nbusy; i++) {
+      bool sending = busy[i]->sent < sizeof busy[i]->rq + busy[i]->job->len;
+      pfd[i] = (struct pollfd){busy[i]->fd, (short)(POLLIN | (sending ? POLLOUT : 0)), 0};
+      wait_ms = MIN(wait_ms, MAX(0, (busy[i]->deadline - now) / 1000 + 1));
+    }
+    if (poll(pfd, nbusy, (int)wait_ms) < 0 && errno != EINTR)
+      memset(pfd, 0, sizeof pfd);
+    now = g_get_monotonic_time();
+    for (unsigned i = 0; i < nbusy;) {
+      bool malformed = false;
+      HkPump res = hk_worker_pump(busy[i], pfd[i].revents, now, &malformed);
+      if (res == HK_PUMP_MORE) {
+        i++;
+        continue;
+      }
+      size_t idx = busy[i]->idx;
+      if (hk_worker_end(busy[i], res, malformed) && tried[idx] < 2) {
+        /* The worker had served before: its death may not be this
+         * document's doing. */
+        g_clear_pointer(&jobs[idx].reason, g_free);
+        jobs[idx].ret = 0;
+        hk_stats.retried++;
+        g_queue_push_head(&todo, GSIZE_TO_POINTER(idx));
+      }
+      /* Keep the busy ones packed at the front. */
+      busy[i] = busy[nbusy - 1];
+      pfd[i] = pfd[nbusy - 1];
+      nbusy--;
+    }
+  }
+  g_free(tried);
+}
+
+int
+hk_inspect(const char *content_type, const void *data, size_t len, GBytes **thumb, char **reason)
+{
+  HkInspectJob job = {.content_type = content_type, .data = data, .len = len, .want_thumb = true};
+
+  hk_inspect_batch(&job, 1, 1);
+  *thumb = job.thumb;
+  *reason = job.reason;
+  return job.ret;
+}

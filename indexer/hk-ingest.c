@@ -33,6 +33,7 @@ struct hk_ingest {
   HkIngestConfig cfg;
   GPtrArray *items; /* HkItem* */
   size_t pending_bytes;
+  int64_t first_queued; /* hk_time_now() when items went from 0 to 1 */
   HkTripwire tripwire;
   HkTripwire replace_tw; /* valid replacements */
   int64_t scan_started;  /* versions stored before it count as replaced */
@@ -73,6 +74,8 @@ hk_ingest_new(hk_store *s, const HkIngestConfig *cfg)
     ing->cfg.batch_max_items = 128;
   if (!ing->cfg.batch_max_bytes)
     ing->cfg.batch_max_bytes = 64u << 20;
+  if (!ing->cfg.commit_interval_ms)
+    ing->cfg.commit_interval_ms = HK_COMMIT_INTERVAL_MS;
   ing->items = g_ptr_array_new_with_free_func((GDestroyNotify)hk_item_free);
   if (!ing->cfg.replace_threshold)
     ing->cfg.replace_threshold = HK_REPLACE_THRESHOLD;
@@ -158,11 +161,17 @@ hk_item_set_file(HkItem *it, const char *file_key, const HkFileState *st)
 static int
 hk_ingest_queue(hk_ingest *ing, HkItem *it, size_t bytes)
 {
+  int64_t now = hk_time_now();
   int ret = 0;
 
+  if (ing->items->len == 0)
+    ing->first_queued = now;
   g_ptr_array_add(ing->items, it);
   ing->pending_bytes += bytes;
-  if (ing->items->len >= ing->cfg.batch_max_items || ing->pending_bytes >= ing->cfg.batch_max_bytes)
+  /* A clock stepped back counts as time gone by. */
+  if (ing->items->len >= ing->cfg.batch_max_items || ing->pending_bytes >= ing->cfg.batch_max_bytes ||
+      now - ing->first_queued >= (int64_t)ing->cfg.commit_interval_ms * 1000 ||
+      now < ing->first_queued)
     ret = hk_ingest_flush(ing);
   return ret;
 }

@@ -23,7 +23,13 @@ typedef struct {
    * 0 means the defaults (HK_REPLACE_THRESHOLD, HK_REPLACE_WINDOW_S). */
   unsigned replace_threshold;
   unsigned replace_window_s;
+  /* Group commit: queued items are committed together, but never wait more
+   * than this (hk_time_now()) once the first of them is queued, so that a
+   * long scan shows its first documents early (0: HK_COMMIT_INTERVAL_MS). */
+  unsigned commit_interval_ms;
 } HkIngestConfig;
+
+#define HK_COMMIT_INTERVAL_MS 200
 
 #define HK_REPLACE_THRESHOLD 50
 #define HK_REPLACE_WINDOW_S 300

@@ -210,7 +210,7 @@ hk_worker_answer(int fd, int ret, const char *reason, GBytes *thumb)
 }
 
 static G_GNUC_NORETURN void
-hk_worker_main(int fd, HkSandboxProfile profile)
+hk_worker_main(int in, int out, HkSandboxProfile profile)
 {
   struct rlimit mem;
   unsigned served = 0;
@@ -223,7 +223,7 @@ hk_worker_main(int fd, HkSandboxProfile profile)
   setrlimit(RLIMIT_AS, &mem);
   /* Nothing of the indexer (the store's data.mdb, sockets, the source
    * folders) is reachable from here on (hk-sandbox.h). */
-  confined = hk_sandbox_enter(fd, profile) == 0;
+  confined = hk_sandbox_enter(in, out, profile) == 0;
   for (;; served++) {
     const char *type = NULL;
     GBytes *thumb = NULL;
@@ -233,7 +233,7 @@ hk_worker_main(int fd, HkSandboxProfile profile)
     int ret = -HK_EINVAL;
 
     /* The indexer closed its end: it is done with this worker. */
-    if (hk_read_all(fd, &rq, sizeof rq) != 0 || rq.magic != HK_REQ_MAGIC)
+    if (hk_read_all(in, &rq, sizeof rq) != 0 || rq.magic != HK_REQ_MAGIC)
       _exit(0);
     if (rq.type == HK_TYPE_PDF)
       type = "application/pdf";
@@ -245,7 +245,7 @@ hk_worker_main(int fd, HkSandboxProfile profile)
       /* Answered without reading the bytes: the indexer stops sending and
        * replaces this worker. */
       reason = g_strdup_printf("the parser cannot hold %" G_GUINT64_FORMAT " bytes", rq.len);
-    } else if (hk_read_all(fd, data, (size_t)rq.len) != 0) {
+    } else if (hk_read_all(in, data, (size_t)rq.len) != 0) {
       _exit(0);
     } else if (!confined) {
       ret = -HK_EIO;
@@ -255,7 +255,7 @@ hk_worker_main(int fd, HkSandboxProfile profile)
     } else if ((reason = hk_test_hook(type, served)) == NULL) {
       ret = hk_thumbnail_check(type, data, (size_t)rq.len, rq.want_thumb != 0, &thumb, &reason);
     }
-    hk_worker_answer(fd, ret, reason, thumb);
+    hk_worker_answer(out, ret, reason, thumb);
     free(data);
     g_free(reason);
     if (thumb)
@@ -269,7 +269,8 @@ hk_worker_main(int fd, HkSandboxProfile profile)
 
 typedef struct {
   pid_t pid; /* 0: a free slot */
-  int fd;
+  int to;    /* requests to the worker (non-blocking) */
+  int from;  /* its answers (non-blocking) */
   HkSandboxProfile profile;
   unsigned served;
   /* the document in hand (job NULL when idle) */
@@ -327,12 +328,17 @@ out:
   return ticks;
 }
 
+/* Pipes, not a socket pair: the indexer's unit allows no address family
+ * at all (RestrictAddressFamilies=none, deploy/systemd). */
 static int
 hk_worker_spawn(HkWorker *w, HkSandboxProfile profile)
 {
-  int sv[2], ret = 0;
+  int req[2] = {-1, -1}, ans[2] = {-1, -1}, ret = 0;
 
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+  /* A worker that dies while it is sent a document must not take the
+   * indexer with it: its write then fails with EPIPE instead. */
+  signal(SIGPIPE, SIG_IGN);
+  if (pipe2(req, O_CLOEXEC) != 0 || pipe2(ans, O_CLOEXEC) != 0) {
     ret = hk_err_from_errno(errno);
     goto out;
   }
@@ -340,23 +346,30 @@ hk_worker_spawn(HkWorker *w, HkSandboxProfile profile)
   if (w->pid < 0) {
     ret = hk_err_from_errno(errno);
     w->pid = 0;
-    close(sv[0]);
-    close(sv[1]);
     goto out;
   }
   if (w->pid == 0) {
-    close(sv[0]);
-    hk_worker_main(sv[1], profile);
+    close(req[1]);
+    close(ans[0]);
+    hk_worker_main(req[0], ans[1], profile);
   }
-  close(sv[1]);
-  w->fd = sv[0];
-  fcntl(w->fd, F_SETFL, fcntl(w->fd, F_GETFL) | O_NONBLOCK);
+  w->to = req[1];
+  w->from = ans[0];
+  req[1] = ans[0] = -1;
+  fcntl(w->to, F_SETFL, fcntl(w->to, F_GETFL) | O_NONBLOCK);
+  fcntl(w->from, F_SETFL, fcntl(w->from, F_GETFL) | O_NONBLOCK);
   w->profile = profile;
   w->served = 0;
   w->job = NULL;
   w->buf = g_byte_array_new();
   hk_stats.started++;
 out:
+  for (int i = 0; i < 2; i++) {
+    if (req[i] >= 0)
+      close(req[i]);
+    if (ans[i] >= 0)
+      close(ans[i]);
+  }
   return ret;
 }
 
@@ -369,7 +382,8 @@ hk_worker_retire(HkWorker *w, int *status, uint64_t *ticks)
   int st = 0;
 
   kill(w->pid, SIGKILL);
-  close(w->fd);
+  close(w->to);
+  close(w->from);
   while (wait4(w->pid, &st, 0, &ru) < 0 && errno == EINTR)
     ;
   if (status)
@@ -408,7 +422,7 @@ hk_worker_get(HkSandboxProfile profile, char **reason)
     }
     if (s->job)
       continue;
-    pfd = (struct pollfd){s->fd, POLLIN, 0};
+    pfd = (struct pollfd){s->from, POLLIN, 0};
     if (poll(&pfd, 1, 0) != 0) {
       hk_worker_retire(s, NULL, NULL);
       free_slot = free_slot ? free_slot : s;
@@ -470,18 +484,18 @@ typedef enum {
   HK_PUMP_FAULT,    /* the worker died, hung or broke the protocol */
 } HkPump;
 
-/* Send what the socket takes, read what the worker wrote. */
+/* Send what the pipe takes, read what the worker wrote. */
 static HkPump
-hk_worker_pump(HkWorker *w, short revents, int64_t now, bool *malformed)
+hk_worker_pump(HkWorker *w, short out_events, short in_events, int64_t now, bool *malformed)
 {
   size_t total = sizeof w->rq + w->job->len;
   HkPump res = HK_PUMP_MORE;
 
-  while (w->sent < total && (revents & (POLLOUT | POLLERR | POLLHUP))) {
+  while (w->sent < total && (out_events & (POLLOUT | POLLERR | POLLHUP))) {
     const char *p = w->sent < sizeof w->rq ? (const char *)&w->rq + w->sent
                                            : (const char *)w->job->data + (w->sent - sizeof w->rq);
     size_t left = w->sent < sizeof w->rq ? sizeof w->rq - w->sent : total - w->sent;
-    ssize_t n = send(w->fd, p, MIN(left, (size_t)1 << 20), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = write(w->to, p, MIN(left, (size_t)1 << 20));
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -492,9 +506,9 @@ hk_worker_pump(HkWorker *w, short revents, int64_t now, bool *malformed)
     }
     w->sent += (size_t)n;
   }
-  while (revents & (POLLIN | POLLERR | POLLHUP)) {
+  while (in_events & (POLLIN | POLLERR | POLLHUP)) {
     unsigned char chunk[65536];
-    ssize_t n = read(w->fd, chunk, sizeof chunk);
+    ssize_t n = read(w->from, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -642,7 +656,8 @@ hk_inspect_batch(HkInspectJob *jobs, size_t n, unsigned parallel)
       g_queue_push_tail(&todo, GSIZE_TO_POINTER(i));
   }
   while (!g_queue_is_empty(&todo) || nbusy > 0) {
-    struct pollfd pfd[HK_INSPECT_MAX_PARALLEL];
+    /* Two per worker: its answers, then its requests. */
+    struct pollfd pfd[2 * HK_INSPECT_MAX_PARALLEL];
     int64_t now = g_get_monotonic_time(), wait_ms = 1000;
 
     while (nbusy < parallel && !g_queue_is_empty(&todo)) {
@@ -662,15 +677,17 @@ hk_inspect_batch(HkInspectJob *jobs, size_t n, unsigned parallel)
       continue;
     for (unsigned i = 0; i < nbusy; i++) {
       bool sending = busy[i]->sent < sizeof busy[i]->rq + busy[i]->job->len;
-      pfd[i] = (struct pollfd){busy[i]->fd, (short)(POLLIN | (sending ? POLLOUT : 0)), 0};
+      pfd[2 * i] = (struct pollfd){busy[i]->from, POLLIN, 0};
+      pfd[2 * i + 1] = (struct pollfd){sending ? busy[i]->to : -1, POLLOUT, 0};
       wait_ms = MIN(wait_ms, MAX(0, (busy[i]->deadline - now) / 1000 + 1));
     }
-    if (poll(pfd, nbusy, (int)wait_ms) < 0 && errno != EINTR)
+    if (poll(pfd, 2 * nbusy, (int)wait_ms) < 0 && errno != EINTR)
       memset(pfd, 0, sizeof pfd);
     now = g_get_monotonic_time();
     for (unsigned i = 0; i < nbusy;) {
       bool malformed = false;
-      HkPump res = hk_worker_pump(busy[i], pfd[i].revents, now, &malformed);
+      HkPump res =
+          hk_worker_pump(busy[i], pfd[2 * i + 1].revents, pfd[2 * i].revents, now, &malformed);
       if (res == HK_PUMP_MORE) {
         i++;
         continue;
@@ -686,7 +703,8 @@ hk_inspect_batch(HkInspectJob *jobs, size_t n, unsigned parallel)
       }
       /* Keep the busy ones packed at the front. */
       busy[i] = busy[nbusy - 1];
-      pfd[i] = pfd[nbusy - 1];
+      pfd[2 * i] = pfd[2 * (nbusy - 1)];
+      pfd[2 * i + 1] = pfd[2 * (nbusy - 1) + 1];
       nbusy--;
     }
   }

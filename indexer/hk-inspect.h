@@ -3,8 +3,8 @@
  *
  * A worker is forked from the indexer (after hk_thumbnail_warmup(), so it
  * starts with fonts and poppler loaded), confines itself once
- * (hk-sandbox.h) and then answers documents one at a time over a socket
- * pair: the request is a 16-byte header and the bytes, the answer a 12-byte
+ * (hk-sandbox.h) and then answers documents one at a time over two
+ * pipes: the request is a 24-byte header and the bytes, the answer a 12-byte
  * header, a reason and a thumbnail. Forking one child per document cost
  * about 15 % of the indexer's CPU in fork and copy-on-write faults
  * (docs/benchmarks.md, "Ingest"); a worker pays that once per

@@ -76,21 +76,32 @@ hk_sigsys(int sig, siginfo_t *si, void *uc)
   _exit(126); /* not reached */
 }
 
-/* Close every descriptor but keep (and stderr if keep_stderr). */
 static int
-hk_close_others(int keep, bool keep_stderr)
+hk_uint_cmp(const void *a, const void *b)
 {
-  unsigned kept[2] = {(unsigned)keep, (unsigned)keep}, from = 0;
+  unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* Close every descriptor but in_fd (if >= 0), out_fd (and stderr if
+ * keep_stderr). */
+static int
+hk_close_others(int in_fd, int out_fd, bool keep_stderr)
+{
+  unsigned kept[3], n = 0, from = 0;
   int ret = 0;
 
-  if (keep_stderr) {
-    kept[0] = MIN((unsigned)keep, 2u);
-    kept[1] = MAX((unsigned)keep, 2u);
-  }
-  for (int i = 0; i < 2 && ret == 0; i++) {
+  kept[n++] = (unsigned)out_fd;
+  if (in_fd >= 0)
+    kept[n++] = (unsigned)in_fd;
+  if (keep_stderr)
+    kept[n++] = 2u;
+  qsort(kept, n, sizeof kept[0], hk_uint_cmp);
+  for (unsigned i = 0; i < n && ret == 0; i++) {
     if (kept[i] > from && close_range(from, kept[i] - 1, 0) != 0)
       ret = -HK_EIO;
-    from = kept[i] + 1;
+    from = MAX(from, kept[i] + 1);
   }
   if (ret == 0 && close_range(from, ~0u, 0) != 0)
     ret = -HK_EIO;
@@ -104,7 +115,7 @@ hk_close_others(int keep, bool keep_stderr)
   ret = 0;
   while ((e = readdir(d))) {
     int fd = atoi(e->d_name);
-    if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == keep || fd == dirfd(d) ||
+    if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == in_fd || fd == out_fd || fd == dirfd(d) ||
         (keep_stderr && fd == 2))
       continue;
     close(fd);
@@ -262,7 +273,7 @@ hk_seccomp(int keep_fd, HkSandboxProfile profile, bool files_ok)
 }
 
 int
-hk_sandbox_enter(int keep_fd, HkSandboxProfile profile)
+hk_sandbox_enter(int in_fd, int out_fd, HkSandboxProfile profile)
 {
 #if defined(__SANITIZE_ADDRESS__)
   const bool keep_stderr = true;
@@ -273,11 +284,11 @@ hk_sandbox_enter(int keep_fd, HkSandboxProfile profile)
   bool files_ok = false;
   int ret;
 
-  ret = hk_close_others(keep_fd, keep_stderr);
+  ret = hk_close_others(in_fd, out_fd, keep_stderr);
   if (ret == 0)
     ret = hk_landlock(profile, &files_ok);
   if (ret == 0) {
-    hk_trap_fd = keep_fd;
+    hk_trap_fd = out_fd;
     sa.sa_sigaction = hk_sigsys;
     sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
@@ -285,6 +296,6 @@ hk_sandbox_enter(int keep_fd, HkSandboxProfile profile)
       ret = -HK_EIO;
   }
   if (ret == 0)
-    ret = hk_seccomp(keep_fd, profile, files_ok);
+    ret = hk_seccomp(out_fd, profile, files_ok);
   return ret;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A parser worker is confined before it parses (issue 10, item 13): it holds
-# no descriptor but its socket to the indexer (not the store's data.mdb), runs under a
+# no descriptor but its two pipes to the indexer (not the store's data.mdb), runs under a
 # seccomp filter with no new privileges, and a child that calls open() or
 # socket() dies of SIGSYS, its document quarantined with a reason naming the
 # call, while the indexer goes on and ingests the next document.
@@ -13,7 +13,7 @@ C=$HK_CORPUS_DIR
 pdf=$C/pdf/pypdf_minimal-document.pdf
 jpg=$C/jpeg/ljt_testorig.jpg
 
-# ---- 1. /proc/<worker>/fd holds only its socket to the indexer.
+# ---- 1. /proc/<worker>/fd holds only its two pipes to the indexer.
 D=$T/drop1
 mkdoc "$D" a.jpg SB:A other "$jpg" image/jpeg
 mkdoc "$D" b.pdf SB:B other "$pdf" application/pdf
@@ -36,10 +36,10 @@ for _ in $(seq 600); do
     seen[$pid]=1
     [ "$nnp" == 1 ] || fail "child $pid may gain privileges"
     # Sanitizer builds keep stderr for AddressSanitizer's reports.
-    others=$(echo "$fds" | awk -v san="${HK_SANITIZED:-0}" '$2 !~ /^socket:/ && !(san == 1 && $1 == 2)')
-    [ -z "$others" ] || fail "worker $pid holds more than its socket: $(echo "$fds" | tr '\n' ' ')"
-    nsocks=$(echo "$fds" | awk -v san="${HK_SANITIZED:-0}" '$2 ~ /^socket:/ && !(san == 1 && $1 == 2)' | wc -l)
-    assert_eq 1 "$nsocks" "worker $pid holds one descriptor, its socket ($(echo "$fds" | tr '\n' ' '))"
+    others=$(echo "$fds" | awk -v san="${HK_SANITIZED:-0}" '$2 !~ /^pipe:/ && !(san == 1 && $1 == 2)')
+    [ -z "$others" ] || fail "worker $pid holds more than its pipes: $(echo "$fds" | tr '\n' ' ')"
+    npipes=$(echo "$fds" | awk -v san="${HK_SANITIZED:-0}" '$2 ~ /^pipe:/ && !(san == 1 && $1 == 2)' | wc -l)
+    assert_eq 2 "$npipes" "worker $pid holds two descriptors, its pipes ($(echo "$fds" | tr '\n' ' '))"
     confined=$((confined + 1))
   done
   sleep 0.1
@@ -48,7 +48,7 @@ wait "$ix" || fail "indexer with paused children: $(tail -3 "$T/log1")"
 # The JPEG and the PDF in one parse worker, the PDF's thumbnail in a render
 # worker (its sandbox may read fonts): two workers, three documents.
 [ "$confined" -ge 2 ] || fail "saw only $confined confined parser workers (want 2)"
-ok "$confined parser workers seen confined, each with only its socket"
+ok "$confined parser workers seen confined, each with only its pipes"
 grep -q "parsers: 2 workers started, 3 documents answered" "$T/log1" ||
   fail "want 2 workers for 3 documents: $(grep parsers: "$T/log1")"
 ok "one worker parsed both documents, another drew the thumbnail"

@@ -738,23 +738,27 @@ out:
   g_free(c.content_type);
 }
 
+/* Like content, the current version comes from the document's row: no
+ * JSON is parsed. */
 void
 hk_route_document_thumbnail(HkRequest *r)
 {
   const char *id = r->seg[1];
-  HkVersion *v = NULL;
+  HkContentRef c = {0};
   hk_txn *t = NULL;
   struct evbuffer *body = NULL;
   const void *data = NULL;
   size_t len = 0;
+  bool found = false;
   int ret = -HK_ENOTFOUND;
 
   if (hk_doc_id_valid(id)) {
     if (hk_begin(r, &t) < 0)
       goto out;
-    ret = hk_store_get_version(t, id, 0, &v);
+    ret = hk_content_ref(t, id, 0, &c);
+    found = ret == 0;
     if (ret == 0)
-      ret = hk_store_get_thumbnail(t, v->sha256, &data, &len);
+      ret = hk_store_get_thumbnail(t, c.sha256, &data, &len);
     if (ret == 0) {
       body = evbuffer_new();
       evbuffer_add(body, data, len);
@@ -768,22 +772,24 @@ hk_route_document_thumbnail(HkRequest *r)
   {
     HkAuditEvent e = {.action = "document.thumbnail",
                       .document = id,
-                      .patient = v ? v->patient_id : NULL,
-                      .version = v ? v->version : 0,
+                      .patient = found ? c.patient_id : NULL,
+                      .version = found ? c.version : 0,
                       .outcome = ret == 0 ? "success" : "not_found",
                       .status = ret == 0 ? 200 : 404};
     if (hk_request_audit(r, &e) < 0)
       goto out;
   }
   if (ret < 0) {
-    hk_reply_error(r, 404, "not_found", v ? "no thumbnail for this document" : "no such document");
+    hk_reply_error(r, 404, "not_found",
+                   found ? "no thumbnail for this document" : "no such document");
     goto out;
   }
   hk_reply_bytes(r, 200, "image/jpeg", body);
 out:
   if (body)
     evbuffer_free(body);
-  hk_version_free(v);
+  g_free(c.patient_id);
+  g_free(c.content_type);
 }
 
 void

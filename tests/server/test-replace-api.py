@@ -8,10 +8,11 @@ the real hikae-server over TLS on loopback (helpers of hk_it.py):
   new one, and a read under either patient is audited with that patient;
 - a document whose new bytes were refused as suspect lists the refusal in
   "refused_versions" and keeps its version 1;
-- the same source_id in two named sources is two documents.
+- the same source_id in two named sources is two documents;
+- a replaced JPEG's thumbnail is the new version's (read from the row).
 Exit 0 pass, 1 fail.
 """
-import json, os, re, sys, tempfile
+import json, os, re, struct, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hk_it as hk  # noqa: E402
@@ -19,6 +20,27 @@ import hk_it as hk  # noqa: E402
 check, run, doc = hk.check, hk.run, hk.doc
 TMP = tempfile.mkdtemp(prefix="hk-replace-it-")
 PROCS = []
+
+
+CORPUS = os.environ["HK_CORPUS_DIR"]
+JPEG_V1 = os.path.join(CORPUS, "jpeg", "ljt_testorig.jpg")
+JPEG_V2 = os.path.join(CORPUS, "jpeg", "jd_jpg-progressive.jpg")
+
+
+def jpeg_size(data):
+    """(width, height) from a JPEG's frame header (SOF0-SOF15 but DHT, JPG,
+    DAC)."""
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            i += 1
+            continue
+        marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            h, w = struct.unpack(">HH", data[i + 5:i + 9])
+            return w, h
+        i += 2 + length
+    return None
 
 
 def setup():
@@ -32,12 +54,15 @@ def setup():
     doc(wa, "refused.txt", dict(meta, source_id="EHR:RF:1", title="refused"), b"good text\n")
     doc(wa, "same.txt", dict(meta, source_id="EHR:SAME", title="from wa"), b"wa's\n")
     doc(wb, "same.txt", dict(meta, source_id="EHR:SAME", title="from wb"), b"wb's\n")
+    img = dict(meta, source_id="EHR:IMG:1", title="scan", content_type="image/jpeg")
+    doc(wa, "scan.jpg", img, open(JPEG_V1, "rb").read())
     args = [hk.INDEXER, "--store", store, "--drop", "wa=" + wa, "--drop", "wb=" + wb, "--once"]
     run(*args)
     doc(wa, "moved.txt", dict(meta, patient_id="PB-2", patient=dict(pt, name="鈴木 次郎")),
         b"a note filed under the wrong patient\n")
     with open(os.path.join(wa, "refused.txt"), "wb") as f:
         f.write(bytes(range(128, 256)) * 8)  # not UTF-8: no longer text
+    doc(wa, "scan.jpg", img, open(JPEG_V2, "rb").read())
     run(*args)
     run(hk.MKCERT, pki)
     for user, role in (("alice", "viewer"), ("audrey", "auditor")):
@@ -109,6 +134,22 @@ def main():
                             raw=True)
         check(s == 200 and h.get("x-hikae-version") == "1"
               and h.get("etag") == '"%s"' % mv[0]["versions"][0]["sha256"], "version 1's content")
+        # A replaced JPEG: the thumbnail is the current version's, as the
+        # content is (both are read from the row).
+        scan = [d for d in a["documents"] if d["source_id"] == "EHR:IMG:1"][0]
+        check(scan["version"] == 2, "the scan was replaced: %s" % scan)
+        s, h, th = api.req("GET", "/api/v1/documents/%s/thumbnail" % scan["id"], token=t, raw=True)
+        w1, h1 = jpeg_size(open(JPEG_V1, "rb").read())
+        w2, h2 = jpeg_size(open(JPEG_V2, "rb").read())
+        tw, tht = jpeg_size(th) if s == 200 else (0, 0)
+        check(s == 200 and h.get("content-type") == "image/jpeg" and max(tw, tht) <= 256,
+              "thumbnail: %d %s %s" % (s, h.get("content-type"), (tw, tht)))
+        # Its shape is version 2's, not version 1's.
+        check(abs(tw / tht - w2 / h2) < 0.05 and abs(tw / tht - w1 / h1) > 0.05,
+              "thumbnail %dx%d is version 2's (%dx%d), not version 1's (%dx%d)"
+              % (tw, tht, w2, h2, w1, h1))
+        s, _, _ = api.req("GET", "/api/v1/documents/%s/thumbnail" % mv[0]["id"], token=t, raw=True)
+        check(s == 404, "a text document has no thumbnail")
         # The audit names the patient each read was shown under.
         s, _, js = api.login("audrey")
         s, _, au = api.req("GET", "/api/v1/audit?user=alice", token=js["token"])
@@ -119,6 +160,10 @@ def main():
         contents = [(r.get("patient"), r.get("version")) for r in au["records"]
                     if r["action"] == "document.content" and r.get("document") == doc_id]
         check(contents == [("PB-2", 2), ("PA-1", 1)], "content reads audited: %s" % contents)
+        thumbs = [(r.get("patient"), r.get("version"), r.get("status")) for r in au["records"]
+                  if r["action"] == "document.thumbnail"]
+        check(sorted(thumbs) == [("PA-1", 2, 200), ("PB-2", 2, 404)],
+              "thumbnail reads audited with the current version: %s" % thumbs)
         lists = {r.get("patient") for r in au["records"] if r["action"] == "document.list"}
         check({"PA-1", "PB-2"} <= lists, "both timelines audited")
         r = run(hk.ADMIN, "verify", "--store", store)

@@ -126,6 +126,14 @@ out:
   return ret;
 }
 
+int
+hk_store_has_patient(hk_txn *t, const char *id)
+{
+  MDB_val v;
+
+  return hk_patient_id_valid(id) ? hk_get(t, DB_PATIENTS, id, strlen(id), &v) : -HK_ENOTFOUND;
+}
+
 static bool
 hk_has_id(GPtrArray *out, const char *id)
 {

@@ -198,6 +198,9 @@ int hk_store_check_rows(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad);
  * step. Sets updated_at. */
 int hk_store_put_patient(hk_txn *t, HkPatient *p);
 int hk_store_get_patient(hk_txn *t, const char *id, HkPatient **out);
+/* Whether the patient exists, without reading its record (a timeline asks
+ * this on every page). \return 0, -HK_ENOTFOUND, or a store error. */
+int hk_store_has_patient(hk_txn *t, const char *id);
 /* Search as GET /api/v1/patients does: exact ID, kana prefix, name
  * substring, or birth date YYYY-MM-DD. Appends HkPatient* (the caller frees)
  * to out, at most limit. */

@@ -410,6 +410,12 @@ hk_admin_verify_store(hk_store *s, FILE *err, uint64_t *checked, uint64_t *bad)
     ret = hk_store_check_rows(vf.t, err, &docs, &bad_rows);
     vf.bad += bad_rows;
   }
+  /* So do the patient rows, for search and the census. */
+  if (ret == 0) {
+    uint64_t patients = 0, bad_prows = 0;
+    ret = hk_store_check_patient_rows(vf.t, err, &patients, &bad_prows);
+    vf.bad += bad_prows;
+  }
   hk_txn_abort(vf.t);
   *checked = vf.checked;
   *bad = vf.bad;
@@ -692,7 +698,9 @@ hk_admin_migrate_main(int argc, char **argv)
     printf("migrated store format 1 to 2: %" G_GUINT64_FORMAT " documents registered (SS-MIX2 "
            "under \"%s\", the rest under \"%s\"), every document ID kept\n",
            migrated, ssmix2_name, drop_name);
-  printf("migrated store format 2 to %d: a row built for every document\n", HK_STORE_FORMAT);
+  if (from <= 2)
+    printf("migrated store format 2 to 3: a row built for every document\n");
+  printf("migrated store format 3 to %d: a row built for every patient\n", HK_STORE_FORMAT);
   status = 0;
 out:
   hk_store_close(s);

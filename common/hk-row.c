@@ -12,7 +12,7 @@
 
 /* ---- writing ---- */
 
-static void
+void
 hk_row_put(GByteArray *out, uint64_t v, unsigned bytes)
 {
   uint8_t b[8];
@@ -22,7 +22,7 @@ hk_row_put(GByteArray *out, uint64_t v, unsigned bytes)
   g_byte_array_append(out, b, bytes);
 }
 
-static void
+void
 hk_row_put_str(GByteArray *out, const char *s)
 {
   size_t n = s ? strlen(s) : 0;
@@ -118,7 +118,7 @@ out:
 
 /* ---- reading ---- */
 
-static uint64_t
+uint64_t
 hk_row_get(const uint8_t *p, unsigned bytes)
 {
   uint64_t v = 0;
@@ -128,8 +128,7 @@ hk_row_get(const uint8_t *p, unsigned bytes)
   return v;
 }
 
-/* Read the string at *at (checked against end if end is non-NULL). */
-static bool
+bool
 hk_row_str(const uint8_t **at, const uint8_t *end, HkRowStr *out)
 {
   uint32_t n;

@@ -78,3 +78,13 @@ int hk_row_decode(const void *data, size_t len, HkRow *out);
  * row->versions_at (row->refused_at) and moves to the next entry. */
 void hk_row_next_version(const uint8_t **at, HkRowVersion *out);
 void hk_row_next_refusal(const uint8_t **at, HkRowRefusal *out);
+
+/* The parts of the codec that other row layouts share (hk-patient-row.c):
+ * an unsigned big-endian integer of 1-8 bytes, and a string (4-byte
+ * length, 0xFFFFFFFF for null, then the bytes). hk_row_str reads the
+ * string at *at, checked against end if end is non-NULL, and moves *at
+ * past it; false if it passes end. */
+void hk_row_put(GByteArray *out, uint64_t v, unsigned bytes);
+void hk_row_put_str(GByteArray *out, const char *s);
+uint64_t hk_row_get(const uint8_t *p, unsigned bytes);
+bool hk_row_str(const uint8_t **at, const uint8_t *end, HkRowStr *out);

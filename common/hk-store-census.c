@@ -21,7 +21,7 @@ hk_census_cmp(gconstpointer a, gconstpointer b)
 }
 
 int
-hk_store_census(hk_txn *t, const char *ward, GPtrArray *out)
+hk_census_ids(hk_txn *t, const char *ward, GPtrArray *ids)
 {
   MDB_cursor *c = NULL;
   MDB_val k, v;
@@ -32,19 +32,30 @@ hk_store_census(hk_txn *t, const char *ward, GPtrArray *out)
     goto out;
   for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    HkPatient *p = NULL;
     if (ward && (v.mv_size != strlen(ward) || memcmp(v.mv_data, ward, v.mv_size) != 0))
       continue;
-    char *id = g_strndup(k.mv_data, k.mv_size);
-    if (hk_store_get_patient(t, id, &p) == 0 && p->admission)
-      g_ptr_array_add(out, p);
-    else
-      hk_patient_free(p);
-    g_free(id);
+    g_ptr_array_add(ids, g_strndup(k.mv_data, k.mv_size));
   }
-  g_ptr_array_sort(out, hk_census_cmp);
 out:
   if (c)
     mdb_cursor_close(c);
+  return ret;
+}
+
+int
+hk_store_census(hk_txn *t, const char *ward, GPtrArray *out)
+{
+  GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+  int ret = hk_census_ids(t, ward, ids);
+
+  for (guint i = 0; ret == 0 && i < ids->len; i++) {
+    HkPatient *p = NULL;
+    if (hk_store_get_patient(t, ids->pdata[i], &p) == 0 && p->admission)
+      g_ptr_array_add(out, p);
+    else
+      hk_patient_free(p);
+  }
+  g_ptr_array_sort(out, hk_census_cmp);
+  g_ptr_array_unref(ids);
   return ret;
 }

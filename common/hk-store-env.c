@@ -19,7 +19,7 @@
 
 static const char *const hk_db_names[DB_COUNT] = {
     "meta",     "docs",   "versions", "withdrawn",  "blobs",  "thumbs",  "patients", "pindex",
-    "timeline", "census", "files",    "quarantine", "thumbq", "sources", "refused",  "rows",
+    "timeline", "census", "files",    "quarantine", "thumbq", "sources", "refused",  "rows", "patient_rows",
 };
 
 #define HK_MAX_READERS 510

@@ -1,5 +1,6 @@
-/* hk-store-migrate.c: the migration of a format-1 or -2 store to the
- * current format.
+/* hk-store-migrate.c: the migration of a format-1, -2 or -3 store to the
+ * current format (1 to 2: the source registry; 2 to 3: document rows; 3 to
+ * 4: patient rows).
  * See hk-store-private.h for what the files of the store share. */
 
 #include "hk-store-private.h"
@@ -117,11 +118,8 @@ hk_rows_batch(hk_txn *t, void *data)
   c = NULL;
   for (guint i = 0; ret == 0 && i < ids->len; i++)
     ret = hk_row_refresh(t, ids->pdata[i]);
-  if (ret == 0 && ids->len < HK_ROWS_BATCH) {
-    char fmt[16];
-    snprintf(fmt, sizeof fmt, "%d", HK_STORE_FORMAT);
-    ret = hk_put(t, DB_META, "format", 6, fmt, strlen(fmt), 0);
-  }
+  if (ret == 0 && ids->len < HK_ROWS_BATCH)
+    ret = hk_put(t, DB_META, "format", 6, "3", 1, 0);
 out:
   if (c)
     mdb_cursor_close(c);
@@ -133,11 +131,69 @@ out:
   return ret;
 }
 
+typedef struct {
+  char *after; /* in: the last patient done, NULL at the start (g_free) */
+  guint count; /* out: how many patients this batch held */
+  char *last;  /* out: the last of them (g_free) */
+} HkPatientRowsRun;
+
+/* Format 3 to 4, one batch inside t: the rows of the next patients after
+ * r->after, and format 4 with the last of them. As with the document rows,
+ * a batch redone writes the same bytes. */
+static int
+hk_patient_rows_batch(hk_txn *t, void *data)
+{
+  HkPatientRowsRun *r = data;
+  MDB_cursor *c = NULL;
+  MDB_val k = {r->after ? strlen(r->after) : 0, r->after}, v;
+  GPtrArray *pats = g_ptr_array_new_with_free_func((GDestroyNotify)hk_patient_free);
+  int rc, ret;
+
+  ret = hk_cursor(t, DB_PATIENTS, &c);
+  if (ret)
+    goto out;
+  rc = r->after ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(c, &k, &v, MDB_FIRST);
+  if (rc == 0 && r->after && k.mv_size == strlen(r->after) &&
+      memcmp(k.mv_data, r->after, k.mv_size) == 0)
+    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+  for (; rc == 0 && ret == 0 && pats->len < HK_ROWS_BATCH;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    HkPatient *p = NULL;
+    ret = hk_patient_from_json(v.mv_data, v.mv_size, &p);
+    if (ret) {
+      char *id = g_strndup(k.mv_data, k.mv_size);
+      hk_error("migrate: the record of patient %s does not parse; refusing", id);
+      g_free(id);
+      ret = t->ret = -HK_ECORRUPT;
+      break;
+    }
+    g_ptr_array_add(pats, p);
+  }
+  if (ret == 0 && rc && rc != MDB_NOTFOUND)
+    ret = hk_mdb_err(rc);
+  mdb_cursor_close(c);
+  c = NULL;
+  for (guint i = 0; ret == 0 && i < pats->len; i++)
+    ret = hk_patient_row_store(t, pats->pdata[i]);
+  if (ret == 0 && pats->len < HK_ROWS_BATCH)
+    ret = hk_put(t, DB_META, "format", 6, "4", 1, 0);
+out:
+  if (c)
+    mdb_cursor_close(c);
+  /* Only outputs change: hk_store_write may run the batch again. */
+  r->count = pats->len;
+  g_free(r->last);
+  r->last = pats->len ? g_strdup(((HkPatient *)pats->pdata[pats->len - 1])->id) : NULL;
+  g_ptr_array_unref(pats);
+  return ret;
+}
+
 int
 hk_store_migrate(hk_store *s, const char *drop_name, const char *ssmix2_name, uint64_t *migrated)
 {
   HkMigrateRun m = {drop_name, ssmix2_name, migrated};
   HkRowsRun r = {{0}, false, {0}, 0};
+  HkPatientRowsRun pr = {NULL, 0, NULL};
   bool done = false;
   int ret = 0;
 
@@ -158,13 +214,24 @@ hk_store_migrate(hk_store *s, const char *drop_name, const char *ssmix2_name, ui
       goto out;
     s->format = 2;
   }
-  while (ret == 0 && !done) {
+  while (ret == 0 && !done && s->format < 3) {
     ret = hk_store_write(s, 16, hk_rows_batch, &r);
     /* Committed: the next batch starts after this one. */
     done = r.count < HK_ROWS_BATCH;
     memcpy(r.after, r.last, 8);
     r.started = true;
   }
+  if (ret == 0)
+    s->format = 3;
+  done = false;
+  while (ret == 0 && !done) {
+    ret = hk_store_write(s, 16, hk_patient_rows_batch, &pr);
+    done = pr.count < HK_ROWS_BATCH;
+    g_free(pr.after);
+    pr.after = g_steal_pointer(&pr.last);
+  }
+  g_free(pr.after);
+  g_free(pr.last);
   if (ret == 0)
     s->format = HK_STORE_FORMAT;
 out:

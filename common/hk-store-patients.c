@@ -96,6 +96,8 @@ hk_store_put_patient(hk_txn *t, HkPatient *p)
   else
     hk_del(t, DB_CENSUS, p->id, strlen(p->id));
   if (ret == 0)
+    ret = hk_patient_row_store(t, p);
+  if (ret == 0)
     ret = t->ret;
 out:
   hk_patient_free(old);
@@ -135,19 +137,19 @@ hk_store_has_patient(hk_txn *t, const char *id)
 }
 
 static bool
-hk_has_id(GPtrArray *out, const char *id)
+hk_has_id(GPtrArray *ids, const char *id)
 {
-  for (guint i = 0; i < out->len; i++)
-    if (strcmp(((HkPatient *)g_ptr_array_index(out, i))->id, id) == 0)
+  for (guint i = 0; i < ids->len; i++)
+    if (strcmp(g_ptr_array_index(ids, i), id) == 0)
       return true;
   return false;
 }
 
-/* Add the patients of index entries whose key (kind + folded text) starts
- * with prefix (or, for substring, contains needle). */
+/* Add the IDs of index entries whose key (kind + folded text) starts with
+ * prefix (or, for substring, contains needle) and whose patient exists. */
 static int
 hk_search_index(hk_txn *t, char kind, const char *prefix, const char *needle, unsigned limit,
-                GPtrArray *out)
+                GPtrArray *ids)
 {
   MDB_cursor *c = NULL;
   char *start = g_strdup_printf("%c%s", kind, prefix ? prefix : "");
@@ -158,7 +160,7 @@ hk_search_index(hk_txn *t, char kind, const char *prefix, const char *needle, un
   ret = hk_cursor(t, DB_PINDEX, &c);
   if (ret)
     goto out;
-  for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && out->len < limit;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && ids->len < limit;
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     const char *kp = k.mv_data;
     const char *nul = memchr(kp, 0, k.mv_size);
@@ -167,9 +169,8 @@ hk_search_index(hk_txn *t, char kind, const char *prefix, const char *needle, un
     if (needle && !strstr(kp + 1, needle))
       continue;
     char *id = g_strndup(nul + 1, k.mv_size - (size_t)(nul + 1 - kp));
-    HkPatient *p = NULL;
-    if (!hk_has_id(out, id) && hk_store_get_patient(t, id, &p) == 0)
-      g_ptr_array_add(out, p);
+    if (!hk_has_id(ids, id) && hk_store_has_patient(t, id) == 0)
+      g_ptr_array_add(ids, g_steal_pointer(&id));
     g_free(id);
   }
 out:
@@ -180,10 +181,9 @@ out:
 }
 
 int
-hk_store_search_patients(hk_txn *t, const char *query, unsigned limit, GPtrArray *out)
+hk_search_patient_ids(hk_txn *t, const char *query, unsigned limit, GPtrArray *ids)
 {
   char *folded = NULL, *q = NULL;
-  HkPatient *p = NULL;
   int ret = 0;
 
   if (!query || !g_utf8_validate(query, -1, NULL)) {
@@ -194,24 +194,36 @@ hk_store_search_patients(hk_txn *t, const char *query, unsigned limit, GPtrArray
   if (!*q || limit == 0)
     goto out;
   /* The ID first: it is what a wristband or a referral letter gives. */
-  if (hk_patient_id_valid(q) && hk_store_get_patient(t, q, &p) == 0) {
-    g_ptr_array_add(out, p);
-    p = NULL;
-  }
+  if (hk_patient_id_valid(q) && hk_store_has_patient(t, q) == 0)
+    g_ptr_array_add(ids, g_strdup(q));
   if (hk_time_is_date(q)) {
-    ret = hk_search_index(t, 'b', q, NULL, limit, out);
+    ret = hk_search_index(t, 'b', q, NULL, limit, ids);
     goto out;
   }
   folded = hk_kana_fold(q);
   if (!folded || !*folded)
     goto out;
   if (hk_kana_is_kana(q))
-    ret = hk_search_index(t, 'k', folded, NULL, limit, out);
-  if (ret == 0 && out->len < limit)
-    ret = hk_search_index(t, 'n', NULL, folded, limit, out);
+    ret = hk_search_index(t, 'k', folded, NULL, limit, ids);
+  if (ret == 0 && ids->len < limit)
+    ret = hk_search_index(t, 'n', NULL, folded, limit, ids);
 out:
-  hk_patient_free(p);
   g_free(folded);
   g_free(q);
+  return ret;
+}
+
+int
+hk_store_search_patients(hk_txn *t, const char *query, unsigned limit, GPtrArray *out)
+{
+  GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+  int ret = hk_search_patient_ids(t, query, limit, ids);
+
+  for (guint i = 0; ret == 0 && i < ids->len; i++) {
+    HkPatient *p = NULL;
+    if (hk_store_get_patient(t, ids->pdata[i], &p) == 0)
+      g_ptr_array_add(out, p);
+  }
+  g_ptr_array_unref(ids);
   return ret;
 }

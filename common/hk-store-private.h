@@ -4,6 +4,7 @@
  * hk-store.h. */
 #pragma once
 
+#include "hk-patient-row.h"
 #include "hk-row.h"
 #include "hk-sha256.h"
 #include "hk-store.h"
@@ -31,6 +32,7 @@ enum {
   DB_SOURCES,
   DB_REFUSED,
   DB_ROWS,
+  DB_PROWS,
   DB_COUNT
 };
 
@@ -91,6 +93,16 @@ uint64_t hk_time_key(int64_t usec);
 int hk_current_version(hk_txn *t, const uint8_t id[8], HkVersion **out);
 size_t hk_source_key(uint8_t *buf, size_t cap, const char *name, const char *source_id);
 
+/* ---- patients (hk-store-patients.c, hk-store-census.c) ---- */
+/* The IDs (char*, g_free) a patient search finds, at most limit, in the
+ * order GET /patients answers them. */
+int hk_search_patient_ids(hk_txn *t, const char *query, unsigned limit, GPtrArray *ids);
+/* The IDs of the census entries, of one ward if ward is non-NULL, in key
+ * order. */
+int hk_census_ids(hk_txn *t, const char *ward, GPtrArray *ids);
+/* ---- patient rows (hk-store-patient-rows.c) ---- */
+/* Write the row of patient p in t. */
+int hk_patient_row_store(hk_txn *t, const HkPatient *p);
 /* ---- rows (hk-store-rows.c) ---- */
 
 /* Write the row of document d (binary ID id) in t. */

@@ -23,7 +23,7 @@
 /* 2: document IDs are namespaced by source (docs/store.md); 3: the `rows`
  * table (binary list records, docs/store.md "Rows"). A store of format 1
  * or 2 is refused until `hikae-admin migrate` converts it. */
-#define HK_STORE_FORMAT 3
+#define HK_STORE_FORMAT 4
 
 typedef enum {
   HK_STORE_RDONLY = 1 << 0,  /* open read-only (the server, admin readers) */
@@ -208,6 +208,20 @@ int hk_store_search_patients(hk_txn *t, const char *query, unsigned limit, GPtrA
 /* Append every current inpatient (HkPatient*, with admission) to out, of
  * one ward if ward is non-NULL, ordered by ward, room, bed. */
 int hk_store_census(hk_txn *t, const char *ward, GPtrArray *out);
+
+/* The same two answers from the patients' rows (hk-patient-row.h), as the
+ * server gives them: HkPatientRow entries appended to out (a GArray of
+ * HkPatientRow), pointing into the map, so valid until t ends; no record is
+ * parsed. A patient whose row is missing or does not decode (which verify
+ * reports) is read from its record instead, its row's bytes kept in keep
+ * (a GPtrArray that frees GByteArrays), which must outlive the rows. */
+int hk_store_search_patient_rows(hk_txn *t, const char *query, unsigned limit, GArray *out,
+                                 GPtrArray *keep);
+int hk_store_census_rows(hk_txn *t, const char *ward, GArray *out, GPtrArray *keep);
+/* Check every patient's row against its record (for verify): each one
+ * missing, undecodable or different is printed to err as "PROW <id>: ..."
+ * and counted in *bad; *checked is the number of patients. */
+int hk_store_check_patient_rows(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad);
 
 /* ---- the quarantine ---- */
 

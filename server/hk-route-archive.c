@@ -8,6 +8,7 @@
 
 #include "hk-error.h"
 #include "hk-log.h"
+#include "hk-patient-row.h"
 #include "hk-sha256.h"
 #include "hk-time.h"
 
@@ -95,24 +96,26 @@ out:
   hk_indexer_info_clear(&st.indexer);
 }
 
+/* A row string as a member (null for a null). */
 static void
-hk_patient_identity(JsonBuilder *b, const HkPatient *p)
+hk_jw_row(GString *g, const char *name, const HkRowStr *v)
 {
-  hk_json_str(b, "id", p->id);
-  hk_json_str(b, "name", p->name);
-  hk_json_str(b, "kana", p->kana);
-  hk_json_str(b, "birth_date", p->birth_date);
-  hk_json_str(b, "sex", p->sex);
+  hk_jw_strn(g, name, v->p, v->len);
 }
 
+/* Search is answered from the patients' rows (hk-patient-row.h): no record
+ * is parsed. The answer is written while the transaction is open (the rows
+ * point into the map) and sent after it ends. */
 void
 hk_route_patient_search(HkRequest *r)
 {
-  GPtrArray *found = g_ptr_array_new_with_free_func((GDestroyNotify)hk_patient_free);
+  GArray *found = g_array_new(FALSE, FALSE, sizeof(HkPatientRow));
+  GPtrArray *keep = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
   const char *q = hk_query(r, "q");
+  char *one = NULL;
+  GString *g = NULL;
   hk_txn *t = NULL;
   unsigned limit = 0;
-  JsonBuilder *b;
   char detail[32];
   int ret;
 
@@ -126,36 +129,47 @@ hk_route_patient_search(HkRequest *r)
   }
   if (hk_begin(r, &t) < 0)
     goto out;
-  ret = hk_store_search_patients(t, q, limit, found);
+  ret = hk_store_search_patient_rows(t, q, limit, found, keep);
+  if (ret == 0 || ret == -HK_EINVAL) {
+    g = g_string_sized_new(256 + 160 * found->len);
+    hk_jw_begin(g, NULL, '{');
+    hk_jw_begin(g, "patients", '[');
+    for (guint i = 0; i < found->len; i++) {
+      const HkPatientRow *p = &g_array_index(found, HkPatientRow, i);
+      hk_jw_begin(g, NULL, '{');
+      hk_jw_row(g, "id", &p->id);
+      hk_jw_row(g, "name", &p->name);
+      hk_jw_row(g, "kana", &p->kana);
+      hk_jw_row(g, "birth_date", &p->birth_date);
+      hk_jw_row(g, "sex", &p->sex);
+      hk_jw_end(g, '}');
+    }
+    hk_jw_end(g, ']');
+    hk_jw_end(g, '}');
+    if (found->len == 1)
+      one = g_strndup(g_array_index(found, HkPatientRow, 0).id.p,
+                      g_array_index(found, HkPatientRow, 0).id.len);
+  }
+  g_snprintf(detail, sizeof detail, "%u results", found->len);
   hk_txn_abort(t);
   if (ret < 0 && ret != -HK_EINVAL) {
     hk_store_error(r, ret);
     goto out;
   }
-  g_snprintf(detail, sizeof detail, "%u results", found->len);
   {
-    HkAuditEvent e = {.action = "patient.search",
-                      .status = 200,
-                      .query = q,
-                      .detail = detail,
-                      .patient = found->len == 1 ? ((HkPatient *)found->pdata[0])->id : NULL};
+    HkAuditEvent e = {
+        .action = "patient.search", .status = 200, .query = q, .detail = detail, .patient = one};
     if (hk_request_audit(r, &e) < 0)
       goto out;
   }
-  b = json_builder_new();
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "patients");
-  json_builder_begin_array(b);
-  for (guint i = 0; i < found->len; i++) {
-    json_builder_begin_object(b);
-    hk_patient_identity(b, found->pdata[i]);
-    json_builder_end_object(b);
-  }
-  json_builder_end_array(b);
-  json_builder_end_object(b);
-  hk_reply_builder(r, 200, b);
+  hk_reply_jw(r, 200, g);
+  g = NULL;
 out:
-  g_ptr_array_unref(found);
+  if (g)
+    g_string_free(g, TRUE);
+  g_free(one);
+  g_array_unref(found);
+  g_ptr_array_unref(keep);
 }
 
 void
@@ -790,13 +804,15 @@ out:
   g_free(c.content_type);
 }
 
+/* The census too is written from the rows, inside the transaction. */
 void
 hk_route_census(HkRequest *r)
 {
-  GPtrArray *in = g_ptr_array_new_with_free_func((GDestroyNotify)hk_patient_free);
+  GArray *in = g_array_new(FALSE, FALSE, sizeof(HkPatientRow));
+  GPtrArray *keep = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
   const char *ward = hk_query(r, "ward");
+  GString *g = NULL;
   hk_txn *t = NULL;
-  JsonBuilder *b;
   char detail[32];
   int ret;
 
@@ -806,7 +822,27 @@ hk_route_census(HkRequest *r)
   }
   if (hk_begin(r, &t) < 0)
     goto out;
-  ret = hk_store_census(t, ward, in);
+  ret = hk_store_census_rows(t, ward, in, keep);
+  if (ret == 0) {
+    g = g_string_sized_new(256 + 256 * in->len);
+    hk_jw_begin(g, NULL, '{');
+    hk_jw_begin(g, "inpatients", '[');
+    for (guint i = 0; i < in->len; i++) {
+      const HkPatientRow *p = &g_array_index(in, HkPatientRow, i);
+      hk_jw_begin(g, NULL, '{');
+      hk_jw_row(g, "patient_id", &p->id);
+      hk_jw_row(g, "name", &p->name);
+      hk_jw_row(g, "kana", &p->kana);
+      hk_jw_row(g, "ward", &p->ward);
+      hk_jw_row(g, "room", &p->room);
+      hk_jw_row(g, "bed", &p->bed);
+      hk_jw_row(g, "admitted_at", &p->admitted_at);
+      hk_jw_str(g, "admission_status", hk_patient_row_admission_status(p));
+      hk_jw_end(g, '}');
+    }
+    hk_jw_end(g, ']');
+    hk_jw_end(g, '}');
+  }
   hk_txn_abort(t);
   if (ret < 0) {
     hk_store_error(r, ret);
@@ -818,27 +854,11 @@ hk_route_census(HkRequest *r)
     if (hk_request_audit(r, &e) < 0)
       goto out;
   }
-  b = json_builder_new();
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "inpatients");
-  json_builder_begin_array(b);
-  for (guint i = 0; i < in->len; i++) {
-    const HkPatient *p = in->pdata[i];
-    json_builder_begin_object(b);
-    hk_json_str(b, "patient_id", p->id);
-    hk_json_str(b, "name", p->name);
-    hk_json_str(b, "kana", p->kana);
-    hk_json_str(b, "ward", p->admission ? p->admission->ward : NULL);
-    hk_json_str(b, "room", p->admission ? p->admission->room : NULL);
-    hk_json_str(b, "bed", p->admission ? p->admission->bed : NULL);
-    hk_json_str(b, "admitted_at", p->admission ? p->admission->admitted_at : NULL);
-    hk_json_str(b, "admission_status",
-                hk_fact_status(p->admission != NULL, &p->admission_unreadable));
-    json_builder_end_object(b);
-  }
-  json_builder_end_array(b);
-  json_builder_end_object(b);
-  hk_reply_builder(r, 200, b);
+  hk_reply_jw(r, 200, g);
+  g = NULL;
 out:
-  g_ptr_array_unref(in);
+  if (g)
+    g_string_free(g, TRUE);
+  g_array_unref(in);
+  g_ptr_array_unref(keep);
 }

@@ -4,6 +4,7 @@
  * the quarantine, file state, meta, statistics, map growth (with a reader in
  * another process seeing MDB_MAP_RESIZED) and hot copies. No mocks. */
 #include "hk-error.h"
+#include "hk-patient-row.h"
 #include "hk-sha256.h"
 #include "hk-store.h"
 #include "hk-store-v1.h"
@@ -209,6 +210,24 @@ raw_put(const char *db, const void *key, size_t klen, const char *value)
   mdb_env_close(env);
 }
 
+/* Delete a whole table, as a store of an older format lacks it. */
+static void
+raw_drop(const char *db)
+{
+  MDB_env *env = NULL;
+  MDB_txn *txn = NULL;
+  MDB_dbi dbi;
+
+  ck_assert_int_eq(mdb_env_create(&env), 0);
+  ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+  ck_assert_int_eq(mdb_env_open(env, store_dir, 0, 0640), 0);
+  ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+  ck_assert_int_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+  ck_assert_int_eq(mdb_drop(txn, dbi, 1), 0);
+  ck_assert_int_eq(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
 static void
 set_raw_format(const char *value)
 {
@@ -255,7 +274,7 @@ START_TEST(test_open_format)
 
   hk_store_close(s);
 
-  set_raw_format("4");
+  set_raw_format("5");
   s = (hk_store *)1;
   ck_assert_int_eq(hk_store_open(store_dir, 0, &s), -HK_EFORMAT);
   ck_assert_ptr_null(s);
@@ -285,7 +304,15 @@ START_TEST(test_open_format)
   ck_assert_int_eq(hk_store_format(s), 2);
   hk_store_close(s);
 
+  /* And format 3 (before patient rows). */
   set_raw_format("3");
+  ck_assert_int_eq(hk_store_open(store_dir, HK_STORE_RDONLY, &s), -HK_EFORMAT);
+  ck_assert_int_eq(hk_store_open(store_dir, 0, &s), -HK_EFORMAT);
+  s = open_store(HK_STORE_MIGRATE);
+  ck_assert_int_eq(hk_store_format(s), 3);
+  hk_store_close(s);
+
+  set_raw_format("4");
   s = open_store(HK_STORE_RDONLY);
   hk_store_close(s);
 
@@ -920,17 +947,59 @@ cmp_str_ptr(gconstpointer a, gconstpointer b)
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* A row string as a C string (NULL for a null), g_free. */
+static char *
+row_str(const HkRowStr *v)
+{
+  return v->p ? g_strndup(v->p, v->len) : NULL;
+}
+
+/* The row answer (hk_store_*_rows) says, patient by patient and in the same
+ * order, what the records say: identity, and for the census the bed and the
+ * admission's status. */
+static void
+assert_rows_match(const GArray *rows, const GPtrArray *recs, bool census)
+{
+  ck_assert_uint_eq(rows->len, recs->len);
+  for (guint i = 0; i < rows->len; i++) {
+    const HkPatientRow *r = &g_array_index(rows, HkPatientRow, i);
+    const HkPatient *p = g_ptr_array_index(recs, i);
+    const HkAdmission *a = p->admission;
+    const char *want[] = {p->id,         p->name,          p->kana,         p->birth_date,
+                          p->sex,        a ? a->ward : NULL, a ? a->room : NULL, a ? a->bed : NULL,
+                          a ? a->admitted_at : NULL};
+    const HkRowStr *got[] = {&r->id,  &r->name, &r->kana, &r->birth_date, &r->sex,
+                             &r->ward, &r->room, &r->bed,  &r->admitted_at};
+    for (guint f = 0; f < G_N_ELEMENTS(want); f++) {
+      char *g = row_str(got[f]);
+      ck_assert_msg(g_strcmp0(g, want[f]) == 0, "patient %s field %u: row %s, record %s", p->id,
+                    f, g ? g : "(null)", want[f] ? want[f] : "(null)");
+      g_free(g);
+    }
+    if (census)
+      ck_assert_str_eq(hk_patient_row_admission_status(r),
+                       hk_fact_status(a != NULL, &p->admission_unreadable));
+  }
+}
+
 /* Search and return the matching IDs sorted and joined by ",". */
 static char *
 search(hk_store *s, const char *query, unsigned limit)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)hk_patient_free);
   GPtrArray *ids = g_ptr_array_new();
+  GArray *rows = g_array_new(FALSE, FALSE, sizeof(HkPatientRow));
+  GPtrArray *keep = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
   hk_txn *t = begin(s, false);
   char *res;
 
   ck_assert_int_eq(hk_store_search_patients(t, query, limit, out), 0);
+  ck_assert_int_eq(hk_store_search_patient_rows(t, query, limit, rows, keep), 0);
+  assert_rows_match(rows, out, false);
+  ck_assert_uint_eq(keep->len, 0); /* every row read from the table */
   hk_txn_abort(t);
+  g_array_unref(rows);
+  g_ptr_array_unref(keep);
   ck_assert_uint_le(out->len, limit);
   for (guint i = 0; i < out->len; i++)
     g_ptr_array_add(ids, ((HkPatient *)g_ptr_array_index(out, i))->id);
@@ -1113,11 +1182,18 @@ static char *
 census(hk_store *s, const char *ward)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)hk_patient_free);
+  GArray *rows = g_array_new(FALSE, FALSE, sizeof(HkPatientRow));
+  GPtrArray *keep = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
   GString *str = g_string_new(NULL);
   hk_txn *t = begin(s, false);
 
   ck_assert_int_eq(hk_store_census(t, ward, out), 0);
+  ck_assert_int_eq(hk_store_census_rows(t, ward, rows, keep), 0);
+  assert_rows_match(rows, out, true);
+  ck_assert_uint_eq(keep->len, 0);
   hk_txn_abort(t);
+  g_array_unref(rows);
+  g_ptr_array_unref(keep);
   for (guint i = 0; i < out->len; i++) {
     HkPatient *p = g_ptr_array_index(out, i);
     ck_assert_ptr_nonnull(p->admission);
@@ -2217,6 +2293,93 @@ START_TEST(test_rows_corrupt_named)
 }
 END_TEST
 
+/* hk_store_check_patient_rows on s: *bad, with what it printed in *text
+ * (g_free). */
+static uint64_t
+check_prows(hk_store *s, uint64_t want_checked, char **text)
+{
+  uint64_t checked = 0, bad = 0;
+  size_t len = 0;
+  FILE *err = open_memstream(text, &len);
+  hk_txn *t = begin(s, false);
+
+  ck_assert_int_eq(hk_store_check_patient_rows(t, err, &checked, &bad), 0);
+  hk_txn_abort(t);
+  fclose(err);
+  ck_assert_uint_eq(checked, want_checked);
+  return bad;
+}
+
+/* Patient rows (docs/store.md, "Patient rows") are written with every
+ * record and answer search and the census; verify names a row that is
+ * missing or does not decode, and a reader then falls back to the record;
+ * a format-3 store (no patient rows) is refused until migrated, and the
+ * migration builds every row. */
+START_TEST(test_patient_rows)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  HkPatient *a = hk_patient_new("PR1"), *b = hk_patient_new("PR2");
+  GArray *rows = g_array_new(FALSE, FALSE, sizeof(HkPatientRow));
+  GPtrArray *keep = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
+  uint64_t migrated = 0;
+  char *text = NULL, *c;
+  hk_txn *t;
+
+  a->name = g_strdup("山田 花子");
+  a->kana = g_strdup("ヤマダ ハナコ");
+  a->birth_date = g_strdup("1950-05-04");
+  a->sex = g_strdup("F");
+  a->admission = hk_admission_new("5W", "502", "1", "2026-11-18T10:00:00+09:00");
+  b->name = g_strdup("佐藤 一郎");
+  b->admission = hk_admission_new("3E", "301", "2", NULL);
+  hk_fact_set_unreadable(&b->admission_unreadable, "ADT^A02 unreadable", 1795150980000000);
+  t = begin(s, true);
+  ck_assert_int_eq(hk_store_put_patient(t, a), 0);
+  ck_assert_int_eq(hk_store_put_patient(t, b), 0);
+  ck_assert_int_eq(hk_txn_commit(t), 0);
+  ck_assert_uint_eq(check_prows(s, 2, &text), 0);
+  g_free(text);
+  /* census() also checks the rows against the records, status included. */
+  c = census(s, NULL);
+  ck_assert_str_eq(c, "PR2@3E/301/2 PR1@5W/502/1");
+  g_free(c);
+  hk_store_close(s);
+
+  raw_put("patient_rows", "PR1", 3, "\x09not a row");
+  raw_put("patient_rows", "PR2", 3, NULL);
+  s = open_store(0);
+  ck_assert_uint_eq(check_prows(s, 2, &text), 2);
+  ck_assert_msg(strstr(text, "PROW PR1: does not decode") && strstr(text, "PROW PR2: missing"),
+                "verify said: %s", text);
+  g_free(text);
+  t = begin(s, false);
+  ck_assert_int_eq(hk_store_census_rows(t, NULL, rows, keep), 0);
+  ck_assert_uint_eq(rows->len, 2); /* both, from their records */
+  ck_assert_uint_eq(keep->len, 2);
+  hk_txn_abort(t);
+  hk_store_close(s);
+
+  raw_drop("patient_rows");
+  set_raw_format("3");
+  ck_assert_int_eq(hk_store_open(store_dir, 0, &s), -HK_EFORMAT);
+  s = open_store(HK_STORE_MIGRATE);
+  ck_assert_int_eq(hk_store_migrate(s, "drop", "ssmix2", &migrated), 0);
+  ck_assert_int_eq(hk_store_format(s), HK_STORE_FORMAT);
+  hk_store_close(s);
+  s = open_store(HK_STORE_RDONLY);
+  ck_assert_uint_eq(check_prows(s, 2, &text), 0);
+  g_free(text);
+  c = census(s, NULL);
+  ck_assert_str_eq(c, "PR2@3E/301/2 PR1@5W/502/1");
+  g_free(c);
+  hk_store_close(s);
+  hk_patient_free(a);
+  hk_patient_free(b);
+  g_array_unref(rows);
+  g_ptr_array_unref(keep);
+}
+END_TEST
+
 /* A format-2 store (no rows) is refused by name until migrated; the
  * migration builds every row, keeps every hash, and the timeline answers
  * from rows are those the records gave before. */
@@ -2364,6 +2527,7 @@ store_suite(void)
   tcase_add_test(tc, test_rows_follow_records);
   tcase_add_test(tc, test_rows_corrupt_named);
   tcase_add_test(tc, test_migrate_format2);
+  tcase_add_test(tc, test_patient_rows);
   suite_add_tcase(s, tc);
   return s;
 }

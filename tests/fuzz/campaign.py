@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""tests/fuzz/campaign.py BUILD_FUZZ_DIR OUT_DIR [TARGET...]
+"""tests/fuzz/campaign.py BUILD_FUZZ_DIR OUT_DIR [TARGET[=CPU_SECONDS[/RUNS]]...]
 
 The long fuzz campaign of docs/reliability.md. Each target runs until it has
 made RUNS executions (default 10,000,000) or used CPU_SECONDS of its own CPU
 time (default 3600: one CPU-hour), whichever comes first; JOBS targets run at
 once (default 2), at nice 19 so that other work on the machine goes first.
 CPU time, not wall time, is what is capped, so a busy machine makes the
-campaign slower but not shorter.
+campaign slower but not shorter. TARGET=CPU_SECONDS/RUNS sets one target's
+caps: what it still needs when earlier runs (from the corpus they left,
+kept as seeds) already gave it part of its CPU-hour or executions.
 
 Targets, seed folders and sanitizer options are read from the fuzz build's
 own test list (meson introspect), so they are the ones CI runs. New inputs
@@ -59,6 +61,7 @@ def summarise(name, log, out, cpu, wall):
 
 def start(test, out):
     name = test["name"]
+    runs = test.get("runs", RUNS)
     exe = test["cmd"][1]
     if not os.path.isabs(exe):
         exe = os.path.join(BUILD, exe)
@@ -71,13 +74,13 @@ def start(test, out):
     while os.path.exists(os.path.join(out, name + (".%d" % n if n > 1 else "") + ".log")):
         n += 1
     log = open(os.path.join(out, name + (".%d" % n if n > 1 else "") + ".log"), "w")
-    cmd = [exe, f"-runs={RUNS}", f"-timeout={TIMEOUT}", "-rss_limit_mb=2560",
+    cmd = [exe, f"-runs={runs}", f"-timeout={TIMEOUT}", "-rss_limit_mb=2560",
            "-max_len=65536", "-print_final_stats=1",
            "-artifact_prefix=" + os.path.join(out, name + "-"), corpus] + seeds
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                             preexec_fn=lambda: os.nice(19))
     return {"name": name, "proc": proc, "log": log.name, "t0": time.monotonic(),
-            "cpu": 0.0}
+            "cpu": 0.0, "cpu_cap": test.get("cpu", CPU_SECONDS)}
 
 
 def main():
@@ -92,8 +95,14 @@ def main():
         ["meson", "introspect", BUILD, "--tests"]))
     tests = [t for t in tests if t["name"].startswith("fuzz-")]
     if len(sys.argv) > 3:
-        want = sys.argv[3:]
-        tests = sorted((t for t in tests if t["name"] in want),
+        caps = {}
+        for arg in sys.argv[3:]:
+            name, _, cap = arg.partition("=")
+            cpu, _, runs = cap.partition("/")
+            caps[name] = {k: v for k, v in (("cpu", float(cpu) if cpu else None),
+                                            ("runs", int(runs) if runs else None)) if v}
+        want = list(caps)
+        tests = sorted((dict(t, **caps[t["name"]]) for t in tests if t["name"] in caps),
                        key=lambda t: want.index(t["name"]))
     queue, running, done = list(tests), [], []
     while queue or running:
@@ -105,7 +114,7 @@ def main():
             c = cpu_seconds(r["proc"].pid)
             if c is not None:
                 r["cpu"] = c
-            if r["proc"].poll() is None and r["cpu"] >= CPU_SECONDS:
+            if r["proc"].poll() is None and r["cpu"] >= r["cpu_cap"]:
                 # libFuzzer prints its final stats on SIGINT, then exits.
                 r["proc"].send_signal(signal.SIGINT)
                 r["proc"].wait()

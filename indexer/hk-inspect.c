@@ -295,12 +295,12 @@ hk_profile(const HkInspectJob *job)
 }
 
 /* CPU time a process has used, in clock ticks (/proc/PID/stat, utime and
- * stime); 0 if it cannot be read. */
+ * stime); UINT64_MAX if it cannot be read. */
 static uint64_t
 hk_cpu_ticks(pid_t pid)
 {
   char path[64], buf[1024];
-  uint64_t ticks = 0;
+  uint64_t ticks = UINT64_MAX;
   ssize_t n;
   int fd;
 
@@ -321,7 +321,10 @@ hk_cpu_ticks(pid_t pid)
     if (p) {
       char *end = NULL;
       ticks = g_ascii_strtoull(p + 1, &end, 10);
-      ticks += g_ascii_strtoull(end, NULL, 10);
+      if (end == p + 1)
+        ticks = UINT64_MAX;
+      else
+        ticks += g_ascii_strtoull(end, NULL, 10);
     }
   }
 out:
@@ -426,6 +429,11 @@ hk_worker_get(HkSandboxProfile profile, char **reason)
     if (poll(&pfd, 1, 0) != 0) {
       hk_worker_retire(s, NULL, NULL);
       free_slot = free_slot ? free_slot : s;
+    } else if (s->profile == profile && hk_cpu_ticks(s->pid) == UINT64_MAX) {
+      /* Its CPU time cannot be read, so the next document's CPU limit
+       * could not be set from it: a fresh worker instead. */
+      hk_worker_retire(s, NULL, NULL);
+      free_slot = free_slot ? free_slot : s;
     } else if (s->profile == profile) {
       w = s;
     } else {
@@ -471,6 +479,10 @@ hk_worker_begin(HkWorker *w, HkInspectJob *job, size_t idx)
    * it is reached). The hard limit is left alone: lowering it could not be
    * undone for the next document without privilege. */
   w->ticks_at_start = hk_cpu_ticks(w->pid);
+  /* Unreadable: hk_worker_get gave a fresh worker, which has used next to
+   * nothing. */
+  if (w->ticks_at_start == UINT64_MAX)
+    w->ticks_at_start = 0;
   if (prlimit(w->pid, RLIMIT_CPU, NULL, &cpu) == 0) {
     rlim_t soft = (rlim_t)((w->ticks_at_start + (uint64_t)hz - 1) / (uint64_t)hz) + hk_limits.cpu_s;
     cpu.rlim_cur = cpu.rlim_max == RLIM_INFINITY ? soft : MIN(soft, cpu.rlim_max);

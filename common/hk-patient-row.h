@@ -5,7 +5,7 @@
  * inpatient's identity and bed. Read from the patient records, that was a
  * JSON parse of the whole record (allergies, problems and all) per patient
  * per request: the census of one ward spent most of its time in json-glib
- * (docs/benchmarks.md, "Open-loop latency"). A patient row holds exactly
+ * (docs/benchmarks.md, "Patient search and census from rows"). A patient row holds exactly
  * those fields, in the layout of hk-row.h. It is derived data:
  * hk_patient_row_encode makes it from the record, and `hikae-admin verify`
  * checks every stored row against its record. */

@@ -25,12 +25,15 @@ static const char *const hk_db_names[DB_COUNT] = {
 #define HK_MAX_READERS 510
 
 /* Map ranges of the open stores, for the atfork child handler: a child
- * forked without exec (the indexer's parser children) must not keep a
- * terabyte mapping it never reads, or its RLIMIT_AS could not be set. */
+ * forked without exec (the indexer's parser workers) must not keep a
+ * terabyte mapping it never reads, or its RLIMIT_AS could not be set; nor
+ * the lock file's, which is shared and writable: a parser taken over by a
+ * hostile file could rewrite the reader table or hold the writer's mutex. */
 #define HK_MAPS_MAX 16
 typedef struct {
   const void *store;
-  uintptr_t lo, hi;
+  uintptr_t lo, hi;           /* data.mdb */
+  uintptr_t lock_lo, lock_hi; /* lock.mdb */
 } HkMapRange;
 static HkMapRange hk_maps[HK_MAPS_MAX];
 static pthread_mutex_t hk_maps_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -111,13 +114,17 @@ hk_maps_parent(void)
 }
 
 /* In a child forked without exec: it may not use the environment (LMDB
- * forbids it), so give back the address space of every map. */
+ * forbids it), so give back the address space of every map, the lock
+ * file's included. */
 static void
 hk_maps_child(void)
 {
-  for (int i = 0; i < HK_MAPS_MAX; i++)
+  for (int i = 0; i < HK_MAPS_MAX; i++) {
     if (hk_maps[i].store && hk_maps[i].hi > hk_maps[i].lo)
       munmap((void *)hk_maps[i].lo, hk_maps[i].hi - hk_maps[i].lo);
+    if (hk_maps[i].store && hk_maps[i].lock_hi > hk_maps[i].lock_lo)
+      munmap((void *)hk_maps[i].lock_lo, hk_maps[i].lock_hi - hk_maps[i].lock_lo);
+  }
   pthread_mutex_unlock(&hk_maps_lock);
 }
 
@@ -129,15 +136,17 @@ hk_maps_atfork(void)
 
 /* Find where LMDB mapped data.mdb (it does not tell, unless MDB_FIXEDMAP)
  * and note it for hk_maps_child: the mapping of the file whose size is
- * the map size. Called after every (re)map, with no transaction open. */
+ * the map size; and the mapping of lock.mdb (its reader table). Called
+ * after every (re)map, with no transaction open. */
 static void
 hk_map_note(hk_store *s)
 {
   char *data = g_build_filename(s->dir, "data.mdb", NULL);
-  char *real = realpath(data, NULL);
+  char *lock = g_build_filename(s->dir, "lock.mdb", NULL);
+  char *real = realpath(data, NULL), *lock_real = realpath(lock, NULL);
   FILE *maps = real ? fopen("/proc/self/maps", "re") : NULL;
   uint64_t size = hk_store_map_size(s);
-  uintptr_t lo = 0, hi = 0;
+  uintptr_t lo = 0, hi = 0, lock_lo = 0, lock_hi = 0;
   char line[4096];
   int slot = -1;
 
@@ -150,6 +159,9 @@ hk_map_note(hk_store *s)
     if (strcmp(path, real) == 0 && b - a == size) {
       lo = a;
       hi = b;
+    } else if (lock_real && strcmp(path, lock_real) == 0 && !lock_hi) {
+      lock_lo = a;
+      lock_hi = b;
     }
   }
   pthread_once(&hk_maps_once, hk_maps_atfork);
@@ -166,6 +178,8 @@ hk_map_note(hk_store *s)
     hk_maps[slot].store = hi ? s : NULL;
     hk_maps[slot].lo = lo;
     hk_maps[slot].hi = hi;
+    hk_maps[slot].lock_lo = lock_lo;
+    hk_maps[slot].lock_hi = lock_hi;
   }
   pthread_mutex_unlock(&hk_maps_lock);
   if (!hi || slot < 0)
@@ -173,7 +187,9 @@ hk_map_note(hk_store *s)
   if (maps)
     fclose(maps);
   free(real);
+  free(lock_real);
   g_free(data);
+  g_free(lock);
 }
 
 static void

@@ -375,8 +375,16 @@ out:
 static int
 hk_finish(hk_drop *d, hk_ingest *ing, HkPending *p)
 {
-  int ret;
+  int ret = 0;
 
+  /* The parser could not work (no sandbox, no worker): the document is not
+   * at fault. Nothing is recorded of the file, so the next scan looks at it
+   * again. */
+  if (!p->reason && p->inspect && p->job.ret == -HK_EIO) {
+    hk_error("%s: not parsed, left for the next scan: %s", p->content_path,
+             p->job.reason ? p->job.reason : "the parser could not run");
+    goto out;
+  }
   if (!p->reason && p->inspect && p->job.ret != 0)
     p->reason = p->job.reason ? g_strdup(p->job.reason) : g_strdup("content does not parse");
   if (p->reason) {
@@ -396,6 +404,7 @@ hk_finish(hk_drop *d, hk_ingest *ing, HkPending *p)
                                  g_steal_pointer(&p->job.thumb), g_steal_pointer(&p->patient),
                                  p->key, &p->c->st);
   }
+out:
   return ret;
 }
 

@@ -52,8 +52,10 @@ typedef struct {
   uint64_t len;
 } HkRequest;
 
-/* The answer: hdr[0] 0 (parsed) or 1 (refused), hdr[1] the reason's
- * length, hdr[2] the thumbnail's; then the reason, then the thumbnail. A
+/* The answer: hdr[0] 0 (parsed), 1 (refused: the bytes are at fault) or 2
+ * (not parsed: the worker could not work, e.g. no sandbox; the document is
+ * not at fault and is looked at again later), hdr[1] the reason's length,
+ * hdr[2] the thumbnail's; then the reason, then the thumbnail. A
  * worker stopped by its seccomp filter writes HK_SANDBOX_TRAPPED instead
  * (hk-sandbox.c) and dies. */
 #define HK_ANSWER_HDR (3 * sizeof(uint32_t))
@@ -199,7 +201,7 @@ hk_worker_answer(int fd, int ret, const char *reason, GBytes *thumb)
 {
   uint32_t hdr[3];
 
-  hdr[0] = ret == 0 ? 0 : 1;
+  hdr[0] = ret == 0 ? 0 : ret == -HK_EIO ? 2 : 1;
   hdr[1] = reason ? (uint32_t)MIN(strlen(reason), HK_REASON_MAX) : 0;
   hdr[2] = thumb ? (uint32_t)g_bytes_get_size(thumb) : 0;
   if (hdr[2] > HK_THUMB_ANSWER_MAX)
@@ -212,18 +214,25 @@ hk_worker_answer(int fd, int ret, const char *reason, GBytes *thumb)
 static G_GNUC_NORETURN void
 hk_worker_main(int in, int out, HkSandboxProfile profile)
 {
-  struct rlimit mem;
+  struct rlimit mem, core = {0, 0};
   unsigned served = 0;
   bool confined;
 
   /* Never outlive the indexer, even if it is killed. */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  /* A parser that crashes or meets a limit leaves no core: it would hold
+   * the indexer's memory, documents included. */
+  setrlimit(RLIMIT_CORE, &core);
   /* Before the sandbox: /proc is out of reach once it is entered. */
   mem.rlim_cur = mem.rlim_max = hk_inherited_vm() + ((uint64_t)hk_limits.memory_mib << 20);
   setrlimit(RLIMIT_AS, &mem);
   /* Nothing of the indexer (the store's data.mdb, sockets, the source
    * folders) is reachable from here on (hk-sandbox.h). */
   confined = hk_sandbox_enter(in, out, profile) == 0;
+  /* HK_TEST_PARSER_HOOK=nosandbox (test-parser-pool.sh): behave as a
+   * worker whose sandbox could not be set up. It can only stop parsing. */
+  if (g_strcmp0(getenv("HK_TEST_PARSER_HOOK"), "nosandbox") == 0)
+    confined = false;
   for (;; served++) {
     const char *type = NULL;
     GBytes *thumb = NULL;
@@ -255,8 +264,10 @@ hk_worker_main(int in, int out, HkSandboxProfile profile)
     } else if ((reason = hk_test_hook(type, served)) == NULL) {
       ret = hk_thumbnail_check(type, data, (size_t)rq.len, rq.want_thumb != 0, &thumb, &reason);
     }
-    hk_worker_answer(out, ret, reason, thumb);
+    /* The bytes are freed before the answer: a parser that corrupted the
+     * heap then dies before it can answer for the document. */
     free(data);
+    hk_worker_answer(out, ret, reason, thumb);
     g_free(reason);
     if (thumb)
       g_bytes_unref(thumb);
@@ -282,6 +293,7 @@ typedef struct {
   int64_t deadline;
   uint64_t ticks_at_start;
   bool timed_out;
+  bool closed; /* it stopped reading the request */
 } HkWorker;
 
 #define HK_SLOTS (2 * HK_INSPECT_MAX_PARALLEL)
@@ -407,13 +419,14 @@ hk_inspect_shutdown(void)
       hk_worker_retire(&hk_slots[i], NULL, NULL);
 }
 
-/* An idle worker of this profile (a new one if none), or NULL with a
- * reason. A worker that died or wrote while idle is replaced: nothing it
- * did may be held against the next document. */
+/* An idle worker of this profile (a new one if none, or if fresh and every
+ * idle one has served before), or NULL with a reason. A worker that died or
+ * wrote while idle is replaced: nothing it did may be held against the next
+ * document. */
 static HkWorker *
-hk_worker_get(HkSandboxProfile profile, char **reason)
+hk_worker_get(HkSandboxProfile profile, bool fresh, char **reason)
 {
-  HkWorker *w = NULL, *free_slot = NULL, *other_idle = NULL;
+  HkWorker *w = NULL, *free_slot = NULL, *spare = NULL;
   int ret;
 
   for (unsigned i = 0; i < HK_SLOTS && !w; i++) {
@@ -429,20 +442,16 @@ hk_worker_get(HkSandboxProfile profile, char **reason)
     if (poll(&pfd, 1, 0) != 0) {
       hk_worker_retire(s, NULL, NULL);
       free_slot = free_slot ? free_slot : s;
-    } else if (s->profile == profile && hk_cpu_ticks(s->pid) == UINT64_MAX) {
-      /* Its CPU time cannot be read, so the next document's CPU limit
-       * could not be set from it: a fresh worker instead. */
-      hk_worker_retire(s, NULL, NULL);
-      free_slot = free_slot ? free_slot : s;
-    } else if (s->profile == profile) {
+    } else if (s->profile == profile && !(fresh && s->served > 0)) {
       w = s;
     } else {
-      other_idle = s;
+      spare = spare ? spare : s;
     }
   }
-  if (!w && !free_slot && other_idle) {
-    hk_worker_retire(other_idle, NULL, NULL);
-    free_slot = other_idle;
+  /* No free slot: an idle worker we will not use makes room. */
+  if (!w && !free_slot && spare) {
+    hk_worker_retire(spare, NULL, NULL);
+    free_slot = spare;
   }
   if (!w && free_slot) {
     ret = hk_worker_spawn(free_slot, profile);
@@ -456,7 +465,10 @@ hk_worker_get(HkSandboxProfile profile, char **reason)
   return w;
 }
 
-static void
+/* Hand w the job. \return 0, or -HK_EIO if the document's CPU limit cannot
+ * be set on w (its CPU time unreadable after it served, or prlimit
+ * refused): the caller then tries a fresh worker. */
+static int
 hk_worker_begin(HkWorker *w, HkInspectJob *job, size_t idx)
 {
   long hz = sysconf(_SC_CLK_TCK);
@@ -473,21 +485,22 @@ hk_worker_begin(HkWorker *w, HkInspectJob *job, size_t idx)
   w->sent = 0;
   g_byte_array_set_size(w->buf, 0);
   w->timed_out = false;
+  w->closed = false;
   w->deadline = g_get_monotonic_time() + hk_limits.wall_s * G_USEC_PER_SEC;
   /* RLIMIT_CPU counts the worker's whole life: its soft limit is moved to
    * what it has used so far plus this document's allowance (SIGXCPU when
    * it is reached). The hard limit is left alone: lowering it could not be
    * undone for the next document without privilege. */
   w->ticks_at_start = hk_cpu_ticks(w->pid);
-  /* Unreadable: hk_worker_get gave a fresh worker, which has used next to
+  /* Unreadable: right only for a fresh worker, which has used next to
    * nothing. */
-  if (w->ticks_at_start == UINT64_MAX)
+  if (w->ticks_at_start == UINT64_MAX && w->served == 0)
     w->ticks_at_start = 0;
-  if (prlimit(w->pid, RLIMIT_CPU, NULL, &cpu) == 0) {
-    rlim_t soft = (rlim_t)((w->ticks_at_start + (uint64_t)hz - 1) / (uint64_t)hz) + hk_limits.cpu_s;
-    cpu.rlim_cur = cpu.rlim_max == RLIM_INFINITY ? soft : MIN(soft, cpu.rlim_max);
-    prlimit(w->pid, RLIMIT_CPU, &cpu, NULL);
-  }
+  if (w->ticks_at_start == UINT64_MAX || prlimit(w->pid, RLIMIT_CPU, NULL, &cpu) != 0)
+    return -HK_EIO;
+  rlim_t soft = (rlim_t)((w->ticks_at_start + (uint64_t)hz - 1) / (uint64_t)hz) + hk_limits.cpu_s;
+  cpu.rlim_cur = cpu.rlim_max == RLIM_INFINITY ? soft : MIN(soft, cpu.rlim_max);
+  return prlimit(w->pid, RLIMIT_CPU, &cpu, NULL) == 0 ? 0 : -HK_EIO;
 }
 
 typedef enum {
@@ -496,14 +509,18 @@ typedef enum {
   HK_PUMP_FAULT,    /* the worker died, hung or broke the protocol */
 } HkPump;
 
-/* Send what the pipe takes, read what the worker wrote. */
+/* Send what the pipe takes, read what the worker wrote. A whole answer
+ * counts even if the worker died right after it (it answers, then exits, on
+ * a document it could not hold or without a sandbox); only a worker that
+ * ends without one is a fault. */
 static HkPump
 hk_worker_pump(HkWorker *w, short out_events, short in_events, int64_t now, bool *malformed)
 {
   size_t total = sizeof w->rq + w->job->len;
   HkPump res = HK_PUMP_MORE;
+  bool gone = false;
 
-  while (w->sent < total && (out_events & (POLLOUT | POLLERR | POLLHUP))) {
+  while (w->sent < total && !w->closed && (out_events & (POLLOUT | POLLERR | POLLHUP))) {
     const char *p = w->sent < sizeof w->rq ? (const char *)&w->rq + w->sent
                                            : (const char *)w->job->data + (w->sent - sizeof w->rq);
     size_t left = w->sent < sizeof w->rq ? sizeof w->rq - w->sent : total - w->sent;
@@ -513,8 +530,10 @@ hk_worker_pump(HkWorker *w, short out_events, short in_events, int64_t now, bool
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
       break;
     if (n <= 0) {
-      res = HK_PUMP_FAULT;
-      goto out;
+      /* It stopped reading (EPIPE): what it wrote decides. */
+      w->closed = true;
+      in_events |= POLLIN;
+      break;
     }
     w->sent += (size_t)n;
   }
@@ -526,8 +545,8 @@ hk_worker_pump(HkWorker *w, short out_events, short in_events, int64_t now, bool
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
       break;
     if (n <= 0) {
-      res = HK_PUMP_FAULT;
-      goto out;
+      gone = true;
+      break;
     }
     if (w->buf->len + (size_t)n > HK_ANSWER_HDR + HK_REASON_MAX + HK_THUMB_ANSWER_MAX) {
       *malformed = true;
@@ -541,8 +560,9 @@ hk_worker_pump(HkWorker *w, short out_events, short in_events, int64_t now, bool
     memcpy(hdr, w->buf->data, sizeof hdr);
     /* Anything else (HK_SANDBOX_TRAPPED) is followed by the worker's
      * death, which classifies it. */
-    if (hdr[0] <= 1) {
+    if (hdr[0] <= 2) {
       uint64_t want = HK_ANSWER_HDR + (uint64_t)hdr[1] + hdr[2];
+      /* "Parsed" before it had all the bytes cannot be true. */
       if (hdr[1] > HK_REASON_MAX || hdr[2] > HK_THUMB_ANSWER_MAX || w->buf->len > want ||
           (w->buf->len == want && hdr[0] == 0 && w->sent < total)) {
         *malformed = true;
@@ -552,6 +572,8 @@ hk_worker_pump(HkWorker *w, short out_events, short in_events, int64_t now, bool
       }
     }
   }
+  if (res == HK_PUMP_MORE && gone)
+    res = HK_PUMP_FAULT;
   if (res == HK_PUMP_MORE && now >= w->deadline) {
     w->timed_out = true;
     res = HK_PUMP_FAULT;
@@ -579,6 +601,7 @@ hk_fault_reason(const HkWorker *w, int status, uint64_t ticks, bool malformed, b
                              hk_limits.cpu_s, type);
   } else if (malformed) {
     reason = g_strdup_printf("the %s parser's answer was malformed (%u bytes)", type, w->buf->len);
+    *retry = w->served > 0;
   } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
     uint32_t nr = UINT32_MAX, hdr[3];
     char *name;
@@ -593,6 +616,7 @@ hk_fault_reason(const HkWorker *w, int status, uint64_t ticks, bool malformed, b
                              "the forbidden system call %s (killed by SIGSYS)",
                              type, name);
     g_free(name);
+    *retry = w->served > 0;
   } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && cpu_spent) {
     reason = g_strdup_printf("parser used more than %u s of CPU on this %s (killed)",
                              hk_limits.cpu_s, type);
@@ -622,7 +646,7 @@ hk_worker_end(HkWorker *w, HkPump res, bool malformed)
     job->reason = hdr[1] ? g_strndup((const char *)w->buf->data + HK_ANSWER_HDR, hdr[1]) : NULL;
     if (hdr[2])
       job->thumb = g_bytes_new(w->buf->data + HK_ANSWER_HDR + hdr[1], hdr[2]);
-    job->ret = hdr[0] == 0 ? 0 : -HK_EINVAL;
+    job->ret = hdr[0] == 0 ? 0 : hdr[0] == 2 ? -HK_EIO : -HK_EINVAL;
     w->served++;
     w->job = NULL;
     hk_stats.answered++;
@@ -675,20 +699,32 @@ hk_inspect_batch(HkInspectJob *jobs, size_t n, unsigned parallel)
     while (nbusy < parallel && !g_queue_is_empty(&todo)) {
       size_t i = GPOINTER_TO_SIZE(g_queue_pop_head(&todo));
       char *why = NULL;
-      HkWorker *w = hk_worker_get(hk_profile(&jobs[i]), &why);
+      HkWorker *w = NULL;
+      /* A document tried before goes to a fresh worker; so does one whose
+       * worker's CPU limit could not be set. */
+      for (int attempt = 0; attempt < 2 && !w; attempt++) {
+        w = hk_worker_get(hk_profile(&jobs[i]), tried[i] > 0 || attempt > 0, &why);
+        if (w && hk_worker_begin(w, &jobs[i], i) != 0) {
+          hk_worker_retire(w, NULL, NULL);
+          w = NULL;
+          g_free(why);
+          why = g_strdup("cannot set the parser's CPU limit");
+        }
+      }
       if (!w) {
+        /* Not the document's fault: it is looked at again later. */
         jobs[i].ret = -HK_EIO;
         jobs[i].reason = why;
         continue;
       }
+      g_free(why);
       tried[i]++;
-      hk_worker_begin(w, &jobs[i], i);
       busy[nbusy++] = w;
     }
     if (nbusy == 0)
       continue;
     for (unsigned i = 0; i < nbusy; i++) {
-      bool sending = busy[i]->sent < sizeof busy[i]->rq + busy[i]->job->len;
+      bool sending = busy[i]->sent < sizeof busy[i]->rq + busy[i]->job->len && !busy[i]->closed;
       pfd[2 * i] = (struct pollfd){busy[i]->from, POLLIN, 0};
       pfd[2 * i + 1] = (struct pollfd){sending ? busy[i]->to : -1, POLLOUT, 0};
       wait_ms = MIN(wait_ms, MAX(0, (busy[i]->deadline - now) / 1000 + 1));

@@ -70,6 +70,39 @@ assert_eq 2 "$(stat_field "$T/st-crash" documents)" "both JPEGs ingested"
 assert_eq 0 "$("$ADMIN" quarantine --store "$T/st-crash" | wc -l)" "nothing quarantined for a fault left by an earlier document"
 assert_eq "2 2 1" "$(workers "$T/log-crash")" "the second JPEG parsed again in a fresh worker"
 
+# ---- 3b. The same with two workers: a document is parsed again in a
+# *fresh* worker, not in the other idle one, which has served too (and would
+# die the same way). Two drop folders are two batches: the first leaves two
+# workers that have served one JPEG each; in the second, the one JPEG's
+# worker dies, and its retry must not go to the other.
+D1=$T/drop-crash2a
+D2=$T/drop-crash2b
+mkdoc "$D1" a.jpg PC2:A other "$jpg" image/jpeg
+mkdoc "$D1" b.jpg PC2:B other "$jpg2" image/jpeg
+mkdoc "$D2" c.jpg PC2:C other "$C/jpeg/ljt_testimgari.jpg" image/jpeg
+HK_TEST_PARSER_HOOK=exit2:image/jpeg "$INDEXER" --store "$T/st-crash2" --drop "one=$D1" \
+  --drop "two=$D2" --once --workers 2 2> "$T/log-crash2" || fail "indexer: $(tail -3 "$T/log-crash2")"
+assert_eq 3 "$(stat_field "$T/st-crash2" documents)" "three JPEGs ingested with two workers"
+assert_eq 0 "$("$ADMIN" quarantine --store "$T/st-crash2" | wc -l)" "none quarantined: the retry in a fresh worker"
+assert_eq "3 3 1" "$(workers "$T/log-crash2")" "a third worker for the retry (started, answered, retried)"
+
+# ---- 3c. A worker that cannot work (its sandbox could not be set up) does
+# not quarantine good documents: they are left for the next scan, and
+# ingested then.
+D=$T/drop-nosb
+mkdoc "$D" a.jpg PN:A other "$jpg" image/jpeg
+printf 'a note\n' > "$T/note.txt"
+mkdoc "$D" b.txt PN:B other "$T/note.txt" text/plain
+HK_TEST_PARSER_HOOK=nosandbox "$INDEXER" --store "$T/st-nosb" --drop "$D" --once --workers 1 \
+  2> "$T/log-nosb" || fail "indexer: $(tail -3 "$T/log-nosb")"
+assert_eq 1 "$(stat_field "$T/st-nosb" documents)" "only the text is ingested without a sandbox"
+assert_eq 0 "$("$ADMIN" quarantine --store "$T/st-nosb" | wc -l)" "the JPEG is not quarantined"
+grep -q "a.jpg: not parsed, left for the next scan: the parser's sandbox could not be set up" "$T/log-nosb" ||
+  fail "no error names the JPEG: $(grep -i error "$T/log-nosb" | head -3)"
+"$INDEXER" --store "$T/st-nosb" --drop "$D" --once --workers 1 2> "$T/log-nosb2" ||
+  fail "indexer: $(tail -3 "$T/log-nosb2")"
+assert_eq 2 "$(stat_field "$T/st-nosb" documents)" "the JPEG is ingested by the next scan"
+
 # ---- 4. Nothing of one document reaches the next: a JPEG with no frame
 # header (SOF) after a good one in the same worker is refused for its own
 # size, 0x0. TurboJPEG leaves the size unset on such a file, and the
@@ -95,7 +128,7 @@ HK_TEST_PARSER_HOOK=burn:image/jpeg "$INDEXER" --store "$T/st-burn" --drop "$D" 
   fail "indexer: $(tail -3 "$T/log-burn")"
 assert_eq 3 "$(stat_field "$T/st-burn" documents)" "three documents of 0.6 s CPU each in one worker under a 1 s limit"
 assert_eq "1 3 0" "$(workers "$T/log-burn")" "one worker for the three (started, answered, retried)"
-for st in reuse refuse crash sof burn; do
+for st in reuse refuse crash crash2 nosb sof burn; do
   "$ADMIN" verify --store "$T/st-$st" > /dev/null || fail "verify $st"
 done
 ok "every store verifies"

@@ -40,6 +40,11 @@ for _ in $(seq 600); do
     [ -z "$others" ] || fail "worker $pid holds more than its pipes: $(echo "$fds" | tr '\n' ' ')"
     npipes=$(echo "$fds" | awk -v san="${HK_SANITIZED:-0}" '$2 ~ /^pipe:/ && !(san == 1 && $1 == 2)' | wc -l)
     assert_eq 2 "$npipes" "worker $pid holds two descriptors, its pipes ($(echo "$fds" | tr '\n' ' '))"
+    # Nor a mapping of the store: data.mdb would let it read every document,
+    # lock.mdb (shared, writable) rewrite the reader table or hold the
+    # writer's mutex.
+    mapped=$(grep -E '/(data|lock)\.mdb$' "/proc/$pid/maps" || true)
+    [ -z "$mapped" ] || fail "worker $pid maps the store: $mapped"
     confined=$((confined + 1))
   done
   sleep 0.1

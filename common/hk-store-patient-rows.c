@@ -109,6 +109,14 @@ hk_store_census_rows(hk_txn *t, const char *ward, GArray *out, GPtrArray *keep)
   return ret;
 }
 
+static int
+hk_patient_row_decodes(const void *data, size_t len)
+{
+  HkPatientRow r;
+
+  return hk_patient_row_decode(data, len, &r);
+}
+
 int
 hk_store_check_patient_rows(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad)
 {
@@ -125,9 +133,6 @@ hk_store_check_patient_rows(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *b
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     char *id = g_strndup(k.mv_data, k.mv_size);
     HkPatient *p = NULL;
-    HkPatientRow r;
-    MDB_val row;
-    int got;
     (*checked)++;
     if (hk_patient_from_json(v.mv_data, v.mv_size, &p) != 0) {
       fprintf(err, "PATIENT %s: its record does not parse\n", id);
@@ -137,19 +142,8 @@ hk_store_check_patient_rows(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *b
     }
     g_byte_array_set_size(want, 0);
     hk_patient_row_encode(p, want);
-    got = hk_get(t, DB_PROWS, k.mv_data, k.mv_size, &row);
-    if (got == -HK_ENOTFOUND) {
-      fprintf(err, "PROW %s: missing (run `hikae-admin migrate`?)\n", id);
-      (*bad)++;
-    } else if (got) {
-      ret = got;
-    } else if (hk_patient_row_decode(row.mv_data, row.mv_size, &r) != 0) {
-      fprintf(err, "PROW %s: does not decode (%zu bytes)\n", id, row.mv_size);
-      (*bad)++;
-    } else if (want->len != row.mv_size || memcmp(want->data, row.mv_data, want->len) != 0) {
-      fprintf(err, "PROW %s: differs from its record\n", id);
-      (*bad)++;
-    }
+    ret = hk_row_check_one(t, DB_PROWS, k.mv_data, k.mv_size, want, hk_patient_row_decodes, "PROW",
+                           id, "run `hikae-admin migrate`?", err, bad);
     hk_patient_free(p);
     g_free(id);
   }

@@ -104,6 +104,13 @@ int hk_census_ids(hk_txn *t, const char *ward, GPtrArray *ids);
 /* Write the row of patient p in t. */
 int hk_patient_row_store(hk_txn *t, const HkPatient *p);
 /* ---- rows (hk-store-rows.c) ---- */
+/* For verify: compare the row stored under key in db with want (what its
+ * record encodes to; NULL if it cannot be encoded), printing "LABEL NAME:
+ * missing (HINT)", "... does not decode" or "... differs" to err and
+ * counting it in *bad. \return 0 or a store error. */
+int hk_row_check_one(hk_txn *t, int db, const void *key, size_t klen, const GByteArray *want,
+                     int (*decodes)(const void *, size_t), const char *label, const char *name,
+                     const char *missing_hint, FILE *err, uint64_t *bad);
 
 /* Write the row of document d (binary ID id) in t. */
 int hk_row_store(hk_txn *t, const uint8_t id[8], const HkDocument *d);

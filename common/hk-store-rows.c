@@ -54,6 +54,38 @@ out:
   return ret;
 }
 
+static int
+hk_row_decodes(const void *data, size_t len)
+{
+  HkRow r;
+
+  return hk_row_decode(data, len, &r);
+}
+
+int
+hk_row_check_one(hk_txn *t, int db, const void *key, size_t klen, const GByteArray *want,
+                 int (*decodes)(const void *, size_t), const char *label, const char *name,
+                 const char *missing_hint, FILE *err, uint64_t *bad)
+{
+  MDB_val row;
+  int ret = hk_get(t, db, key, klen, &row);
+
+  if (ret == -HK_ENOTFOUND) {
+    fprintf(err, "%s %s: missing (%s)\n", label, name, missing_hint);
+    (*bad)++;
+    ret = 0;
+  } else if (ret == 0 && decodes(row.mv_data, row.mv_size) != 0) {
+    fprintf(err, "%s %s: does not decode (%zu bytes)\n", label, name, row.mv_size);
+    (*bad)++;
+  } else if (ret == 0 && (!want || want->len != row.mv_size ||
+                          memcmp(want->data, row.mv_data, want->len) != 0)) {
+    fprintf(err, "%s %s: differs from its %s\n", label, name,
+            db == DB_ROWS ? "version records" : "record");
+    (*bad)++;
+  }
+  return ret;
+}
+
 int
 hk_store_check_rows(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad)
 {
@@ -70,9 +102,6 @@ hk_store_check_rows(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad)
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     char hex[HK_DOC_ID_LEN + 1];
     HkDocument *d = NULL;
-    MDB_val row;
-    HkRow r;
-    int got;
     if (k.mv_size != 8)
       continue; /* named by hk_store_check_sources */
     (*checked)++;
@@ -85,20 +114,8 @@ hk_store_check_rows(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad)
     if (ret)
       break;
     g_byte_array_set_size(want, 0);
-    got = hk_get(t, DB_ROWS, k.mv_data, 8, &row);
-    if (got == -HK_ENOTFOUND) {
-      fprintf(err, "ROW %s: missing (run `hikae-admin migrate`?)\n", hex);
-      (*bad)++;
-    } else if (got) {
-      ret = got;
-    } else if (hk_row_decode(row.mv_data, row.mv_size, &r) != 0) {
-      fprintf(err, "ROW %s: does not decode (%zu bytes)\n", hex, row.mv_size);
-      (*bad)++;
-    } else if (hk_row_encode(d, want) != 0 || want->len != row.mv_size ||
-               memcmp(want->data, row.mv_data, want->len) != 0) {
-      fprintf(err, "ROW %s: differs from its version records\n", hex);
-      (*bad)++;
-    }
+    ret = hk_row_check_one(t, DB_ROWS, k.mv_data, 8, hk_row_encode(d, want) == 0 ? want : NULL,
+                           hk_row_decodes, "ROW", hex, "run `hikae-admin migrate`?", err, bad);
     hk_document_free(d);
   }
   if (ret == 0 && hk_entries(t, DB_ROWS) > *checked) {

@@ -1,7 +1,8 @@
 /* libFuzzer target: stored version and patient records, rows (the binary
- * list records, hk-row.h) and the kana fold, which read bytes from the
- * store and from queries. */
+ * list records, hk-row.h), patient rows (hk-patient-row.h) and the kana
+ * fold, which read bytes from the store and from queries. */
 #include "hk-kana.h"
+#include "hk-patient-row.h"
 #include "hk-patient.h"
 #include "hk-row.h"
 #include "hk-version.h"
@@ -41,6 +42,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       HkRowRefusal rf;
       hk_row_next_refusal(&at, &rf);
       sum += rf.reason.len ? (uint8_t)rf.reason.p[rf.reason.len - 1] : 0;
+    }
+  }
+  /* A patient row that decodes is written out as search and the census
+   * write it: every string within the bytes. */
+  {
+    HkPatientRow pr;
+    if (hk_patient_row_decode(data, size, &pr) == 0) {
+      const HkRowStr *f[] = {&pr.id,   &pr.name, &pr.kana, &pr.birth_date, &pr.sex,
+                             &pr.ward, &pr.room, &pr.bed,  &pr.admitted_at};
+      for (unsigned i = 0; i < sizeof f / sizeof f[0]; i++)
+        sum += f[i]->len ? (uint8_t)f[i]->p[f[i]->len - 1] : 0;
+      sum += (uintptr_t)hk_patient_row_admission_status(&pr);
     }
   }
   (void)sum;

@@ -193,9 +193,15 @@ hk_search_patient_ids(hk_txn *t, const char *query, unsigned limit, GPtrArray *i
   q = g_strstrip(g_strdup(query));
   if (!*q || limit == 0)
     goto out;
-  /* The ID first: it is what a wristband or a referral letter gives. */
-  if (hk_patient_id_valid(q) && hk_store_has_patient(t, q) == 0)
+  /* The ID first: it is what a wristband or a referral letter gives. An
+   * exact ID is the answer alone: a scan must show that one patient, not
+   * others whose names hold the text, and must not read every name key
+   * to look for them (at a million patients that scan was most of an ID
+   * search's time). */
+  if (hk_patient_id_valid(q) && hk_store_has_patient(t, q) == 0) {
     g_ptr_array_add(ids, g_strdup(q));
+    goto out;
+  }
   if (hk_time_is_date(q)) {
     ret = hk_search_index(t, 'b', q, NULL, limit, ids);
     goto out;

@@ -4,7 +4,6 @@
 #include "hk-time.h"
 
 #include <string.h>
-#include <time.h>
 
 static void
 hk_jw_escaped(GString *g, const char *v, size_t len)
@@ -75,11 +74,41 @@ hk_jw_strn(GString *g, const char *name, const char *value, size_t len)
   g_string_append_c(g, ',');
 }
 
+/* Decimal digits by hand: printf costs an allocation and a lock-free but
+ * long format walk per call, and a timeline answer writes hundreds. */
+static void
+hk_jw_digits(GString *g, int64_t value)
+{
+  char buf[24];
+  char *p = buf + sizeof buf;
+  /* Negate in unsigned arithmetic: -INT64_MIN overflows an int64_t. */
+  uint64_t u = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (value < 0)
+    *--p = '-';
+  g_string_append_len(g, p, buf + sizeof buf - p);
+}
+
+/* n as exactly width digits, zero-padded (0 <= n < 10^width). */
+static void
+hk_jw_padded(char *out, unsigned n, int width)
+{
+  for (int i = width - 1; i >= 0; i--) {
+    out[i] = (char)('0' + n % 10);
+    n /= 10;
+  }
+}
+
 void
 hk_jw_int(GString *g, const char *name, int64_t value)
 {
   hk_jw_key(g, name);
-  g_string_append_printf(g, "%" G_GINT64_FORMAT ",", (gint64)value);
+  hk_jw_digits(g, value);
+  g_string_append_c(g, ',');
 }
 
 void
@@ -89,21 +118,50 @@ hk_jw_bool(GString *g, const char *name, bool value)
   g_string_append(g, value ? "true," : "false,");
 }
 
+/* The proleptic Gregorian date of a day count from 1970-01-01, by whole
+ * 400-year eras (146,097 days each) counted from 0000-03-01, so that the
+ * leap day falls at the end of a year. Pure arithmetic: gmtime_r takes
+ * glibc's time-zone lock, which the server's worker threads then share on
+ * every timestamp they write. */
+static void
+hk_jw_civil(int64_t days, int64_t *year, unsigned *month, unsigned *day)
+{
+  int64_t z = days + 719468; /* days from 0000-03-01 */
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;                                       /* [0, 146096] */
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  /* [0, 399] */
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                /* [0, 365] */
+  int64_t mp = (5 * doy + 2) / 153;                                     /* March = 0 */
+
+  *day = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+  *month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+  *year = yoe + era * 400 + (*month <= 2);
+}
+
 void
 hk_jw_time(GString *g, const char *name, int64_t usec)
 {
+  /* Floor, not truncation: before 1970 the fraction must stay 0..999. */
   int64_t rem = (usec % G_USEC_PER_SEC + G_USEC_PER_SEC) % G_USEC_PER_SEC;
-  time_t secs = (time_t)((usec - rem) / G_USEC_PER_SEC);
-  struct tm tm;
+  int64_t secs = (usec - rem) / G_USEC_PER_SEC;
+  int64_t sod = (secs % 86400 + 86400) % 86400, year;
+  unsigned month, day;
 
+  hk_jw_civil((secs - sod) / 86400, &year, &month, &day);
   if (!usec) {
     hk_jw_str(g, name, NULL);
-  } else if (gmtime_r(&secs, &tm) && tm.tm_year >= -1900 && tm.tm_year <= 9999 - 1900) {
-    /* hk_time_format's text without its GDateTime and three allocations. */
+  } else if (year >= 0 && year <= 9999) {
+    /* hk_time_format's text, without its GDateTime and allocations. */
+    char t[] = "\"0000-00-00T00:00:00.000Z\",";
+    hk_jw_padded(t + 1, (unsigned)year, 4);
+    hk_jw_padded(t + 6, month, 2);
+    hk_jw_padded(t + 9, day, 2);
+    hk_jw_padded(t + 12, (unsigned)(sod / 3600), 2);
+    hk_jw_padded(t + 15, (unsigned)(sod / 60 % 60), 2);
+    hk_jw_padded(t + 18, (unsigned)(sod % 60), 2);
+    hk_jw_padded(t + 21, (unsigned)(rem / 1000), 3);
     hk_jw_key(g, name);
-    g_string_append_printf(g, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",", tm.tm_year + 1900,
-                           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                           (int)(rem / 1000));
+    g_string_append_len(g, t, sizeof t - 1);
   } else {
     char *t = hk_time_format(usec);
     hk_jw_str(g, name, t);

@@ -256,12 +256,29 @@ hk_str(JsonObject *o, const char *k)
   return g_strdup(json_node_get_string(n));
 }
 
-static JsonArray *
-hk_array(JsonObject *o, const char *k)
+/* The list member k: *out is NULL when it is absent (a record written
+ * before it existed). Present in another shape, or with an element that is
+ * not an object, it is damage: reading it as "none" would show a patient
+ * with no allergy where the record held one. */
+static int
+hk_object_list(JsonObject *o, const char *k, JsonArray **out)
 {
   JsonNode *n = json_object_get_member(o, k);
+  int ret = 0;
 
-  return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+  *out = NULL;
+  if (!n)
+    goto out;
+  if (!JSON_NODE_HOLDS_ARRAY(n)) {
+    ret = -HK_ECORRUPT;
+    goto out;
+  }
+  *out = json_node_get_array(n);
+  for (guint i = 0; i < json_array_get_length(*out); i++)
+    if (!JSON_NODE_HOLDS_OBJECT(json_array_get_element(*out, i)))
+      ret = -HK_ECORRUPT;
+out:
+  return ret;
 }
 
 /* A record without the member (written before it existed) is readable. */
@@ -316,11 +333,10 @@ hk_patient_from_json(const char *json, size_t len, HkPatient **out)
   origin = hk_str(o, "origin");
   p->origin = g_strcmp0(origin, "ssmix2") == 0 ? HK_PATIENT_FROM_SSMIX2 : HK_PATIENT_FROM_DROP;
   p->updated_at = json_object_get_int_member_with_default(o, "updated_usec", 0);
-  arr = hk_array(o, "allergies");
+  if (hk_object_list(o, "allergies", &arr) < 0)
+    goto out;
   for (guint i = 0; arr && i < json_array_get_length(arr); i++) {
     JsonObject *a = json_array_get_object_element(arr, i);
-    if (!a)
-      continue;
     HkAllergy *al = g_new0(HkAllergy, 1);
     al->allergen = hk_str(a, "allergen");
     al->type = hk_str(a, "type");
@@ -328,11 +344,10 @@ hk_patient_from_json(const char *json, size_t len, HkPatient **out)
     al->severity = hk_str(a, "severity");
     g_ptr_array_add(p->allergies, al);
   }
-  arr = hk_array(o, "problems");
+  if (hk_object_list(o, "problems", &arr) < 0)
+    goto out;
   for (guint i = 0; arr && i < json_array_get_length(arr); i++) {
     JsonObject *a = json_array_get_object_element(arr, i);
-    if (!a)
-      continue;
     HkProblem *pr = g_new0(HkProblem, 1);
     pr->code = hk_str(a, "code");
     pr->name = hk_str(a, "name");
@@ -340,6 +355,8 @@ hk_patient_from_json(const char *json, size_t len, HkPatient **out)
     g_ptr_array_add(p->problems, pr);
   }
   adm = json_object_get_member(o, "admission");
+  if (adm && !JSON_NODE_HOLDS_OBJECT(adm) && !JSON_NODE_HOLDS_NULL(adm))
+    goto out; /* no admission is null; anything else is damage */
   if (adm && JSON_NODE_HOLDS_OBJECT(adm)) {
     JsonObject *a = json_node_get_object(adm);
     p->admission = g_new0(HkAdmission, 1);

@@ -164,6 +164,16 @@ START_TEST(test_json_rejects)
   static const char *const bad[] = {
       "",       "  ", "null",          "[]",         "42",
       "\"P1\"", "{}", "{\"id\":null}", "{\"id\":7}", "{\"name\":\"x\"}",
+      /* A clinical list or the admission in another shape is damage, not
+       * "none": reading it as none would show no allergy, or no ward. */
+      "{\"id\":\"P1\",\"allergies\":[1]}",
+      "{\"id\":\"P1\",\"allergies\":[{\"allergen\":\"x\"},null]}",
+      "{\"id\":\"P1\",\"allergies\":\"penicillin\"}",
+      "{\"id\":\"P1\",\"allergies\":{}}",
+      "{\"id\":\"P1\",\"problems\":[[]]}",
+      "{\"id\":\"P1\",\"problems\":7}",
+      "{\"id\":\"P1\",\"admission\":\"W01\"}",
+      "{\"id\":\"P1\",\"admission\":[]}",
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {

@@ -628,6 +628,7 @@ typedef struct {
   char *base_path; /* /api/v1/patients/{id}/documents?...& */
   GPtrArray *docs;
   guint max_docs;
+  gboolean more; /* stopped at max_docs while the server had more */
 } DocsJob;
 
 static void
@@ -671,6 +672,7 @@ docs_done(GObject *source, GAsyncResult *result, gpointer user_data)
     docs_fetch(g_steal_pointer(&task), next);
     goto out;
   }
+  j->more = next && page->len > 0;
   g_task_return_pointer(task, g_steal_pointer(&j->docs), (GDestroyNotify)g_ptr_array_unref);
 out:
   if (a)
@@ -723,8 +725,12 @@ hk_client_documents_async(HkClient *self, const char *patient_id, const char *ty
 }
 
 GPtrArray *
-hk_client_documents_finish(HkClient *self, GAsyncResult *result, GError **error)
+hk_client_documents_finish(HkClient *self, GAsyncResult *result, gboolean *more, GError **error)
 {
+  DocsJob *j = g_task_get_task_data(G_TASK(result));
+
+  if (more)
+    *more = j && j->more;
   return get_finish(self, result, error);
 }
 

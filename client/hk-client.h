@@ -74,12 +74,15 @@ HkPatientInfo *hk_client_patient_finish(HkClient *self, GAsyncResult *result, GE
 
 /* Every document of a patient, newest first, following next_cursor up to
  * max_docs. type, from and to may be NULL (from/to: "YYYY-MM-DD").
- * GPtrArray of HkDocInfo*. */
+ * GPtrArray of HkDocInfo*. *more (if not NULL) is set when the list stopped
+ * at max_docs while older documents exist: the caller must say so, or a
+ * patient's older documents would look absent. */
 void hk_client_documents_async(HkClient *self, const char *patient_id, const char *type,
                                const char *from, const char *to, guint max_docs,
                                GCancellable *cancellable, GAsyncReadyCallback callback,
                                gpointer user_data);
-GPtrArray *hk_client_documents_finish(HkClient *self, GAsyncResult *result, GError **error);
+GPtrArray *hk_client_documents_finish(HkClient *self, GAsyncResult *result, gboolean *more,
+                                      GError **error);
 
 void hk_client_document_async(HkClient *self, const char *doc_id, GCancellable *cancellable,
                               GAsyncReadyCallback callback, gpointer user_data);

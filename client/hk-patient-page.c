@@ -39,6 +39,8 @@ struct _HkPatientPage {
   GPtrArray *docs;       /* HkDocInfo*, as shown */
   GHashTable *selected;  /* doc id -> TRUE */
   gboolean docs_loaded;
+  gboolean docs_more;    /* older documents exist beyond max_docs */
+  guint max_docs;        /* how many the timeline loads (2,000) */
 };
 
 G_DEFINE_FINAL_TYPE(HkPatientPage, hk_patient_page, GTK_TYPE_WIDGET)
@@ -285,7 +287,8 @@ docs_done(GObject *source, GAsyncResult *result, gpointer user_data)
 {
   HkPatientPage *self = user_data;
   g_autoptr(GError) e = NULL;
-  g_autoptr(GPtrArray) docs = hk_client_documents_finish(HK_CLIENT(source), result, &e);
+  gboolean more = FALSE;
+  g_autoptr(GPtrArray) docs = hk_client_documents_finish(HK_CLIENT(source), result, &more, &e);
   g_autofree char *count = NULL;
 
   if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -298,9 +301,19 @@ docs_done(GObject *source, GAsyncResult *result, gpointer user_data)
   self->docs = g_steal_pointer(&docs);
   for (guint i = 0; i < self->docs->len; i++)
     gtk_list_box_append(self->timeline, make_row(self, g_ptr_array_index(self->docs, i), i));
-  count = g_strdup_printf(
-      g_dngettext(GETTEXT_PACKAGE, "%u document", "%u documents", self->docs->len),
-      self->docs->len);
+  self->docs_more = more;
+  if (more)
+    /* Never a bare count here: "2000 documents" would read as all of them. */
+    count = g_strdup_printf(
+        g_dngettext(GETTEXT_PACKAGE,
+                    "The newest %u document; older ones exist: narrow the dates to see them",
+                    "The newest %u documents; older ones exist: narrow the dates to see them",
+                    self->docs->len),
+        self->docs->len);
+  else
+    count = g_strdup_printf(
+        g_dngettext(GETTEXT_PACKAGE, "%u document", "%u documents", self->docs->len),
+        self->docs->len);
   gtk_label_set_text(self->count_label, count);
   self->docs_loaded = TRUE;
   maybe_loaded(self);
@@ -345,8 +358,10 @@ load_documents(HkPatientPage *self)
   const char *to = gtk_editable_get_text(GTK_EDITABLE(self->to_entry));
 
   self->docs_loaded = FALSE;
+  self->docs_more = FALSE;
   gtk_spinner_set_spinning(self->spinner, TRUE);
-  hk_client_documents_async(self->client, self->patient_id, selected_type(self), from, to, 2000,
+  hk_client_documents_async(self->client, self->patient_id, selected_type(self), from, to,
+                            self->max_docs,
                             self->cancel, docs_done, g_object_ref(self));
 }
 
@@ -395,6 +410,7 @@ hk_patient_page_clear(HkPatientPage *self)
   g_hash_table_remove_all(self->selected);
   clear_timeline(self);
   self->docs_loaded = FALSE;
+  self->docs_more = FALSE;
   gtk_spinner_set_spinning(self->spinner, FALSE);
   gtk_label_set_text(self->id_label, "");
   gtk_label_set_text(self->name_label, "");
@@ -491,6 +507,24 @@ hk_patient_page_is_loaded(HkPatientPage *self)
   return self->patient && self->docs_loaded;
 }
 
+gboolean
+hk_patient_page_has_more(HkPatientPage *self)
+{
+  return self->docs_more;
+}
+
+const char *
+hk_patient_page_get_count_text(HkPatientPage *self)
+{
+  return gtk_label_get_text(self->count_label);
+}
+
+void
+hk_patient_page_set_max_documents(HkPatientPage *self, guint max_docs)
+{
+  self->max_docs = max_docs ? max_docs : HK_PATIENT_PAGE_MAX_DOCS;
+}
+
 static void
 row_activated(GtkListBox *list, GtkListBoxRow *row, HkPatientPage *self)
 {
@@ -566,6 +600,7 @@ hk_patient_page_init(HkPatientPage *self)
   g_autoptr(GtkStringList) types = gtk_string_list_new(NULL);
 
   gtk_widget_init_template(GTK_WIDGET(self));
+  self->max_docs = HK_PATIENT_PAGE_MAX_DOCS;
   self->selected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   gtk_string_list_append(types, _("All types"));
   for (const char *const *t = hk_format_doc_types(); *t; t++)

@@ -30,5 +30,12 @@ const char *hk_patient_page_get_allergy_text(HkPatientPage *self);
 gboolean hk_patient_page_has_allergies(HkPatientPage *self);
 const char *hk_patient_page_get_location_text(HkPatientPage *self);
 gboolean hk_patient_page_is_loaded(HkPatientPage *self);
+/* The timeline loads the newest HK_PATIENT_PAGE_MAX_DOCS documents; when
+ * more exist, has_more is TRUE and the count line says so. */
+#define HK_PATIENT_PAGE_MAX_DOCS 2000
+gboolean hk_patient_page_has_more(HkPatientPage *self);
+const char *hk_patient_page_get_count_text(HkPatientPage *self);
+/* Another limit (tests; 0: the default), from the next load on. */
+void hk_patient_page_set_max_documents(HkPatientPage *self, guint max_docs);
 
 G_END_DECLS

@@ -13,6 +13,7 @@
  * Screenshots of each screen are saved as HK_SCREENSHOT_DIR/<screen>-<lang>.png. */
 #include "hk-application.h"
 #include "hk-census-page.h"
+#include "hk-client-config.h"
 #include "hk-clock.h"
 #include "hk-document-view.h"
 #include "hk-freshness-banner.h"
@@ -787,6 +788,32 @@ main(int argc, char **argv)
   printf("patient %s: %s | %s\n", patient_id, hk_patient_page_get_allergy_text(pp),
          hk_patient_page_get_location_text(pp));
   screenshot(GTK_WIDGET(win), "patient");
+  CHECK(!hk_patient_page_has_more(pp), "all documents loaded, yet 'older ones exist'");
+
+  /* A timeline cut at its limit says that older documents exist: a bare
+   * "1 document" for a patient with more would read as all of them. */
+  {
+    guint all = hk_patient_page_get_documents(pp)->len;
+    g_autofree char *bare = NULL;
+
+    CHECK(all >= 2, "patient has %u documents (2 or more needed)", all);
+    hk_patient_page_set_max_documents(pp, 1);
+    hk_patient_page_load(pp, patient_id);
+    CHECK(wait_for(patient_loaded, pp, 15000), "patient did not reload");
+    bare = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u document", "%u documents", 1), 1u);
+    CHECK(hk_patient_page_get_documents(pp)->len == 1 && hk_patient_page_has_more(pp),
+          "a timeline cut at 1 of %u documents does not say more exist", all);
+    CHECK(strcmp(hk_patient_page_get_count_text(pp), bare) != 0 &&
+              contains(hk_patient_page_get_count_text(pp), tr("older", "古い")),
+          "count line of a cut timeline: %s", hk_patient_page_get_count_text(pp));
+    screenshot(GTK_WIDGET(win), "patient-cut");
+    hk_patient_page_set_max_documents(pp, 0);
+    hk_patient_page_load(pp, patient_id);
+    CHECK(wait_for(patient_loaded, pp, 15000), "patient did not reload");
+    CHECK(hk_patient_page_get_documents(pp)->len == all && !hk_patient_page_has_more(pp),
+          "after the limit is back: %u of %u documents, more %d",
+          hk_patient_page_get_documents(pp)->len, all, hk_patient_page_has_more(pp));
+  }
 
   docs = hk_patient_page_get_documents(pp);
   pdf = find_doc(docs, "application/pdf");

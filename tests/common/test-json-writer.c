@@ -77,8 +77,8 @@ END_TEST
 
 START_TEST(test_int)
 {
-  static const int64_t values[] = {0, 1, -1, 9, 10, -10, 1234567890123, -987654321,
-                                   INT64_MAX, INT64_MIN};
+  static const int64_t values[] = {0,          1,         -1,       9, 10, -10, 1234567890123,
+                                   -987654321, INT64_MAX, INT64_MIN};
 
   for (size_t i = 0; i < G_N_ELEMENTS(values); i++) {
     GString *g = g_string_new(NULL);

@@ -700,7 +700,10 @@ hk_admin_migrate_main(int argc, char **argv)
            migrated, ssmix2_name, drop_name);
   if (from <= 2)
     printf("migrated store format 2 to 3: a row built for every document\n");
-  printf("migrated store format 3 to %d: a row built for every patient\n", HK_STORE_FORMAT);
+  if (from <= 3)
+    printf("migrated store format 3 to 4: a row built for every patient\n");
+  printf("migrated store format 4 to %d: every timeline entry holds its document's row\n",
+         HK_STORE_FORMAT);
   status = 0;
 out:
   hk_store_close(s);

@@ -1,6 +1,6 @@
-/* hk-store-migrate.c: the migration of a format-1, -2 or -3 store to the
+/* hk-store-migrate.c: the migration of a format-1 to -4 store to the
  * current format (1 to 2: the source registry; 2 to 3: document rows; 3 to
- * 4: patient rows).
+ * 4: patient rows; 4 to 5: rows inside the timeline entries).
  * See hk-store-private.h for what the files of the store share. */
 
 #include "hk-store-private.h"
@@ -188,12 +188,83 @@ out:
   return ret;
 }
 
+typedef struct {
+  GByteArray *after; /* in: the last timeline key done, empty at the start */
+  guint count;       /* out: how many entries this batch held */
+  GByteArray *last;  /* out: the last of them */
+} HkTimelineRowsRun;
+
+/* Format 4 to 5, one batch inside t: the next timeline entries after
+ * r->after take their document's row as their value, and format 5 with
+ * the last of them. The rows were checked against the records by verify
+ * in format 4; a document without one has its row made from its records.
+ * A batch redone writes the same bytes. */
+static int
+hk_timeline_rows_batch(hk_txn *t, void *data)
+{
+  HkTimelineRowsRun *r = data;
+  MDB_cursor *c = NULL;
+  MDB_val k = {r->after->len, r->after->data}, v;
+  GPtrArray *keys = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+  int rc, ret;
+
+  ret = hk_cursor(t, DB_TIMELINE, &c);
+  if (ret)
+    goto out;
+  rc = r->after->len ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)
+                     : mdb_cursor_get(c, &k, &v, MDB_FIRST);
+  if (rc == 0 && r->after->len && k.mv_size == r->after->len &&
+      memcmp(k.mv_data, r->after->data, k.mv_size) == 0)
+    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+  for (; rc == 0 && keys->len < HK_ROWS_BATCH; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+    g_ptr_array_add(keys, g_bytes_new(k.mv_data, k.mv_size));
+  if (rc && rc != MDB_NOTFOUND) {
+    ret = hk_mdb_err(rc);
+    goto out;
+  }
+  mdb_cursor_close(c);
+  c = NULL;
+  /* Collected first: a put may move the pages the cursor stood on. */
+  for (guint i = 0; ret == 0 && i < keys->len; i++) {
+    gsize klen;
+    const uint8_t *key = g_bytes_get_data(keys->pdata[i], &klen);
+    const uint8_t *id = key + klen - 8;
+    MDB_val row;
+    if (klen < 18) {
+      hk_error("migrate: a timeline key of %zu bytes; refusing", (size_t)klen);
+      ret = t->ret = -HK_ECORRUPT;
+      break;
+    }
+    ret = hk_get(t, DB_ROWS, id, 8, &row);
+    if (ret == -HK_ENOTFOUND)
+      ret = hk_row_refresh(t, id);
+    else if (ret == 0)
+      ret = hk_put(t, DB_TIMELINE, key, klen, row.mv_data, row.mv_size, 0);
+  }
+  if (ret == 0 && keys->len < HK_ROWS_BATCH)
+    ret = hk_put(t, DB_META, "format", 6, "5", 1, 0);
+out:
+  if (c)
+    mdb_cursor_close(c);
+  /* Only outputs change: hk_store_write may run the batch again. */
+  r->count = keys->len;
+  g_byte_array_set_size(r->last, 0);
+  if (keys->len) {
+    gsize klen;
+    const uint8_t *key = g_bytes_get_data(keys->pdata[keys->len - 1], &klen);
+    g_byte_array_append(r->last, key, (guint)klen);
+  }
+  g_ptr_array_unref(keys);
+  return ret;
+}
+
 int
 hk_store_migrate(hk_store *s, const char *drop_name, const char *ssmix2_name, uint64_t *migrated)
 {
   HkMigrateRun m = {drop_name, ssmix2_name, migrated};
   HkRowsRun r = {{0}, false, {0}, 0};
   HkPatientRowsRun pr = {NULL, 0, NULL};
+  HkTimelineRowsRun tr = {g_byte_array_new(), 0, g_byte_array_new()};
   bool done = false;
   int ret = 0;
 
@@ -224,7 +295,7 @@ hk_store_migrate(hk_store *s, const char *drop_name, const char *ssmix2_name, ui
   if (ret == 0)
     s->format = 3;
   done = false;
-  while (ret == 0 && !done) {
+  while (ret == 0 && !done && s->format < 4) {
     ret = hk_store_write(s, 16, hk_patient_rows_batch, &pr);
     done = pr.count < HK_ROWS_BATCH;
     g_free(pr.after);
@@ -233,7 +304,18 @@ hk_store_migrate(hk_store *s, const char *drop_name, const char *ssmix2_name, ui
   g_free(pr.after);
   g_free(pr.last);
   if (ret == 0)
+    s->format = 4;
+  done = false;
+  while (ret == 0 && !done) {
+    ret = hk_store_write(s, 16, hk_timeline_rows_batch, &tr);
+    done = tr.count < HK_ROWS_BATCH;
+    g_byte_array_set_size(tr.after, 0);
+    g_byte_array_append(tr.after, tr.last->data, tr.last->len);
+  }
+  if (ret == 0)
     s->format = HK_STORE_FORMAT;
 out:
+  g_byte_array_unref(tr.after);
+  g_byte_array_unref(tr.last);
   return ret;
 }

@@ -87,6 +87,9 @@ int hk_put(hk_txn *t, int db, const void *key, size_t klen, const void *val, siz
            unsigned flags);
 uint64_t hk_rd64(const uint8_t *p);
 uint64_t hk_time_key(int64_t usec);
+/* The `timeline` key of document id for patient pid at created (µs):
+ * buf holds HK_PATIENT_ID_MAX + 17 bytes. \return its length. */
+size_t hk_timeline_key(uint8_t *buf, const char *pid, int64_t created, const uint8_t id[8]);
 
 /* ---- documents (hk-store-versions.c) ---- */
 

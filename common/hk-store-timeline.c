@@ -8,8 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* What the walk hands each entry to: its document ID (8 bytes). */
-typedef int (*HkEntryFunc)(hk_txn *t, const uint8_t id[8], void *data);
+/* What the walk hands each entry to: its document ID (8 bytes) and its
+ * row, decoded if the walk had to read it (a type filter) and else NULL. */
+typedef int (*HkEntryFunc)(const uint8_t id[8], const MDB_val *v, const HkRow *row, void *data);
 
 /* Walk the timeline of patient_id newest first as q asks, calling fn for
  * each entry; *next_cursor is set if more may follow. */
@@ -24,6 +25,7 @@ hk_timeline_walk(hk_txn *t, const char *patient_id, const HkTimelineQuery *q, Hk
   unsigned n = 0;
   int64_t last_created = 0;
   uint8_t last_id[8];
+  HkRow row;
   int rc, ret = 0;
 
   *next_cursor = NULL;
@@ -77,8 +79,15 @@ hk_timeline_walk(hk_txn *t, const char *patient_id, const HkTimelineQuery *q, Hk
       continue;
     if (created < q->from_usec)
       break;
-    if (q->type && (v.mv_size != strlen(q->type) || memcmp(v.mv_data, q->type, v.mv_size)))
-      continue;
+    /* The entry's value is the document's row (format 5): the type filter
+     * reads the current version's type from it. */
+    if (q->type) {
+      ret = hk_row_decode(v.mv_data, v.mv_size, &row);
+      if (ret)
+        break;
+      if (row.type.len != strlen(q->type) || memcmp(row.type.p, q->type, row.type.len) != 0)
+        continue;
+    }
     if (n == q->limit) {
       /* One more exists: the cursor points at the last one returned, by
        * the date of its row (a document moved to another patient keeps
@@ -91,7 +100,7 @@ hk_timeline_walk(hk_txn *t, const char *patient_id, const HkTimelineQuery *q, Hk
     memcpy(last_id, kp + plen + 9, 8);
     last_created = created;
     n++;
-    ret = fn(t, last_id, data);
+    ret = fn(last_id, &v, q->type ? &row : NULL, data);
     if (ret)
       break;
   }
@@ -106,12 +115,13 @@ out:
 }
 
 static int
-hk_timeline_id(hk_txn *t, const uint8_t id[8], void *data)
+hk_timeline_id(const uint8_t id[8], const MDB_val *v, const HkRow *row, void *data)
 {
   GPtrArray *doc_ids = data;
   char hex[HK_DOC_ID_LEN + 1];
 
-  (void)t;
+  (void)v;
+  (void)row;
   hk_version_doc_id_hex(id, hex);
   g_ptr_array_add(doc_ids, g_strdup(hex));
   return 0;
@@ -129,21 +139,20 @@ typedef struct {
   void *data;
 } HkRowWalk;
 
-/* One timeline entry's row: one B-tree lookup, no parse but the fixed
- * fields and the bounds of the lists. */
+/* One timeline entry's row: in the entry itself, so no lookup, and no
+ * parse but the fixed fields and the bounds of the lists. */
 static int
-hk_timeline_row(hk_txn *t, const uint8_t id[8], void *data)
+hk_timeline_row(const uint8_t id[8], const MDB_val *v, const HkRow *decoded, void *data)
 {
   HkRowWalk *w = data;
-  MDB_val v;
   HkRow row;
-  int ret = hk_get(t, DB_ROWS, id, 8, &v);
+  int ret = 0;
 
-  /* Every entry has a row in a format-3 store: a missing one is damage. */
-  if (ret == -HK_ENOTFOUND)
-    ret = -HK_ECORRUPT;
-  if (ret == 0)
-    ret = hk_row_decode(v.mv_data, v.mv_size, &row);
+  (void)id;
+  if (decoded)
+    row = *decoded;
+  else
+    ret = hk_row_decode(v->mv_data, v->mv_size, &row);
   if (ret == 0)
     ret = w->fn(&row, w->data);
   return ret;

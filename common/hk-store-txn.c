@@ -290,3 +290,17 @@ hk_time_key(int64_t usec)
 {
   return (uint64_t)usec ^ (1ull << 63);
 }
+
+/* The timeline key: patient ID NUL created (sign-flipped, big-endian)
+ * document ID; buf holds HK_PATIENT_ID_MAX + 17 bytes. */
+size_t
+hk_timeline_key(uint8_t *buf, const char *pid, int64_t created, const uint8_t id[8])
+{
+  size_t n = strlen(pid);
+
+  memcpy(buf, pid, n);
+  buf[n] = 0;
+  hk_be64(buf + n + 1, hk_time_key(created));
+  memcpy(buf + n + 9, id, 8);
+  return n + 17;
+}

@@ -60,18 +60,6 @@ hk_same_version(const HkVersion *a, const HkVersion *b)
          g_strcmp0(a->content_type, b->content_type) == 0;
 }
 
-static size_t
-hk_timeline_key(uint8_t *buf, const char *pid, int64_t created, const uint8_t id[8])
-{
-  size_t n = strlen(pid);
-
-  memcpy(buf, pid, n);
-  buf[n] = 0;
-  hk_be64(buf + n + 1, hk_time_key(created));
-  memcpy(buf + n + 9, id, 8);
-  return n + 17;
-}
-
 /* The registry key of a source's document: name NUL source_id, or name
  * NUL '#' SHA-256(source_id) in hex if that would pass LMDB's key limit. */
 size_t
@@ -223,12 +211,11 @@ hk_store_add_version(hk_txn *t, HkVersion *v, bool *added)
   } else if (cur) {
     hk_timeline_forget(t, d, v->patient_id, id);
   }
-  tlen = hk_timeline_key(tkey, v->patient_id, v->created_usec, id);
-  ret = hk_put(t, DB_TIMELINE, tkey, tlen, v->type, strlen(v->type), 0);
   /* The row, from the document as just read plus the new version as its
    * record reads back (what verify will compare it with): no second read
-   * of the older records. A new version is not withdrawn. */
-  if (ret == 0) {
+   * of the older records. A new version is not withdrawn. hk_row_store
+   * writes it under the new version's timeline entry too. */
+  {
     HkVersion *back = NULL;
     ret = hk_version_from_json(json, strlen(json), &back);
     if (ret == 0) {

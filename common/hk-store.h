@@ -21,14 +21,15 @@
 #include <stdio.h>
 
 /* 2: document IDs are namespaced by source (docs/store.md); 3: the `rows`
- * table (binary list records, docs/store.md "Rows"). A store of format 1
- * or 2 is refused until `hikae-admin migrate` converts it. */
-#define HK_STORE_FORMAT 4
+ * table (binary list records, docs/store.md "Rows"); 4: `patient_rows`;
+ * 5: each timeline entry holds its document's row. A store of an older
+ * format is refused until `hikae-admin migrate` converts it. */
+#define HK_STORE_FORMAT 5
 
 typedef enum {
   HK_STORE_RDONLY = 1 << 0,  /* open read-only (the server, admin readers) */
   HK_STORE_CREATE = 1 << 1,  /* create the folder and a new store if absent */
-  HK_STORE_MIGRATE = 1 << 2, /* also open a format-1 or -2 store (for hk_store_migrate) */
+  HK_STORE_MIGRATE = 1 << 2, /* also open an older-format store (for hk_store_migrate) */
 } HkStoreFlags;
 
 typedef struct hk_store hk_store;
@@ -315,20 +316,22 @@ int hk_store_stats(hk_txn *t, HkStoreStats *st);
 
 /* ---- maintenance ---- */
 
-/* The format of the open store (HK_STORE_FORMAT, or 1 or 2 if opened with
+/* The format of the open store (HK_STORE_FORMAT, or 1 to 4 if opened with
  * HK_STORE_MIGRATE). */
 int hk_store_format(const hk_store *s);
-/* True for the older formats hk_store_migrate converts (1 and 2). */
+/* True for the older formats hk_store_migrate converts (1 to 4). */
 bool hk_store_format_migratable(int format);
-/* Convert a format-1 or -2 store to the current format. From format 1,
+/* Convert an older store to the current format. From format 1,
  * in one write transaction (all or nothing), every document is registered
  * in `sources` under ssmix2_name if its source_id starts with "SSMIX2:",
  * else drop_name, and keeps its ID (*migrated is how many); the store is
  * then format 2. From format 2, the row of every document is built from
  * its records, in transactions of a few thousand documents, and the last
  * one sets format 3: a migration cut short leaves a format-2 store that
- * the next run finishes. A store already at the current format is left
- * alone (*migrated = 0). */
+ * the next run finishes. From format 3, the patient rows likewise (format
+ * 4); from format 4, every timeline entry takes its document's row
+ * (format 5). A store already at the current format is left alone
+ * (*migrated = 0). */
 int hk_store_migrate(hk_store *s, const char *drop_name, const char *ssmix2_name,
                      uint64_t *migrated);
 

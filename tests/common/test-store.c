@@ -266,6 +266,66 @@ raw_rows(const char *to, const char *from, const void *bytes, size_t len, bool d
   mdb_env_close(env);
 }
 
+/* Through LMDB itself: for every timeline entry (of patient pid only, if
+ * not NULL; of document doc only, if not NULL), write value (len bytes),
+ * or with value NULL the entry's document type, as format 4 held it.
+ * \return how many entries were written. */
+static unsigned
+raw_timeline(const char *pid, const char *doc, const void *value, size_t len)
+{
+  MDB_env *env = NULL;
+  MDB_txn *txn = NULL;
+  MDB_cursor *c = NULL;
+  MDB_dbi dbi;
+  MDB_val k, v;
+  GPtrArray *keys = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+  GPtrArray *vals = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+  uint8_t id[8];
+  unsigned n;
+  int rc;
+
+  if (doc)
+    ck_assert_int_eq(hk_version_doc_id_bin(doc, id), 0);
+  ck_assert_int_eq(mdb_env_create(&env), 0);
+  ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+  ck_assert_int_eq(mdb_env_open(env, store_dir, 0, 0640), 0);
+  ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+  ck_assert_int_eq(mdb_dbi_open(txn, "timeline", 0, &dbi), 0);
+  ck_assert_int_eq(mdb_cursor_open(txn, dbi, &c), 0);
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    const uint8_t *kp = k.mv_data;
+    HkRow row;
+    if (pid && (k.mv_size != strlen(pid) + 17 || memcmp(kp, pid, strlen(pid) + 1) != 0))
+      continue;
+    if (doc && memcmp(kp + k.mv_size - 8, id, 8) != 0)
+      continue;
+    g_ptr_array_add(keys, g_bytes_new(k.mv_data, k.mv_size));
+    if (value) {
+      g_ptr_array_add(vals, g_bytes_new(value, len));
+    } else {
+      ck_assert_int_eq(hk_row_decode(v.mv_data, v.mv_size, &row), 0);
+      g_ptr_array_add(vals, g_bytes_new(row.type.p, row.type.len));
+    }
+  }
+  ck_assert_int_eq(rc, MDB_NOTFOUND);
+  mdb_cursor_close(c);
+  for (guint i = 0; i < keys->len; i++) {
+    gsize kl, vl;
+    k.mv_data = (void *)g_bytes_get_data(keys->pdata[i], &kl);
+    k.mv_size = kl;
+    v.mv_data = (void *)g_bytes_get_data(vals->pdata[i], &vl);
+    v.mv_size = vl;
+    ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+  }
+  ck_assert_int_eq(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+  n = keys->len;
+  g_ptr_array_unref(keys);
+  g_ptr_array_unref(vals);
+  return n;
+}
+
 START_TEST(test_open_format)
 {
   hk_store *s = open_store(HK_STORE_CREATE);
@@ -274,7 +334,7 @@ START_TEST(test_open_format)
 
   hk_store_close(s);
 
-  set_raw_format("5");
+  set_raw_format("6");
   s = (hk_store *)1;
   ck_assert_int_eq(hk_store_open(store_dir, 0, &s), -HK_EFORMAT);
   ck_assert_ptr_null(s);
@@ -312,7 +372,15 @@ START_TEST(test_open_format)
   ck_assert_int_eq(hk_store_format(s), 3);
   hk_store_close(s);
 
+  /* And format 4 (rows beside the timeline, not inside it). */
   set_raw_format("4");
+  ck_assert_int_eq(hk_store_open(store_dir, HK_STORE_RDONLY, &s), -HK_EFORMAT);
+  ck_assert_int_eq(hk_store_open(store_dir, 0, &s), -HK_EFORMAT);
+  s = open_store(HK_STORE_MIGRATE);
+  ck_assert_int_eq(hk_store_format(s), 4);
+  hk_store_close(s);
+
+  set_raw_format("5");
   s = open_store(HK_STORE_RDONLY);
   hk_store_close(s);
 
@@ -965,15 +1033,21 @@ assert_rows_match(const GArray *rows, const GPtrArray *recs, bool census)
     const HkPatientRow *r = &g_array_index(rows, HkPatientRow, i);
     const HkPatient *p = g_ptr_array_index(recs, i);
     const HkAdmission *a = p->admission;
-    const char *want[] = {p->id,         p->name,          p->kana,         p->birth_date,
-                          p->sex,        a ? a->ward : NULL, a ? a->room : NULL, a ? a->bed : NULL,
+    const char *want[] = {p->id,
+                          p->name,
+                          p->kana,
+                          p->birth_date,
+                          p->sex,
+                          a ? a->ward : NULL,
+                          a ? a->room : NULL,
+                          a ? a->bed : NULL,
                           a ? a->admitted_at : NULL};
-    const HkRowStr *got[] = {&r->id,  &r->name, &r->kana, &r->birth_date, &r->sex,
+    const HkRowStr *got[] = {&r->id,   &r->name, &r->kana, &r->birth_date, &r->sex,
                              &r->ward, &r->room, &r->bed,  &r->admitted_at};
     for (guint f = 0; f < G_N_ELEMENTS(want); f++) {
       char *g = row_str(got[f]);
-      ck_assert_msg(g_strcmp0(g, want[f]) == 0, "patient %s field %u: row %s, record %s", p->id,
-                    f, g ? g : "(null)", want[f] ? want[f] : "(null)");
+      ck_assert_msg(g_strcmp0(g, want[f]) == 0, "patient %s field %u: row %s, record %s", p->id, f,
+                    g ? g : "(null)", want[f] ? want[f] : "(null)");
       g_free(g);
     }
     if (census)
@@ -2260,7 +2334,33 @@ START_TEST(test_rows_follow_records)
 }
 END_TEST
 
-/* A row that is missing, stale or damaged is named by its document ID. */
+/* The bytes of the `rows` entry of document doc, read through LMDB. */
+static GBytes *
+raw_row_of(const char *doc)
+{
+  MDB_env *env = NULL;
+  MDB_txn *txn = NULL;
+  MDB_dbi dbi;
+  uint8_t id[8];
+  MDB_val k = {8, id}, v;
+  GBytes *b;
+
+  ck_assert_int_eq(hk_version_doc_id_bin(doc, id), 0);
+  ck_assert_int_eq(mdb_env_create(&env), 0);
+  ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+  ck_assert_int_eq(mdb_env_open(env, store_dir, MDB_RDONLY, 0640), 0);
+  ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+  ck_assert_int_eq(mdb_dbi_open(txn, "rows", 0, &dbi), 0);
+  ck_assert_int_eq(mdb_get(txn, dbi, &k, &v), 0);
+  b = g_bytes_new(v.mv_data, v.mv_size);
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+  return b;
+}
+
+/* A row that is missing, stale or damaged is named by its document ID, in
+ * the `rows` table and under each timeline entry (format 5); so is a
+ * timeline entry no document's versions lead to. */
 START_TEST(test_rows_corrupt_named)
 {
   hk_store *s = open_store(HK_STORE_CREATE);
@@ -2270,28 +2370,48 @@ START_TEST(test_rows_corrupt_named)
   HkTimelineQuery q = {NULL, INT64_MIN, INT64_MAX, NULL, 10};
   char *next = NULL;
   Render rd = {g_string_new(NULL), "P1"};
+  uint8_t orphan[3 + 16] = "P9";
+  GBytes *other;
   FILE *err;
   hk_txn *t;
 
   fill_rows_store(s, ids);
   hk_store_close(s);
+  other = raw_row_of(ids[2]);
   raw_rows(ids[0], ids[2], NULL, 0, false); /* a valid row, another document's */
   raw_rows(ids[1], NULL, "\001junk", 5, false);
+  /* B, moved from P1 to P2: the entry it left shows C's row, the entry it
+   * has now is damaged. */
+  ck_assert_uint_eq(
+      raw_timeline("P1", ids[1], g_bytes_get_data(other, NULL), g_bytes_get_size(other)), 1);
+  ck_assert_uint_eq(raw_timeline("P2", ids[1], "\001junk", 5), 1);
+  ck_assert_int_eq(hk_version_doc_id_bin(ids[0], orphan + 11), 0);
+  raw_put("timeline", orphan, sizeof orphan, "lab_report");
+  g_bytes_unref(other);
   s = open_store(HK_STORE_RDONLY);
   t = begin(s, false);
   err = open_memstream(&out, &outlen);
   ck_assert_int_eq(hk_store_check_rows(t, err, &checked, &bad), 0);
   fclose(err);
   ck_assert_uint_eq(checked, 4);
-  ck_assert_uint_eq(bad, 2);
+  ck_assert_msg(bad == 5, "%s", out);
   want = g_strdup_printf("ROW %s: differs from its version records\n", ids[0]);
   ck_assert_msg(strstr(out, want), "%s", out);
   g_free(want);
   want = g_strdup_printf("ROW %s: does not decode (5 bytes)\n", ids[1]);
   ck_assert_msg(strstr(out, want), "%s", out);
   g_free(want);
+  want = g_strdup_printf("TIMELINE P1 %s: differs from its version records\n", ids[1]);
+  ck_assert_msg(strstr(out, want), "%s", out);
+  g_free(want);
+  want = g_strdup_printf("TIMELINE P2 %s: does not decode (5 bytes)\n", ids[1]);
+  ck_assert_msg(strstr(out, want), "%s", out);
+  g_free(want);
+  ck_assert_msg(strstr(out, "TIMELINE 7 entries, 6 of them those of the documents' versions\n"),
+                "%s", out);
   /* A timeline that meets the damaged row fails rather than show it. */
-  ck_assert_int_eq(hk_store_timeline_rows(t, "P1", &q, render_cb, &rd, &next), -HK_ECORRUPT);
+  rd.under = "P2";
+  ck_assert_int_eq(hk_store_timeline_rows(t, "P2", &q, render_cb, &rd, &next), -HK_ECORRUPT);
   ck_assert_ptr_null(next);
   g_string_free(rd.g, TRUE);
   hk_txn_abort(t);
@@ -2384,6 +2504,91 @@ START_TEST(test_patient_rows)
   hk_patient_free(b);
   g_array_unref(rows);
   g_ptr_array_unref(keep);
+}
+END_TEST
+
+/* A format-4 store (the timeline holds types, the rows stand beside it)
+ * is refused by name until migrated; the migration puts each document's
+ * row under every one of its entries, moved documents' included, and the
+ * timeline answers from them are those the records give. */
+START_TEST(test_migrate_format4)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  char ids[3][HK_DOC_ID_LEN + 1], *before[2];
+  const char *pids[] = {"P1", "P2"};
+  uint64_t migrated = 1, checked = 0, bad = 0;
+  FILE *null;
+  hk_txn *t;
+
+  fill_rows_store(s, ids);
+  hk_store_close(s);
+  ck_assert_uint_eq(raw_timeline(NULL, NULL, NULL, 0), 6);
+  set_raw_format("4");
+  ck_assert_int_eq(hk_store_open(store_dir, HK_STORE_RDONLY, &s), -HK_EFORMAT);
+  s = open_store(HK_STORE_MIGRATE);
+  ck_assert_int_eq(hk_store_format(s), 4);
+  for (int i = 0; i < 2; i++)
+    before[i] = render_timeline(s, pids[i], true);
+  /* Format 4's timeline values are not rows: verify says so, entry by entry. */
+  t = begin(s, false);
+  null = fopen("/dev/null", "w");
+  ck_assert_int_eq(hk_store_check_rows(t, null, &checked, &bad), 0);
+  fclose(null);
+  ck_assert_uint_eq(bad, 6);
+  hk_txn_abort(t);
+  ck_assert_int_eq(hk_store_migrate(s, "drop", "ssmix2", &migrated), 0);
+  ck_assert_uint_eq(migrated, 0);
+  ck_assert_int_eq(hk_store_format(s), HK_STORE_FORMAT);
+  hk_store_close(s);
+
+  s = open_store(HK_STORE_RDONLY);
+  ck_assert_uint_eq(verify_hashes(s), 8);
+  assert_rows_agree(s, 4);
+  for (int i = 0; i < 2; i++) {
+    char *after = render_timeline(s, pids[i], false);
+    ck_assert_str_eq(after, before[i]);
+    g_free(after);
+    g_free(before[i]);
+  }
+  hk_store_close(s);
+}
+END_TEST
+
+/* The migration from format 4 goes in batches of 5,000 entries: one
+ * more document than a batch, half of them moved (two entries each),
+ * all come out with their rows. */
+START_TEST(test_migrate_format4_batches)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  uint64_t migrated = 0;
+  hk_txn *t = begin(s, true);
+  const unsigned n = 5001;
+
+  for (unsigned i = 0; i < n; i++) {
+    char sid[32], when[32];
+    HkVersion *v;
+    g_snprintf(sid, sizeof sid, "EHR:%u", i);
+    g_snprintf(when, sizeof when, "2026-01-01T%02u:%02u:%02uZ", i / 3600, i / 60 % 60, i % 60);
+    v = make_version(i % 2 ? "P1" : "P2", sid, "lab_report", when, sid);
+    ck_assert(add_doc(t, v, sid));
+    hk_version_free(v);
+    if (i % 2) { /* moved from P1 to P3 */
+      v = make_version("P3", sid, "lab_report", when, sid);
+      ck_assert(add_doc(t, v, sid));
+      hk_version_free(v);
+    }
+  }
+  ck_assert_int_eq(hk_txn_commit(t), 0);
+  hk_store_close(s);
+  ck_assert_uint_eq(raw_timeline(NULL, NULL, NULL, 0), n + n / 2);
+  set_raw_format("4");
+  s = open_store(HK_STORE_MIGRATE);
+  ck_assert_int_eq(hk_store_migrate(s, "drop", "ssmix2", &migrated), 0);
+  ck_assert_int_eq(hk_store_format(s), HK_STORE_FORMAT);
+  hk_store_close(s);
+  s = open_store(HK_STORE_RDONLY);
+  assert_rows_agree(s, n);
+  hk_store_close(s);
 }
 END_TEST
 
@@ -2534,6 +2739,8 @@ store_suite(void)
   tcase_add_test(tc, test_rows_follow_records);
   tcase_add_test(tc, test_rows_corrupt_named);
   tcase_add_test(tc, test_migrate_format2);
+  tcase_add_test(tc, test_migrate_format4);
+  tcase_add_test(tc, test_migrate_format4_batches);
   tcase_add_test(tc, test_patient_rows);
   suite_add_tcase(s, tc);
   return s;

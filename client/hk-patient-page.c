@@ -36,11 +36,11 @@ struct _HkPatientPage {
   GCancellable *cancel;
   char *patient_id;
   HkPatientInfo *patient;
-  GPtrArray *docs;       /* HkDocInfo*, as shown */
-  GHashTable *selected;  /* doc id -> TRUE */
+  GPtrArray *docs;      /* HkDocInfo*, as shown */
+  GHashTable *selected; /* doc id -> TRUE */
   gboolean docs_loaded;
-  gboolean docs_more;    /* older documents exist beyond max_docs */
-  guint max_docs;        /* how many the timeline loads (2,000) */
+  gboolean docs_more; /* older documents exist beyond max_docs */
+  guint max_docs;     /* how many the timeline loads (2,000) */
 };
 
 G_DEFINE_FINAL_TYPE(HkPatientPage, hk_patient_page, GTK_TYPE_WIDGET)
@@ -121,10 +121,10 @@ show_patient(HkPatientPage *self)
     g_string_truncate(problems, problems->len - 1);
   gtk_label_set_text(self->problems_label, problems->str);
   g_string_free(problems, TRUE);
-  a11y = g_strdup_printf(_("Patient %s, %s, %s, %s, %s"), p->id, p->name ? p->name : "", birth,
-                         sex, loc);
-  gtk_accessible_update_property(GTK_ACCESSIBLE(self->header), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                 a11y, -1);
+  a11y = g_strdup_printf(_("Patient %s, %s, %s, %s, %s"), p->id, p->name ? p->name : "", birth, sex,
+                         loc);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(self->header), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y,
+                                 -1);
 }
 
 static void
@@ -177,13 +177,13 @@ make_row(HkPatientPage *self, const HkDocInfo *d, guint index)
   gtk_check_button_set_active(GTK_CHECK_BUTTON(check),
                               g_hash_table_contains(self->selected, d->id));
   g_signal_connect(check, "toggled", G_CALLBACK(check_toggled), self);
-  gtk_accessible_update_property(GTK_ACCESSIBLE(check), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                 check_label, -1);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(check), GTK_ACCESSIBLE_PROPERTY_LABEL, check_label,
+                                 -1);
   gtk_box_append(GTK_BOX(box), check);
   gtk_widget_set_size_request(pic, 48, 48);
   gtk_picture_set_can_shrink(GTK_PICTURE(pic), TRUE);
-  gtk_accessible_update_property(GTK_ACCESSIBLE(pic), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                 _("Thumbnail"), -1);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(pic), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Thumbnail"),
+                                 -1);
   gtk_box_append(GTK_BOX(box), pic);
   if (index < MAX_THUMBNAILS && self->client)
     hk_client_thumbnail_async(self->client, d->id, self->cancel, thumb_done, g_object_ref(pic));
@@ -196,9 +196,9 @@ make_row(HkPatientPage *self, const HkDocInfo *d, guint index)
   gtk_label_set_ellipsize(GTK_LABEL(title), PANGO_ELLIPSIZE_END);
   gtk_widget_add_css_class(title, "heading");
   gtk_box_append(GTK_BOX(text), title);
-  meta_text = g_strdup_printf("%s%s%s%s%s", hk_format_doc_type(d->type),
-                              d->department ? " · " : "", d->department ? d->department : "",
-                              d->author ? " · " : "", d->author ? d->author : "");
+  meta_text = g_strdup_printf("%s%s%s%s%s", hk_format_doc_type(d->type), d->department ? " · " : "",
+                              d->department ? d->department : "", d->author ? " · " : "",
+                              d->author ? d->author : "");
   meta = gtk_label_new(meta_text);
   gtk_label_set_xalign(GTK_LABEL(meta), 0);
   gtk_widget_add_css_class(meta, "dim-label");
@@ -361,8 +361,7 @@ load_documents(HkPatientPage *self)
   self->docs_more = FALSE;
   gtk_spinner_set_spinning(self->spinner, TRUE);
   hk_client_documents_async(self->client, self->patient_id, selected_type(self), from, to,
-                            self->max_docs,
-                            self->cancel, docs_done, g_object_ref(self));
+                            self->max_docs, self->cancel, docs_done, g_object_ref(self));
 }
 
 static void
@@ -474,8 +473,8 @@ hk_patient_page_set_selected(HkPatientPage *self, const char *doc_id, gboolean s
   /* Keep the tick boxes in step. */
   for (row = gtk_widget_get_first_child(GTK_WIDGET(self->timeline)); row;
        row = gtk_widget_get_next_sibling(row)) {
-    GtkWidget *box = GTK_IS_LIST_BOX_ROW(row) ? gtk_list_box_row_get_child(GTK_LIST_BOX_ROW(row))
-                                              : NULL;
+    GtkWidget *box =
+        GTK_IS_LIST_BOX_ROW(row) ? gtk_list_box_row_get_child(GTK_LIST_BOX_ROW(row)) : NULL;
     GtkWidget *check = box ? gtk_widget_get_first_child(box) : NULL;
     if (check && GTK_IS_CHECK_BUTTON(check) &&
         g_strcmp0(g_object_get_data(G_OBJECT(check), "hk-doc-id"), doc_id) == 0)
@@ -567,12 +566,11 @@ hk_patient_page_class_init(HkPatientPageClass *klass)
 
   G_OBJECT_CLASS(klass)->dispose = hk_patient_page_dispose;
   G_OBJECT_CLASS(klass)->finalize = hk_patient_page_finalize;
-  signals[SIGNAL_LOADED] = g_signal_new("loaded", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
-                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
-  signals[SIGNAL_FAILED] = g_signal_new("failed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
-                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
-  gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/hikae/viewer/hk-patient-page.ui");
+  signals[SIGNAL_LOADED] = g_signal_new("loaded", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+                                        NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_FAILED] = g_signal_new("failed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+                                        NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  gtk_widget_class_set_template_from_resource(widget_class, "/org/hikae/viewer/hk-patient-page.ui");
   gtk_widget_class_set_layout_manager_type(widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_bind_template_child(widget_class, HkPatientPage, box);
   gtk_widget_class_bind_template_child(widget_class, HkPatientPage, header);

@@ -420,14 +420,14 @@ start_building(HkPatientPage *self)
 {
   GdkFrameClock *clock = gtk_widget_get_frame_clock(GTK_WIDGET(self));
 
-  if (!clock || !gtk_widget_get_mapped(GTK_WIDGET(self))) {
+  if (clock && gtk_widget_get_mapped(GTK_WIDGET(self))) {
+    self->paint_clock = g_object_ref(clock);
+    self->paint_handler = g_signal_connect(clock, "after-paint", G_CALLBACK(first_painted), self);
+    self->build_source = g_timeout_add(FIRST_PAINT_WAIT_MS, build_more, self);
+  } else {
     /* Not on screen: no frame to wait for. */
     self->build_source = g_idle_add(build_more, self);
-    return;
   }
-  self->paint_clock = g_object_ref(clock);
-  self->paint_handler = g_signal_connect(clock, "after-paint", G_CALLBACK(first_painted), self);
-  self->build_source = g_timeout_add(FIRST_PAINT_WAIT_MS, build_more, self);
 }
 
 static void

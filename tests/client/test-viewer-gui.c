@@ -791,7 +791,7 @@ check_long_timeline(HkPatientPage *pp, const char *patient_id, const char *other
   CHECK(wait_for(docs_received, pp, 15000), "the timeline did not arrive");
   docs = hk_patient_page_get_documents(pp);
   if (!docs)
-    return;
+    goto out;
   n = docs->len;
   CHECK(n >= 3 && hk_patient_page_get_n_rows(pp) < n && n_timeline_rows(pp) < n,
         "the timeline of %u documents had %u rows before any batch", n, n_timeline_rows(pp));
@@ -803,7 +803,6 @@ check_long_timeline(HkPatientPage *pp, const char *patient_id, const char *other
   CHECK(w.partial > 0, "the timeline was never seen partial: no batches?");
   CHECK(w.partial_as_whole == 0, "%d times a partial list's count line did not say so: %s",
         w.partial_as_whole, or_none(w.bad_count));
-  g_clear_pointer(&w.bad_count, g_free);
   headers = check_timeline_rows(pp, "built in batches");
   CHECK(headers >= 1, "no day header");
   bare = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u document", "%u documents", n), n);
@@ -867,11 +866,15 @@ check_long_timeline(HkPatientPage *pp, const char *patient_id, const char *other
   watch_timeline(&w);
   CHECK(w.forbidden_rows == 0, "%d rows of patient %s seen in patient %s's timeline",
         w.forbidden_rows, patient_id, other_id);
+  CHECK(w.partial_as_whole == 0,
+        "refilter, switch: %d times a partial list's count line did not say so: %s",
+        w.partial_as_whole, or_none(w.bad_count));
   check_timeline_rows(pp, "after a switch of patient");
   printf("patient switch while batches were pending: %u rows of %s, none of %s\n",
          n_timeline_rows(pp), other_id, patient_id);
-  g_free(w.bad_count);
 
+out:
+  g_free(w.bad_count);
   /* Back to the defaults and the first patient for what follows. */
   hk_patient_page_set_batch_sizes(pp, 0, 0);
   hk_patient_page_load(pp, patient_id);

@@ -9,6 +9,26 @@
  * requests for pictures nobody scrolls to. */
 #define MAX_THUMBNAILS 40
 
+/* A long timeline (up to HK_PATIENT_PAGE_MAX_DOCS rows) is drawn in steps:
+ * the first FIRST_ROWS rows before the first frame, then BATCH_ROWS per
+ * idle, each batch painted before the next is built. Building all 2,000
+ * rows before the first frame took a second (issue 13).
+ *
+ * Why a GtkListBox filled in steps and not a recycling GtkListView: on
+ * GTK 4.8 (Debian 12) a list view has no section headers (4.12) and no
+ * accessible label per item (4.12), so the day headers and the row labels
+ * that screen readers read would have to be rebuilt by hand; and a
+ * recycled row widget, rebound while a thumbnail request of its previous
+ * document is in flight, is one way for a row to show another document's
+ * picture. Here a row is made once for one document and never reused.
+ * FIRST_ROWS covers a screen many times over; MAX_THUMBNAILS rows are in
+ * it, so thumbnails are asked for at once, as before. */
+#define FIRST_ROWS 100
+#define BATCH_ROWS 200
+/* If the first frame never comes (a frozen or iconified window), the rest
+ * is appended anyway after this long. */
+#define FIRST_PAINT_WAIT_MS 250
+
 struct _HkPatientPage {
   GtkWidget parent_instance;
 
@@ -36,23 +56,38 @@ struct _HkPatientPage {
   GCancellable *cancel;
   char *patient_id;
   HkPatientInfo *patient;
-  GPtrArray *docs;       /* HkDocInfo*, as shown */
-  GHashTable *selected;  /* doc id -> TRUE */
+  GPtrArray *docs;      /* HkDocInfo*, as shown */
+  GHashTable *selected; /* doc id -> TRUE */
   gboolean docs_loaded;
-  gboolean docs_more;    /* older documents exist beyond max_docs */
-  guint max_docs;        /* how many the timeline loads (2,000) */
+  gboolean docs_more;   /* older documents exist beyond max_docs */
+  guint max_docs;       /* how many the timeline loads (2,000) */
+  guint n_built;        /* rows in the timeline: docs[0 .. n_built - 1] */
+  guint first_rows;     /* rows built before the first frame */
+  guint batch_rows;     /* rows built per idle after it */
+  guint build_source;   /* the idle (or first-frame fallback) that builds more, or 0 */
+  gulong paint_handler; /* after-paint of paint_clock that starts the idles, or 0 */
+  GdkFrameClock *paint_clock;
 };
 
 G_DEFINE_FINAL_TYPE(HkPatientPage, hk_patient_page, GTK_TYPE_WIDGET)
 
-enum { SIGNAL_LOADED, SIGNAL_FAILED, N_SIGNALS };
+enum { SIGNAL_LOADED, SIGNAL_FAILED, SIGNAL_TIMELINE_COMPLETE, N_SIGNALS };
 static guint signals[N_SIGNALS];
+
+/* The spinner turns until the header is shown and every row is built:
+ * with the count line, it says that the list is not complete yet. */
+static void
+update_spinner(HkPatientPage *self)
+{
+  gtk_spinner_set_spinning(self->spinner,
+                           !self->patient || !self->docs_loaded || self->n_built < self->docs->len);
+}
 
 static void
 maybe_loaded(HkPatientPage *self)
 {
   if (self->patient && self->docs_loaded) {
-    gtk_spinner_set_spinning(self->spinner, FALSE);
+    update_spinner(self);
     g_signal_emit(self, signals[SIGNAL_LOADED], 0);
   }
 }
@@ -121,10 +156,10 @@ show_patient(HkPatientPage *self)
     g_string_truncate(problems, problems->len - 1);
   gtk_label_set_text(self->problems_label, problems->str);
   g_string_free(problems, TRUE);
-  a11y = g_strdup_printf(_("Patient %s, %s, %s, %s, %s"), p->id, p->name ? p->name : "", birth,
-                         sex, loc);
-  gtk_accessible_update_property(GTK_ACCESSIBLE(self->header), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                 a11y, -1);
+  a11y = g_strdup_printf(_("Patient %s, %s, %s, %s, %s"), p->id, p->name ? p->name : "", birth, sex,
+                         loc);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(self->header), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y,
+                                 -1);
 }
 
 static void
@@ -177,13 +212,13 @@ make_row(HkPatientPage *self, const HkDocInfo *d, guint index)
   gtk_check_button_set_active(GTK_CHECK_BUTTON(check),
                               g_hash_table_contains(self->selected, d->id));
   g_signal_connect(check, "toggled", G_CALLBACK(check_toggled), self);
-  gtk_accessible_update_property(GTK_ACCESSIBLE(check), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                 check_label, -1);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(check), GTK_ACCESSIBLE_PROPERTY_LABEL, check_label,
+                                 -1);
   gtk_box_append(GTK_BOX(box), check);
   gtk_widget_set_size_request(pic, 48, 48);
   gtk_picture_set_can_shrink(GTK_PICTURE(pic), TRUE);
-  gtk_accessible_update_property(GTK_ACCESSIBLE(pic), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                 _("Thumbnail"), -1);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(pic), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Thumbnail"),
+                                 -1);
   gtk_box_append(GTK_BOX(box), pic);
   if (index < MAX_THUMBNAILS && self->client)
     hk_client_thumbnail_async(self->client, d->id, self->cancel, thumb_done, g_object_ref(pic));
@@ -196,9 +231,9 @@ make_row(HkPatientPage *self, const HkDocInfo *d, guint index)
   gtk_label_set_ellipsize(GTK_LABEL(title), PANGO_ELLIPSIZE_END);
   gtk_widget_add_css_class(title, "heading");
   gtk_box_append(GTK_BOX(text), title);
-  meta_text = g_strdup_printf("%s%s%s%s%s", hk_format_doc_type(d->type),
-                              d->department ? " · " : "", d->department ? d->department : "",
-                              d->author ? " · " : "", d->author ? d->author : "");
+  meta_text = g_strdup_printf("%s%s%s%s%s", hk_format_doc_type(d->type), d->department ? " · " : "",
+                              d->department ? d->department : "", d->author ? " · " : "",
+                              d->author ? d->author : "");
   meta = gtk_label_new(meta_text);
   gtk_label_set_xalign(GTK_LABEL(meta), 0);
   gtk_widget_add_css_class(meta, "dim-label");
@@ -272,14 +307,127 @@ header_func(GtkListBoxRow *row, GtkListBoxRow *before, gpointer user_data)
   }
 }
 
+/* Drop what would append more rows: nothing built for one list may land
+ * in another. */
+static void
+stop_building(HkPatientPage *self)
+{
+  g_clear_handle_id(&self->build_source, g_source_remove);
+  if (self->paint_handler)
+    g_clear_signal_handler(&self->paint_handler, self->paint_clock);
+  g_clear_object(&self->paint_clock);
+}
+
 static void
 clear_timeline(HkPatientPage *self)
 {
   GtkWidget *child;
 
+  stop_building(self);
   while ((child = gtk_widget_get_first_child(GTK_WIDGET(self->timeline))))
     gtk_list_box_remove(self->timeline, child);
+  self->n_built = 0;
   g_clear_pointer(&self->docs, g_ptr_array_unref);
+}
+
+/* The count line. While rows are still being appended it says so, with
+ * how many are shown: a part of the list must never read as all of it. */
+static void
+show_count(HkPatientPage *self)
+{
+  guint n = self->docs->len;
+  g_autofree char *count = NULL;
+
+  if (self->n_built < n && self->docs_more)
+    count = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE,
+                                        "Showing %u of the newest %u document (older ones "
+                                        "exist); the rest are being added…",
+                                        "Showing %u of the newest %u documents (older ones "
+                                        "exist); the rest are being added…",
+                                        n),
+                            self->n_built, n);
+  else if (self->n_built < n)
+    count = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE,
+                                        "Showing %u of %u document; the rest are being added…",
+                                        "Showing %u of %u documents; the rest are being added…", n),
+                            self->n_built, n);
+  else if (self->docs_more)
+    /* Never a bare count here: "2000 documents" would read as all of them. */
+    count = g_strdup_printf(
+        g_dngettext(GETTEXT_PACKAGE,
+                    "The newest %u document; older ones exist: narrow the dates to see them",
+                    "The newest %u documents; older ones exist: narrow the dates to see them", n),
+        n);
+  else
+    count = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u document", "%u documents", n), n);
+  gtk_label_set_text(self->count_label, count);
+}
+
+/* Append up to n more rows, in timeline order, then say how many are shown.
+ * TRUE when every document has its row. */
+static gboolean
+append_rows(HkPatientPage *self, guint n)
+{
+  guint end = MIN(self->docs->len, self->n_built + n);
+
+  for (; self->n_built < end; self->n_built++)
+    gtk_list_box_append(self->timeline, make_row(self, g_ptr_array_index(self->docs, self->n_built),
+                                                 self->n_built));
+  show_count(self);
+  return self->n_built == self->docs->len;
+}
+
+static void
+timeline_complete(HkPatientPage *self)
+{
+  update_spinner(self);
+  g_signal_emit(self, signals[SIGNAL_TIMELINE_COMPLETE], 0);
+}
+
+/* One batch per idle: input and frames (higher priorities) run between
+ * batches, so the list scrolls and the rows appear while the rest is built.
+ * The source is removed whenever the timeline is cleared (new patient,
+ * refilter, lock, dispose), so a batch only ever appends to the list it was
+ * started for. */
+static gboolean
+build_more(gpointer user_data)
+{
+  HkPatientPage *self = user_data;
+  gboolean done;
+
+  self->build_source = 0;
+  stop_building(self); /* the first-frame wait, if this is its fallback */
+  done = append_rows(self, self->batch_rows);
+  if (done)
+    timeline_complete(self);
+  else
+    self->build_source = g_idle_add(build_more, self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The first frame with the first rows is painted: only now start the
+ * batches, or the first one could run while the frame clock waits for its
+ * next slot, and delay that frame. */
+static void
+first_painted(GdkFrameClock *clock, HkPatientPage *self)
+{
+  stop_building(self);
+  self->build_source = g_idle_add(build_more, self);
+}
+
+static void
+start_building(HkPatientPage *self)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock(GTK_WIDGET(self));
+
+  if (clock && gtk_widget_get_mapped(GTK_WIDGET(self))) {
+    self->paint_clock = g_object_ref(clock);
+    self->paint_handler = g_signal_connect(clock, "after-paint", G_CALLBACK(first_painted), self);
+    self->build_source = g_timeout_add(FIRST_PAINT_WAIT_MS, build_more, self);
+  } else {
+    /* Not on screen: no frame to wait for. */
+    self->build_source = g_idle_add(build_more, self);
+  }
 }
 
 static void
@@ -289,7 +437,6 @@ docs_done(GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) e = NULL;
   gboolean more = FALSE;
   g_autoptr(GPtrArray) docs = hk_client_documents_finish(HK_CLIENT(source), result, &more, &e);
-  g_autofree char *count = NULL;
 
   if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     goto out;
@@ -299,24 +446,14 @@ docs_done(GObject *source, GAsyncResult *result, gpointer user_data)
     goto out;
   }
   self->docs = g_steal_pointer(&docs);
-  for (guint i = 0; i < self->docs->len; i++)
-    gtk_list_box_append(self->timeline, make_row(self, g_ptr_array_index(self->docs, i), i));
   self->docs_more = more;
-  if (more)
-    /* Never a bare count here: "2000 documents" would read as all of them. */
-    count = g_strdup_printf(
-        g_dngettext(GETTEXT_PACKAGE,
-                    "The newest %u document; older ones exist: narrow the dates to see them",
-                    "The newest %u documents; older ones exist: narrow the dates to see them",
-                    self->docs->len),
-        self->docs->len);
-  else
-    count = g_strdup_printf(
-        g_dngettext(GETTEXT_PACKAGE, "%u document", "%u documents", self->docs->len),
-        self->docs->len);
-  gtk_label_set_text(self->count_label, count);
+  if (!append_rows(self, self->first_rows))
+    start_building(self);
   self->docs_loaded = TRUE;
   maybe_loaded(self);
+  /* Asked again: a "loaded" handler may have started another load. */
+  if (hk_patient_page_is_timeline_complete(self))
+    timeline_complete(self);
 out:
   g_object_unref(self);
 }
@@ -357,12 +494,16 @@ load_documents(HkPatientPage *self)
   const char *from = gtk_editable_get_text(GTK_EDITABLE(self->from_entry));
   const char *to = gtk_editable_get_text(GTK_EDITABLE(self->to_entry));
 
+  /* The rows of the previous answer go at once, the rows still to be
+   * appended with them: the list never shows one filter's rows under
+   * another's fields. */
+  clear_timeline(self);
+  gtk_label_set_text(self->count_label, "");
   self->docs_loaded = FALSE;
   self->docs_more = FALSE;
   gtk_spinner_set_spinning(self->spinner, TRUE);
   hk_client_documents_async(self->client, self->patient_id, selected_type(self), from, to,
-                            self->max_docs,
-                            self->cancel, docs_done, g_object_ref(self));
+                            self->max_docs, self->cancel, docs_done, g_object_ref(self));
 }
 
 static void
@@ -471,11 +612,12 @@ hk_patient_page_set_selected(HkPatientPage *self, const char *doc_id, gboolean s
     g_hash_table_add(self->selected, g_strdup(doc_id));
   else
     g_hash_table_remove(self->selected, doc_id);
-  /* Keep the tick boxes in step. */
+  /* Keep the tick boxes of the rows built so far in step; rows still to be
+   * appended read self->selected when they are made. */
   for (row = gtk_widget_get_first_child(GTK_WIDGET(self->timeline)); row;
        row = gtk_widget_get_next_sibling(row)) {
-    GtkWidget *box = GTK_IS_LIST_BOX_ROW(row) ? gtk_list_box_row_get_child(GTK_LIST_BOX_ROW(row))
-                                              : NULL;
+    GtkWidget *box =
+        GTK_IS_LIST_BOX_ROW(row) ? gtk_list_box_row_get_child(GTK_LIST_BOX_ROW(row)) : NULL;
     GtkWidget *check = box ? gtk_widget_get_first_child(box) : NULL;
     if (check && GTK_IS_CHECK_BUTTON(check) &&
         g_strcmp0(g_object_get_data(G_OBJECT(check), "hk-doc-id"), doc_id) == 0)
@@ -505,6 +647,25 @@ gboolean
 hk_patient_page_is_loaded(HkPatientPage *self)
 {
   return self->patient && self->docs_loaded;
+}
+
+gboolean
+hk_patient_page_is_timeline_complete(HkPatientPage *self)
+{
+  return self->docs_loaded && self->docs && self->n_built == self->docs->len;
+}
+
+guint
+hk_patient_page_get_n_rows(HkPatientPage *self)
+{
+  return self->n_built;
+}
+
+void
+hk_patient_page_set_batch_sizes(HkPatientPage *self, guint first_rows, guint batch_rows)
+{
+  self->first_rows = first_rows ? first_rows : FIRST_ROWS;
+  self->batch_rows = batch_rows ? batch_rows : BATCH_ROWS;
 }
 
 gboolean
@@ -544,6 +705,7 @@ hk_patient_page_dispose(GObject *object)
     g_cancellable_cancel(self->cancel);
   g_clear_object(&self->cancel);
   g_clear_object(&self->client);
+  stop_building(self);
   g_clear_pointer(&self->docs, g_ptr_array_unref);
   gtk_widget_dispose_template(GTK_WIDGET(self), HK_TYPE_PATIENT_PAGE);
   G_OBJECT_CLASS(hk_patient_page_parent_class)->dispose(object);
@@ -567,12 +729,14 @@ hk_patient_page_class_init(HkPatientPageClass *klass)
 
   G_OBJECT_CLASS(klass)->dispose = hk_patient_page_dispose;
   G_OBJECT_CLASS(klass)->finalize = hk_patient_page_finalize;
-  signals[SIGNAL_LOADED] = g_signal_new("loaded", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
-                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
-  signals[SIGNAL_FAILED] = g_signal_new("failed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
-                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
-  gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/hikae/viewer/hk-patient-page.ui");
+  signals[SIGNAL_LOADED] = g_signal_new("loaded", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+                                        NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_FAILED] = g_signal_new("failed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+                                        NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_TIMELINE_COMPLETE] =
+      g_signal_new("timeline-complete", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                   NULL, G_TYPE_NONE, 0);
+  gtk_widget_class_set_template_from_resource(widget_class, "/org/hikae/viewer/hk-patient-page.ui");
   gtk_widget_class_set_layout_manager_type(widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_bind_template_child(widget_class, HkPatientPage, box);
   gtk_widget_class_bind_template_child(widget_class, HkPatientPage, header);
@@ -601,6 +765,8 @@ hk_patient_page_init(HkPatientPage *self)
 
   gtk_widget_init_template(GTK_WIDGET(self));
   self->max_docs = HK_PATIENT_PAGE_MAX_DOCS;
+  self->first_rows = FIRST_ROWS;
+  self->batch_rows = BATCH_ROWS;
   self->selected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   gtk_string_list_append(types, _("All types"));
   for (const char *const *t = hk_format_doc_types(); *t; t++)

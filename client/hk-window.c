@@ -237,6 +237,14 @@ patient_loaded(HkPatientPage *page, HkWindow *self)
   update_actions(self);
 }
 
+/* HK_VIEWER_BENCH: a long timeline's last rows painted (the "timeline" mark
+ * is its first frame). */
+static void
+patient_timeline_complete(HkPatientPage *page, HkWindow *self)
+{
+  bench_mark(self, "timeline-all", self->bench_patient_us);
+}
+
 static void
 page_failed(GtkWidget *page, const char *message, HkWindow *self)
 {
@@ -547,6 +555,8 @@ hk_window_init(HkWindow *self)
   gtk_widget_add_controller(GTK_WIDGET(self), motion);
   g_signal_connect(self->login_page, "logged-in", G_CALLBACK(logged_in), self);
   g_signal_connect(self->patient_page, "loaded", G_CALLBACK(patient_loaded), self);
+  g_signal_connect(self->patient_page, "timeline-complete", G_CALLBACK(patient_timeline_complete),
+                   self);
   g_signal_connect(self->patient_page, "failed", G_CALLBACK(page_failed), self);
   g_signal_connect(self->document_view, "failed", G_CALLBACK(page_failed), self);
   g_signal_connect(self->census_page, "failed", G_CALLBACK(page_failed), self);

@@ -84,6 +84,11 @@ pick=$(awk -F'\t' '{has[$1" "$2]=1; kana[$1]=$3} END {for (p in kana) if (has[p"
 [ -n "$pick" ] || fail "no sample patient with both a PDF and a JPEG"
 export HK_TEST_PATIENT=$(printf '%s' "$pick" | cut -f1)
 export HK_TEST_KANA=$(printf '%s' "$pick" | cut -f2)
+# Another patient with documents: the timeline test switches to them while
+# the first patient's rows are still being appended.
+export HK_TEST_PATIENT2=$(cut -f1 docs.tsv | grep -vxF "$HK_TEST_PATIENT" | sort | uniq -c \
+  | sort -k1,1nr -k2 | awk 'NR == 1 {print $2}')
+[ -n "$HK_TEST_PATIENT2" ] || fail "no second sample patient with documents"
 
 # A text note of that patient whose stored bytes are damaged after ingest
 # (one byte flipped in the store, as a failing disk would): the viewer must

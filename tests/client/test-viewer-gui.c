@@ -16,6 +16,7 @@
 #include "hk-client-config.h"
 #include "hk-clock.h"
 #include "hk-document-view.h"
+#include "hk-format.h"
 #include "hk-freshness-banner.h"
 #include "hk-login-page.h"
 #include "hk-patient-page.h"
@@ -235,6 +236,132 @@ tree_has_text(GtkWidget *root, const char *needle)
     if (tree_has_text(c, needle))
       return TRUE;
   return FALSE;
+}
+
+/* The timeline's rows, as drawn: the list box of the patient page. */
+static GtkWidget *
+timeline_box(HkPatientPage *pp)
+{
+  return find_widget(GTK_WIDGET(pp), GTK_TYPE_LIST_BOX);
+}
+
+/* The document a timeline row was made for (its tick box carries the ID). */
+static const char *
+row_doc_id(GtkWidget *row)
+{
+  GtkWidget *box =
+      GTK_IS_LIST_BOX_ROW(row) ? gtk_list_box_row_get_child(GTK_LIST_BOX_ROW(row)) : NULL;
+  GtkWidget *check = box ? gtk_widget_get_first_child(box) : NULL;
+
+  return check && GTK_IS_CHECK_BUTTON(check) ? g_object_get_data(G_OBJECT(check), "hk-doc-id")
+                                             : NULL;
+}
+
+static GtkCheckButton *
+row_check(GtkWidget *row)
+{
+  GtkWidget *box = gtk_list_box_row_get_child(GTK_LIST_BOX_ROW(row));
+
+  return GTK_CHECK_BUTTON(gtk_widget_get_first_child(box));
+}
+
+static guint
+n_timeline_rows(HkPatientPage *pp)
+{
+  guint n = 0;
+
+  for (GtkWidget *r = gtk_widget_get_first_child(timeline_box(pp)); r;
+       r = gtk_widget_get_next_sibling(r))
+    n += GTK_IS_LIST_BOX_ROW(r);
+  return n;
+}
+
+static gboolean
+docs_received(gpointer data)
+{
+  return hk_patient_page_get_documents(data) != NULL;
+}
+
+static gboolean
+timeline_complete(gpointer data)
+{
+  return hk_patient_page_is_timeline_complete(data);
+}
+
+/* Watches a timeline being built, after every main-loop iteration (so
+ * after every batch): a part of the list must say so on its count line,
+ * and no row of another patient (forbidden) may appear. */
+typedef struct {
+  HkPatientPage *pp;
+  GHashTable *forbidden; /* doc IDs, or NULL */
+  int partial;           /* iterations that saw a part of the list */
+  int partial_as_whole;  /* ... whose count line did not say so */
+  int forbidden_rows;    /* rows of forbidden documents seen */
+  char *bad_count;       /* the first such count line */
+} TimelineWatch;
+
+static gboolean
+watch_timeline(gpointer data)
+{
+  TimelineWatch *w = data;
+  GPtrArray *docs = hk_patient_page_get_documents(w->pp);
+  const char *count = hk_patient_page_get_count_text(w->pp);
+
+  if (docs && !hk_patient_page_is_timeline_complete(w->pp)) {
+    w->partial++;
+    if (!contains(count, tr("the rest are being added", "残りを追加しています"))) {
+      w->partial_as_whole++;
+      if (!w->bad_count)
+        w->bad_count = g_strdup(count);
+    }
+  }
+  for (GtkWidget *r = gtk_widget_get_first_child(timeline_box(w->pp)); w->forbidden && r;
+       r = gtk_widget_get_next_sibling(r)) {
+    const char *id = row_doc_id(r);
+    if (id && g_hash_table_contains(w->forbidden, id))
+      w->forbidden_rows++;
+  }
+  return hk_patient_page_is_loaded(w->pp) && hk_patient_page_is_timeline_complete(w->pp);
+}
+
+/* Every document of the page's list has its row, in order, showing its
+ * title, with a day header above the first row of each date and none
+ * elsewhere. Returns the number of headers. */
+static guint
+check_timeline_rows(HkPatientPage *pp, const char *what)
+{
+  GPtrArray *docs = hk_patient_page_get_documents(pp);
+  GtkWidget *r = gtk_widget_get_first_child(timeline_box(pp));
+  g_autofree char *prev_day = NULL;
+  guint i = 0, headers = 0;
+
+  for (; r && docs && i < docs->len; r = gtk_widget_get_next_sibling(r)) {
+    const HkDocInfo *d = g_ptr_array_index(docs, i);
+    g_autofree char *day = hk_format_date(d->created_at);
+    GtkWidget *h;
+
+    if (!GTK_IS_LIST_BOX_ROW(r))
+      continue;
+    h = gtk_list_box_row_get_header(GTK_LIST_BOX_ROW(r));
+    CHECK(g_strcmp0(row_doc_id(r), d->id) == 0, "%s: row %u is %s, document %u is %s", what, i,
+          or_none(row_doc_id(r)), i, d->id);
+    CHECK(tree_has_text(r, d->title), "%s: row %u does not show its title %s", what, i, d->title);
+    if (g_strcmp0(day, prev_day) != 0) {
+      CHECK(h && GTK_IS_LABEL(h) && g_strcmp0(gtk_label_get_text(GTK_LABEL(h)), day) == 0,
+            "%s: row %u (%s) has no day header %s", what, i, d->id, day);
+      headers++;
+    } else {
+      CHECK(h == NULL, "%s: row %u has a header within the day %s", what, i, day);
+    }
+    g_free(prev_day);
+    prev_day = g_steal_pointer(&day);
+    i++;
+  }
+  CHECK(docs && i == docs->len && n_timeline_rows(pp) == docs->len &&
+            hk_patient_page_get_n_rows(pp) == docs->len,
+        "%s: %u rows in order, %u rows in all, for %u documents", what, i, n_timeline_rows(pp),
+        docs ? docs->len : 0);
+  return headers;
 }
 
 /* What the password field of the login page holds now. */
@@ -639,6 +766,122 @@ out:
   settle(100);
 }
 
+/* A long timeline is drawn in steps (its first rows, then idle batches):
+ * here one row before the first frame and one per batch. (1) Every
+ * document ends up in the list, in order, with its day header, and while
+ * the list is partial its count line says so; (2) a tick set through
+ * hk_patient_page_set_selected on a row not built yet shows once it is;
+ * (3) a refilter, and (4) a switch to another patient, while batches are
+ * pending leave only the new list's rows: no row of the first patient ever
+ * appears in the second's timeline, not even after the batches would have
+ * run. */
+static void
+check_long_timeline(HkPatientPage *pp, const char *patient_id, const char *other_id)
+{
+  g_autoptr(GHashTable) first_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  TimelineWatch w = {pp, NULL, 0, 0, 0, NULL};
+  g_autofree char *last = NULL;
+  g_autofree char *bare = NULL;
+  g_auto(GStrv) ticked = NULL;
+  GPtrArray *docs;
+  guint n, headers;
+
+  hk_patient_page_set_batch_sizes(pp, 1, 1);
+  hk_patient_page_load(pp, patient_id);
+  CHECK(wait_for(docs_received, pp, 15000), "the timeline did not arrive");
+  docs = hk_patient_page_get_documents(pp);
+  if (!docs)
+    goto out;
+  n = docs->len;
+  CHECK(n >= 3 && hk_patient_page_get_n_rows(pp) < n && n_timeline_rows(pp) < n,
+        "the timeline of %u documents had %u rows before any batch", n, n_timeline_rows(pp));
+  /* The last row is not built yet: its tick is set in the page only. */
+  last = g_strdup(((HkDocInfo *)g_ptr_array_index(docs, n - 1))->id);
+  hk_patient_page_set_selected(pp, last, TRUE);
+  CHECK(wait_for(watch_timeline, &w, 15000), "the timeline was not completed: %u of %u rows",
+        hk_patient_page_get_n_rows(pp), n);
+  CHECK(w.partial > 0, "the timeline was never seen partial: no batches?");
+  CHECK(w.partial_as_whole == 0, "%d times a partial list's count line did not say so: %s",
+        w.partial_as_whole, or_none(w.bad_count));
+  headers = check_timeline_rows(pp, "built in batches");
+  CHECK(headers >= 1, "no day header");
+  bare = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u document", "%u documents", n), n);
+  CHECK(g_strcmp0(hk_patient_page_get_count_text(pp), bare) == 0,
+        "count line of the whole list: %s (expected %s)", hk_patient_page_get_count_text(pp), bare);
+  for (GtkWidget *r = gtk_widget_get_first_child(timeline_box(pp)); r;
+       r = gtk_widget_get_next_sibling(r)) {
+    gboolean want = g_strcmp0(row_doc_id(r), last) == 0;
+    if (GTK_IS_LIST_BOX_ROW(r))
+      CHECK(gtk_check_button_get_active(row_check(r)) == want, "row %s: tick %d, expected %d",
+            or_none(row_doc_id(r)), gtk_check_button_get_active(row_check(r)), want);
+  }
+  ticked = hk_patient_page_dup_selected(pp);
+  CHECK(ticked && ticked[0] && g_strcmp0(ticked[0], last) == 0 && !ticked[1],
+        "the transfer pack holds %s, expected only %s", ticked && ticked[0] ? ticked[0] : "nothing",
+        last);
+  printf("timeline in batches: %u rows, %u day headers, the last row ticked before it was built\n",
+         n, headers);
+
+  /* (3) A refilter (the same filters) while batches are pending: the
+   * list once, not the rest of the old one appended to the new. */
+  hk_patient_page_load(pp, patient_id);
+  CHECK(wait_for(docs_received, pp, 15000), "the timeline did not arrive");
+  gtk_widget_activate_action(GTK_WIDGET(pp), "patient.filter", NULL);
+  CHECK(n_timeline_rows(pp) == 0, "%u rows of the old list left after refiltering",
+        n_timeline_rows(pp));
+  CHECK(wait_for(watch_timeline, &w, 15000), "the refiltered timeline was not completed");
+  settle(300);
+  check_timeline_rows(pp, "refiltered while being built");
+
+  /* (4) Another patient while the first one's batches are pending (one
+   * batch has run, more are due). */
+  hk_patient_page_load(pp, patient_id);
+  CHECK(wait_for(docs_received, pp, 15000), "the timeline did not arrive");
+  docs = hk_patient_page_get_documents(pp);
+  for (guint i = 0; docs && i < docs->len; i++)
+    g_hash_table_add(first_ids, g_strdup(((HkDocInfo *)g_ptr_array_index(docs, i))->id));
+  CHECK(!hk_patient_page_is_timeline_complete(pp), "complete before the switch");
+  {
+    guint before = hk_patient_page_get_n_rows(pp);
+    gint64 end = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+    while (hk_patient_page_get_n_rows(pp) == before && g_get_monotonic_time() < end)
+      if (!g_main_context_iteration(NULL, FALSE))
+        g_usleep(1000);
+  }
+  CHECK(hk_patient_page_get_n_rows(pp) > 1 && !hk_patient_page_is_timeline_complete(pp),
+        "no batch pending at the switch: %u of %u rows", hk_patient_page_get_n_rows(pp),
+        g_hash_table_size(first_ids));
+  hk_patient_page_load(pp, other_id);
+  CHECK(n_timeline_rows(pp) == 0, "%u rows of patient %s left after switching to %s",
+        n_timeline_rows(pp), patient_id, other_id);
+  w.forbidden = first_ids;
+  w.partial = 0;
+  CHECK(wait_for(watch_timeline, &w, 15000), "patient %s's timeline was not completed", other_id);
+  CHECK(hk_patient_page_get_patient(pp) &&
+            g_strcmp0(hk_patient_page_get_patient(pp)->id, other_id) == 0,
+        "the page shows patient %s, expected %s",
+        hk_patient_page_get_patient(pp) ? hk_patient_page_get_patient(pp)->id : "(none)", other_id);
+  /* Long enough for any batch of the first patient still due to run. */
+  settle(300);
+  watch_timeline(&w);
+  CHECK(w.forbidden_rows == 0, "%d rows of patient %s seen in patient %s's timeline",
+        w.forbidden_rows, patient_id, other_id);
+  CHECK(w.partial_as_whole == 0,
+        "refilter, switch: %d times a partial list's count line did not say so: %s",
+        w.partial_as_whole, or_none(w.bad_count));
+  check_timeline_rows(pp, "after a switch of patient");
+  printf("patient switch while batches were pending: %u rows of %s, none of %s\n",
+         n_timeline_rows(pp), other_id, patient_id);
+
+out:
+  g_free(w.bad_count);
+  /* Back to the defaults and the first patient for what follows. */
+  hk_patient_page_set_batch_sizes(pp, 0, 0);
+  hk_patient_page_load(pp, patient_id);
+  CHECK(wait_for(patient_loaded, pp, 15000), "patient did not reload");
+  CHECK(wait_for(timeline_complete, pp, 15000), "timeline not completed");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -657,6 +900,7 @@ main(int argc, char **argv)
   const char *totp_secret = g_getenv("HK_TEST_TOTP_SECRET");
   const char *lock_user = g_getenv("HK_TEST_LOCK_USER");
   const char *damaged = g_getenv("HK_TEST_DAMAGED_DOC");
+  const char *patient2 = g_getenv("HK_TEST_PATIENT2");
   g_autofree char *password = NULL;
   g_autofree char *hira = NULL;
   g_autofree char *pack_path = NULL;
@@ -674,7 +918,7 @@ main(int argc, char **argv)
   GPtrArray *docs;
 
   if (!server || !ca || !user || !pwfile || !patient_id || !kana || !out || !short_server ||
-      !short_s || !short_clock || !totp_user || !totp_secret || !lock_user) {
+      !short_s || !short_clock || !totp_user || !totp_secret || !lock_user || !patient2) {
     /* Not a skip: run alone, it has nothing to test and must not pass. */
     fprintf(stderr, "test-viewer-gui: run through tests/client/run-viewer-gui.sh\n");
     return 1;
@@ -814,6 +1058,8 @@ main(int argc, char **argv)
           "after the limit is back: %u of %u documents, more %d",
           hk_patient_page_get_documents(pp)->len, all, hk_patient_page_has_more(pp));
   }
+
+  check_long_timeline(pp, patient_id, patient2);
 
   docs = hk_patient_page_get_documents(pp);
   pdf = find_doc(docs, "application/pdf");

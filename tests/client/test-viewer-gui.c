@@ -766,6 +766,14 @@ out:
   settle(100);
 }
 
+/* A frame that takes longer than any frame interval. */
+static gboolean
+slow_frame(GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  g_usleep(40000);
+  return G_SOURCE_CONTINUE;
+}
+
 /* A long timeline is drawn in steps (its first rows, then idle batches):
  * here one row before the first frame and one per batch. (1) Every
  * document ends up in the list, in order, with its day header, and while
@@ -872,6 +880,26 @@ check_long_timeline(HkPatientPage *pp, const char *patient_id, const char *other
   check_timeline_rows(pp, "after a switch of patient");
   printf("patient switch while batches were pending: %u rows of %s, none of %s\n",
          n_timeline_rows(pp), other_id, patient_id);
+
+  /* (5) Frames slower than the frame interval, while the spinner keeps the
+   * clock ticking: a frame is then always due, and batches built from an
+   * idle never ran (the 10 M store's 2,000-row timeline stopped at its
+   * first 100 rows). Each frame here takes 40 ms; the list must still be
+   * completed, one batch per frame. */
+  {
+    guint tick = gtk_widget_add_tick_callback(GTK_WIDGET(pp), slow_frame, NULL, NULL);
+
+    w.forbidden = NULL;
+    hk_patient_page_load(pp, patient_id);
+    CHECK(wait_for(docs_received, pp, 15000), "the timeline did not arrive");
+    CHECK(wait_for(timeline_complete, pp, 15000),
+          "with slow frames the timeline stopped at %u of %u rows", hk_patient_page_get_n_rows(pp),
+          hk_patient_page_get_documents(pp) ? hk_patient_page_get_documents(pp)->len : 0);
+    gtk_widget_remove_tick_callback(GTK_WIDGET(pp), tick);
+    check_timeline_rows(pp, "built under slow frames");
+    if (hk_patient_page_is_timeline_complete(pp))
+      printf("slow frames: the timeline completed, %u rows\n", hk_patient_page_get_n_rows(pp));
+  }
 
 out:
   g_free(w.bad_count);

@@ -28,6 +28,9 @@
 /* If no frame comes after a batch (a frozen or iconified window), the next
  * batch is appended anyway after this long. */
 #define FIRST_PAINT_WAIT_MS 250
+/* A list taken off screen loses DROP_ROWS rows every DROP_EVERY_MS. */
+#define DROP_ROWS 100
+#define DROP_EVERY_MS 40
 
 struct _HkPatientPage {
   GtkWidget parent_instance;
@@ -63,10 +66,12 @@ struct _HkPatientPage {
   guint max_docs;       /* how many the timeline loads (2,000) */
   guint n_built;        /* rows in the timeline: docs[0 .. n_built - 1] */
   guint first_rows;     /* rows built before the first frame */
-  guint batch_rows;     /* rows built per idle after it */
-  guint build_source;   /* the idle (or first-frame fallback) that builds more, or 0 */
-  gulong paint_handler; /* after-paint of paint_clock that starts the idles, or 0 */
+  guint batch_rows;     /* rows built per frame after it */
+  guint build_source;   /* the batch due (or its no-frame fallback), or 0 */
+  gulong paint_handler; /* after-paint of paint_clock that runs the batches, or 0 */
   GdkFrameClock *paint_clock;
+  GPtrArray *old_lists; /* GtkListBox*, taken off screen, rows still to drop */
+  guint drop_source;    /* the timer that drops them, or 0 */
 };
 
 G_DEFINE_FINAL_TYPE(HkPatientPage, hk_patient_page, GTK_TYPE_WIDGET)
@@ -318,14 +323,69 @@ stop_building(HkPatientPage *self)
   g_clear_object(&self->paint_clock);
 }
 
+static void row_activated(GtkListBox *list, GtkListBoxRow *row, HkPatientPage *self);
+
+/* Drop some rows of the lists taken off screen, oldest list first. A
+ * timer at default priority, not an idle, for the reason given at
+ * painted(); each run is short, so frames and input come in between. */
+static gboolean
+drop_old_rows(gpointer user_data)
+{
+  HkPatientPage *self = user_data;
+  gboolean more = FALSE;
+
+  for (guint n = 0; n < DROP_ROWS && self->old_lists->len > 0; n++) {
+    GtkListBox *old = g_ptr_array_index(self->old_lists, 0);
+    GtkWidget *child = gtk_widget_get_last_child(GTK_WIDGET(old));
+
+    if (child)
+      gtk_list_box_remove(old, child);
+    else
+      g_ptr_array_remove_index(self->old_lists, 0);
+  }
+  more = self->old_lists->len > 0;
+  if (!more)
+    self->drop_source = 0;
+  return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/* A new, empty list box in place of the one on screen, which goes at once
+ * with all its rows. Its rows are destroyed later, a few at a time:
+ * destroying 2,000 rows took 200-300 ms, all of it between Enter and the
+ * next patient's first frame (bench/viewer, the 10 M store). */
+static void
+swap_timeline(HkPatientPage *self)
+{
+  GtkWidget *sw = gtk_widget_get_ancestor(GTK_WIDGET(self->timeline), GTK_TYPE_SCROLLED_WINDOW);
+  GtkListBox *old = self->timeline;
+  GtkWidget *box = gtk_list_box_new();
+
+  gtk_list_box_set_selection_mode(GTK_LIST_BOX(box), gtk_list_box_get_selection_mode(old));
+  gtk_list_box_set_activate_on_single_click(GTK_LIST_BOX(box),
+                                            gtk_list_box_get_activate_on_single_click(old));
+  gtk_widget_add_css_class(box, "hk-timeline");
+  gtk_accessible_update_property(GTK_ACCESSIBLE(box), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                 _("Documents, newest first"), -1);
+  gtk_list_box_set_header_func(GTK_LIST_BOX(box), header_func, self, NULL);
+  g_signal_connect(box, "row-activated", G_CALLBACK(row_activated), self);
+  /* No header function and no handler on the old list: nothing it does
+   * while its rows are dropped reaches the page. */
+  gtk_list_box_set_header_func(old, NULL, NULL, NULL);
+  g_signal_handlers_disconnect_by_data(old, self);
+  g_ptr_array_add(self->old_lists, g_object_ref(old));
+  gtk_scrolled_window_set_child(GTK_SCROLLED_WINDOW(sw), box);
+  gtk_adjustment_set_value(gtk_scrolled_window_get_vadjustment(GTK_SCROLLED_WINDOW(sw)), 0);
+  self->timeline = GTK_LIST_BOX(box);
+  if (!self->drop_source)
+    self->drop_source = g_timeout_add(DROP_EVERY_MS, drop_old_rows, self);
+}
+
 static void
 clear_timeline(HkPatientPage *self)
 {
-  GtkWidget *child;
-
   stop_building(self);
-  while ((child = gtk_widget_get_first_child(GTK_WIDGET(self->timeline))))
-    gtk_list_box_remove(self->timeline, child);
+  if (gtk_widget_get_first_child(GTK_WIDGET(self->timeline)))
+    swap_timeline(self);
   self->n_built = 0;
   g_clear_pointer(&self->docs, g_ptr_array_unref);
 }
@@ -712,6 +772,8 @@ hk_patient_page_dispose(GObject *object)
   g_clear_object(&self->cancel);
   g_clear_object(&self->client);
   stop_building(self);
+  g_clear_handle_id(&self->drop_source, g_source_remove);
+  g_clear_pointer(&self->old_lists, g_ptr_array_unref);
   g_clear_pointer(&self->docs, g_ptr_array_unref);
   gtk_widget_dispose_template(GTK_WIDGET(self), HK_TYPE_PATIENT_PAGE);
   G_OBJECT_CLASS(hk_patient_page_parent_class)->dispose(object);
@@ -773,6 +835,7 @@ hk_patient_page_init(HkPatientPage *self)
   self->max_docs = HK_PATIENT_PAGE_MAX_DOCS;
   self->first_rows = FIRST_ROWS;
   self->batch_rows = BATCH_ROWS;
+  self->old_lists = g_ptr_array_new_with_free_func(g_object_unref);
   self->selected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   gtk_string_list_append(types, _("All types"));
   for (const char *const *t = hk_format_doc_types(); *t; t++)

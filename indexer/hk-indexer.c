@@ -10,6 +10,7 @@
 #include "hk-store.h"
 #include "hk-inspect.h"
 #include "hk-thumbnail.h"
+#include "hk-textq.h"
 #include "hk-thumbq.h"
 #include "hk-time.h"
 #include "hk-watch.h"
@@ -126,6 +127,21 @@ hk_indexer_thumbnails(HkIndexer *ix, unsigned max)
   return ret == 0 && left;
 }
 
+/* Extract queued text the same way, after the thumbnails: both only ever
+ * follow a commit. \return true if more remain. */
+static bool
+hk_indexer_texts(HkIndexer *ix, unsigned max)
+{
+  unsigned left = 0;
+  int ret = hk_textq_drain(ix->store, max, (unsigned)ix->opt->workers, &left);
+
+  if (ret == -HK_ESEALED)
+    hk_ingest_refresh_seal(ix->ing);
+  else if (ret)
+    hk_warn("text extraction: %s", hk_strerror(ret));
+  return ret == 0 && left;
+}
+
 static void
 hk_indexer_report(HkIndexer *ix)
 {
@@ -182,7 +198,9 @@ hk_indexer_run(HkIndexer *ix)
       next_beat = now + HK_HEARTBEAT_S * G_USEC_PER_SEC;
     }
     bool more_thumbs = !hk_ingest_sealed(ix->ing) && hk_indexer_thumbnails(ix, 8);
-    int64_t wait_ms = more_thumbs ? 0 : (MIN(next_scan, next_beat) - g_get_monotonic_time()) / 1000;
+    bool more_texts = !hk_ingest_sealed(ix->ing) && hk_indexer_texts(ix, 8);
+    int64_t wait_ms =
+        more_thumbs || more_texts ? 0 : (MIN(next_scan, next_beat) - g_get_monotonic_time()) / 1000;
     int pr = poll(pfd, 2, (int)CLAMP(wait_ms, 0, 60000));
     if (pr < 0 && errno != EINTR) {
       ret = hk_err_from_errno(errno);
@@ -416,6 +434,8 @@ main(int argc, char **argv)
       hk_info("scan committed in %.3f s; drawing the thumbnails left",
               (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
     while (ret == 0 && hk_indexer_thumbnails(&ix, 64))
+      ;
+    while (ret == 0 && !hk_ingest_sealed(ix.ing) && hk_indexer_texts(&ix, 64))
       ;
     if (ret == 0)
       ret = hk_ingest_heartbeat(ix.ing, HK_INDEXER_STOPPED, 0);

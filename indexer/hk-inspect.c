@@ -1,6 +1,7 @@
 #include "hk-inspect.h"
 
 #include "hk-error.h"
+#include "hk-extract.h"
 #include "hk-sandbox.h"
 #include "hk-thumbnail.h"
 
@@ -48,7 +49,7 @@ typedef struct {
   uint32_t magic;
   uint32_t type;
   uint32_t want_thumb;
-  uint32_t pad;
+  uint32_t want_text; /* answer the text layer (a page list) in the thumbnail's place */
   uint64_t len;
 } HkRequest;
 
@@ -261,7 +262,10 @@ hk_worker_main(int in, int out, HkSandboxProfile profile)
       reason = g_strdup("the parser's sandbox could not be set up: not parsed");
     } else if (!type) {
       reason = g_strdup("unsupported content type");
-    } else if ((reason = hk_test_hook(type, served)) == NULL) {
+    } else if ((reason = hk_test_hook(type, served)) == NULL && rq.want_text) {
+      ret = rq.type == HK_TYPE_PDF ? hk_extract_pdf(data, (size_t)rq.len, &thumb, &reason)
+                                   : (reason = g_strdup("no text layer in this type"), -HK_EINVAL);
+    } else if (!reason) {
       ret = hk_thumbnail_check(type, data, (size_t)rq.len, rq.want_thumb != 0, &thumb, &reason);
     }
     /* The bytes are freed before the answer: a parser that corrupted the
@@ -481,6 +485,7 @@ hk_worker_begin(HkWorker *w, HkInspectJob *job, size_t idx)
                               : g_strcmp0(job->content_type, "image/jpeg") == 0    ? HK_TYPE_JPEG
                                                                                    : 0,
                       .want_thumb = job->want_thumb,
+                      .want_text = job->want_text,
                       .len = job->len};
   w->sent = 0;
   g_byte_array_set_size(w->buf, 0);
@@ -585,7 +590,8 @@ out:
 /* Why a worker died on a document; whether the document may be tried again
  * in a fresh worker. */
 static char *
-hk_fault_reason(const HkWorker *w, int status, uint64_t ticks, bool malformed, bool *retry)
+hk_fault_reason(const HkWorker *w, int status, uint64_t ticks, bool malformed, bool *retry,
+                bool *limit)
 {
   const char *type = w->job->content_type;
   long hz = sysconf(_SC_CLK_TCK);
@@ -593,6 +599,8 @@ hk_fault_reason(const HkWorker *w, int status, uint64_t ticks, bool malformed, b
   char *reason;
 
   *retry = false;
+  *limit = w->timed_out || (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) ||
+           (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && cpu_spent);
   if (w->timed_out) {
     reason =
         g_strdup_printf("parser took longer than %u s on this %s (killed)", hk_limits.wall_s, type);
@@ -644,7 +652,9 @@ hk_worker_end(HkWorker *w, HkPump res, bool malformed)
     memcpy(hdr, w->buf->data, sizeof hdr);
     g_free(job->reason);
     job->reason = hdr[1] ? g_strndup((const char *)w->buf->data + HK_ANSWER_HDR, hdr[1]) : NULL;
-    if (hdr[2])
+    if (hdr[2] && job->want_text)
+      job->text = g_bytes_new(w->buf->data + HK_ANSWER_HDR + hdr[1], hdr[2]);
+    else if (hdr[2])
       job->thumb = g_bytes_new(w->buf->data + HK_ANSWER_HDR + hdr[1], hdr[2]);
     job->ret = hdr[0] == 0 ? 0 : hdr[0] == 2 ? -HK_EIO : -HK_EINVAL;
     w->served++;
@@ -662,7 +672,7 @@ hk_worker_end(HkWorker *w, HkPump res, bool malformed)
     g_byte_array_append(dead.buf, w->buf->data, w->buf->len);
     hk_worker_retire(w, &status, &ticks);
     g_free(job->reason);
-    job->reason = hk_fault_reason(&dead, status, ticks, malformed, &retry);
+    job->reason = hk_fault_reason(&dead, status, ticks, malformed, &retry, &job->limit_hit);
     job->ret = -HK_EINVAL;
     g_byte_array_unref(dead.buf);
   }
@@ -680,6 +690,8 @@ hk_inspect_batch(HkInspectJob *jobs, size_t n, unsigned parallel)
   parallel = CLAMP(parallel, 1, HK_INSPECT_MAX_PARALLEL);
   for (size_t i = 0; i < n; i++) {
     jobs[i].thumb = NULL;
+    jobs[i].text = NULL;
+    jobs[i].limit_hit = false;
     jobs[i].reason = NULL;
     jobs[i].ret = 0;
     /* Plain text needs no parser worth isolating; a type no parser takes

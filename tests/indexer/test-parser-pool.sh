@@ -42,8 +42,9 @@ assert_eq 6 "$(stat_field "$T/st-reuse" documents)" "six documents ingested"
 # Thumbnails are kept per content: one JPEG's, one PDF's.
 assert_eq 2 "$(stat_field "$T/st-reuse" thumbnails)" "two thumbnails"
 # Six documents in one parse worker, the PDF's first page in a render
-# worker: a fork per document would start seven.
-assert_eq "2 7 0" "$(workers "$T/log-reuse")" "2 workers for 7 parses (started, answered, retried)"
+# worker: a fork per document would start seven. The three PDFs' text
+# layers are read after the commit in the same parse worker: ten answers.
+assert_eq "2 10 0" "$(workers "$T/log-reuse")" "2 workers for 10 parses (started, answered, retried)"
 
 # ---- 2. A refusal retires the worker that made it.
 D=$T/drop-refuse

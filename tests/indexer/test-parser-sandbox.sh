@@ -51,11 +51,12 @@ for _ in $(seq 600); do
 done
 wait "$ix" || fail "indexer with paused children: $(tail -3 "$T/log1")"
 # The JPEG and the PDF in one parse worker, the PDF's thumbnail in a render
-# worker (its sandbox may read fonts): two workers, three documents.
+# worker (its sandbox may read fonts), and the PDF's text layer, after the
+# commit, in the parse worker again: two workers, four answers.
 [ "$confined" -ge 2 ] || fail "saw only $confined confined parser workers (want 2)"
 ok "$confined parser workers seen confined, each with only its pipes"
-grep -q "parsers: 2 workers started, 3 documents answered" "$T/log1" ||
-  fail "want 2 workers for 3 documents: $(grep parsers: "$T/log1")"
+grep -q "parsers: 2 workers started, 4 documents answered" "$T/log1" ||
+  fail "want 2 workers for 4 answers: $(grep parsers: "$T/log1")"
 ok "one worker parsed both documents, another drew the thumbnail"
 assert_eq 2 "$(stat_field "$T/st1" documents)" "both documents ingested by confined children"
 assert_eq 2 "$(stat_field "$T/st1" thumbnails)" "both thumbnails drawn by confined children"

@@ -168,8 +168,8 @@ hk_store_get_text_page(hk_txn *t, const char *doc_id, uint32_t version, uint32_t
 
 /* ---- verify and stats ---- */
 
-/* The name of a text key for verify's messages: "<id> v<N>", or the key's
- * length if it is not one. */
+/* The name of a text key for verify's messages: "<id> v<N>", "<id> v<N>
+ * page <P>", or the key's length if it is neither. */
 static void
 hk_text_key_name(const MDB_val *k, char *buf, size_t cap)
 {
@@ -180,7 +180,12 @@ hk_text_key_name(const MDB_val *k, char *buf, size_t cap)
     return;
   }
   hk_version_doc_id_hex(k->mv_data, id);
-  g_snprintf(buf, cap, "%s v%u", id, (unsigned)hk_row_get((const uint8_t *)k->mv_data + 8, 4));
+  if (k->mv_size == HK_TEXT_PAGE_KEY)
+    g_snprintf(buf, cap, "%s v%u page %u", id,
+               (unsigned)hk_row_get((const uint8_t *)k->mv_data + 8, 4),
+               (unsigned)hk_row_get((const uint8_t *)k->mv_data + HK_TEXT_KEY, 4));
+  else
+    g_snprintf(buf, cap, "%s v%u", id, (unsigned)hk_row_get((const uint8_t *)k->mv_data + 8, 4));
 }
 
 /* Walk one text table, checking each entry with what its key and value
@@ -228,9 +233,6 @@ hk_text_check_table(hk_txn *t, int db, const char *what, FILE *err, uint64_t *ch
         problem = "page without a status record";
       else if (got != -HK_ENOTFOUND && got != 0)
         ret = got;
-      if (problem) {
-        g_snprintf(name + strlen(name), sizeof name - strlen(name), " page %u", n);
-      }
     }
     if (problem) {
       fprintf(err, "TEXT %s (%s): %s\n", name, what, problem);

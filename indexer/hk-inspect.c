@@ -109,12 +109,14 @@ hk_read_all(int fd, void *buf, size_t len)
  * within the CPU limit, that add up to more than it), or on
  * its second document and later ones it exits without an answer ("exit2": a
  * fault left behind by an earlier document; a signal would need a system
- * call the sandbox refuses). It runs only after
+ * call the sandbox refuses), or refuses to read a text layer while it
+ * checks and draws as usual ("notext": a document that passed its checks
+ * and then fails extraction, tests/server/test-text-api.py). It runs only after
  * hk_sandbox_enter(): it cannot lift any restriction, only make the worker
  * stop, wait or fail as a hostile file would make a parser do. Returns a
  * reason to refuse the document with, or NULL to parse it as usual. */
 static char *
-hk_test_hook(const char *content_type, unsigned served)
+hk_test_hook(const char *content_type, unsigned served, bool text)
 {
   const char *hook = getenv("HK_TEST_PARSER_HOOK"), *colon;
   char *reason = NULL;
@@ -155,6 +157,8 @@ hk_test_hook(const char *content_type, unsigned served)
     while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 600);
   } else if (n == 5 && strncmp(hook, "exit2", n) == 0 && served >= 1) {
     _exit(70);
+  } else if (n == 6 && strncmp(hook, "notext", n) == 0 && text) {
+    reason = g_strdup("test hook: the text layer was not read");
   } else if (n == 5 && strncmp(hook, "alloc", n) == 0) {
     enum { HK_CHUNKS = 64 }; /* 64 x 64 MiB = 4 GiB */
     void *chunk[HK_CHUNKS];
@@ -262,7 +266,7 @@ hk_worker_main(int in, int out, HkSandboxProfile profile)
       reason = g_strdup("the parser's sandbox could not be set up: not parsed");
     } else if (!type) {
       reason = g_strdup("unsupported content type");
-    } else if ((reason = hk_test_hook(type, served)) == NULL && rq.want_text) {
+    } else if ((reason = hk_test_hook(type, served, rq.want_text != 0)) == NULL && rq.want_text) {
       ret = rq.type == HK_TYPE_PDF ? hk_extract_pdf(data, (size_t)rq.len, &thumb, &reason)
                                    : (reason = g_strdup("no text layer in this type"), -HK_EINVAL);
     } else if (!reason) {

@@ -584,7 +584,7 @@ START_TEST(test_verify_catches_damage)
   fclose(err);
   ck_assert_uint_eq(bad, 2);
   ck_assert_msg(strstr(out, "v1 page 2 (page): page beyond its status record's count"), "%s", out);
-  ck_assert_msg(strstr(out, "v7 (page): no such version"), "%s", out);
+  ck_assert_msg(strstr(out, "v7 page 1 (page): no such version"), "%s", out);
   free(out);
   hk_store_close(fx.s);
   fx.s = NULL;

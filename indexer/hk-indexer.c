@@ -10,6 +10,7 @@
 #include "hk-store.h"
 #include "hk-inspect.h"
 #include "hk-thumbnail.h"
+#include "hk-ocr.h"
 #include "hk-textq.h"
 #include "hk-thumbq.h"
 #include "hk-time.h"
@@ -46,6 +47,7 @@ typedef struct {
   gint parser_cpu;
   gint parser_timeout;
   gint parser_memory;
+  gboolean no_ocr;
   gboolean verbose;
 } HkIndexerOptions;
 
@@ -294,40 +296,42 @@ main(int argc, char **argv)
                            .workers = (gint)g_get_num_processors(), .parser_cpu = 20,
                            .parser_timeout = 30, .parser_memory = 2048 };
   GOptionEntry entries[] = {
-    { "store", 0, 0, G_OPTION_ARG_FILENAME, &opt.store_dir, "Document store folder", "DIR" },
-    { "drop", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.drops,
-      "Drop folder, named NAME (repeatable; a bare DIR is named \"drop\")", "[NAME=]DIR" },
-    { "ssmix2", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.ssmix2,
-      "SS-MIX2 storage root, named NAME (repeatable; a bare DIR is named \"ssmix2\")",
-      "[NAME=]DIR" },
-    { "once", 0, 0, G_OPTION_ARG_NONE, &opt.once, "Ingest what is present, then exit", NULL },
-    { "poll-interval", 0, 0, G_OPTION_ARG_INT, &opt.poll_interval,
-      "Seconds between full rescans (default 30)", "SECONDS" },
-    { "tripwire-threshold", 0, 0, G_OPTION_ARG_INT, &opt.tripwire_threshold,
-      "Seal after more than N suspect files in the window (default 10)", "N" },
-    { "tripwire-window", 0, 0, G_OPTION_ARG_INT, &opt.tripwire_window,
-      "Tripwire window in seconds (default 300)", "SECONDS" },
-    { "replace-threshold", 0, 0, G_OPTION_ARG_INT, &opt.replace_threshold,
-      "Seal after more than N valid replacements of stored documents in the window (default "
-      "50)",
-      "N" },
-    { "replace-window", 0, 0, G_OPTION_ARG_INT, &opt.replace_window,
-      "Replacement window in seconds (default 300)", "SECONDS" },
-    { "max-size", 0, 0, G_OPTION_ARG_INT, &opt.max_size_mb,
-      "Largest document accepted, in MiB (default 256)", "MIB" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &opt.batch, "Documents per transaction (default 128)", "N" },
-    { "workers", 0, 0, G_OPTION_ARG_INT, &opt.workers,
-      "Parser processes at once (default: the number of cores)", "N" },
-    { "parser-cpu", 0, 0, G_OPTION_ARG_INT, &opt.parser_cpu,
-      "CPU seconds one parser process may use on a document (default 20)", "SECONDS" },
-    { "parser-timeout", 0, 0, G_OPTION_ARG_INT, &opt.parser_timeout,
-      "Seconds one parser process may take on a document (default 30)", "SECONDS" },
-    { "parser-memory", 0, 0, G_OPTION_ARG_INT, &opt.parser_memory,
-      "Memory one parser process may add, in MiB (default 2048)", "MIB" },
-    { "map-size", 0, 0, G_OPTION_ARG_INT, &opt.map_size_mb,
-      "Map of the store, in MiB (default 1048576 = 1 TiB; doubles when full)", "MIB" },
-    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Log debug messages", NULL },
-    { NULL },
+      {"store", 0, 0, G_OPTION_ARG_FILENAME, &opt.store_dir, "Document store folder", "DIR"},
+      {"drop", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.drops,
+       "Drop folder, named NAME (repeatable; a bare DIR is named \"drop\")", "[NAME=]DIR"},
+      {"ssmix2", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.ssmix2,
+       "SS-MIX2 storage root, named NAME (repeatable; a bare DIR is named \"ssmix2\")",
+       "[NAME=]DIR"},
+      {"once", 0, 0, G_OPTION_ARG_NONE, &opt.once, "Ingest what is present, then exit", NULL},
+      {"poll-interval", 0, 0, G_OPTION_ARG_INT, &opt.poll_interval,
+       "Seconds between full rescans (default 30)", "SECONDS"},
+      {"tripwire-threshold", 0, 0, G_OPTION_ARG_INT, &opt.tripwire_threshold,
+       "Seal after more than N suspect files in the window (default 10)", "N"},
+      {"tripwire-window", 0, 0, G_OPTION_ARG_INT, &opt.tripwire_window,
+       "Tripwire window in seconds (default 300)", "SECONDS"},
+      {"replace-threshold", 0, 0, G_OPTION_ARG_INT, &opt.replace_threshold,
+       "Seal after more than N valid replacements of stored documents in the window (default "
+       "50)",
+       "N"},
+      {"replace-window", 0, 0, G_OPTION_ARG_INT, &opt.replace_window,
+       "Replacement window in seconds (default 300)", "SECONDS"},
+      {"max-size", 0, 0, G_OPTION_ARG_INT, &opt.max_size_mb,
+       "Largest document accepted, in MiB (default 256)", "MIB"},
+      {"batch", 0, 0, G_OPTION_ARG_INT, &opt.batch, "Documents per transaction (default 128)", "N"},
+      {"workers", 0, 0, G_OPTION_ARG_INT, &opt.workers,
+       "Parser processes at once (default: the number of cores)", "N"},
+      {"parser-cpu", 0, 0, G_OPTION_ARG_INT, &opt.parser_cpu,
+       "CPU seconds one parser process may use on a document (default 20)", "SECONDS"},
+      {"parser-timeout", 0, 0, G_OPTION_ARG_INT, &opt.parser_timeout,
+       "Seconds one parser process may take on a document (default 30)", "SECONDS"},
+      {"parser-memory", 0, 0, G_OPTION_ARG_INT, &opt.parser_memory,
+       "Memory one parser process may add, in MiB (default 2048)", "MIB"},
+      {"no-ocr", 0, 0, G_OPTION_ARG_NONE, &opt.no_ocr,
+       "Do not read scans by OCR (their text stays \"needs_ocr\")", NULL},
+      {"map-size", 0, 0, G_OPTION_ARG_INT, &opt.map_size_mb,
+       "Map of the store, in MiB (default 1048576 = 1 TiB; doubles when full)", "MIB"},
+      {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Log debug messages", NULL},
+      {NULL},
   };
   HkIndexer ix = { .opt = &opt, .lock_fd = -1 };
   HkIngestConfig cfg = { 0 };
@@ -425,6 +429,8 @@ main(int argc, char **argv)
                                              .wall_s = (unsigned)opt.parser_timeout,
                                              .memory_mib = (unsigned)opt.parser_memory });
   hk_thumbnail_warmup();
+  if (opt.no_ocr)
+    hk_ocr_disable();
   if (opt.once) {
     int64_t t0 = g_get_monotonic_time();
     ret = hk_ingest_sealed(ix.ing) ? -HK_ESEALED : hk_indexer_full_scan(&ix);

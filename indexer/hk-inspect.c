@@ -2,6 +2,7 @@
 
 #include "hk-error.h"
 #include "hk-extract.h"
+#include "hk-ocr.h"
 #include "hk-sandbox.h"
 #include "hk-thumbnail.h"
 
@@ -267,8 +268,10 @@ hk_worker_main(int in, int out, HkSandboxProfile profile)
     } else if (!type) {
       reason = g_strdup("unsupported content type");
     } else if ((reason = hk_test_hook(type, served, rq.want_text != 0)) == NULL && rq.want_text) {
+      /* A PDF's text layer, or a scan's text by OCR (the model came with
+       * the fork: hk-ocr.h). */
       ret = rq.type == HK_TYPE_PDF ? hk_extract_pdf(data, (size_t)rq.len, &thumb, &reason)
-                                   : (reason = g_strdup("no text layer in this type"), -HK_EINVAL);
+                                   : hk_ocr_jpeg(data, (size_t)rq.len, &thumb, &reason);
     } else if (!reason) {
       ret = hk_thumbnail_check(type, data, (size_t)rq.len, rq.want_thumb != 0, &thumb, &reason);
     }

@@ -4,6 +4,7 @@
 #include "hk-extract.h"
 #include "hk-inspect.h"
 #include "hk-log.h"
+#include "hk-ocr.h"
 #include "hk-time.h"
 
 #include <string.h>
@@ -113,7 +114,18 @@ hk_textq_run(HkTextItem *items, guint n, unsigned parallel)
   HkInspectJob *jobs = g_new0(HkInspectJob, MAX(n, 1));
   guint *of = g_new0(guint, MAX(n, 1));
   guint njobs = 0;
+  bool ocr = false;
 
+  /* The OCR model is loaded with the first scan, not at start-up (it costs
+   * a second or two and tens of MiB); the workers forked before it lack
+   * it and are replaced. */
+  for (guint i = 0; i < n; i++) {
+    if (!items[i].status && strcmp(items[i].content_type, "image/jpeg") == 0) {
+      if (hk_ocr_warmup(&ocr))
+        hk_inspect_shutdown();
+      break;
+    }
+  }
   for (guint i = 0; i < n; i++) {
     HkTextItem *it = &items[i];
     gsize len = 0;
@@ -126,6 +138,10 @@ hk_textq_run(HkTextItem *items, guint n, unsigned parallel)
     } else if (strcmp(it->content_type, "application/pdf") == 0) {
       jobs[njobs] = (HkInspectJob){
           .content_type = "application/pdf", .data = data, .len = len, .want_text = true};
+      of[njobs++] = i;
+    } else if (strcmp(it->content_type, "image/jpeg") == 0 && ocr) {
+      jobs[njobs] =
+          (HkInspectJob){.content_type = "image/jpeg", .data = data, .len = len, .want_text = true};
       of[njobs++] = i;
     } else if (strcmp(it->content_type, "image/jpeg") == 0) {
       it->status = HK_TEXT_NEEDS_OCR;
@@ -148,10 +164,10 @@ hk_textq_run(HkTextItem *items, guint n, unsigned parallel)
     } else {
       it->status = job->limit_hit ? HK_TEXT_TIMEOUT : HK_TEXT_FAILED;
       /* A worker is hostile input's parser: what it answers is checked. */
-      it->reason = job->ret == 0 ? g_strdup("the PDF parser's text answer was malformed")
+      it->reason = job->ret == 0 ? g_strdup("the parser's text answer was malformed")
                                  : g_steal_pointer(&job->reason);
       if (!it->reason)
-        it->reason = g_strdup("the PDF parser gave no reason");
+        it->reason = g_strdup("the parser gave no reason");
     }
     if (job->text)
       g_bytes_unref(job->text);

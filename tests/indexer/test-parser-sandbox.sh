@@ -51,12 +51,13 @@ for _ in $(seq 600); do
 done
 wait "$ix" || fail "indexer with paused children: $(tail -3 "$T/log1")"
 # The JPEG and the PDF in one parse worker, the PDF's thumbnail in a render
-# worker (its sandbox may read fonts), and the PDF's text layer, after the
-# commit, in the parse worker again: two workers, four answers.
+# worker (its sandbox may read fonts); after the commit the JPEG's OCR
+# loads the model and replaces the workers (hk-ocr.h), and a third reads
+# the PDF's text layer and the JPEG's text: three workers, five answers.
 [ "$confined" -ge 2 ] || fail "saw only $confined confined parser workers (want 2)"
 ok "$confined parser workers seen confined, each with only its pipes"
-grep -q "parsers: 2 workers started, 4 documents answered" "$T/log1" ||
-  fail "want 2 workers for 4 answers: $(grep parsers: "$T/log1")"
+grep -q "parsers: 3 workers started, 5 documents answered" "$T/log1" ||
+  fail "want 3 workers for 5 answers: $(grep parsers: "$T/log1")"
 ok "one worker parsed both documents, another drew the thumbnail"
 assert_eq 2 "$(stat_field "$T/st1" documents)" "both documents ingested by confined children"
 assert_eq 2 "$(stat_field "$T/st1" thumbnails)" "both thumbnails drawn by confined children"

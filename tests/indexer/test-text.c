@@ -7,6 +7,7 @@
 #include "hk-error.h"
 #include "hk-extract.h"
 #include "hk-inspect.h"
+#include "hk-ocr.h"
 #include "hk-sha256.h"
 #include "hk-store.h"
 #include "hk-test.h"
@@ -19,6 +20,7 @@
 #include <lmdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <turbojpeg.h>
 
 /* ---- helpers ---- */
 
@@ -496,22 +498,126 @@ START_TEST(test_plain_truncated)
 }
 END_TEST
 
-/* A JPEG scan: "needs OCR", no pages, off the queue. */
-START_TEST(test_jpeg_needs_ocr)
+/* A scan of known Japanese text, as a scanner would send it: lines drawn
+ * in a CJK face on a white page, grey, as a JPEG. */
+static GBytes *
+make_scan(const char *const *lines, unsigned n)
 {
-  static const unsigned char jpeg[] = {0xFF, 0xD8, 0xFF, 0xE0, 0, 0};
-  char id[HK_DOC_ID_LEN + 1];
+  int w = 900, h = 120 + 70 * (int)n;
+  cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+  cairo_t *cr = cairo_create(surf);
+  unsigned char *buf = NULL;
+  unsigned long size = 0;
+  tjhandle tj = tjInitCompress();
+  GBytes *out;
+
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  cairo_select_font_face(cr, "Noto Sans CJK JP", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(cr, 36);
+  for (unsigned i = 0; i < n; i++) {
+    cairo_move_to(cr, 40, 90 + 70 * i);
+    cairo_show_text(cr, lines[i]);
+  }
+  cairo_surface_flush(surf);
+  ck_assert_int_eq(tjCompress2(tj, cairo_image_surface_get_data(surf), w,
+                               cairo_image_surface_get_stride(surf), h, TJPF_BGRX, &buf, &size,
+                               TJSAMP_420, 90, 0),
+                   0);
+  out = g_bytes_new(buf, size);
+  tjFree(buf);
+  tjDestroy(tj);
+  cairo_destroy(cr);
+  cairo_surface_destroy(surf);
+  return out;
+}
+
+/* A JPEG scan is read by OCR in a confined worker: one page, source ocr,
+ * with a confidence, the known words found, without the spaces Tesseract
+ * puts between Japanese characters. */
+START_TEST(test_jpeg_ocr)
+{
+  static const char *const lines[] = {"ペニシリンにアレルギー", "造影剤の使用に同意する"};
+  GBytes *scan = make_scan(lines, 2);
+  char id[HK_DOC_ID_LEN + 1], *text;
   HkTextInfo info;
+  HkTextPage page;
+  hk_txn *t = NULL;
+  gsize len;
+  const void *data = g_bytes_get_data(scan, &len);
   Fx fx;
 
-  fx_open(&fx, "text-jpeg");
-  add_doc(&fx, "T:J", "image/jpeg", jpeg, sizeof jpeg, id);
+  fx_open(&fx, "text-ocr");
+  add_doc(&fx, "T:J", "image/jpeg", data, len, id);
+  ck_assert(queued(&fx, id));
+  drain_all(&fx);
+  get_info(&fx, id, &info, NULL);
+  ck_assert_uint_eq(info.status, HK_TEXT_DONE);
+  ck_assert_uint_eq(info.source, HK_TEXT_SOURCE_OCR);
+  ck_assert_uint_eq(info.pages, 1);
+  ck_assert(!queued(&fx, id));
+  ck_assert_int_eq(hk_txn_begin(fx.s, false, &t), 0);
+  ck_assert_int_eq(hk_store_get_text_page(t, id, 1, 1, &page), 0);
+  ck_assert_uint_eq(page.source, HK_TEXT_SOURCE_OCR);
+  ck_assert_uint_le(page.confidence, 10000);
+  ck_assert_uint_ge(page.confidence, 5000);
+  text = g_strndup(page.text.p, page.text.len);
+  hk_txn_abort(t);
+  ck_assert_msg(strstr(text, "ペニシリン") && strstr(text, "造影剤"), "OCR: %s", text);
+  ck_assert_msg(!strstr(text, "ペ ニ"), "spaces between kana: %s", text);
+  g_free(text);
+  g_bytes_unref(scan);
+  fx_close(&fx);
+}
+END_TEST
+
+/* With OCR off (hikae-indexer --no-ocr), a scan is "needs OCR": no pages,
+ * off the queue, no worker asked. */
+START_TEST(test_jpeg_no_ocr)
+{
+  static const char *const lines[] = {"肺炎"};
+  GBytes *scan = make_scan(lines, 1);
+  char id[HK_DOC_ID_LEN + 1];
+  HkTextInfo info;
+  gsize len;
+  const void *data = g_bytes_get_data(scan, &len);
+  unsigned answered = hk_inspect_stats().answered;
+  Fx fx;
+
+  hk_ocr_disable();
+  fx_open(&fx, "text-no-ocr");
+  add_doc(&fx, "T:J", "image/jpeg", data, len, id);
   drain_all(&fx);
   get_info(&fx, id, &info, NULL);
   ck_assert_uint_eq(info.status, HK_TEXT_NEEDS_OCR);
   ck_assert_uint_eq(info.pages, 0);
   ck_assert(!queued(&fx, id));
+  ck_assert_uint_eq(hk_inspect_stats().answered, answered);
+  g_bytes_unref(scan);
   fx_close(&fx);
+}
+END_TEST
+
+/* Spaces Tesseract puts between Japanese characters go; those between
+ * Latin words, or next to a Latin word, stay. */
+START_TEST(test_ocr_join)
+{
+  static const char *const cases[][2] = {
+      {"ペ ニ シ リ ン", "ペニシリン"},
+      {"造 影 剤  を 使 用", "造影剤を使用"},
+      {"CT 造 影", "CT 造影"},
+      {"blood pressure 120", "blood pressure 120"},
+      {"肺 炎\n癌", "肺炎\n癌"},
+      {"（ 注 ）", "（注）"},
+      {"", ""},
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    char *got = hk_ocr_join(cases[i][0]);
+    ck_assert_str_eq(got, cases[i][1]);
+    g_free(got);
+  }
 }
 END_TEST
 
@@ -668,6 +774,7 @@ text_suite(void)
 
   tcase_add_test(codec, test_codec_roundtrip);
   tcase_add_test(codec, test_codec_list_limits);
+  tcase_add_test(codec, test_ocr_join);
   suite_add_tcase(s, codec);
   tcase_add_test(queue, test_plain_text_after_commit);
   tcase_add_test(queue, test_pdf_pages);
@@ -675,7 +782,8 @@ text_suite(void)
   tcase_add_test(queue, test_pdf_timeout);
   tcase_add_test(queue, test_plain_invalid_utf8);
   tcase_add_test(queue, test_plain_truncated);
-  tcase_add_test(queue, test_jpeg_needs_ocr);
+  tcase_add_test(queue, test_jpeg_ocr);
+  tcase_add_test(queue, test_jpeg_no_ocr);
   tcase_add_test(queue, test_verify_catches_damage);
   tcase_add_test(queue, test_tables_absent_read_only);
   suite_add_tcase(s, queue);

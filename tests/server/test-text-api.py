@@ -5,7 +5,7 @@ A real store built by the real hikae-indexer from a drop folder, the real
 hikae-server over TLS on loopback (helpers of hk_it.py):
 - GET /documents/{id} carries "text": done with its source and page count
   for a plain-text note and a 3-page PDF whose middle page has no text
-  (stored empty), needs_ocr for a JPEG scan;
+  (stored empty), and for a JPEG read by OCR;
 - a PDF that passed its checks and whose text layer then cannot be read
   (HK_TEST_PARSER_HOOK=notext in the confined worker) is served, its status
   failed with the reason, after 3 attempts;
@@ -79,7 +79,7 @@ def main():
         ids = {v["source_id"]: v["id"] for v in ls}
         st = json.loads(run(hk.ADMIN, "stats", "--store", store).stdout)
         check((st["texts_done"], st["texts_pending"], st["texts_failed"], st["texts_needs_ocr"])
-              == (2, 0, 1, 1), "stats: %s" % st)
+              == (3, 0, 1, 0), "stats: %s" % st)
         run(hk.ADMIN, "verify", "--store", store)
 
         env.start_server(store)
@@ -95,8 +95,9 @@ def main():
         t = text_of("TX:PDF")
         check(t == {"status": "done", "source": "pdf", "pages": 3, "empty_pages": 1,
                     "truncated": False, "attempts": 1, "reason": None}, "pdf: %s" % t)
+        # A photograph, not a page of text: OCR reads it, finding little.
         t = text_of("TX:JPG")
-        check(t["status"] == "needs_ocr" and t["pages"] == 0 and t["source"] is None,
+        check(t["status"] == "done" and t["pages"] == 1 and t["source"] == "ocr",
               "jpeg: %s" % t)
         t = text_of("TX:FAIL")
         check(t["status"] == "failed" and t["attempts"] == 3 and

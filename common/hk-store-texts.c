@@ -175,12 +175,11 @@ hk_text_key_name(const MDB_val *k, char *buf, size_t cap)
 {
   char id[HK_DOC_ID_LEN + 1];
 
-  if (k->mv_size < HK_TEXT_KEY) {
+  if (k->mv_size >= HK_TEXT_KEY)
+    hk_version_doc_id_hex(k->mv_data, id);
+  if (k->mv_size < HK_TEXT_KEY)
     g_snprintf(buf, cap, "(a key of %zu bytes)", k->mv_size);
-    return;
-  }
-  hk_version_doc_id_hex(k->mv_data, id);
-  if (k->mv_size == HK_TEXT_PAGE_KEY)
+  else if (k->mv_size == HK_TEXT_PAGE_KEY)
     g_snprintf(buf, cap, "%s v%u page %u", id,
                (unsigned)hk_row_get((const uint8_t *)k->mv_data + 8, 4),
                (unsigned)hk_row_get((const uint8_t *)k->mv_data + HK_TEXT_KEY, 4));

@@ -71,7 +71,9 @@ hk_text_info_decode(const void *data, size_t len, HkTextInfo *out)
   if (out->status >= HK_TEXT_STATUS_MAX || out->source >= HK_TEXT_SOURCE_MAX ||
       out->empty_pages > out->pages)
     goto out;
-  if (hk_row_str(&at, end, &out->reason) && at == end)
+  /* The API writes the reason as it is (hk-textq.c makes it UTF-8). */
+  if (hk_row_str(&at, end, &out->reason) && at == end &&
+      (!out->reason.p || g_utf8_validate(out->reason.p, out->reason.len, NULL)))
     ret = 0;
 out:
   return ret;

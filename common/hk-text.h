@@ -89,7 +89,8 @@ typedef struct {
 void hk_text_info_encode(const HkTextInfo *info, GByteArray *out);
 /* Check the whole of data as a status record and decode it.
  * \return 0, or -HK_ECORRUPT for another layout, an unknown status or
- * source, a length that passes the end, or bytes left over. */
+ * source, a length that passes the end, bytes left over, or a reason that
+ * is not UTF-8. */
 int hk_text_info_decode(const void *data, size_t len, HkTextInfo *out);
 
 /* Append a page record to out: text of len bytes. */

@@ -200,7 +200,10 @@ hk_indexer_run(HkIndexer *ix)
       next_beat = now + HK_HEARTBEAT_S * G_USEC_PER_SEC;
     }
     bool more_thumbs = !hk_ingest_sealed(ix->ing) && hk_indexer_thumbnails(ix, 8);
-    bool more_texts = !hk_ingest_sealed(ix->ing) && hk_indexer_texts(ix, 8);
+    /* One document per worker at a time: an OCR takes seconds, and the
+     * sources are looked at again only between two drains. */
+    bool more_texts =
+        !hk_ingest_sealed(ix->ing) && hk_indexer_texts(ix, (unsigned)ix->opt->workers);
     int64_t wait_ms =
         more_thumbs || more_texts ? 0 : (MIN(next_scan, next_beat) - g_get_monotonic_time()) / 1000;
     int pr = poll(pfd, 2, (int)CLAMP(wait_ms, 0, 60000));

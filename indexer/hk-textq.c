@@ -84,8 +84,12 @@ hk_textq_put(hk_txn *t, void *data)
     HkTextListReader list = {0}, walk;
     bool failed = it->status == HK_TEXT_FAILED || it->status == HK_TEXT_TIMEOUT;
     if (it->reason) {
+      size_t n = MIN(strlen(it->reason), HK_TEXT_REASON_MAX);
+      /* Cut at a character boundary: the API writes the reason as it is. */
+      while (n > 0 && n < strlen(it->reason) && ((unsigned char)it->reason[n] & 0xC0) == 0x80)
+        n--;
       info.reason.p = it->reason;
-      info.reason.len = (uint32_t)MIN(strlen(it->reason), HK_TEXT_REASON_MAX);
+      info.reason.len = (uint32_t)n;
     }
     if (it->list) {
       /* Decoded once in hk_textq_run. */
@@ -174,6 +178,15 @@ hk_textq_run(HkTextItem *items, guint n, unsigned parallel)
     if (job->thumb)
       g_bytes_unref(job->thumb);
     g_free(job->reason);
+  }
+  /* A worker's reason is a hostile parser's words: the API writes the
+   * stored reason as it is, so it is made UTF-8 here. */
+  for (guint i = 0; i < n; i++) {
+    if (items[i].reason) {
+      char *valid = g_utf8_make_valid(items[i].reason, -1);
+      g_free(items[i].reason);
+      items[i].reason = valid;
+    }
   }
   g_free(of);
   g_free(jobs);

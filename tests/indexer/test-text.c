@@ -208,6 +208,10 @@ START_TEST(test_codec_roundtrip)
   b->data[1] = HK_TEXT_DONE;
   b->data[0] = 2;
   ck_assert_int_eq(hk_text_info_decode(b->data, b->len, &out), -HK_ECORRUPT);
+  /* Nor a reason that is not UTF-8: the API writes it as it is. */
+  b->data[0] = HK_TEXT_VERSION;
+  b->data[b->len - 1] = 0xFF;
+  ck_assert_int_eq(hk_text_info_decode(b->data, b->len, &out), -HK_ECORRUPT);
 
   g_byte_array_set_size(b, 0);
   hk_text_page_encode(HK_TEXT_SOURCE_OCR, 0, 9512, "肺炎", strlen("肺炎"), b);

@@ -47,7 +47,7 @@ typedef struct {
   gint parser_cpu;
   gint parser_timeout;
   gint parser_memory;
-  gboolean no_ocr;
+  gboolean ocr;
   gboolean verbose;
 } HkIndexerOptions;
 
@@ -329,8 +329,10 @@ main(int argc, char **argv)
        "Seconds one parser process may take on a document (default 30)", "SECONDS"},
       {"parser-memory", 0, 0, G_OPTION_ARG_INT, &opt.parser_memory,
        "Memory one parser process may add, in MiB (default 2048)", "MIB"},
-      {"no-ocr", 0, 0, G_OPTION_ARG_NONE, &opt.no_ocr,
-       "Do not read scans by OCR (their text stays \"needs_ocr\")", NULL},
+      {"ocr", 0, 0, G_OPTION_ARG_NONE, &opt.ocr,
+       "Read JPEG scans by OCR after the commit (off by default: their text stays "
+       "\"needs_ocr\")",
+       NULL},
       {"map-size", 0, 0, G_OPTION_ARG_INT, &opt.map_size_mb,
        "Map of the store, in MiB (default 1048576 = 1 TiB; doubles when full)", "MIB"},
       {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Log debug messages", NULL},
@@ -432,7 +434,10 @@ main(int argc, char **argv)
                                              .wall_s = (unsigned)opt.parser_timeout,
                                              .memory_mib = (unsigned)opt.parser_memory });
   hk_thumbnail_warmup();
-  if (opt.no_ocr)
+  /* Off unless asked for: an OCR takes seconds, and it runs between two
+   * looks at the sources, so while one runs no new document becomes
+   * visible (docs/search.md, "Text extraction"). */
+  if (!opt.ocr)
     hk_ocr_disable();
   if (opt.once) {
     int64_t t0 = g_get_monotonic_time();

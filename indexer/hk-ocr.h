@@ -21,7 +21,7 @@
  * can be done at all (the library or the model may be missing). */
 bool hk_ocr_warmup(bool *available);
 
-/* Switch OCR off for this process (hikae-indexer --no-ocr), before the
+/* Switch OCR off for this process (hikae-indexer without --ocr), before the
  * first hk_ocr_warmup: scans then stay "needs_ocr". */
 void hk_ocr_disable(void);
 

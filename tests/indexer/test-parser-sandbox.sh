@@ -17,7 +17,7 @@ jpg=$C/jpeg/ljt_testorig.jpg
 D=$T/drop1
 mkdoc "$D" a.jpg SB:A other "$jpg" image/jpeg
 mkdoc "$D" b.pdf SB:B other "$pdf" application/pdf
-HK_TEST_PARSER_HOOK=pause "$INDEXER" --store "$T/st1" --drop "$D" --once --workers 1 2> "$T/log1" &
+HK_TEST_PARSER_HOOK=pause "$INDEXER" --ocr --store "$T/st1" --drop "$D" --once --workers 1 2> "$T/log1" &
 ix=$!
 declare -A seen=()
 confined=0
@@ -68,7 +68,7 @@ for call in open socket; do
   mkdoc "$D" first.jpg "SB:$call:JPG" other "$jpg" image/jpeg
   mkdoc "$D" next.pdf "SB:$call:PDF" other "$pdf" application/pdf
   touch -d '2026-01-01 00:00:00' "$D/first.jpg.meta.json" # the JPEG first
-  HK_TEST_PARSER_HOOK=$call:image/jpeg "$INDEXER" --store "$T/st-$call" --drop "$D" --once \
+  HK_TEST_PARSER_HOOK=$call:image/jpeg "$INDEXER" --ocr --store "$T/st-$call" --drop "$D" --once \
     2> "$T/log-$call" || fail "indexer after a $call(): $(tail -3 "$T/log-$call")"
   ok "the indexer survives a child's $call() and exits 0"
   "$ADMIN" quarantine --store "$T/st-$call" > "$T/q-$call"

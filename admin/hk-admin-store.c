@@ -99,6 +99,7 @@ hk_admin_stats_main(int argc, char **argv)
   hk_store *s = NULL;
   hk_txn *t = NULL;
   HkStoreStats st = { 0 };
+  HkTextStats ts = {0};
   JsonBuilder *b = NULL;
   int ret, status;
 
@@ -109,6 +110,8 @@ hk_admin_stats_main(int argc, char **argv)
   ret = hk_txn_begin(s, false, &t);
   if (ret == 0)
     ret = hk_store_stats(t, &st);
+  if (ret == 0)
+    ret = hk_store_text_stats(t, &ts);
   if (ret) {
     fprintf(stderr, "%s: stats: %s\n", HK_ADMIN_PROGRAM, hk_strerror(ret));
     goto out;
@@ -124,6 +127,13 @@ hk_admin_stats_main(int argc, char **argv)
   hk_member_int(b, "quarantined", (int64_t)st.quarantined);
   hk_member_int(b, "withdrawn", (int64_t)st.withdrawn);
   hk_member_int(b, "inpatients", (int64_t)st.inpatients);
+  /* Text extraction (docs/search.md): failed counts those with no attempt
+   * left; a failure to be tried again is pending. */
+  hk_member_int(b, "texts_done", (int64_t)ts.done);
+  hk_member_int(b, "texts_pending", (int64_t)ts.pending);
+  hk_member_int(b, "texts_failed", (int64_t)ts.failed);
+  hk_member_int(b, "texts_needs_ocr", (int64_t)ts.needs_ocr);
+  hk_member_int(b, "texts_unsupported", (int64_t)ts.unsupported);
   hk_member_time(b, "archive_as_of", st.archive_as_of);
   hk_member_time(b, "last_document_at", st.last_document_at);
   hk_json_member_str(b, "indexer", hk_indexer_state_name(hk_indexer_effective_state(
@@ -415,6 +425,13 @@ hk_admin_verify_store(hk_store *s, FILE *err, uint64_t *checked, uint64_t *bad)
     uint64_t patients = 0, bad_prows = 0;
     ret = hk_store_check_patient_rows(vf.t, err, &patients, &bad_prows);
     vf.bad += bad_prows;
+  }
+  /* Extracted text is derived, but the API and search read it as it is:
+   * each record must decode and belong to a version. */
+  if (ret == 0) {
+    uint64_t texts = 0, bad_texts = 0;
+    ret = hk_store_check_texts(vf.t, err, &texts, &bad_texts);
+    vf.bad += bad_texts;
   }
   hk_txn_abort(vf.t);
   *checked = vf.checked;

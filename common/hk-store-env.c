@@ -18,8 +18,9 @@
 #include <unistd.h>
 
 static const char *const hk_db_names[DB_COUNT] = {
-    "meta",     "docs",   "versions", "withdrawn",  "blobs",  "thumbs",  "patients", "pindex",
-    "timeline", "census", "files",    "quarantine", "thumbq", "sources", "refused",  "rows", "patient_rows",
+    "meta",    "docs",     "versions",     "withdrawn", "blobs",      "thumbs", "patients",
+    "pindex",  "timeline", "census",       "files",     "quarantine", "thumbq", "sources",
+    "refused", "rows",     "patient_rows", "texts",     "text_pages", "textq",
 };
 
 #define HK_MAX_READERS 510
@@ -347,9 +348,21 @@ hk_store_open_dbs(hk_store *s, bool create)
   ret = hk_store_read_format(s, txn, create);
   if (ret)
     goto out;
-  for (int i = 0; !rc && i < DB_COUNT; i++)
-    if (i != DB_META)
-      rc = mdb_dbi_open(txn, hk_db_names[i], make ? MDB_CREATE : 0, &s->dbi[i]);
+  for (int i = 0; !rc && i < DB_COUNT; i++) {
+    if (i == DB_META)
+      continue;
+    /* Derived tables added since format 5 need no migration: the writer
+     * creates them; a reader that opens the store before it has done so
+     * reads them as empty (every text "pending" or absent). */
+    if (i >= DB_FIRST_OPTIONAL) {
+      rc = mdb_dbi_open(txn, hk_db_names[i], s->rdonly ? 0 : MDB_CREATE, &s->dbi[i]);
+      s->absent[i] = rc == MDB_NOTFOUND;
+      if (rc == MDB_NOTFOUND)
+        rc = 0;
+      continue;
+    }
+    rc = mdb_dbi_open(txn, hk_db_names[i], make ? MDB_CREATE : 0, &s->dbi[i]);
+  }
   if (rc == MDB_NOTFOUND) {
     hk_error("%s: not a hikae store (database missing)", s->dir);
     ret = -HK_EFORMAT;

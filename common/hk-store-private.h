@@ -33,8 +33,17 @@ enum {
   DB_REFUSED,
   DB_ROWS,
   DB_PROWS,
+  /* Derived text (hk-store-texts.c): created by the writer when absent, so
+   * a store written before them opens as it is (docs/store.md, "Texts"). */
+  DB_TEXTS,
+  DB_TEXT_PAGES,
+  DB_TEXTQ,
   DB_COUNT
 };
+
+/* The first table a read-only process may find absent (the store's writer
+ * has not opened it since they were added): it reads them as empty. */
+#define DB_FIRST_OPTIONAL DB_TEXTS
 
 struct hk_store {
   MDB_env *env;
@@ -43,6 +52,7 @@ struct hk_store {
   bool rdonly;
   bool migrate; /* HK_STORE_MIGRATE: a format-1 store may be opened */
   int format;
+  bool absent[DB_COUNT]; /* an optional table this read-only process found missing */
   /* Shared while a transaction of this process is open, exclusive while
    * the map is replaced: LMDB unmaps the old map at once, so a remap under
    * any open transaction (or any pointer a caller still holds into the map)
@@ -114,6 +124,10 @@ int hk_patient_row_store(hk_txn *t, const HkPatient *p);
 int hk_row_check_one(hk_txn *t, int db, const void *key, size_t klen, const GByteArray *want,
                      int (*decodes)(const void *, size_t), const char *label, const char *name,
                      const char *missing_hint, FILE *err, uint64_t *bad);
+
+/* ---- texts (hk-store-texts.c) ---- */
+/* Queue the text extraction of version `version` of document id. */
+int hk_text_queue(hk_txn *t, const uint8_t id[8], uint32_t version);
 
 /* Write the row of document d (binary ID id) in t. */
 int hk_row_store(hk_txn *t, const uint8_t id[8], const HkDocument *d);

@@ -205,6 +205,8 @@ hk_get(hk_txn *t, int db, const void *key, size_t klen, MDB_val *val)
 
   if (t->ret)
     return t->ret;
+  if (t->store->absent[db])
+    return -HK_ENOTFOUND;
   return hk_mdb_err(mdb_get(t->txn, t->store->dbi[db], &k, val));
 }
 
@@ -245,6 +247,9 @@ hk_cursor(hk_txn *t, int db, MDB_cursor **c)
 {
   if (t->ret)
     return t->ret;
+  /* An absent optional table reads as empty: callers walk nothing. */
+  if (t->store->absent[db])
+    return -HK_ENOTFOUND;
   return hk_mdb_err(mdb_cursor_open(t->txn, t->store->dbi[db], c));
 }
 
@@ -253,7 +258,7 @@ hk_entries(hk_txn *t, int db)
 {
   MDB_stat st;
 
-  if (mdb_stat(t->txn, t->store->dbi[db], &st) != 0)
+  if (t->store->absent[db] || mdb_stat(t->txn, t->store->dbi[db], &st) != 0)
     return 0;
   return st.ms_entries;
 }

@@ -231,6 +231,10 @@ hk_store_add_version(hk_txn *t, HkVersion *v, bool *added)
   snprintf(meta, sizeof meta, "%" G_GINT64_FORMAT, v->ingested_at);
   if (ret == 0)
     ret = hk_put(t, DB_META, "last_document_at", 16, meta, strlen(meta), 0);
+  /* Text is extracted after this commit, never in its way; queued here so
+   * that every source's versions are, and a crash loses none. */
+  if (ret == 0)
+    ret = hk_text_queue(t, id, v->version);
   if (ret == 0)
     *added = true;
 out:

@@ -13,6 +13,7 @@
 
 #include "hk-patient.h"
 #include "hk-row.h"
+#include "hk-text.h"
 #include "hk-version.h"
 
 #include <glib.h>
@@ -116,6 +117,51 @@ int hk_store_get_thumbnail(hk_txn *t, const char *sha_hex, const void **jpeg, si
 int hk_store_queue_thumbnail(hk_txn *t, const char *sha_hex);
 int hk_store_thumbnail_queue(hk_txn *t, unsigned max, GPtrArray *out);
 int hk_store_unqueue_thumbnail(hk_txn *t, const char *sha_hex);
+
+/* ---- text extracted from versions, after their commit ---- */
+
+/* A queued version (docs/store.md, "Texts"). */
+typedef struct {
+  char doc_id[HK_DOC_ID_LEN + 1];
+  uint32_t version;
+} HkTextKey;
+
+/* Every version hk_store_add_version adds is queued for text extraction
+ * in the same transaction; the indexer takes the queue after the commit
+ * (indexer/hk-textq.c). Append up to max queued versions (HkTextKey) to
+ * out, in key order. */
+int hk_store_text_queue(hk_txn *t, unsigned max, GArray *out);
+/* 0 if the version is queued, -HK_ENOTFOUND if not. */
+int hk_store_text_queued(hk_txn *t, const char *doc_id, uint32_t version);
+/* Record what an extraction of a version found: its status record info,
+ * and, if pages is non-NULL, its pages (numbered from 1; they replace any
+ * stored before). retry keeps the version queued for another attempt;
+ * else it leaves the queue. -HK_EINVAL for a malformed document ID. */
+int hk_store_put_text(hk_txn *t, const char *doc_id, uint32_t version, const HkTextInfo *info,
+                      HkTextListReader *pages, bool retry);
+/* The status record of a version (pointing into the map: valid until t
+ * ends). -HK_ENOTFOUND if no extraction has been tried; -HK_ECORRUPT. */
+int hk_store_get_text(hk_txn *t, const char *doc_id, uint32_t version, HkTextInfo *out);
+/* Page `page` (from 1) of a version, as hk_store_get_text. */
+int hk_store_get_text_page(hk_txn *t, const char *doc_id, uint32_t version, uint32_t page,
+                           HkTextPage *out);
+/* For verify: every status record, page record and queue entry decodes
+ * and belongs to an existing version, and every page to a status record
+ * that counts it. Each one that does not is printed to err ("TEXT <id>
+ * v<N>: ...") and counted in *bad; *checked is the number of records. */
+int hk_store_check_texts(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad);
+
+typedef struct {
+  uint64_t done;        /* text stored */
+  uint64_t pending;     /* queued: never tried, or to be tried again */
+  uint64_t failed;      /* failed or timed out, no attempt left */
+  uint64_t needs_ocr;   /* scans waiting for OCR */
+  uint64_t unsupported; /* content types with no text */
+} HkTextStats;
+
+/* Count the versions by text status (a walk of `texts`: for hikae-admin
+ * stats, not for the server's /status). */
+int hk_store_text_stats(hk_txn *t, HkTextStats *st);
 
 /* ---- documents and versions: append-only ---- */
 

@@ -10,6 +10,8 @@
 #include "hk-store.h"
 #include "hk-inspect.h"
 #include "hk-thumbnail.h"
+#include "hk-ocr.h"
+#include "hk-textq.h"
 #include "hk-thumbq.h"
 #include "hk-time.h"
 #include "hk-watch.h"
@@ -45,6 +47,7 @@ typedef struct {
   gint parser_cpu;
   gint parser_timeout;
   gint parser_memory;
+  gboolean ocr;
   gboolean verbose;
 } HkIndexerOptions;
 
@@ -126,6 +129,21 @@ hk_indexer_thumbnails(HkIndexer *ix, unsigned max)
   return ret == 0 && left;
 }
 
+/* Extract queued text the same way, after the thumbnails: both only ever
+ * follow a commit. \return true if more remain. */
+static bool
+hk_indexer_texts(HkIndexer *ix, unsigned max)
+{
+  unsigned left = 0;
+  int ret = hk_textq_drain(ix->store, max, (unsigned)ix->opt->workers, &left);
+
+  if (ret == -HK_ESEALED)
+    hk_ingest_refresh_seal(ix->ing);
+  else if (ret)
+    hk_warn("text extraction: %s", hk_strerror(ret));
+  return ret == 0 && left;
+}
+
 static void
 hk_indexer_report(HkIndexer *ix)
 {
@@ -182,7 +200,12 @@ hk_indexer_run(HkIndexer *ix)
       next_beat = now + HK_HEARTBEAT_S * G_USEC_PER_SEC;
     }
     bool more_thumbs = !hk_ingest_sealed(ix->ing) && hk_indexer_thumbnails(ix, 8);
-    int64_t wait_ms = more_thumbs ? 0 : (MIN(next_scan, next_beat) - g_get_monotonic_time()) / 1000;
+    /* One document per worker at a time: an OCR takes seconds, and the
+     * sources are looked at again only between two drains. */
+    bool more_texts =
+        !hk_ingest_sealed(ix->ing) && hk_indexer_texts(ix, (unsigned)ix->opt->workers);
+    int64_t wait_ms =
+        more_thumbs || more_texts ? 0 : (MIN(next_scan, next_beat) - g_get_monotonic_time()) / 1000;
     int pr = poll(pfd, 2, (int)CLAMP(wait_ms, 0, 60000));
     if (pr < 0 && errno != EINTR) {
       ret = hk_err_from_errno(errno);
@@ -276,40 +299,44 @@ main(int argc, char **argv)
                            .workers = (gint)g_get_num_processors(), .parser_cpu = 20,
                            .parser_timeout = 30, .parser_memory = 2048 };
   GOptionEntry entries[] = {
-    { "store", 0, 0, G_OPTION_ARG_FILENAME, &opt.store_dir, "Document store folder", "DIR" },
-    { "drop", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.drops,
-      "Drop folder, named NAME (repeatable; a bare DIR is named \"drop\")", "[NAME=]DIR" },
-    { "ssmix2", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.ssmix2,
-      "SS-MIX2 storage root, named NAME (repeatable; a bare DIR is named \"ssmix2\")",
-      "[NAME=]DIR" },
-    { "once", 0, 0, G_OPTION_ARG_NONE, &opt.once, "Ingest what is present, then exit", NULL },
-    { "poll-interval", 0, 0, G_OPTION_ARG_INT, &opt.poll_interval,
-      "Seconds between full rescans (default 30)", "SECONDS" },
-    { "tripwire-threshold", 0, 0, G_OPTION_ARG_INT, &opt.tripwire_threshold,
-      "Seal after more than N suspect files in the window (default 10)", "N" },
-    { "tripwire-window", 0, 0, G_OPTION_ARG_INT, &opt.tripwire_window,
-      "Tripwire window in seconds (default 300)", "SECONDS" },
-    { "replace-threshold", 0, 0, G_OPTION_ARG_INT, &opt.replace_threshold,
-      "Seal after more than N valid replacements of stored documents in the window (default "
-      "50)",
-      "N" },
-    { "replace-window", 0, 0, G_OPTION_ARG_INT, &opt.replace_window,
-      "Replacement window in seconds (default 300)", "SECONDS" },
-    { "max-size", 0, 0, G_OPTION_ARG_INT, &opt.max_size_mb,
-      "Largest document accepted, in MiB (default 256)", "MIB" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &opt.batch, "Documents per transaction (default 128)", "N" },
-    { "workers", 0, 0, G_OPTION_ARG_INT, &opt.workers,
-      "Parser processes at once (default: the number of cores)", "N" },
-    { "parser-cpu", 0, 0, G_OPTION_ARG_INT, &opt.parser_cpu,
-      "CPU seconds one parser process may use on a document (default 20)", "SECONDS" },
-    { "parser-timeout", 0, 0, G_OPTION_ARG_INT, &opt.parser_timeout,
-      "Seconds one parser process may take on a document (default 30)", "SECONDS" },
-    { "parser-memory", 0, 0, G_OPTION_ARG_INT, &opt.parser_memory,
-      "Memory one parser process may add, in MiB (default 2048)", "MIB" },
-    { "map-size", 0, 0, G_OPTION_ARG_INT, &opt.map_size_mb,
-      "Map of the store, in MiB (default 1048576 = 1 TiB; doubles when full)", "MIB" },
-    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Log debug messages", NULL },
-    { NULL },
+      {"store", 0, 0, G_OPTION_ARG_FILENAME, &opt.store_dir, "Document store folder", "DIR"},
+      {"drop", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.drops,
+       "Drop folder, named NAME (repeatable; a bare DIR is named \"drop\")", "[NAME=]DIR"},
+      {"ssmix2", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.ssmix2,
+       "SS-MIX2 storage root, named NAME (repeatable; a bare DIR is named \"ssmix2\")",
+       "[NAME=]DIR"},
+      {"once", 0, 0, G_OPTION_ARG_NONE, &opt.once, "Ingest what is present, then exit", NULL},
+      {"poll-interval", 0, 0, G_OPTION_ARG_INT, &opt.poll_interval,
+       "Seconds between full rescans (default 30)", "SECONDS"},
+      {"tripwire-threshold", 0, 0, G_OPTION_ARG_INT, &opt.tripwire_threshold,
+       "Seal after more than N suspect files in the window (default 10)", "N"},
+      {"tripwire-window", 0, 0, G_OPTION_ARG_INT, &opt.tripwire_window,
+       "Tripwire window in seconds (default 300)", "SECONDS"},
+      {"replace-threshold", 0, 0, G_OPTION_ARG_INT, &opt.replace_threshold,
+       "Seal after more than N valid replacements of stored documents in the window (default "
+       "50)",
+       "N"},
+      {"replace-window", 0, 0, G_OPTION_ARG_INT, &opt.replace_window,
+       "Replacement window in seconds (default 300)", "SECONDS"},
+      {"max-size", 0, 0, G_OPTION_ARG_INT, &opt.max_size_mb,
+       "Largest document accepted, in MiB (default 256)", "MIB"},
+      {"batch", 0, 0, G_OPTION_ARG_INT, &opt.batch, "Documents per transaction (default 128)", "N"},
+      {"workers", 0, 0, G_OPTION_ARG_INT, &opt.workers,
+       "Parser processes at once (default: the number of cores)", "N"},
+      {"parser-cpu", 0, 0, G_OPTION_ARG_INT, &opt.parser_cpu,
+       "CPU seconds one parser process may use on a document (default 20)", "SECONDS"},
+      {"parser-timeout", 0, 0, G_OPTION_ARG_INT, &opt.parser_timeout,
+       "Seconds one parser process may take on a document (default 30)", "SECONDS"},
+      {"parser-memory", 0, 0, G_OPTION_ARG_INT, &opt.parser_memory,
+       "Memory one parser process may add, in MiB (default 2048)", "MIB"},
+      {"ocr", 0, 0, G_OPTION_ARG_NONE, &opt.ocr,
+       "Read JPEG scans by OCR after the commit (off by default: their text stays "
+       "\"needs_ocr\")",
+       NULL},
+      {"map-size", 0, 0, G_OPTION_ARG_INT, &opt.map_size_mb,
+       "Map of the store, in MiB (default 1048576 = 1 TiB; doubles when full)", "MIB"},
+      {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Log debug messages", NULL},
+      {NULL},
   };
   HkIndexer ix = { .opt = &opt, .lock_fd = -1 };
   HkIngestConfig cfg = { 0 };
@@ -407,6 +434,11 @@ main(int argc, char **argv)
                                              .wall_s = (unsigned)opt.parser_timeout,
                                              .memory_mib = (unsigned)opt.parser_memory });
   hk_thumbnail_warmup();
+  /* Off unless asked for: an OCR takes seconds, and it runs between two
+   * looks at the sources, so while one runs no new document becomes
+   * visible (docs/search.md, "Text extraction"). */
+  if (!opt.ocr)
+    hk_ocr_disable();
   if (opt.once) {
     int64_t t0 = g_get_monotonic_time();
     ret = hk_ingest_sealed(ix.ing) ? -HK_ESEALED : hk_indexer_full_scan(&ix);
@@ -416,6 +448,8 @@ main(int argc, char **argv)
       hk_info("scan committed in %.3f s; drawing the thumbnails left",
               (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
     while (ret == 0 && hk_indexer_thumbnails(&ix, 64))
+      ;
+    while (ret == 0 && !hk_ingest_sealed(ix.ing) && hk_indexer_texts(&ix, 64))
       ;
     if (ret == 0)
       ret = hk_ingest_heartbeat(ix.ing, HK_INDEXER_STOPPED, 0);

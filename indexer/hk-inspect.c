@@ -1,6 +1,8 @@
 #include "hk-inspect.h"
 
 #include "hk-error.h"
+#include "hk-extract.h"
+#include "hk-ocr.h"
 #include "hk-sandbox.h"
 #include "hk-thumbnail.h"
 
@@ -48,7 +50,7 @@ typedef struct {
   uint32_t magic;
   uint32_t type;
   uint32_t want_thumb;
-  uint32_t pad;
+  uint32_t want_text; /* answer the text layer (a page list) in the thumbnail's place */
   uint64_t len;
 } HkRequest;
 
@@ -108,12 +110,14 @@ hk_read_all(int fd, void *buf, size_t len)
  * within the CPU limit, that add up to more than it), or on
  * its second document and later ones it exits without an answer ("exit2": a
  * fault left behind by an earlier document; a signal would need a system
- * call the sandbox refuses). It runs only after
+ * call the sandbox refuses), or refuses to read a text layer while it
+ * checks and draws as usual ("notext": a document that passed its checks
+ * and then fails extraction, tests/server/test-text-api.py). It runs only after
  * hk_sandbox_enter(): it cannot lift any restriction, only make the worker
  * stop, wait or fail as a hostile file would make a parser do. Returns a
  * reason to refuse the document with, or NULL to parse it as usual. */
 static char *
-hk_test_hook(const char *content_type, unsigned served)
+hk_test_hook(const char *content_type, unsigned served, bool text)
 {
   const char *hook = getenv("HK_TEST_PARSER_HOOK"), *colon;
   char *reason = NULL;
@@ -154,6 +158,8 @@ hk_test_hook(const char *content_type, unsigned served)
     while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 600);
   } else if (n == 5 && strncmp(hook, "exit2", n) == 0 && served >= 1) {
     _exit(70);
+  } else if (n == 6 && strncmp(hook, "notext", n) == 0 && text) {
+    reason = g_strdup("test hook: the text layer was not read");
   } else if (n == 5 && strncmp(hook, "alloc", n) == 0) {
     enum { HK_CHUNKS = 64 }; /* 64 x 64 MiB = 4 GiB */
     void *chunk[HK_CHUNKS];
@@ -261,7 +267,12 @@ hk_worker_main(int in, int out, HkSandboxProfile profile)
       reason = g_strdup("the parser's sandbox could not be set up: not parsed");
     } else if (!type) {
       reason = g_strdup("unsupported content type");
-    } else if ((reason = hk_test_hook(type, served)) == NULL) {
+    } else if ((reason = hk_test_hook(type, served, rq.want_text != 0)) == NULL && rq.want_text) {
+      /* A PDF's text layer, or a scan's text by OCR (the model came with
+       * the fork: hk-ocr.h). */
+      ret = rq.type == HK_TYPE_PDF ? hk_extract_pdf(data, (size_t)rq.len, &thumb, &reason)
+                                   : hk_ocr_jpeg(data, (size_t)rq.len, &thumb, &reason);
+    } else if (!reason) {
       ret = hk_thumbnail_check(type, data, (size_t)rq.len, rq.want_thumb != 0, &thumb, &reason);
     }
     /* The bytes are freed before the answer: a parser that corrupted the
@@ -481,6 +492,7 @@ hk_worker_begin(HkWorker *w, HkInspectJob *job, size_t idx)
                               : g_strcmp0(job->content_type, "image/jpeg") == 0    ? HK_TYPE_JPEG
                                                                                    : 0,
                       .want_thumb = job->want_thumb,
+                      .want_text = job->want_text,
                       .len = job->len};
   w->sent = 0;
   g_byte_array_set_size(w->buf, 0);
@@ -585,7 +597,8 @@ out:
 /* Why a worker died on a document; whether the document may be tried again
  * in a fresh worker. */
 static char *
-hk_fault_reason(const HkWorker *w, int status, uint64_t ticks, bool malformed, bool *retry)
+hk_fault_reason(const HkWorker *w, int status, uint64_t ticks, bool malformed, bool *retry,
+                bool *limit)
 {
   const char *type = w->job->content_type;
   long hz = sysconf(_SC_CLK_TCK);
@@ -593,6 +606,8 @@ hk_fault_reason(const HkWorker *w, int status, uint64_t ticks, bool malformed, b
   char *reason;
 
   *retry = false;
+  *limit = w->timed_out || (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) ||
+           (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && cpu_spent);
   if (w->timed_out) {
     reason =
         g_strdup_printf("parser took longer than %u s on this %s (killed)", hk_limits.wall_s, type);
@@ -644,7 +659,9 @@ hk_worker_end(HkWorker *w, HkPump res, bool malformed)
     memcpy(hdr, w->buf->data, sizeof hdr);
     g_free(job->reason);
     job->reason = hdr[1] ? g_strndup((const char *)w->buf->data + HK_ANSWER_HDR, hdr[1]) : NULL;
-    if (hdr[2])
+    if (hdr[2] && job->want_text)
+      job->text = g_bytes_new(w->buf->data + HK_ANSWER_HDR + hdr[1], hdr[2]);
+    else if (hdr[2])
       job->thumb = g_bytes_new(w->buf->data + HK_ANSWER_HDR + hdr[1], hdr[2]);
     job->ret = hdr[0] == 0 ? 0 : hdr[0] == 2 ? -HK_EIO : -HK_EINVAL;
     w->served++;
@@ -662,7 +679,7 @@ hk_worker_end(HkWorker *w, HkPump res, bool malformed)
     g_byte_array_append(dead.buf, w->buf->data, w->buf->len);
     hk_worker_retire(w, &status, &ticks);
     g_free(job->reason);
-    job->reason = hk_fault_reason(&dead, status, ticks, malformed, &retry);
+    job->reason = hk_fault_reason(&dead, status, ticks, malformed, &retry, &job->limit_hit);
     job->ret = -HK_EINVAL;
     g_byte_array_unref(dead.buf);
   }
@@ -680,6 +697,8 @@ hk_inspect_batch(HkInspectJob *jobs, size_t n, unsigned parallel)
   parallel = CLAMP(parallel, 1, HK_INSPECT_MAX_PARALLEL);
   for (size_t i = 0; i < n; i++) {
     jobs[i].thumb = NULL;
+    jobs[i].text = NULL;
+    jobs[i].limit_hit = false;
     jobs[i].reason = NULL;
     jobs[i].ret = 0;
     /* Plain text needs no parser worth isolating; a type no parser takes

@@ -53,13 +53,17 @@ typedef struct {
   const void *data;
   size_t len;
   bool want_thumb; /* a PDF's first page costs ~10 ms: drawn later, apart */
+  bool want_text;  /* a PDF's text layer instead (hk-extract.h), after the commit */
   /* out */
   int ret;
   GBytes *thumb;
+  GBytes *text;   /* want_text: the page list (hk-text.h), to be decoded: a worker's answer */
+  bool limit_hit; /* stopped by its CPU or wall-clock limit */
   char *reason;
 } HkInspectJob;
 
-/* Run hk_thumbnail_check for every job in a parser worker, with CPU,
+/* Run hk_thumbnail_check (or, for want_text, hk_extract_pdf) for every job
+ * in a parser worker, with CPU,
  * memory and wall-clock limits, at most parallel at once, so that a parser
  * crash or hang on hostile input costs one document, not the indexer.
  * Plain text is checked here: it needs no parser worth isolating. */

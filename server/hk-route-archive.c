@@ -216,11 +216,70 @@ out:
   hk_patient_free(p);
 }
 
+/* What GET /documents/{id} says of the current version's text, copied out
+ * of the read transaction (docs/api.md, "text"). */
+typedef struct {
+  bool tried;  /* a status record exists */
+  bool queued; /* to be extracted (again) */
+  HkTextInfo info;
+  char *reason;
+} HkDocText;
+
+static int
+hk_document_text_read(hk_txn *t, const HkDocument *d, HkDocText *out)
+{
+  const HkVersion *v = hk_document_current(d);
+  int ret = hk_store_get_text(t, v->doc_id, v->version, &out->info);
+
+  out->tried = ret == 0;
+  if (ret == 0 && out->info.reason.p)
+    out->reason = g_strndup(out->info.reason.p, out->info.reason.len);
+  out->info.reason = (HkRowStr){0};
+  /* A damaged text record costs its status, never the document. */
+  if (ret == -HK_ECORRUPT) {
+    out->tried = true;
+    out->info = (HkTextInfo){.status = HK_TEXT_FAILED};
+    out->reason = g_strdup("the stored text record is damaged (hikae-admin verify names it)");
+    hk_warn("document %s v%u: text record does not decode", v->doc_id, v->version);
+  }
+  if (ret == -HK_ENOTFOUND || ret == -HK_ECORRUPT)
+    ret = 0;
+  if (ret == 0) {
+    ret = hk_store_text_queued(t, v->doc_id, v->version);
+    out->queued = ret == 0;
+    ret = ret == -HK_ENOTFOUND ? 0 : ret;
+  }
+  return ret;
+}
+
+/* "text": the extraction status of the current version. Pending while it
+ * is queued (a failure with attempts left included, its last reason
+ * shown); "none" for a version stored before text was extracted. */
+static void
+hk_document_text_json(GString *g, const HkDocText *dt)
+{
+  const HkTextInfo *i = &dt->info;
+  bool has_pages = dt->tried && i->pages > 0;
+
+  hk_jw_begin(g, "text", '{');
+  hk_jw_str(g, "status",
+            dt->queued  ? "pending"
+            : dt->tried ? hk_text_status_name(i->status)
+                        : "none");
+  hk_jw_str(g, "source", has_pages ? hk_text_source_name(i->source) : NULL);
+  hk_jw_int(g, "pages", dt->tried ? i->pages : 0);
+  hk_jw_int(g, "empty_pages", dt->tried ? i->empty_pages : 0);
+  hk_jw_bool(g, "truncated", dt->tried && (i->flags & HK_TEXT_TRUNCATED));
+  hk_jw_int(g, "attempts", dt->tried ? i->attempts : 0);
+  hk_jw_str(g, "reason", dt->reason);
+  hk_jw_end(g, '}');
+}
+
 /* The <document> object of interfaces.md, as shown under the patient
  * shown_under (a document moved to another patient is shown on both
  * timelines, marked "to" on the old one and "from" on the new one). */
 static void
-hk_document_json(GString *g, const HkDocument *d, const char *shown_under)
+hk_document_json(GString *g, const HkDocument *d, const char *shown_under, const HkDocText *dt)
 {
   const HkVersion *v = hk_document_current(d);
   HkMove m;
@@ -276,6 +335,9 @@ hk_document_json(GString *g, const HkDocument *d, const char *shown_under)
     hk_jw_end(g, '}');
   }
   hk_jw_end(g, ']');
+  /* Only here, not on the timeline: a timeline reads rows and nothing
+   * else (docs/store.md, "Rows"). */
+  hk_document_text_json(g, dt);
   hk_jw_end(g, '}');
 }
 
@@ -473,6 +535,7 @@ hk_route_document_get(HkRequest *r)
   const char *id = r->seg[1];
   const char *under = hk_query(r, "patient");
   HkDocument *d = NULL;
+  HkDocText dt = {0};
   hk_txn *t = NULL;
   GString *g;
   char detail[64] = "";
@@ -486,6 +549,8 @@ hk_route_document_get(HkRequest *r)
     if (hk_begin(r, &t) < 0)
       goto out;
     ret = hk_store_get_document(t, id, &d);
+    if (ret == 0)
+      ret = hk_document_text_read(t, d, &dt);
     hk_txn_abort(t);
   }
   if (ret < 0 && ret != -HK_ENOTFOUND) {
@@ -524,9 +589,10 @@ hk_route_document_get(HkRequest *r)
     goto out;
   }
   g = g_string_sized_new(1024);
-  hk_document_json(g, d, under);
+  hk_document_json(g, d, under, &dt);
   hk_reply_jw(r, 200, g);
 out:
+  g_free(dt.reason);
   hk_document_free(d);
 }
 

@@ -1,10 +1,12 @@
 /* libFuzzer target: stored version and patient records, rows (the binary
- * list records, hk-row.h), patient rows (hk-patient-row.h) and the kana
- * fold, which read bytes from the store and from queries. */
+ * list records, hk-row.h), patient rows (hk-patient-row.h), text records
+ * and page lists (hk-text.h) and the kana fold, which read bytes from the
+ * store, from parser workers and from queries. */
 #include "hk-kana.h"
 #include "hk-patient-row.h"
 #include "hk-patient.h"
 #include "hk-row.h"
+#include "hk-text.h"
 #include "hk-version.h"
 
 #include <stdint.h>
@@ -54,6 +56,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       for (unsigned i = 0; i < sizeof f / sizeof f[0]; i++)
         sum += f[i]->len ? (uint8_t)f[i]->p[f[i]->len - 1] : 0;
       sum += (uintptr_t)hk_patient_row_admission_status(&pr);
+    }
+  }
+  /* Text records: a page list that decodes is walked as the indexer walks
+   * a parser worker's answer, with no checks of its own, and each page's
+   * text must be UTF-8 within the bytes. */
+  {
+    HkTextInfo ti;
+    HkTextPage tp;
+    HkTextListReader tr;
+    if (hk_text_info_decode(data, size, &ti) == 0)
+      sum += ti.reason.len ? (uint8_t)ti.reason.p[ti.reason.len - 1] : 0;
+    if (hk_text_page_decode(data, size, &tp) == 0 && tp.text.len) {
+      sum += (uint8_t)tp.text.p[tp.text.len - 1];
+      if (!g_utf8_validate(tp.text.p, tp.text.len, NULL))
+        __builtin_trap();
+    }
+    if (hk_text_list_decode(data, size, &tr) == 0) {
+      for (uint32_t i = 0; i < tr.pages; i++) {
+        hk_text_list_next(&tr, &tp);
+        sum += tp.text.len ? (uint8_t)tp.text.p[tp.text.len - 1] : 0;
+      }
+      if (tr.at != tr.end)
+        __builtin_trap();
     }
   }
   (void)sum;

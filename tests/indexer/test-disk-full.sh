@@ -10,7 +10,8 @@ if [ -z "${HK_DISKFULL_NS:-}" ]; then
 fi
 . "$HK_SOURCE_DIR/tests/lib.sh"
 trap 'rc=$?; umount -l "$T/fs" 2> /dev/null; (exit $rc); hk_cleanup' EXIT
-# 24 text documents of 200 KB: about 4.8 MB of store, no parser children.
+# 24 text documents of 200 KB: about 4.8 MB of store, and as much again of
+# text extracted from them (after each commit), no parser children.
 python3 -c 'import random,string; r=random.Random(3); open("'"$T"'/body","w").write("".join(r.choice(string.ascii_letters + "\n") for _ in range(200000)))'
 for i in $(seq -w 1 24); do
   sed "1s/^/doc $i /" "$T/body" > "$T/b$i"
@@ -18,7 +19,7 @@ for i in $(seq -w 1 24); do
 done
 "$INDEXER" --store "$T/ref" --drop "$T/drop" --once 2> /dev/null || fail "reference ingest"
 mkdir "$T/fs"
-mount -t tmpfs -o size=8m hikae-test "$T/fs" || fail "mount tmpfs"
+mount -t tmpfs -o size=16m hikae-test "$T/fs" || fail "mount tmpfs"
 # Leave 1 MiB free.
 head -c $(($(df -B1 --output=avail "$T/fs" | tail -1) - 1048576)) /dev/zero > "$T/fs/filler"
 rc=0

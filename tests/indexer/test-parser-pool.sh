@@ -36,14 +36,19 @@ for i in 1 2 3; do
   mkdoc "$D" "j$i.jpg" "PP:J$i" other "$jpg" image/jpeg
   mkdoc "$D" "p$i.pdf" "PP:P$i" other "$pdf" application/pdf
 done
-"$INDEXER" --store "$T/st-reuse" --drop "$D" --once --workers 1 2> "$T/log-reuse" ||
+"$INDEXER" --ocr --store "$T/st-reuse" --drop "$D" --once --workers 1 2> "$T/log-reuse" ||
   fail "indexer: $(tail -3 "$T/log-reuse")"
 assert_eq 6 "$(stat_field "$T/st-reuse" documents)" "six documents ingested"
 # Thumbnails are kept per content: one JPEG's, one PDF's.
 assert_eq 2 "$(stat_field "$T/st-reuse" thumbnails)" "two thumbnails"
 # Six documents in one parse worker, the PDF's first page in a render
-# worker: a fork per document would start seven.
-assert_eq "2 7 0" "$(workers "$T/log-reuse")" "2 workers for 7 parses (started, answered, retried)"
+# worker: a fork per document would start seven. After the commit the
+# first scan's OCR loads the model and replaces the workers (hk-ocr.h):
+# one new parse worker reads the three PDFs' text layers and the three
+# JPEGs' text, 13 answers from 3 workers.
+assert_eq "3 13 0" "$(workers "$T/log-reuse")" "3 workers for 13 parses (started, answered, retried)"
+# The rest counts the checks before the commit: without OCR (no --ocr) no
+# JPEG goes to a worker after it.
 
 # ---- 2. A refusal retires the worker that made it.
 D=$T/drop-refuse

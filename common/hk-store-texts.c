@@ -1,0 +1,296 @@
+/* hk-store-texts.c: `texts` (a status record per version), `text_pages` (a
+ * record per page) and `textq` (the versions whose text is still to be
+ * extracted). See hk-store-private.h for what the files of the store share,
+ * docs/store.md ("Texts") for the layout. */
+
+#include "hk-store-private.h"
+
+#include "hk-error.h"
+#include "hk-version.h"
+
+#include <string.h>
+
+#define HK_TEXT_KEY 12      /* document ID (8) + version (4) */
+#define HK_TEXT_PAGE_KEY 16 /* + page (4) */
+
+static int
+hk_text_key(uint8_t key[HK_TEXT_KEY], const char *doc_id, uint32_t version)
+{
+  int ret = 0;
+
+  if (!doc_id || hk_version_doc_id_bin(doc_id, key) != 0)
+    ret = -HK_EINVAL;
+  else
+    hk_be32(key + 8, version);
+  return ret;
+}
+
+int
+hk_text_queue(hk_txn *t, const uint8_t id[8], uint32_t version)
+{
+  uint8_t key[HK_TEXT_KEY];
+
+  memcpy(key, id, 8);
+  hk_be32(key + 8, version);
+  return hk_put(t, DB_TEXTQ, key, sizeof key, "", 0, 0);
+}
+
+int
+hk_store_text_queue(hk_txn *t, unsigned max, GArray *out)
+{
+  MDB_cursor *c = NULL;
+  MDB_val k, v;
+  int rc, ret;
+
+  ret = hk_cursor(t, DB_TEXTQ, &c);
+  if (ret == -HK_ENOTFOUND && t->store->absent[DB_TEXTQ])
+    ret = 0;
+  if (ret || !c)
+    goto out;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && out->len < max;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    HkTextKey e;
+    /* verify names a malformed key; the queue skips it. */
+    if (k.mv_size != HK_TEXT_KEY)
+      continue;
+    hk_version_doc_id_hex(k.mv_data, e.doc_id);
+    e.version = (uint32_t)hk_row_get((const uint8_t *)k.mv_data + 8, 4);
+    g_array_append_val(out, e);
+  }
+out:
+  if (c)
+    mdb_cursor_close(c);
+  return ret;
+}
+
+int
+hk_store_text_queued(hk_txn *t, const char *doc_id, uint32_t version)
+{
+  uint8_t key[HK_TEXT_KEY];
+  MDB_val v;
+  int ret = hk_text_key(key, doc_id, version);
+
+  if (ret == 0)
+    ret = hk_get(t, DB_TEXTQ, key, sizeof key, &v);
+  return ret;
+}
+
+/* Delete the pages stored for key (an earlier attempt's). */
+static int
+hk_text_drop_pages(hk_txn *t, const uint8_t key[HK_TEXT_KEY])
+{
+  MDB_cursor *c = NULL;
+  uint8_t first[HK_TEXT_PAGE_KEY];
+  MDB_val k = {sizeof first, first}, v;
+  int rc, ret;
+
+  memcpy(first, key, HK_TEXT_KEY);
+  hk_be32(first + HK_TEXT_KEY, 0);
+  ret = hk_cursor(t, DB_TEXT_PAGES, &c);
+  if (ret)
+    goto out;
+  /* Seek again after each delete: where a cursor stands after
+   * mdb_cursor_del at the end of the table is not worth relying on. */
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+       rc == 0 && k.mv_size == HK_TEXT_PAGE_KEY && memcmp(k.mv_data, key, HK_TEXT_KEY) == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) {
+    rc = mdb_cursor_del(c, 0);
+    k = (MDB_val){sizeof first, first};
+    if (rc)
+      break;
+  }
+  if (rc && rc != MDB_NOTFOUND)
+    ret = t->ret = hk_mdb_err(rc);
+out:
+  if (c)
+    mdb_cursor_close(c);
+  return ret;
+}
+
+int
+hk_store_put_text(hk_txn *t, const char *doc_id, uint32_t version, const HkTextInfo *info,
+                  HkTextListReader *pages, bool retry)
+{
+  uint8_t key[HK_TEXT_KEY], pkey[HK_TEXT_PAGE_KEY];
+  GByteArray *rec = g_byte_array_new();
+  int ret = hk_text_key(key, doc_id, version);
+
+  if (ret == 0)
+    ret = hk_text_drop_pages(t, key);
+  memcpy(pkey, key, HK_TEXT_KEY);
+  for (uint32_t i = 0; ret == 0 && pages && i < pages->pages; i++) {
+    HkTextPage page;
+    hk_text_list_next(pages, &page);
+    g_byte_array_set_size(rec, 0);
+    hk_text_page_encode(page.source, page.flags, page.confidence, page.text.p, page.text.len, rec);
+    hk_be32(pkey + HK_TEXT_KEY, i + 1);
+    ret = hk_put(t, DB_TEXT_PAGES, pkey, sizeof pkey, rec->data, rec->len, 0);
+  }
+  g_byte_array_set_size(rec, 0);
+  hk_text_info_encode(info, rec);
+  if (ret == 0)
+    ret = hk_put(t, DB_TEXTS, key, sizeof key, rec->data, rec->len, 0);
+  if (ret == 0 && !retry)
+    hk_del(t, DB_TEXTQ, key, sizeof key);
+  g_byte_array_unref(rec);
+  return ret ? ret : t->ret;
+}
+
+int
+hk_store_get_text(hk_txn *t, const char *doc_id, uint32_t version, HkTextInfo *out)
+{
+  uint8_t key[HK_TEXT_KEY];
+  MDB_val v;
+  int ret = hk_text_key(key, doc_id, version);
+
+  if (ret == 0)
+    ret = hk_get(t, DB_TEXTS, key, sizeof key, &v);
+  if (ret == 0)
+    ret = hk_text_info_decode(v.mv_data, v.mv_size, out);
+  return ret;
+}
+
+int
+hk_store_get_text_page(hk_txn *t, const char *doc_id, uint32_t version, uint32_t page,
+                       HkTextPage *out)
+{
+  uint8_t key[HK_TEXT_PAGE_KEY];
+  MDB_val v;
+  int ret = hk_text_key(key, doc_id, version);
+
+  hk_be32(key + HK_TEXT_KEY, page);
+  if (ret == 0)
+    ret = hk_get(t, DB_TEXT_PAGES, key, sizeof key, &v);
+  if (ret == 0)
+    ret = hk_text_page_decode(v.mv_data, v.mv_size, out);
+  return ret;
+}
+
+/* ---- verify and stats ---- */
+
+/* The name of a text key for verify's messages: "<id> v<N>", "<id> v<N>
+ * page <P>", or the key's length if it is neither. */
+static void
+hk_text_key_name(const MDB_val *k, char *buf, size_t cap)
+{
+  char id[HK_DOC_ID_LEN + 1];
+
+  if (k->mv_size >= HK_TEXT_KEY)
+    hk_version_doc_id_hex(k->mv_data, id);
+  if (k->mv_size < HK_TEXT_KEY)
+    g_snprintf(buf, cap, "(a key of %zu bytes)", k->mv_size);
+  else if (k->mv_size == HK_TEXT_PAGE_KEY)
+    g_snprintf(buf, cap, "%s v%u page %u", id,
+               (unsigned)hk_row_get((const uint8_t *)k->mv_data + 8, 4),
+               (unsigned)hk_row_get((const uint8_t *)k->mv_data + HK_TEXT_KEY, 4));
+  else
+    g_snprintf(buf, cap, "%s v%u", id, (unsigned)hk_row_get((const uint8_t *)k->mv_data + 8, 4));
+}
+
+/* Walk one text table, checking each entry with what its key and value
+ * must be. */
+static int
+hk_text_check_table(hk_txn *t, int db, const char *what, FILE *err, uint64_t *checked,
+                    uint64_t *bad)
+{
+  MDB_cursor *c = NULL;
+  MDB_val k, v, other;
+  char name[64];
+  int rc, ret;
+
+  ret = hk_cursor(t, db, &c);
+  if (ret == -HK_ENOTFOUND && t->store->absent[db])
+    ret = 0;
+  if (ret || !c)
+    goto out;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && ret == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    size_t want = db == DB_TEXT_PAGES ? HK_TEXT_PAGE_KEY : HK_TEXT_KEY;
+    const char *problem = NULL;
+    HkTextInfo info;
+    HkTextPage page;
+    int got;
+
+    (*checked)++;
+    hk_text_key_name(&k, name, sizeof name);
+    if (k.mv_size != want) {
+      problem = "malformed key";
+    } else if (db == DB_TEXTS && hk_text_info_decode(v.mv_data, v.mv_size, &info) != 0) {
+      problem = "does not decode";
+    } else if (db == DB_TEXT_PAGES && hk_text_page_decode(v.mv_data, v.mv_size, &page) != 0) {
+      problem = "does not decode";
+    } else if ((got = hk_get(t, DB_VERSIONS, k.mv_data, HK_TEXT_KEY, &other)) != 0) {
+      problem = got == -HK_ENOTFOUND ? "no such version" : NULL;
+      ret = got == -HK_ENOTFOUND ? 0 : got;
+    } else if (db == DB_TEXT_PAGES) {
+      uint32_t n = (uint32_t)hk_row_get((const uint8_t *)k.mv_data + HK_TEXT_KEY, 4);
+      got = hk_get(t, DB_TEXTS, k.mv_data, HK_TEXT_KEY, &other);
+      if (got == 0 && hk_text_info_decode(other.mv_data, other.mv_size, &info) == 0 &&
+          (n < 1 || n > info.pages))
+        problem = "page beyond its status record's count";
+      else if (got == -HK_ENOTFOUND)
+        problem = "page without a status record";
+      else if (got != -HK_ENOTFOUND && got != 0)
+        ret = got;
+    }
+    if (problem) {
+      fprintf(err, "TEXT %s (%s): %s\n", name, what, problem);
+      (*bad)++;
+    }
+  }
+out:
+  if (c)
+    mdb_cursor_close(c);
+  return ret;
+}
+
+int
+hk_store_check_texts(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad)
+{
+  int ret;
+
+  *checked = 0;
+  *bad = 0;
+  ret = hk_text_check_table(t, DB_TEXTS, "status", err, checked, bad);
+  if (ret == 0)
+    ret = hk_text_check_table(t, DB_TEXT_PAGES, "page", err, checked, bad);
+  if (ret == 0)
+    ret = hk_text_check_table(t, DB_TEXTQ, "queue", err, checked, bad);
+  return ret;
+}
+
+int
+hk_store_text_stats(hk_txn *t, HkTextStats *st)
+{
+  MDB_cursor *c = NULL;
+  MDB_val k, v, q;
+  int rc, ret;
+
+  memset(st, 0, sizeof *st);
+  st->pending = hk_entries(t, DB_TEXTQ);
+  ret = hk_cursor(t, DB_TEXTS, &c);
+  if (ret == -HK_ENOTFOUND && t->store->absent[DB_TEXTS])
+    ret = 0;
+  if (ret || !c)
+    goto out;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    HkTextInfo info;
+    /* verify names a record that does not decode. */
+    if (hk_text_info_decode(v.mv_data, v.mv_size, &info) != 0)
+      continue;
+    if (info.status == HK_TEXT_DONE)
+      st->done++;
+    else if (info.status == HK_TEXT_NEEDS_OCR)
+      st->needs_ocr++;
+    else if (info.status == HK_TEXT_UNSUPPORTED)
+      st->unsupported++;
+    /* A failure with attempts left is still queued: counted as pending. */
+    else if (hk_get(t, DB_TEXTQ, k.mv_data, k.mv_size, &q) == -HK_ENOTFOUND)
+      st->failed++;
+  }
+out:
+  if (c)
+    mdb_cursor_close(c);
+  return ret;
+}

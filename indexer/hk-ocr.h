@@ -1,0 +1,36 @@
+/* hk-ocr.h: the text of a scanned page (a JPEG), read with Tesseract
+ * (Japanese, page segmentation mode 6: one uniform block of text), in a
+ * confined parser worker.
+ *
+ * A worker may open no file, so the model is loaded once in the indexer
+ * (hk_ocr_warmup) and every worker forked after inherits it. Tesseract is
+ * loaded with dlopen, after OMP_THREAD_LIMIT=1 is set: libgomp reads that
+ * variable once, when it is loaded, and a worker must stay one thread (a
+ * thread is a system call its sandbox refuses, and one core per worker is
+ * what the pool's parallelism counts on). */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Load Tesseract and its Japanese model in this process, once. Workers
+ * forked before it have no model: hk_ocr_warmup answers true the first
+ * time it loads, and the caller then replaces them (hk_inspect_shutdown).
+ * \return true if it loaded the model now; *available says whether OCR
+ * can be done at all (the library or the model may be missing). */
+bool hk_ocr_warmup(bool *available);
+
+/* Switch OCR off for this process (hikae-indexer without --ocr), before the
+ * first hk_ocr_warmup: scans then stay "needs_ocr". */
+void hk_ocr_disable(void);
+
+/* OCR the pixels of a JPEG as one page (source "ocr", with Tesseract's mean
+ * confidence). \return 0 and a page list in *list, or -HK_EINVAL and a
+ * reason. Call it only in a parser worker (hk-inspect.h). */
+int hk_ocr_jpeg(const void *data, size_t len, GBytes **list, char **reason);
+
+/* Tesseract's Japanese output with the spaces it puts between Japanese
+ * characters removed (a space between two Latin words, or next to a
+ * line break, stays). g_free. */
+char *hk_ocr_join(const char *text);

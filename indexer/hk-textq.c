@@ -1,0 +1,240 @@
+#include "hk-textq.h"
+
+#include "hk-error.h"
+#include "hk-extract.h"
+#include "hk-inspect.h"
+#include "hk-log.h"
+#include "hk-ocr.h"
+#include "hk-time.h"
+
+#include <string.h>
+
+/* One queued version between the read of the queue and the write of what
+ * was found. */
+typedef struct {
+  HkTextKey key;
+  uint32_t attempts; /* before this one */
+  char *content_type;
+  GBytes *bytes;
+  /* what was found */
+  uint8_t status;
+  GBytes *list; /* page list, or NULL */
+  char *reason;
+} HkTextItem;
+
+typedef struct {
+  HkTextItem *items;
+  guint n;
+} HkTextqRun;
+
+static void
+hk_text_item_clear(HkTextItem *it)
+{
+  g_free(it->content_type);
+  if (it->bytes)
+    g_bytes_unref(it->bytes);
+  if (it->list)
+    g_bytes_unref(it->list);
+  g_free(it->reason);
+}
+
+/* Read what each queued version needs: its content type, its bytes (copied:
+ * the workers need them after the snapshot ends) and its attempts so far. */
+static int
+hk_textq_read(hk_txn *t, HkTextItem *it)
+{
+  HkVersion *v = NULL;
+  HkTextInfo info;
+  const void *data = NULL;
+  size_t len = 0;
+  int ret;
+
+  if (hk_store_get_text(t, it->key.doc_id, it->key.version, &info) == 0)
+    it->attempts = info.attempts;
+  ret = hk_store_get_version(t, it->key.doc_id, it->key.version, &v);
+  if (ret == 0)
+    ret = hk_store_get_blob(t, v->sha256, &data, &len);
+  /* verify names a version or blob that is missing; here it is a failed
+   * extraction, not a reason to stop the queue. */
+  if (ret == -HK_ENOTFOUND || ret == -HK_ECORRUPT) {
+    it->status = HK_TEXT_FAILED;
+    it->reason = g_strdup_printf("cannot read the version to extract from: %s", hk_strerror(ret));
+    ret = 0;
+  } else if (ret == 0) {
+    it->content_type = g_strdup(v->content_type ? v->content_type : "");
+    it->bytes = g_bytes_new(data, len);
+  }
+  hk_version_free(v);
+  return ret;
+}
+
+/* Store what was found, and keep in the queue each failure with attempts
+ * left. */
+static int
+hk_textq_put(hk_txn *t, void *data)
+{
+  HkTextqRun *r = data;
+  /* Not after a seal (hikae-admin seal): the store stays as it was. */
+  int ret = hk_store_check_unsealed(t);
+  int64_t now = hk_time_now();
+
+  for (guint i = 0; ret == 0 && i < r->n; i++) {
+    HkTextItem *it = &r->items[i];
+    HkTextInfo info = {.status = it->status, .attempts = it->attempts + 1, .at = now};
+    HkTextListReader list = {0}, walk;
+    bool failed = it->status == HK_TEXT_FAILED || it->status == HK_TEXT_TIMEOUT;
+    if (it->reason) {
+      size_t n = MIN(strlen(it->reason), HK_TEXT_REASON_MAX);
+      /* Cut at a character boundary: the API writes the reason as it is. */
+      while (n > 0 && n < strlen(it->reason) && ((unsigned char)it->reason[n] & 0xC0) == 0x80)
+        n--;
+      info.reason.p = it->reason;
+      info.reason.len = (uint32_t)n;
+    }
+    if (it->list) {
+      /* Decoded once in hk_textq_run. */
+      hk_text_list_decode(g_bytes_get_data(it->list, NULL), g_bytes_get_size(it->list), &list);
+      walk = list;
+      info.pages = list.pages;
+      info.flags = list.flags & HK_TEXT_TRUNCATED;
+      for (uint32_t p = 0; p < list.pages; p++) {
+        HkTextPage page;
+        hk_text_list_next(&walk, &page);
+        info.source = page.source;
+        info.bytes += page.text.len;
+        info.empty_pages += page.text.len == 0;
+      }
+    }
+    ret = hk_store_put_text(t, it->key.doc_id, it->key.version, &info, it->list ? &list : NULL,
+                            failed && info.attempts < HK_TEXT_MAX_ATTEMPTS);
+  }
+  return ret;
+}
+
+/* Decide, extract, and take each worker's answer. */
+static void
+hk_textq_run(HkTextItem *items, guint n, unsigned parallel)
+{
+  HkInspectJob *jobs = g_new0(HkInspectJob, MAX(n, 1));
+  guint *of = g_new0(guint, MAX(n, 1));
+  guint njobs = 0;
+  bool ocr = false;
+
+  /* The OCR model is loaded with the first scan, not at start-up (it costs
+   * a second or two and tens of MiB); the workers forked before it lack
+   * it and are replaced. */
+  for (guint i = 0; i < n; i++) {
+    if (!items[i].status && strcmp(items[i].content_type, "image/jpeg") == 0) {
+      if (hk_ocr_warmup(&ocr))
+        hk_inspect_shutdown();
+      break;
+    }
+  }
+  for (guint i = 0; i < n; i++) {
+    HkTextItem *it = &items[i];
+    gsize len = 0;
+    const void *data = it->bytes ? g_bytes_get_data(it->bytes, &len) : NULL;
+    if (it->status)
+      continue; /* already failed to read */
+    if (strcmp(it->content_type, "text/plain") == 0) {
+      it->status =
+          hk_extract_plain(data, len, &it->list, &it->reason) == 0 ? HK_TEXT_DONE : HK_TEXT_FAILED;
+    } else if (strcmp(it->content_type, "application/pdf") == 0) {
+      jobs[njobs] = (HkInspectJob){
+          .content_type = "application/pdf", .data = data, .len = len, .want_text = true};
+      of[njobs++] = i;
+    } else if (strcmp(it->content_type, "image/jpeg") == 0 && ocr) {
+      jobs[njobs] =
+          (HkInspectJob){.content_type = "image/jpeg", .data = data, .len = len, .want_text = true};
+      of[njobs++] = i;
+    } else if (strcmp(it->content_type, "image/jpeg") == 0) {
+      it->status = HK_TEXT_NEEDS_OCR;
+    } else {
+      it->status = HK_TEXT_UNSUPPORTED;
+      it->reason = g_strdup_printf("no text is extracted from %s", it->content_type);
+    }
+  }
+  if (njobs)
+    hk_inspect_batch(jobs, njobs, parallel);
+  for (guint j = 0; j < njobs; j++) {
+    HkTextItem *it = &items[of[j]];
+    HkInspectJob *job = &jobs[j];
+    HkTextListReader check;
+    if (job->ret == 0 && job->text &&
+        hk_text_list_decode(g_bytes_get_data(job->text, NULL), g_bytes_get_size(job->text),
+                            &check) == 0) {
+      it->status = HK_TEXT_DONE;
+      it->list = g_steal_pointer(&job->text);
+    } else {
+      it->status = job->limit_hit ? HK_TEXT_TIMEOUT : HK_TEXT_FAILED;
+      /* A worker is hostile input's parser: what it answers is checked. */
+      it->reason = job->ret == 0 ? g_strdup("the parser's text answer was malformed")
+                                 : g_steal_pointer(&job->reason);
+      if (!it->reason)
+        it->reason = g_strdup("the parser gave no reason");
+    }
+    if (job->text)
+      g_bytes_unref(job->text);
+    if (job->thumb)
+      g_bytes_unref(job->thumb);
+    g_free(job->reason);
+  }
+  /* A worker's reason is a hostile parser's words: the API writes the
+   * stored reason as it is, so it is made UTF-8 here. */
+  for (guint i = 0; i < n; i++) {
+    if (items[i].reason) {
+      char *valid = g_utf8_make_valid(items[i].reason, -1);
+      g_free(items[i].reason);
+      items[i].reason = valid;
+    }
+  }
+  g_free(of);
+  g_free(jobs);
+}
+
+int
+hk_textq_drain(hk_store *s, unsigned max, unsigned parallel, unsigned *left)
+{
+  GArray *keys = g_array_new(FALSE, FALSE, sizeof(HkTextKey));
+  HkTextItem *items = NULL;
+  hk_txn *t = NULL;
+  int ret;
+
+  *left = 0;
+  ret = hk_txn_begin(s, false, &t);
+  if (ret == 0)
+    ret = hk_store_text_queue(t, max, keys);
+  if (ret == 0)
+    items = g_new0(HkTextItem, MAX(keys->len, 1));
+  for (guint i = 0; ret == 0 && i < keys->len; i++) {
+    items[i].key = g_array_index(keys, HkTextKey, i);
+    ret = hk_textq_read(t, &items[i]);
+  }
+  hk_txn_abort(t);
+  t = NULL;
+  hk_store_trim(s);
+  if (ret || keys->len == 0)
+    goto out;
+  hk_textq_run(items, keys->len, parallel);
+  /* A failure is the operator's to know of; the document is served anyway. */
+  for (guint i = 0; i < keys->len; i++)
+    if ((items[i].status == HK_TEXT_FAILED || items[i].status == HK_TEXT_TIMEOUT) &&
+        items[i].reason)
+      hk_info("text of %s v%u: %s: %s", items[i].key.doc_id, items[i].key.version,
+              hk_text_status_name(items[i].status), items[i].reason);
+  ret = hk_store_write(s, 8, hk_textq_put, &(HkTextqRun){items, keys->len});
+  /* A failure kept for another attempt counts as left: --once tries it
+   * again now, at most HK_TEXT_MAX_ATTEMPTS passes in all. */
+  for (guint i = 0; ret == 0 && i < keys->len; i++)
+    if ((items[i].status == HK_TEXT_FAILED || items[i].status == HK_TEXT_TIMEOUT) &&
+        items[i].attempts + 1 < HK_TEXT_MAX_ATTEMPTS)
+      *left = 1;
+  if (ret == 0 && keys->len == max)
+    *left = 1;
+out:
+  for (guint i = 0; items && i < keys->len; i++)
+    hk_text_item_clear(&items[i]);
+  g_free(items);
+  g_array_unref(keys);
+  return ret;
+}

@@ -766,6 +766,13 @@ out:
   settle(100);
 }
 
+/* How long a list built one row per batch may take before the check calls
+ * it stuck: only a bound on a hang, not a time goal. Each batch waits for
+ * the frame that paints the previous one, and in the sanitizer build a
+ * frame of Japanese rows took over a second here (15 rows did not finish
+ * in 15 s). */
+#define BATCHES_WAIT_MS 180000
+
 /* A frame that takes longer than any frame interval. */
 static gboolean
 slow_frame(GtkWidget *widget, GdkFrameClock *clock, gpointer data)
@@ -806,8 +813,8 @@ check_long_timeline(HkPatientPage *pp, const char *patient_id, const char *other
   /* The last row is not built yet: its tick is set in the page only. */
   last = g_strdup(((HkDocInfo *)g_ptr_array_index(docs, n - 1))->id);
   hk_patient_page_set_selected(pp, last, TRUE);
-  CHECK(wait_for(watch_timeline, &w, 15000), "the timeline was not completed: %u of %u rows",
-        hk_patient_page_get_n_rows(pp), n);
+  CHECK(wait_for(watch_timeline, &w, BATCHES_WAIT_MS),
+        "the timeline was not completed: %u of %u rows", hk_patient_page_get_n_rows(pp), n);
   CHECK(w.partial > 0, "the timeline was never seen partial: no batches?");
   CHECK(w.partial_as_whole == 0, "%d times a partial list's count line did not say so: %s",
         w.partial_as_whole, or_none(w.bad_count));
@@ -837,7 +844,7 @@ check_long_timeline(HkPatientPage *pp, const char *patient_id, const char *other
   gtk_widget_activate_action(GTK_WIDGET(pp), "patient.filter", NULL);
   CHECK(n_timeline_rows(pp) == 0, "%u rows of the old list left after refiltering",
         n_timeline_rows(pp));
-  CHECK(wait_for(watch_timeline, &w, 15000), "the refiltered timeline was not completed");
+  CHECK(wait_for(watch_timeline, &w, BATCHES_WAIT_MS), "the refiltered timeline was not completed");
   settle(300);
   check_timeline_rows(pp, "refiltered while being built");
 
@@ -864,7 +871,8 @@ check_long_timeline(HkPatientPage *pp, const char *patient_id, const char *other
         n_timeline_rows(pp), patient_id, other_id);
   w.forbidden = first_ids;
   w.partial = 0;
-  CHECK(wait_for(watch_timeline, &w, 15000), "patient %s's timeline was not completed", other_id);
+  CHECK(wait_for(watch_timeline, &w, BATCHES_WAIT_MS), "patient %s's timeline was not completed",
+        other_id);
   CHECK(hk_patient_page_get_patient(pp) &&
             g_strcmp0(hk_patient_page_get_patient(pp)->id, other_id) == 0,
         "the page shows patient %s, expected %s",
@@ -892,7 +900,7 @@ check_long_timeline(HkPatientPage *pp, const char *patient_id, const char *other
     w.forbidden = NULL;
     hk_patient_page_load(pp, patient_id);
     CHECK(wait_for(docs_received, pp, 15000), "the timeline did not arrive");
-    CHECK(wait_for(timeline_complete, pp, 15000),
+    CHECK(wait_for(timeline_complete, pp, BATCHES_WAIT_MS),
           "with slow frames the timeline stopped at %u of %u rows", hk_patient_page_get_n_rows(pp),
           hk_patient_page_get_documents(pp) ? hk_patient_page_get_documents(pp)->len : 0);
     gtk_widget_remove_tick_callback(GTK_WIDGET(pp), tick);
@@ -907,7 +915,7 @@ out:
   hk_patient_page_set_batch_sizes(pp, 0, 0);
   hk_patient_page_load(pp, patient_id);
   CHECK(wait_for(patient_loaded, pp, 15000), "patient did not reload");
-  CHECK(wait_for(timeline_complete, pp, 15000), "timeline not completed");
+  CHECK(wait_for(timeline_complete, pp, BATCHES_WAIT_MS), "timeline not completed");
 }
 
 int

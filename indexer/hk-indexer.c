@@ -55,7 +55,7 @@ typedef struct {
   HkIndexerOptions *opt;
   hk_store *store;
   hk_ingest *ing;
-  GPtrArray *drops; /* hk_drop* */
+  GPtrArray *drops;    /* hk_drop* */
   GPtrArray *sx_names; /* char*, the name of each SS-MIX2 root */
   GPtrArray *sx_roots; /* char* */
   hk_watch *watch;
@@ -114,34 +114,35 @@ hk_indexer_events(HkIndexer *ix, GPtrArray *paths)
   return ret;
 }
 
-/* Draw queued thumbnails, a few at a time so new documents are not held up
- * behind a long queue. \return true if more remain. */
+/* A store queue that only ever follows a commit (thumbnails, texts). */
+typedef int (*HkDrainFunc)(hk_store *s, unsigned max, unsigned parallel, unsigned *left);
+
+/* Drain up to max entries of one queue, a few at a time so new documents
+ * are not held up behind a long queue. \return true if more remain. */
 static bool
-hk_indexer_thumbnails(HkIndexer *ix, unsigned max)
+hk_indexer_drain(HkIndexer *ix, HkDrainFunc drain, const char *what, unsigned max)
 {
   unsigned left = 0;
-  int ret = hk_thumbq_drain(ix->store, max, (unsigned)ix->opt->workers, &left);
+  int ret = drain(ix->store, max, (unsigned)ix->opt->workers, &left);
 
   if (ret == -HK_ESEALED)
     hk_ingest_refresh_seal(ix->ing);
   else if (ret)
-    hk_warn("thumbnails: %s", hk_strerror(ret));
+    hk_warn("%s: %s", what, hk_strerror(ret));
   return ret == 0 && left;
 }
 
-/* Extract queued text the same way, after the thumbnails: both only ever
- * follow a commit. \return true if more remain. */
+static bool
+hk_indexer_thumbnails(HkIndexer *ix, unsigned max)
+{
+  return hk_indexer_drain(ix, hk_thumbq_drain, "thumbnails", max);
+}
+
+/* After the thumbnails. */
 static bool
 hk_indexer_texts(HkIndexer *ix, unsigned max)
 {
-  unsigned left = 0;
-  int ret = hk_textq_drain(ix->store, max, (unsigned)ix->opt->workers, &left);
-
-  if (ret == -HK_ESEALED)
-    hk_ingest_refresh_seal(ix->ing);
-  else if (ret)
-    hk_warn("text extraction: %s", hk_strerror(ret));
-  return ret == 0 && left;
+  return hk_indexer_drain(ix, hk_textq_drain, "text extraction", max);
 }
 
 static void
@@ -150,8 +151,9 @@ hk_indexer_report(HkIndexer *ix)
   const HkIngestCounters *c = hk_ingest_counters(ix->ing);
 
   hk_info("added %" G_GUINT64_FORMAT " versions (%" G_GUINT64_FORMAT " bytes), %" G_GUINT64_FORMAT
-          " unchanged, %" G_GUINT64_FORMAT " quarantined, %" G_GUINT64_FORMAT " suspect, %"
-          G_GUINT64_FORMAT " replaced (%" G_GUINT64_FORMAT " moved to another patient)",
+          " unchanged, %" G_GUINT64_FORMAT " quarantined, %" G_GUINT64_FORMAT
+          " suspect, %" G_GUINT64_FORMAT " replaced (%" G_GUINT64_FORMAT
+          " moved to another patient)",
           c->added, c->bytes, c->unchanged, c->quarantined, c->suspect, c->replaced, c->moved);
   hk_info("parsers: %u workers started, %u documents answered, %u parsed again after a worker "
           "died",
@@ -179,7 +181,7 @@ hk_indexer_run(HkIndexer *ix)
           ix->sx_roots->len, ix->opt->poll_interval);
   for (;;) {
     int64_t now = g_get_monotonic_time();
-    struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { ix->watch ? hk_watch_fd(ix->watch) : -1, POLLIN, 0 } };
+    struct pollfd pfd[2] = {{sfd, POLLIN, 0}, {ix->watch ? hk_watch_fd(ix->watch) : -1, POLLIN, 0}};
     bool overflow = false;
 
     if (now >= next_scan) {
@@ -246,8 +248,7 @@ hk_indexer_run(HkIndexer *ix)
  * '=' after a '/' is part of the folder's name ("./a=b" is a folder).
  * \return 0, or -HK_EINVAL after printing the usage error. */
 static int
-hk_source_arg(const char *opt, const char *arg, const char *default_name, char **name,
-              char **dir)
+hk_source_arg(const char *opt, const char *arg, const char *default_name, char **name, char **dir)
 {
   const char *eq = strchr(arg, '=');
   const char *slash = strchr(arg, '/');
@@ -261,8 +262,9 @@ hk_source_arg(const char *opt, const char *arg, const char *default_name, char *
     *dir = g_strdup(arg);
   }
   if (!hk_source_name_valid(*name)) {
-    hk_usage_error(HK_PROGRAM, "%s %s: a source name is 1-%d of A-Za-z0-9._- (not starting "
-                               "with . or -)",
+    hk_usage_error(HK_PROGRAM,
+                   "%s %s: a source name is 1-%d of A-Za-z0-9._- (not starting "
+                   "with . or -)",
                    opt, arg, HK_SOURCE_NAME_MAX);
     ret = -HK_EINVAL;
   } else if (!**dir) {
@@ -280,8 +282,9 @@ hk_source_name_taken(GHashTable *names, const char *opt, const char *name)
   int ret = 0;
 
   if (g_hash_table_contains(names, name)) {
-    hk_usage_error(HK_PROGRAM, "two sources are named \"%s\"; give each its own name with "
-                               "%s NAME=DIR",
+    hk_usage_error(HK_PROGRAM,
+                   "two sources are named \"%s\"; give each its own name with "
+                   "%s NAME=DIR",
                    name, opt);
     ret = -HK_EINVAL;
   } else {
@@ -293,11 +296,17 @@ hk_source_name_taken(GHashTable *names, const char *opt, const char *name)
 int
 main(int argc, char **argv)
 {
-  HkIndexerOptions opt = { .poll_interval = 30, .tripwire_threshold = 10,
-                           .tripwire_window = 300, .replace_threshold = HK_REPLACE_THRESHOLD,
-                           .replace_window = HK_REPLACE_WINDOW_S, .max_size_mb = 256, .batch = 128,
-                           .workers = (gint)g_get_num_processors(), .parser_cpu = 20,
-                           .parser_timeout = 30, .parser_memory = 2048 };
+  HkIndexerOptions opt = {.poll_interval = 30,
+                          .tripwire_threshold = 10,
+                          .tripwire_window = 300,
+                          .replace_threshold = HK_REPLACE_THRESHOLD,
+                          .replace_window = HK_REPLACE_WINDOW_S,
+                          .max_size_mb = 256,
+                          .batch = 128,
+                          .workers = (gint)g_get_num_processors(),
+                          .parser_cpu = 20,
+                          .parser_timeout = 30,
+                          .parser_memory = 2048};
   GOptionEntry entries[] = {
       {"store", 0, 0, G_OPTION_ARG_FILENAME, &opt.store_dir, "Document store folder", "DIR"},
       {"drop", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.drops,
@@ -338,8 +347,8 @@ main(int argc, char **argv)
       {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Log debug messages", NULL},
       {NULL},
   };
-  HkIndexer ix = { .opt = &opt, .lock_fd = -1 };
-  HkIngestConfig cfg = { 0 };
+  HkIndexer ix = {.opt = &opt, .lock_fd = -1};
+  HkIngestConfig cfg = {0};
   GHashTable *names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   int ret, status = 1;
 
@@ -364,10 +373,10 @@ main(int argc, char **argv)
   }
   if (opt.poll_interval < 1 || opt.poll_interval > 86400 || opt.tripwire_threshold < 1 ||
       opt.tripwire_window < 1 || opt.replace_threshold < 1 || opt.replace_window < 1 ||
-      opt.max_size_mb < 1 || opt.max_size_mb > 4096 || opt.batch < 1 ||
-      opt.batch > 100000 || opt.workers < 1 || opt.workers > HK_INSPECT_MAX_PARALLEL ||
-      opt.parser_cpu < 1 || opt.parser_cpu > 3600 || opt.parser_timeout < 1 ||
-      opt.parser_timeout > 3600 || opt.parser_memory < 64 || opt.parser_memory > 65536 ||
+      opt.max_size_mb < 1 || opt.max_size_mb > 4096 || opt.batch < 1 || opt.batch > 100000 ||
+      opt.workers < 1 || opt.workers > HK_INSPECT_MAX_PARALLEL || opt.parser_cpu < 1 ||
+      opt.parser_cpu > 3600 || opt.parser_timeout < 1 || opt.parser_timeout > 3600 ||
+      opt.parser_memory < 64 || opt.parser_memory > 65536 ||
       (opt.map_size_mb && (uint64_t)opt.map_size_mb << 20 < HK_STORE_MAP_MIN)) {
     status = hk_usage_error(HK_PROGRAM, "a numeric option is out of range");
     goto out;
@@ -416,8 +425,8 @@ main(int argc, char **argv)
       goto out;
     }
   }
-  ret = hk_store_open_map(opt.store_dir, HK_STORE_CREATE, (uint64_t)opt.map_size_mb << 20,
-                          &ix.store);
+  ret =
+      hk_store_open_map(opt.store_dir, HK_STORE_CREATE, (uint64_t)opt.map_size_mb << 20, &ix.store);
   if (ret) {
     fprintf(stderr, "%s: cannot open store %s: %s\n", HK_PROGRAM, opt.store_dir, hk_strerror(ret));
     goto out;
@@ -430,9 +439,9 @@ main(int argc, char **argv)
   cfg.replace_threshold = (unsigned)opt.replace_threshold;
   cfg.replace_window_s = (unsigned)opt.replace_window;
   ix.ing = hk_ingest_new(ix.store, &cfg);
-  hk_inspect_set_limits(&(HkInspectLimits){ .cpu_s = (unsigned)opt.parser_cpu,
-                                             .wall_s = (unsigned)opt.parser_timeout,
-                                             .memory_mib = (unsigned)opt.parser_memory });
+  hk_inspect_set_limits(&(HkInspectLimits){.cpu_s = (unsigned)opt.parser_cpu,
+                                           .wall_s = (unsigned)opt.parser_timeout,
+                                           .memory_mib = (unsigned)opt.parser_memory});
   hk_thumbnail_warmup();
   /* Off unless asked for: an OCR takes seconds, and it runs between two
    * looks at the sources, so while one runs no new document becomes

@@ -5,13 +5,13 @@
 
 #include <string.h>
 
+/* Escape text already known to be UTF-8: quotes, backslashes and controls. */
 static void
-hk_jw_escaped(GString *g, const char *v, size_t len)
+hk_jw_escaped_valid(GString *g, const char *v, size_t len)
 {
   static const char hex[] = "0123456789abcdef";
   const char *run = v, *end = v + len;
 
-  g_string_append_c(g, '"');
   for (; v < end; v++) {
     unsigned char c = (unsigned char)*v;
     if (c >= 0x20 && c != '"' && c != '\\')
@@ -27,6 +27,32 @@ hk_jw_escaped(GString *g, const char *v, size_t len)
     }
   }
   g_string_append_len(g, run, v - run);
+}
+
+/* JSON text must be UTF-8 (RFC 8259), and not every string comes from a
+ * checked record: a parser worker's reason quotes a hostile file. Each
+ * byte that does not start a valid sequence becomes U+FFFD, so a client's
+ * parser never refuses the whole answer; a NUL (which GLib's validator
+ * also stops at) is escaped as before. */
+static void
+hk_jw_escaped(GString *g, const char *v, size_t len)
+{
+  const char *end = v + len;
+
+  g_string_append_c(g, '"');
+  while (v < end) {
+    const char *bad = end;
+    g_utf8_validate_len(v, (gsize)(end - v), &bad);
+    hk_jw_escaped_valid(g, v, (size_t)(bad - v));
+    v = bad;
+    if (v < end) {
+      if (*v == 0)
+        g_string_append_len(g, "\\u0000", 6);
+      else
+        g_string_append_len(g, "\xef\xbf\xbd", 3);
+      v++;
+    }
+  }
   g_string_append_c(g, '"');
 }
 
@@ -128,10 +154,10 @@ hk_jw_civil(int64_t days, int64_t *year, unsigned *month, unsigned *day)
 {
   int64_t z = days + 719468; /* days from 0000-03-01 */
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;                                       /* [0, 146096] */
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  /* [0, 399] */
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                /* [0, 365] */
-  int64_t mp = (5 * doy + 2) / 153;                                     /* March = 0 */
+  int64_t doe = z - era * 146097;                                      /* [0, 146096] */
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+  int64_t mp = (5 * doy + 2) / 153;                                    /* March = 0 */
 
   *day = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
   *month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);

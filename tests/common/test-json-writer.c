@@ -91,6 +91,38 @@ START_TEST(test_int)
 }
 END_TEST
 
+/* A string that is not UTF-8 (a reason a parser worker wrote from a hostile
+ * file, a name from a broken SS-MIX2 message) must still give valid JSON:
+ * each bad byte becomes U+FFFD, a NUL stays \u0000, good text is kept. */
+START_TEST(test_str_not_utf8)
+{
+  static const struct {
+    const char *in;
+    size_t len;
+    const char *want;
+  } cases[] = {
+      {"ok \xe7\x99\x8c", 6, "\"s\":\"ok \xe7\x99\x8c\","},
+      {"a\xff"
+       "b",
+       3,
+       "\"s\":\"a\xef\xbf\xbd"
+       "b\","},
+      {"\xe7\x99", 2, "\"s\":\"\xef\xbf\xbd\xef\xbf\xbd\","},
+      {"\xc0\xaf", 2, "\"s\":\"\xef\xbf\xbd\xef\xbf\xbd\","},
+      {"\xed\xa0\x80x", 4, "\"s\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx\","},
+      {"n\0\"\x01\xfe", 5, "\"s\":\"n\\u0000\\\"\\u0001\xef\xbf\xbd\","},
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    GString *g = g_string_new(NULL);
+    hk_jw_strn(g, "s", cases[i].in, cases[i].len);
+    ck_assert_msg(g_utf8_validate(g->str, (gssize)g->len, NULL), "case %zu: not UTF-8", i);
+    ck_assert_msg(strcmp(g->str, cases[i].want) == 0, "case %zu: got %s", i, g->str);
+    g_string_free(g, TRUE);
+  }
+}
+END_TEST
+
 static Suite *
 json_writer_suite(void)
 {
@@ -100,6 +132,7 @@ json_writer_suite(void)
   tcase_add_test(tc, test_time_edges);
   tcase_add_test(tc, test_time_random);
   tcase_add_test(tc, test_int);
+  tcase_add_test(tc, test_str_not_utf8);
   suite_add_tcase(s, tc);
   return s;
 }

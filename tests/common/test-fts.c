@@ -8,6 +8,7 @@
 #include "hk-time.h"
 
 #include <errno.h>
+#include <lmdb.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sched.h>
@@ -613,6 +614,58 @@ START_TEST(test_fts_read_only_files)
 }
 END_TEST
 
+/* verify names a damaged text log entry and one beyond the sequence. */
+START_TEST(test_fts_verify_log)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  char a[HK_DOC_ID_LEN + 1];
+  const char *pa[] = {"肺炎", NULL};
+  uint64_t checked = 0, bad = 0;
+  uint8_t key[8] = {0, 0, 0, 0, 0, 0, 0, 9}, val[12] = {0};
+  MDB_env *env = NULL;
+  MDB_txn *txn = NULL;
+  MDB_dbi dbi;
+  MDB_val k = {8, key}, v = {5, val};
+  char *out = NULL;
+  size_t outlen = 0;
+  FILE *err;
+  hk_txn *t;
+
+  add_text(s, "P1", "a", "a", pa, a);
+  t = begin(s, false);
+  err = open_memstream(&out, &outlen);
+  ck_assert_int_eq(hk_store_check_texts(t, err, &checked, &bad), 0);
+  ck_assert_uint_eq(bad, 0);
+  ck_assert_uint_eq(checked, 3); /* the status record, the page, the log entry */
+  hk_txn_abort(t);
+  hk_store_close(s);
+  ck_assert_int_eq(mdb_env_create(&env), 0);
+  ck_assert_int_eq(mdb_env_set_maxdbs(env, 64), 0);
+  ck_assert_int_eq(mdb_env_open(env, store_dir, 0, 0640), 0);
+  ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+  ck_assert_int_eq(mdb_dbi_open(txn, "textlog", 0, &dbi), 0);
+  ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0); /* short value */
+  key[7] = 1;
+  ck_assert_int_eq(mdb_get(txn, dbi, &k, &v), 0);
+  memcpy(val, v.mv_data, 12);
+  key[7] = 7;
+  v = (MDB_val){12, val};
+  ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0); /* beyond the sequence */
+  ck_assert_int_eq(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+  s = open_store(0);
+  t = begin(s, false);
+  ck_assert_int_eq(hk_store_check_texts(t, err, &checked, &bad), 0);
+  fclose(err);
+  ck_assert_uint_eq(bad, 2);
+  ck_assert_ptr_nonnull(strstr(out, "(log 9): malformed entry"));
+  ck_assert_ptr_nonnull(strstr(out, "(log 7): beyond the store's text sequence"));
+  free(out);
+  hk_txn_abort(t);
+  hk_store_close(s);
+}
+END_TEST
+
 static Suite *
 fts_suite(void)
 {
@@ -632,6 +685,7 @@ fts_suite(void)
   tcase_add_test(tc, test_fts_lag_catch_up);
   tcase_add_test(tc, test_fts_other_store);
   tcase_add_test(tc, test_fts_read_only_files);
+  tcase_add_test(tc, test_fts_verify_log);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -666,6 +666,49 @@ START_TEST(test_fts_verify_log)
 }
 END_TEST
 
+/* In a setgid folder (the archive host's) every file of the index opens
+ * to the folder's group, read and write: Groonga needs both to read. */
+START_TEST(test_fts_shared_group)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  char a[HK_DOC_ID_LEN + 1], gen[80] = "";
+  const char *pa[] = {"肺炎", NULL};
+  char *dir = g_build_filename(store_dir, "search", NULL), *cur, *gdir, *text = NULL;
+  unsigned files = 0;
+  const char *name;
+  struct stat st;
+  hk_fts *f;
+  GDir *d;
+
+  ck_assert_int_eq(g_mkdir(dir, 0750), 0);
+  ck_assert_int_eq(chmod(dir, 02750), 0);
+  add_text(s, "P1", "a", "a", pa, a);
+  f = rebuild_and_open(s);
+  hk_fts_close(f);
+  cur = g_build_filename(dir, "current", NULL);
+  ck_assert(g_file_get_contents(cur, &text, NULL, NULL));
+  g_strlcpy(gen, g_strstrip(text), sizeof gen);
+  gdir = g_build_filename(dir, gen, NULL);
+  d = g_dir_open(gdir, 0, NULL);
+  ck_assert_ptr_nonnull(d);
+  while ((name = g_dir_read_name(d))) {
+    char *p = g_build_filename(gdir, name, NULL);
+    ck_assert_int_eq(lstat(p, &st), 0);
+    ck_assert_msg((st.st_mode & 0060) == 0060, "%s: mode %o", name, st.st_mode & 07777);
+    ck_assert_msg((st.st_mode & 0007) == 0, "%s: mode %o", name, st.st_mode & 07777);
+    files++;
+    g_free(p);
+  }
+  g_dir_close(d);
+  ck_assert_uint_ge(files, 5);
+  g_free(text);
+  g_free(gdir);
+  g_free(cur);
+  g_free(dir);
+  hk_store_close(s);
+}
+END_TEST
+
 static Suite *
 fts_suite(void)
 {
@@ -686,6 +729,7 @@ fts_suite(void)
   tcase_add_test(tc, test_fts_other_store);
   tcase_add_test(tc, test_fts_read_only_files);
   tcase_add_test(tc, test_fts_verify_log);
+  tcase_add_test(tc, test_fts_shared_group);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -436,6 +436,56 @@ out:
   return ret;
 }
 
+/* Remove every generation in dir but keep. */
+static int
+hk_fts_remove_others(const char *dir, const char *keep)
+{
+  GDir *d = g_dir_open(dir, 0, NULL);
+  const char *name;
+  int n = 0;
+
+  while (d && (name = g_dir_read_name(d))) {
+    if (strncmp(name, "gen-", 4) == 0 && (!keep || strcmp(name, keep) != 0)) {
+      char *p = g_build_filename(dir, name, NULL);
+      hk_fts_rmtree(p);
+      g_free(p);
+      n++;
+    }
+  }
+  if (d)
+    g_dir_close(d);
+  return n;
+}
+
+int
+hk_fts_prune(const char *store_dir)
+{
+  char *dir = hk_fts_dir(store_dir);
+  char *lock = g_build_filename(dir, HK_FTS_BUILD_LOCK, NULL);
+  char gen[HK_FTS_GEN_MAX];
+  int lfd = open(lock, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  int ret = 0, cur;
+
+  if (lfd < 0) {
+    ret = errno == ENOENT ? 0 : hk_err_from_errno(errno);
+    goto out;
+  }
+  if (flock(lfd, LOCK_EX | LOCK_NB) != 0) {
+    ret = -HK_EBUSY;
+    goto out;
+  }
+  cur = hk_fts_read_current(dir, gen);
+  /* A damaged `current` keeps everything: reindex sorts it out. */
+  if (cur == 0 || cur == -HK_ENOTFOUND)
+    ret = hk_fts_remove_others(dir, cur == 0 ? gen : NULL);
+out:
+  if (lfd >= 0)
+    close(lfd);
+  g_free(lock);
+  g_free(dir);
+  return ret;
+}
+
 int
 hk_fts_rebuild(hk_store *s, uint64_t *docs)
 {
@@ -468,6 +518,13 @@ hk_fts_rebuild(hk_store *s, uint64_t *docs)
     hk_error("%s: %s", lock, lfd < 0 ? g_strerror(errno) : "another rebuild is running");
     goto out;
   }
+  /* What a build that died left (not the current generation) goes
+   * first: its space is the new one's. */
+  if (hk_fts_read_current(f->dir, old) == 0)
+    hk_fts_remove_others(f->dir, old);
+  else
+    hk_fts_remove_others(f->dir, NULL);
+  old[0] = 0;
   /* The sequence is read before the walk, in its transaction: a text
    * stored during the build has a later number, so the indexer takes it
    * again after the swap. */
@@ -507,19 +564,7 @@ hk_fts_rebuild(hk_store *s, uint64_t *docs)
   *docs = b.docs;
   /* Every other generation goes: the one replaced (a reader that has it
    * open keeps its files until it reopens) and any a crashed build left. */
-  {
-    GDir *d = g_dir_open(f->dir, 0, NULL);
-    const char *name;
-    while (d && (name = g_dir_read_name(d))) {
-      if (strncmp(name, "gen-", 4) == 0 && strcmp(name, gen) != 0) {
-        char *p = g_build_filename(f->dir, name, NULL);
-        hk_fts_rmtree(p);
-        g_free(p);
-      }
-    }
-    if (d)
-      g_dir_close(d);
-  }
+  hk_fts_remove_others(f->dir, gen);
 out:
   if (b.t)
     hk_txn_abort(b.t);

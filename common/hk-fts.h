@@ -119,5 +119,10 @@ int hk_fts_follow(hk_fts *f, unsigned max, unsigned *done);
  * \return 0, or an error (the current index is left as it was). */
 int hk_fts_rebuild(hk_store *s, uint64_t *docs);
 
+/* Remove the generations `current` does not name (a build that died
+ * leaves its folder), unless a rebuild holds the build lock.
+ * \return how many were removed, or a negative error. */
+int hk_fts_prune(const char *store_dir);
+
 /* The folder the index of store_dir lives in (g_free). */
 char *hk_fts_dir(const char *store_dir);

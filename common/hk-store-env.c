@@ -490,7 +490,11 @@ hk_store_open_map(const char *dir, unsigned flags, uint64_t map_size, hk_store *
     ret = hk_mdb_err(rc);
     goto out;
   }
+  /* Logged as the writer logs it (hk-store-txn.c): the indexer's search
+   * index child, opening the store, may be the one that clears a slot. */
   mdb_reader_check(s->env, &dead);
+  if (dead > 0)
+    hk_info("%s: cleared %d reader slot(s) of dead processes", dir, dead);
   ret = hk_store_open_dbs(s, create);
   if (ret == 0)
     ret = hk_store_check_format(s, create);

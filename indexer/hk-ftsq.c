@@ -1,0 +1,265 @@
+/* hk-ftsq.c: the full-text index follows the store's text log (see
+ * hk-ftsq.h). Every write to the index is made by a child process, one
+ * per drain, that opens the store read-only and the index, takes what is
+ * new and exits:
+ * - Groonga's files are sparse memory maps: on a full disk a write into
+ *   one raises SIGBUS, which would end ingest with it; it ends the child,
+ *   and the indexer logs it and goes on;
+ * - the indexer never maps Groonga's files, so a parser worker it forks
+ *   without exec cannot inherit a writable mapping of them (LMDB's maps
+ *   are dropped in such a child, hk-store-env.c; Groonga's could not be). */
+#include "hk-ftsq.h"
+
+#include "hk-error.h"
+#include "hk-fts.h"
+#include "hk-log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* What the child answers through its pipe. */
+typedef struct {
+  int32_t ret;
+  uint32_t done;
+  uint64_t through;
+  char reason[400];
+} HkFtsqResult;
+
+/* Seconds before trying an index that failed again. */
+#define HK_FTSQ_RETRY_S 30
+/* The index never takes the store's last space: below this much free on
+ * the store's file system it is not written. */
+#define HK_FTSQ_MIN_FREE (256ull << 20)
+
+struct hk_ftsq {
+  hk_store *store;
+  bool known;        /* through is what the index said last */
+  uint64_t through;  /* of the last successful drain */
+  char *current;     /* STORE_DIR/search/current */
+  ino_t current_ino; /* of that file then: a rebuild replaces it */
+  int64_t retry_at;  /* monotonic µs */
+  char *last_reason;
+};
+
+/* The inode of the file naming the current generation (0 if none). */
+static ino_t
+hk_ftsq_current_ino(const hk_ftsq *q)
+{
+  struct stat st;
+
+  return stat(q->current, &st) == 0 ? st.st_ino : 0;
+}
+
+hk_ftsq *
+hk_ftsq_new(hk_store *s)
+{
+  hk_ftsq *q = g_new0(hk_ftsq, 1);
+
+  char *dir = hk_fts_dir(hk_store_dir(s));
+
+  q->store = s;
+  q->current = g_build_filename(dir, "current", NULL);
+  g_free(dir);
+  return q;
+}
+
+void
+hk_ftsq_free(hk_ftsq *q)
+{
+  if (!q)
+    return;
+  g_free(q->last_reason);
+  g_free(q->current);
+  g_free(q);
+}
+
+/* Log a problem once per reason, and pause. */
+static void
+hk_ftsq_problem(hk_ftsq *q, const char *reason)
+{
+  if (!q->last_reason || strcmp(q->last_reason, reason) != 0)
+    hk_warn("search index: %s; ingest goes on, the index is retried every %d s", reason,
+            HK_FTSQ_RETRY_S);
+  g_free(q->last_reason);
+  q->last_reason = g_strdup(reason);
+  q->known = false;
+  q->retry_at = g_get_monotonic_time() + (int64_t)HK_FTSQ_RETRY_S * G_USEC_PER_SEC;
+}
+
+/* The store's text sequence and its document count. */
+static int
+hk_ftsq_store(hk_ftsq *q, uint64_t *seq, uint64_t *docs)
+{
+  HkStoreStats st = {0};
+  hk_txn *t = NULL;
+  int ret = hk_txn_begin(q->store, false, &t);
+
+  if (ret == 0)
+    ret = hk_store_text_seq(t, seq);
+  if (ret == 0)
+    ret = hk_store_stats(t, &st);
+  *docs = st.documents;
+  hk_indexer_info_clear(&st.indexer);
+  if (t)
+    hk_txn_abort(t);
+  return ret;
+}
+
+/* In the child: open the index, building it first when it is missing
+ * or damaged and the store is small enough; take up to max texts. */
+static void
+hk_ftsq_child(const char *store_dir, uint64_t docs, unsigned max, HkFtsqResult *r)
+{
+  hk_store *s = NULL;
+  hk_fts *f = NULL;
+  uint64_t built = 0;
+  unsigned done = 0;
+  int ret = hk_store_open(store_dir, HK_STORE_RDONLY, &s);
+
+  if (ret) {
+    g_snprintf(r->reason, sizeof r->reason, "the store: %s", hk_strerror(ret));
+    goto out;
+  }
+  ret = hk_fts_open(s, true, &f);
+  if (ret == -HK_ENOTFOUND || ret == -HK_ECORRUPT) {
+    const char *why = ret == -HK_ENOTFOUND ? "no search index" : "the search index is unusable";
+    if (docs > HK_FTSQ_AUTOBUILD_MAX) {
+      g_snprintf(r->reason, sizeof r->reason,
+                 "%s; with %" G_GUINT64_FORMAT " documents the indexer does not build it: run "
+                 "`hikae-admin reindex --store %s` (it may run beside the indexer)",
+                 why, docs, store_dir);
+      goto out;
+    }
+    hk_info("%s: building it from the store", why);
+    ret = hk_fts_rebuild(s, &built);
+    if (ret == 0) {
+      hk_info("search index built: %" G_GUINT64_FORMAT " documents", built);
+      ret = hk_fts_open(s, true, &f);
+    }
+  }
+  while (ret == 0 && r->done < max) {
+    ret = hk_fts_follow(f, MIN(max - r->done, 256u), &done);
+    r->done += done;
+    if (done == 0)
+      break;
+  }
+  if (ret == 0)
+    ret = hk_fts_through(f, &r->through);
+  if (ret && !r->reason[0])
+    g_strlcpy(r->reason, f && hk_fts_reason(f)[0] ? hk_fts_reason(f) : hk_strerror(ret),
+              sizeof r->reason);
+out:
+  r->ret = ret ? ret : 0;
+  if (r->ret == 0 && r->reason[0])
+    r->ret = -HK_EIO;
+  hk_fts_close(f);
+  hk_store_close(s);
+}
+
+/* Run hk_ftsq_child in a child process; a child that dies (SIGBUS on a
+ * full disk) is a problem like any other. */
+static void
+hk_ftsq_run_child(hk_ftsq *q, uint64_t docs, unsigned max, HkFtsqResult *r)
+{
+  int fds[2] = {-1, -1}, st = 0;
+  size_t got = 0;
+  pid_t pid;
+
+  memset(r, 0, sizeof *r);
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    r->ret = hk_err_from_errno(errno);
+    g_snprintf(r->reason, sizeof r->reason, "pipe: %s", g_strerror(errno));
+    return;
+  }
+  pid = fork();
+  if (pid == 0) {
+    HkFtsqResult mine = {0};
+    close(fds[0]);
+    hk_ftsq_child(hk_store_dir(q->store), docs, max, &mine);
+    _exit(write(fds[1], &mine, sizeof mine) == (ssize_t)sizeof mine ? 0 : 1);
+  }
+  close(fds[1]);
+  if (pid < 0) {
+    r->ret = hk_err_from_errno(errno);
+    g_snprintf(r->reason, sizeof r->reason, "fork: %s", g_strerror(errno));
+    close(fds[0]);
+    return;
+  }
+  while (got < sizeof *r) {
+    ssize_t n = read(fds[0], (char *)r + got, sizeof *r - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+  }
+  close(fds[0]);
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  if (got != sizeof *r) {
+    memset(r, 0, sizeof *r);
+    r->ret = -HK_EIO;
+    if (WIFSIGNALED(st))
+      g_snprintf(r->reason, sizeof r->reason, "the index writer died of %s%s",
+                 strsignal(WTERMSIG(st)),
+                 WTERMSIG(st) == SIGBUS ? " (is the disk of the store full?)" : "");
+    else
+      g_snprintf(r->reason, sizeof r->reason, "the index writer exited with status %d",
+                 WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+  }
+  r->reason[sizeof r->reason - 1] = 0;
+}
+
+void
+hk_ftsq_drain(hk_ftsq *q, unsigned max, bool *left)
+{
+  HkFtsqResult r;
+  struct statvfs vfs;
+  uint64_t seq = 0, docs = 0;
+  int ret;
+
+  *left = false;
+  if (g_get_monotonic_time() < q->retry_at)
+    return;
+  ret = hk_ftsq_store(q, &seq, &docs);
+  if (ret) {
+    hk_ftsq_problem(q, hk_strerror(ret));
+    return;
+  }
+  /* Nothing new since the last drain, and no rebuild since: no child. */
+  if (q->known && seq <= q->through && hk_ftsq_current_ino(q) == q->current_ino)
+    return;
+  q->current_ino = hk_ftsq_current_ino(q);
+  if (statvfs(hk_store_dir(q->store), &vfs) == 0 &&
+      (uint64_t)vfs.f_bavail * vfs.f_frsize < HK_FTSQ_MIN_FREE) {
+    char *why = g_strdup_printf("less than %llu MiB free on the store's file system: the index "
+                                "is not written (the store needs the space more)",
+                                HK_FTSQ_MIN_FREE >> 20);
+    hk_ftsq_problem(q, why);
+    g_free(why);
+    return;
+  }
+  hk_ftsq_run_child(q, docs, max, &r);
+  if (r.ret) {
+    /* A child that died building leaves a generation: its space goes
+     * back to the store now. */
+    hk_fts_prune(hk_store_dir(q->store));
+    hk_ftsq_problem(q, r.reason[0] ? r.reason : hk_strerror(r.ret));
+    return;
+  }
+  q->through = r.through;
+  q->known = true;
+  *left = q->through < seq;
+  if (q->last_reason) {
+    hk_info("search index: working again");
+    g_clear_pointer(&q->last_reason, g_free);
+  }
+  if (r.done)
+    hk_debug("search index: %u texts taken, through %" G_GUINT64_FORMAT, r.done, q->through);
+}

@@ -127,6 +127,19 @@ out:
 }
 
 static bool
+hk_router_role_ok(HkAuth auth, HkRole role)
+{
+  switch (auth) {
+  case HK_AUTH_NONE:
+  case HK_AUTH_ANY: return true;
+  case HK_AUTH_VIEWER: return hk_role_reads_clinical(role);
+  case HK_AUTH_AUDITOR: return role == HK_ROLE_AUDITOR;
+  case HK_AUTH_SEARCH: return role == HK_ROLE_CLINICIAN_SEARCH;
+  }
+  return false;
+}
+
+static bool
 hk_router_auth(HkRequest *r)
 {
   const char *h = hk_header(r, "Authorization");
@@ -218,8 +231,7 @@ hk_router_handle(struct evhttp_request *req, void *arg)
     hk_reply_error(&r, 401, "unauthorized", "a valid session token is required");
     goto out;
   }
-  if ((found->auth == HK_AUTH_VIEWER && r.session.role != HK_ROLE_VIEWER) ||
-      (found->auth == HK_AUTH_AUDITOR && r.session.role != HK_ROLE_AUDITOR)) {
+  if (!hk_router_role_ok(found->auth, r.session.role)) {
     HkAuditEvent e = { .action = "access", .outcome = "denied", .status = 403,
                        .detail = evhttp_request_get_uri(req) };
     if (hk_request_audit(&r, &e) == 0)

@@ -71,7 +71,10 @@ typedef struct {
   HkLoginPool *login;    /* hk-route-session.c: logins off the event loops */
 } HkServer;
 
-typedef enum { HK_AUTH_NONE, HK_AUTH_ANY, HK_AUTH_VIEWER, HK_AUTH_AUDITOR } HkAuth;
+/* Who may use a route (docs/api.md, "Roles"): HK_AUTH_VIEWER is every
+ * role that reads clinical data (viewer, clinician_search); HK_AUTH_SEARCH
+ * the cross-patient search, clinician_search alone. */
+typedef enum { HK_AUTH_NONE, HK_AUTH_ANY, HK_AUTH_VIEWER, HK_AUTH_AUDITOR, HK_AUTH_SEARCH } HkAuth;
 
 /* One request being answered. Handlers end in exactly one hk_reply_* call. */
 typedef struct {

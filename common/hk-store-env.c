@@ -20,7 +20,7 @@
 static const char *const hk_db_names[DB_COUNT] = {
     "meta",    "docs",     "versions",     "withdrawn", "blobs",      "thumbs", "patients",
     "pindex",  "timeline", "census",       "files",     "quarantine", "thumbq", "sources",
-    "refused", "rows",     "patient_rows", "texts",     "text_pages", "textq",
+    "refused", "rows",     "patient_rows", "texts",     "text_pages", "textq",  "textlog",
 };
 
 #define HK_MAX_READERS 510
@@ -322,6 +322,27 @@ out:
   return ret;
 }
 
+/* Give the store its identity when it has none (a new store, or one
+ * written before identities): derived data kept beside it (the full-text
+ * index) records it, so that an index built from another store is refused
+ * rather than served. A copy of the store (backup, restore) keeps it. */
+static int
+hk_store_claim_id(hk_store *s, MDB_txn *txn)
+{
+  MDB_val k = {8, (void *)"store_id"}, v;
+  char *id = NULL;
+  int rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+
+  if (rc == MDB_NOTFOUND) {
+    id = g_uuid_string_random();
+    v.mv_data = id;
+    v.mv_size = strlen(id);
+    rc = mdb_put(txn, s->dbi[DB_META], &k, &v, MDB_NOOVERWRITE);
+  }
+  g_free(id);
+  return rc;
+}
+
 /* Open meta first and check the format, so that an older store is named
  * as such rather than as "database missing"; then the rest (created for a
  * new store, or added by a migration). */
@@ -368,6 +389,8 @@ hk_store_open_dbs(hk_store *s, bool create)
     ret = -HK_EFORMAT;
     goto out;
   }
+  if (!rc && !s->rdonly)
+    rc = hk_store_claim_id(s, txn);
   if (!rc)
     rc = mdb_txn_commit(txn);
   txn = NULL;

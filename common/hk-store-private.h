@@ -38,6 +38,9 @@ enum {
   DB_TEXTS,
   DB_TEXT_PAGES,
   DB_TEXTQ,
+  /* seq -> version whose text was stored: what the full-text index
+   * (common/hk-fts.h) has still to take. */
+  DB_TEXTLOG,
   DB_COUNT
 };
 

@@ -1,6 +1,7 @@
 /* hk-store-texts.c: `texts` (a status record per version), `text_pages` (a
- * record per page) and `textq` (the versions whose text is still to be
- * extracted). See hk-store-private.h for what the files of the store share,
+ * record per page), `textq` (the versions whose text is still to be
+ * extracted) and `textlog` (the texts stored, in order, for the full-text
+ * index). See hk-store-private.h for what the files of the store share,
  * docs/store.md ("Texts") for the layout. */
 
 #include "hk-store-private.h"
@@ -12,6 +13,128 @@
 
 #define HK_TEXT_KEY 12      /* document ID (8) + version (4) */
 #define HK_TEXT_PAGE_KEY 16 /* + page (4) */
+#define HK_TEXT_SEQ_KEY "text_seq"
+
+int
+hk_store_text_seq(hk_txn *t, uint64_t *seq)
+{
+  MDB_val v;
+  int ret = hk_get(t, DB_META, HK_TEXT_SEQ_KEY, strlen(HK_TEXT_SEQ_KEY), &v);
+
+  *seq = 0;
+  if (ret == -HK_ENOTFOUND)
+    ret = 0;
+  else if (ret == 0 && v.mv_size != 8)
+    ret = -HK_ECORRUPT;
+  else if (ret == 0)
+    *seq = hk_rd64(v.mv_data);
+  return ret;
+}
+
+int
+hk_store_textq_count(hk_txn *t, uint64_t *n)
+{
+  *n = hk_entries(t, DB_TEXTQ);
+  return 0;
+}
+
+/* Take the next text sequence number and log key (document, version)
+ * under it. */
+static int
+hk_text_log_put(hk_txn *t, const uint8_t key[HK_TEXT_KEY])
+{
+  uint8_t seqb[8];
+  uint64_t seq;
+  int ret = hk_store_text_seq(t, &seq);
+
+  if (ret)
+    goto out;
+  hk_be64(seqb, seq + 1);
+  ret = hk_put(t, DB_META, HK_TEXT_SEQ_KEY, strlen(HK_TEXT_SEQ_KEY), seqb, sizeof seqb, 0);
+  if (ret == 0)
+    ret = hk_put(t, DB_TEXTLOG, seqb, sizeof seqb, key, HK_TEXT_KEY, 0);
+out:
+  return ret;
+}
+
+int
+hk_store_text_log(hk_txn *t, uint64_t after, unsigned max, GArray *out)
+{
+  MDB_cursor *c = NULL;
+  uint8_t first[8];
+  MDB_val k = {sizeof first, first}, v;
+  int rc, ret;
+
+  if (after == UINT64_MAX)
+    return 0;
+  hk_be64(first, after + 1);
+  ret = hk_cursor(t, DB_TEXTLOG, &c);
+  if (ret == -HK_ENOTFOUND && t->store->absent[DB_TEXTLOG])
+    ret = 0;
+  if (ret || !c)
+    goto out;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && out->len < max;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    HkTextLogEntry e;
+    /* verify names a malformed entry; the index skips it. */
+    if (k.mv_size != 8 || v.mv_size != HK_TEXT_KEY)
+      continue;
+    e.seq = hk_rd64(k.mv_data);
+    hk_version_doc_id_hex(v.mv_data, e.doc_id);
+    e.version = (uint32_t)hk_row_get((const uint8_t *)v.mv_data + 8, 4);
+    g_array_append_val(out, e);
+  }
+  if (rc && rc != MDB_NOTFOUND)
+    ret = hk_mdb_err(rc);
+out:
+  if (c)
+    mdb_cursor_close(c);
+  return ret;
+}
+
+int
+hk_store_foreach_text(hk_txn *t, HkTextKeyFunc fn, void *data)
+{
+  MDB_cursor *c = NULL;
+  MDB_val k, v;
+  int rc, ret;
+
+  ret = hk_cursor(t, DB_TEXTS, &c);
+  if (ret == -HK_ENOTFOUND && t->store->absent[DB_TEXTS])
+    ret = 0;
+  if (ret || !c)
+    goto out;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && ret == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    HkTextKey e;
+    if (k.mv_size != HK_TEXT_KEY)
+      continue;
+    hk_version_doc_id_hex(k.mv_data, e.doc_id);
+    e.version = (uint32_t)hk_row_get((const uint8_t *)k.mv_data + 8, 4);
+    ret = fn(&e, data);
+  }
+  if (ret == 0 && rc && rc != MDB_NOTFOUND)
+    ret = hk_mdb_err(rc);
+out:
+  if (c)
+    mdb_cursor_close(c);
+  return ret;
+}
+
+int
+hk_store_get_id(hk_txn *t, char out[HK_STORE_ID_MAX + 1])
+{
+  MDB_val v;
+  int ret = hk_get(t, DB_META, "store_id", 8, &v);
+
+  if (ret == 0 && (v.mv_size == 0 || v.mv_size > HK_STORE_ID_MAX))
+    ret = -HK_ECORRUPT;
+  if (ret == 0) {
+    memcpy(out, v.mv_data, v.mv_size);
+    out[v.mv_size] = 0;
+  }
+  return ret;
+}
 
 static int
 hk_text_key(uint8_t key[HK_TEXT_KEY], const char *doc_id, uint32_t version)
@@ -130,6 +253,8 @@ hk_store_put_text(hk_txn *t, const char *doc_id, uint32_t version, const HkTextI
   hk_text_info_encode(info, rec);
   if (ret == 0)
     ret = hk_put(t, DB_TEXTS, key, sizeof key, rec->data, rec->len, 0);
+  if (ret == 0)
+    ret = hk_text_log_put(t, key);
   if (ret == 0 && !retry)
     hk_del(t, DB_TEXTQ, key, sizeof key);
   g_byte_array_unref(rec);

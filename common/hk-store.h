@@ -163,6 +163,34 @@ typedef struct {
  * stats, not for the server's /status). */
 int hk_store_text_stats(hk_txn *t, HkTextStats *st);
 
+/* The text log, what the full-text index (common/hk-fts.h) follows: every
+ * hk_store_put_text takes the next number of the store's text sequence
+ * and logs it with its version, in the same transaction. The sequence
+ * starts at 0 (no text stored since the log exists). */
+int hk_store_text_seq(hk_txn *t, uint64_t *seq);
+/* Versions still queued for extraction (the entries of `textq`). */
+int hk_store_textq_count(hk_txn *t, uint64_t *n);
+
+typedef struct {
+  uint64_t seq;
+  char doc_id[HK_DOC_ID_LEN + 1];
+  uint32_t version;
+} HkTextLogEntry;
+
+/* Append to out (HkTextLogEntry) up to max log entries whose seq is
+ * greater than after, in seq order. */
+int hk_store_text_log(hk_txn *t, uint64_t after, unsigned max, GArray *out);
+typedef int (*HkTextKeyFunc)(const HkTextKey *k, void *data);
+/* Call fn for every version with a status record, in key order; a
+ * non-zero return stops the walk and is returned. */
+int hk_store_foreach_text(hk_txn *t, HkTextKeyFunc fn, void *data);
+
+/* The store's identity (a random UUID given when the writer first opens
+ * it; copies keep it): into out. -HK_ENOTFOUND for a store no writer has
+ * opened since identities exist. */
+#define HK_STORE_ID_MAX 36
+int hk_store_get_id(hk_txn *t, char out[HK_STORE_ID_MAX + 1]);
+
 /* ---- documents and versions: append-only ---- */
 
 /* Append v as the next version of the document of (v->source_name,

@@ -37,6 +37,7 @@ static const HkRoute hk_routes[] = {
   { { "census" }, 1, EVHTTP_REQ_GET, HK_AUTH_VIEWER, hk_route_census },
   { { "print-events" }, 1, EVHTTP_REQ_POST, HK_AUTH_VIEWER, hk_route_print_event },
   { { "audit" }, 1, EVHTTP_REQ_GET, HK_AUTH_AUDITOR, hk_route_audit },
+  { { "search" }, 1, EVHTTP_REQ_GET, HK_AUTH_SEARCH, hk_route_search },
 };
 
 static const char *

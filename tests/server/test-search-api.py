@@ -321,16 +321,26 @@ def test_lagging_index(t):
     old = os.path.join(t.tmp, "search-old")
     shutil.copytree(idx, old, symlinks=True)
     note(t.drop, "late.txt", P1, "S:LATE", "新規薬剤 遅延", "2026-11-21T10:00:00+09:00")
+    # And a new version of S:C, whose old text the old index still holds.
+    note(t.drop, "c.txt", P1, "S:C", "既往歴 更新", "2026-11-10T10:00:00+09:00")
     t.index()
     shutil.rmtree(idx)
     shutil.copytree(old, idx, symlinks=True)
     t.start()
     s, js = t.timeline(P1, "新規薬剤")
-    check(s == 200 and js["documents"] == [] and js["unsearched"] == 1,
+    check(s == 200 and js["documents"] == [] and js["unsearched"] == 2,
           "lagging timeline: %d %s" % (s, js))
     s, js = t.search("新規薬剤")
-    check(s == 200 and js["results"] == [] and js["unsearched"] == 1,
+    check(s == 200 and js["results"] == [] and js["unsearched"] == 2,
           "lagging search: %d %s" % (s, js))
+    # The index proposes S:C version 1 for 癌; the store says version 2 is
+    # current: not shown, on the timeline or across patients.
+    s, js = t.timeline(P1, "癌")
+    check(s == 200 and js["documents"] == [], "a replaced version's hit is dropped: %s" % js)
+    s, js = t.search("癌")
+    check(s == 200 and js["results"] == [], "and across patients: %s" % js)
+    s, js = t.timeline(P1, "既往")
+    check(s == 200 and js["documents"] == [], "the new text is not in the old index: %s" % js)
     t.reindex()
     deadline = time.monotonic() + 30
     while True:
@@ -340,6 +350,7 @@ def test_lagging_index(t):
         time.sleep(0.2)
     check(s == 200 and js["unsearched"] == 0 and
           [d["source_id"] for d in js["documents"]] == ["S:LATE"], "after reindex: %s" % js)
+    check(t.hits(P1, "既往") == ["S:C"] and t.hits(P1, "癌") == [], "S:C at version 2")
 
 
 def answers(t):

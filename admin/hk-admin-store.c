@@ -4,6 +4,7 @@
 
 #include "hk-config.h"
 #include "hk-error.h"
+#include "hk-fts.h"
 #include "hk-json.h"
 #include "hk-sha256.h"
 #include "hk-time.h"
@@ -461,6 +462,46 @@ hk_admin_verify_main(int argc, char **argv)
   status = bad ? 1 : 0;
 out:
   hk_store_close(s);
+  g_free(dir);
+  return status;
+}
+
+/* The index is derived: rebuilt from LMDB, opened read-only here, so it
+ * may run while the indexer writes (docs/search.md, "Index"). */
+int
+hk_admin_reindex_main(int argc, char **argv)
+{
+  char *dir = NULL, *where = NULL;
+  hk_store *s = NULL;
+  hk_fts *f = NULL;
+  uint64_t docs = 0, through = 0;
+  int64_t t0 = g_get_monotonic_time();
+  int ret, status;
+
+  status = hk_admin_open(&argc, &argv, NULL, "reindex", false, &s, &dir);
+  if (status)
+    goto out;
+  ret = hk_fts_rebuild(s, &docs);
+  if (ret == 0)
+    ret = hk_fts_open(s, false, &f);
+  if (ret == 0)
+    ret = hk_fts_through(f, &through);
+  if (ret) {
+    const char *why = f && hk_fts_reason(f)[0] ? hk_fts_reason(f) : hk_strerror(ret);
+    if (ret == -HK_EBUSY)
+      why = "another reindex is running";
+    fprintf(stderr, "%s: reindex: %s\n", HK_ADMIN_PROGRAM, why);
+    status = 1;
+    goto out;
+  }
+  where = hk_fts_dir(dir);
+  printf("reindexed %" G_GUINT64_FORMAT " documents (texts through %" G_GUINT64_FORMAT
+         ") into %s in %.1f s\n",
+         docs, through, where, (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
+out:
+  hk_fts_close(f);
+  hk_store_close(s);
+  g_free(where);
   g_free(dir);
   return status;
 }

@@ -21,6 +21,8 @@ static const HkAdminCommand hk_commands[] = {
   { "export", hk_admin_export_main,
     "export --store DIR --doc ID [--version N] --out FILE" },
   { "verify", hk_admin_verify_main, "verify --store DIR           re-hash every version" },
+  { "reindex", hk_admin_reindex_main,
+    "reindex --store DIR          rebuild the search index from the store, swap it in" },
   { "quarantine", hk_admin_quarantine_main, "quarantine --store DIR       what was refused, why" },
   { "seal", hk_admin_seal_main,
     "seal --store DIR --reason TEXT  freeze ingest now, as the tripwire does" },

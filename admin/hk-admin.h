@@ -18,6 +18,7 @@ int hk_admin_stats_main(int argc, char **argv);
 int hk_admin_ls_main(int argc, char **argv);
 int hk_admin_export_main(int argc, char **argv);
 int hk_admin_verify_main(int argc, char **argv);
+int hk_admin_reindex_main(int argc, char **argv);
 int hk_admin_quarantine_main(int argc, char **argv);
 int hk_admin_unseal_main(int argc, char **argv);
 int hk_admin_seal_main(int argc, char **argv);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The schema, as Groonga commands: fixed text, no value from outside.
@@ -75,6 +76,36 @@ hk_fts_meta_set(hk_fts *f, const char *key, const char *value)
   return ret;
 }
 
+/* On the archive host the server reads the index as another user, of
+ * the folder's group, and Groonga opens every file read-write even to
+ * read: where the folder is setgid (deploy/tmpfiles.d: shared with its
+ * group), each file Groonga made (0640) is opened to the group. The
+ * generation's folder stays the writer's: a file the server made there
+ * would be one the indexer could not write. */
+static void
+hk_fts_share(hk_fts *f)
+{
+  char *gdir = g_build_filename(f->dir, f->gen, NULL);
+  struct stat st;
+  GDir *d = NULL;
+  const char *name;
+
+  if (stat(f->dir, &st) != 0 || !(st.st_mode & S_ISGID))
+    goto out;
+  d = g_dir_open(gdir, 0, NULL);
+  while (d && (name = g_dir_read_name(d))) {
+    char *p = g_build_filename(gdir, name, NULL);
+    if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+        (st.st_mode & 0060) != 0060 && chmod(p, (st.st_mode & 07777) | 0060) != 0)
+      hk_warn("%s: %s", p, g_strerror(errno));
+    g_free(p);
+  }
+out:
+  if (d)
+    g_dir_close(d);
+  g_free(gdir);
+}
+
 int
 hk_fts_set_through(hk_fts *f, uint64_t seq)
 {
@@ -88,6 +119,8 @@ hk_fts_set_through(hk_fts *f, uint64_t seq)
    * host, not of the process, reindex (docs/search.md). */
   if (ret == 0 && grn_obj_flush_recursive(&f->ctx, f->db) != GRN_SUCCESS)
     ret = hk_fts_fail(f, -HK_EIO, "search index flush: %s", f->ctx.errbuf);
+  if (ret == 0)
+    hk_fts_share(f);
   return ret;
 }
 

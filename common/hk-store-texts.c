@@ -369,6 +369,50 @@ out:
   return ret;
 }
 
+/* Each log entry: a sequence number the store has given, and a version
+ * that exists. */
+static int
+hk_text_check_log(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad)
+{
+  MDB_cursor *c = NULL;
+  MDB_val k, v, other;
+  uint64_t seq = 0;
+  int rc, ret = hk_store_text_seq(t, &seq);
+
+  if (ret == 0)
+    ret = hk_cursor(t, DB_TEXTLOG, &c);
+  if (ret == -HK_ENOTFOUND && t->store->absent[DB_TEXTLOG])
+    ret = 0;
+  if (ret || !c)
+    goto out;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && ret == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    const char *problem = NULL;
+    char name[64];
+    int got;
+
+    (*checked)++;
+    hk_text_key_name(&v, name, sizeof name);
+    if (k.mv_size != 8 || v.mv_size != HK_TEXT_KEY)
+      problem = "malformed entry";
+    else if (hk_rd64(k.mv_data) > seq)
+      problem = "beyond the store's text sequence";
+    else if ((got = hk_get(t, DB_VERSIONS, v.mv_data, HK_TEXT_KEY, &other)) != 0) {
+      problem = got == -HK_ENOTFOUND ? "no such version" : NULL;
+      ret = got == -HK_ENOTFOUND ? 0 : got;
+    }
+    if (problem) {
+      fprintf(err, "TEXT %s (log %" G_GUINT64_FORMAT "): %s\n", name,
+              k.mv_size == 8 ? hk_rd64(k.mv_data) : 0, problem);
+      (*bad)++;
+    }
+  }
+out:
+  if (c)
+    mdb_cursor_close(c);
+  return ret;
+}
+
 int
 hk_store_check_texts(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad)
 {
@@ -381,6 +425,8 @@ hk_store_check_texts(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad)
     ret = hk_text_check_table(t, DB_TEXT_PAGES, "page", err, checked, bad);
   if (ret == 0)
     ret = hk_text_check_table(t, DB_TEXTQ, "queue", err, checked, bad);
+  if (ret == 0)
+    ret = hk_text_check_log(t, err, checked, bad);
   return ret;
 }
 

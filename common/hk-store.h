@@ -148,7 +148,8 @@ int hk_store_get_text_page(hk_txn *t, const char *doc_id, uint32_t version, uint
                            HkTextPage *out);
 /* For verify: every status record, page record and queue entry decodes
  * and belongs to an existing version, and every page to a status record
- * that counts it. Each one that does not is printed to err ("TEXT <id>
+ * that counts it; every text log entry names an existing version under a
+ * number the store has given. Each one that does not is printed to err ("TEXT <id>
  * v<N>: ...") and counted in *bad; *checked is the number of records. */
 int hk_store_check_texts(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad);
 

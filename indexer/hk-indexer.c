@@ -11,6 +11,7 @@
 #include "hk-inspect.h"
 #include "hk-thumbnail.h"
 #include "hk-ocr.h"
+#include "hk-ftsq.h"
 #include "hk-textq.h"
 #include "hk-thumbq.h"
 #include "hk-time.h"
@@ -59,6 +60,7 @@ typedef struct {
   GPtrArray *sx_names; /* char*, the name of each SS-MIX2 root */
   GPtrArray *sx_roots; /* char* */
   hk_watch *watch;
+  hk_ftsq *ftsq; /* the full-text index, after the texts */
   int lock_fd;
 } HkIndexer;
 
@@ -206,8 +208,12 @@ hk_indexer_run(HkIndexer *ix)
      * sources are looked at again only between two drains. */
     bool more_texts =
         !hk_ingest_sealed(ix->ing) && hk_indexer_texts(ix, (unsigned)ix->opt->workers);
-    int64_t wait_ms =
-        more_thumbs || more_texts ? 0 : (MIN(next_scan, next_beat) - g_get_monotonic_time()) / 1000;
+    bool more_fts = false;
+    if (!hk_ingest_sealed(ix->ing))
+      hk_ftsq_drain(ix->ftsq, 256, &more_fts);
+    int64_t wait_ms = more_thumbs || more_texts || more_fts
+                          ? 0
+                          : (MIN(next_scan, next_beat) - g_get_monotonic_time()) / 1000;
     int pr = poll(pfd, 2, (int)CLAMP(wait_ms, 0, 60000));
     if (pr < 0 && errno != EINTR) {
       ret = hk_err_from_errno(errno);
@@ -439,6 +445,7 @@ main(int argc, char **argv)
   cfg.replace_threshold = (unsigned)opt.replace_threshold;
   cfg.replace_window_s = (unsigned)opt.replace_window;
   ix.ing = hk_ingest_new(ix.store, &cfg);
+  ix.ftsq = hk_ftsq_new(ix.store);
   hk_inspect_set_limits(&(HkInspectLimits){.cpu_s = (unsigned)opt.parser_cpu,
                                            .wall_s = (unsigned)opt.parser_timeout,
                                            .memory_mib = (unsigned)opt.parser_memory});
@@ -460,6 +467,8 @@ main(int argc, char **argv)
       ;
     while (ret == 0 && !hk_ingest_sealed(ix.ing) && hk_indexer_texts(&ix, 64))
       ;
+    for (bool more = ret == 0 && !hk_ingest_sealed(ix.ing); more;)
+      hk_ftsq_drain(ix.ftsq, 1024, &more);
     if (ret == 0)
       ret = hk_ingest_heartbeat(ix.ing, HK_INDEXER_STOPPED, 0);
     hk_indexer_report(&ix);
@@ -476,6 +485,7 @@ main(int argc, char **argv)
   status = ret ? 1 : 0;
 out:
   hk_inspect_shutdown();
+  hk_ftsq_free(ix.ftsq);
   hk_ingest_free(ix.ing);
   hk_watch_free(ix.watch);
   if (ix.drops)

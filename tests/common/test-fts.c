@@ -8,8 +8,11 @@
 #include "hk-time.h"
 
 #include <errno.h>
+#include <lmdb.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -360,6 +363,352 @@ START_TEST(test_fts_missing)
 }
 END_TEST
 
+/* Take what the text log holds into the index, as the indexer does. */
+static unsigned
+follow(hk_store *s)
+{
+  hk_fts *w = NULL;
+  unsigned done = 0, all = 0;
+
+  ck_assert_int_eq(hk_fts_open(s, true, &w), 0);
+  do {
+    ck_assert_int_eq(hk_fts_follow(w, 2, &done), 0);
+    all += done;
+  } while (done);
+  hk_fts_close(w);
+  return all;
+}
+
+/* A new version replaces the old text; a moved document is found under
+ * its new patient only. */
+START_TEST(test_fts_replace_and_move)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  char a[HK_DOC_ID_LEN + 1], a2[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1], b2[HK_DOC_ID_LEN + 1];
+  const char *v1[] = {"旧い所見: 肺炎", "二頁目", NULL};
+  const char *v2[] = {"新しい所見: 気管支炎", NULL};
+  const char *pb[] = {"転科の記録 心電図", NULL};
+  hk_fts *f;
+  char *r;
+
+  add_text(s, "P1", "a", "a1", v1, a);
+  add_text(s, "P1", "b", "b1", pb, b);
+  f = rebuild_and_open(s);
+  ck_assert_uint_eq(count_docs(f, "P1", "肺炎"), 1);
+  ck_assert_uint_eq(count_docs(f, "P1", "二頁目"), 1);
+  add_text(s, "P1", "a", "a2", v2, a2);
+  ck_assert_str_eq(a, a2);
+  add_text(s, "P2", "b", "b2", pb, b2);
+  ck_assert_str_eq(b, b2);
+  /* Not taken yet: the index still answers the old text. */
+  ck_assert_uint_eq(count_docs(f, "P1", "肺炎"), 1);
+  ck_assert_uint_eq(follow(s), 2);
+  ck_assert_uint_eq(count_docs(f, "P1", "肺炎"), 0);
+  ck_assert_uint_eq(count_docs(f, "P1", "二頁目"), 0);
+  r = search(f, "P1", "気管支炎");
+  assert_hits(r, "%s v2 P1 p1 [気管支炎]\n", a);
+  ck_assert_uint_eq(count_docs(f, "P1", "心電図"), 0);
+  r = search(f, "P2", "心電図");
+  assert_hits(r, "%s v2 P2 p1 [心電図]\n", b);
+  hk_fts_close(f);
+  hk_store_close(s);
+}
+END_TEST
+
+static const char *const answers_queries[] = {"肺炎", "ペニシリン", "造影剤", "癌", "記録",
+                                              "abc",  "所見 記録",  "P",      NULL};
+
+/* Every query's answer, across patients and under P1. */
+static char *
+answers(hk_fts *f)
+{
+  GString *g = g_string_new(NULL);
+
+  for (const char *const *q = answers_queries; *q; q++) {
+    char *all = search(f, NULL, *q), *p1 = search(f, "P1", *q);
+    g_string_append_printf(g, "== %s\n%s-- P1\n%s", *q, all, p1);
+    g_free(all);
+    g_free(p1);
+  }
+  return g_string_free(g, FALSE);
+}
+
+/* The index built by following the log and one rebuilt from the store
+ * answer the same; a reader open across the rebuild moves to the new one. */
+START_TEST(test_fts_reindex_same)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  char id[HK_DOC_ID_LEN + 1];
+  const char *p1[] = {"肺炎の記録", "ペニシリン", NULL};
+  const char *p2[] = {"造影\n剤 abc", NULL};
+  const char *p3[] = {"癌 所見 記録", NULL};
+  const char *p4[] = {"差し替え後の記録 ABC", NULL};
+  const char *p5[] = {"再構築の後", NULL};
+  char *before, *after, sid[8], bytes[8];
+  hk_fts *f;
+  uint64_t docs = 0, through = 0;
+
+  f = rebuild_and_open(s); /* empty */
+  for (int i = 0; i < 12; i++) {
+    g_snprintf(sid, sizeof sid, "s%d", i % 5);
+    g_snprintf(bytes, sizeof bytes, "x%d", i);
+    add_text(s, i % 2 ? "P1" : "P2", sid, bytes, i % 3 == 0 ? p1 : i % 3 == 1 ? p2 : p3, id);
+  }
+  add_text(s, "P1", "s0", "last", p4, id);
+  ck_assert_uint_eq(follow(s), 13);
+  before = answers(f);
+  /* Not followed: only the rebuilt index holds it. */
+  add_text(s, "P3", "t", "t", p5, id);
+  ck_assert_uint_eq(count_docs(f, NULL, "再構築"), 0);
+  ck_assert_int_eq(hk_fts_rebuild(s, &docs), 0);
+  ck_assert_uint_eq(docs, 6);
+  ck_assert_int_eq(hk_fts_through(f, &through), 0);
+  ck_assert_uint_eq(through, 14);
+  ck_assert_uint_eq(count_docs(f, NULL, "再構築"), 1);
+  after = answers(f);
+  ck_assert_str_eq(before, after);
+  ck_assert_ptr_nonnull(strstr(after, "v4 P1 p1 [ABC]"));
+  g_free(before);
+  g_free(after);
+  hk_fts_close(f);
+  hk_store_close(s);
+}
+END_TEST
+
+/* A reader sees what the writer in another process adds: lag, then
+ * catch-up; the store's counters say how far behind it is. */
+START_TEST(test_fts_lag_catch_up)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  char a[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1];
+  const char *pa[] = {"肺炎", NULL};
+  const char *pb[] = {"心不全の増悪", NULL};
+  hk_fts *f;
+  uint64_t seq = 0, through = 0;
+  hk_txn *t;
+  pid_t pid;
+  int st = 0;
+
+  add_text(s, "P1", "a", "a", pa, a);
+  f = rebuild_and_open(s);
+  add_text(s, "P1", "b", "b", pb, b);
+  t = begin(s, false);
+  ck_assert_int_eq(hk_store_text_seq(t, &seq), 0);
+  hk_txn_abort(t);
+  ck_assert_int_eq(hk_fts_through(f, &through), 0);
+  ck_assert_uint_eq(seq - through, 1);
+  ck_assert_uint_eq(count_docs(f, NULL, "心不全"), 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    /* The writer: its own process, its own store handle. */
+    hk_store *w = NULL;
+    int ok = hk_store_open(store_dir, 0, &w) == 0 && follow(w) == 1;
+    hk_store_close(w);
+    _exit(ok ? 0 : 1);
+  }
+  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+  ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  ck_assert_int_eq(hk_fts_through(f, &through), 0);
+  ck_assert_uint_eq(through, seq);
+  ck_assert_uint_eq(count_docs(f, NULL, "心不全"), 1);
+  ck_assert_uint_eq(count_docs(f, NULL, "肺炎"), 1);
+  hk_fts_close(f);
+  hk_store_close(s);
+}
+END_TEST
+
+/* An index from another store, or ahead of this one, is refused. */
+START_TEST(test_fts_other_store)
+{
+  hk_store *s = open_store(HK_STORE_CREATE), *o;
+  char a[HK_DOC_ID_LEN + 1];
+  const char *pa[] = {"肺炎", NULL};
+  char *other = g_build_filename(tmp, "other", NULL);
+  char *cmd;
+  hk_fts *f = NULL;
+
+  add_text(s, "P1", "a", "a", pa, a);
+  f = rebuild_and_open(s);
+  hk_fts_close(f);
+  /* The same index beside another store (a restore, a copy by hand). */
+  ck_assert_int_eq(hk_store_open(other, HK_STORE_CREATE, &o), 0);
+  add_text(o, "P1", "a", "a", pa, a);
+  cmd = g_strdup_printf("cp -a '%s/search' '%s/'", store_dir, other);
+  ck_assert_int_eq(system(cmd), 0);
+  g_free(cmd);
+  f = NULL;
+  ck_assert_int_eq(hk_fts_open(o, false, &f), -HK_ECORRUPT);
+  ck_assert_ptr_null(f);
+  ck_assert_int_eq(hk_fts_open(o, true, &f), -HK_ECORRUPT);
+  hk_store_close(o);
+  /* Ahead of the store: texts it does not have. */
+  ck_assert_int_eq(hk_fts_open(s, true, &f), 0);
+  ck_assert_int_eq(hk_fts_set_through(f, 2), 0);
+  hk_fts_close(f);
+  ck_assert_int_eq(hk_fts_open(s, false, &f), -HK_ECORRUPT);
+  /* A damaged pointer to the generation. */
+  {
+    char *cur = g_build_filename(store_dir, "search", "current", NULL);
+    ck_assert(g_file_set_contents(cur, "../../etc\n", -1, NULL));
+    ck_assert_int_eq(hk_fts_open(s, false, &f), -HK_ECORRUPT);
+    g_free(cur);
+  }
+  /* reindex mends both. */
+  f = rebuild_and_open(s);
+  ck_assert_uint_eq(count_docs(f, NULL, "肺炎"), 1);
+  hk_fts_close(f);
+  g_free(other);
+  hk_store_close(s);
+}
+END_TEST
+
+/* Files this process may not write: Groonga opens them read-write, so the
+ * open says so (-HK_EPERM), as the server's would under a read-only
+ * mount; it does not crash or half-open. */
+START_TEST(test_fts_read_only_files)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  char a[HK_DOC_ID_LEN + 1];
+  const char *pa[] = {"肺炎", NULL};
+  char *dir = g_build_filename(store_dir, "search", NULL);
+  hk_fts *f;
+  pid_t pid;
+  int st = 0;
+
+  add_text(s, "P1", "a", "a", pa, a);
+  f = rebuild_and_open(s);
+  hk_fts_close(f);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    hk_store *r = NULL;
+    hk_fts *g = NULL;
+    int rc;
+    if (geteuid() == 0) {
+      /* Root writes whatever the modes say: a read-only bind mount in a
+       * private mount namespace, as systemd's ReadOnlyPaths= makes. */
+      if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+          mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) != 0 ||
+          mount(NULL, dir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
+        _exit(77);
+    } else {
+      char *cmd = g_strdup_printf("chmod -R a-w '%s'", dir);
+      if (system(cmd) != 0)
+        _exit(3);
+    }
+    if (hk_store_open(store_dir, HK_STORE_RDONLY, &r) != 0)
+      _exit(4);
+    rc = hk_fts_open(r, false, &g);
+    _exit(rc == -HK_EPERM && g == NULL ? 0 : 5);
+  }
+  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+  ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", WEXITSTATUS(st));
+  if (geteuid() != 0) {
+    char *cmd = g_strdup_printf("chmod -R u+w '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    g_free(cmd);
+  }
+  g_free(dir);
+  hk_store_close(s);
+}
+END_TEST
+
+/* verify names a damaged text log entry and one beyond the sequence. */
+START_TEST(test_fts_verify_log)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  char a[HK_DOC_ID_LEN + 1];
+  const char *pa[] = {"肺炎", NULL};
+  uint64_t checked = 0, bad = 0;
+  uint8_t key[8] = {0, 0, 0, 0, 0, 0, 0, 9}, val[12] = {0};
+  MDB_env *env = NULL;
+  MDB_txn *txn = NULL;
+  MDB_dbi dbi;
+  MDB_val k = {8, key}, v = {5, val};
+  char *out = NULL;
+  size_t outlen = 0;
+  FILE *err;
+  hk_txn *t;
+
+  add_text(s, "P1", "a", "a", pa, a);
+  t = begin(s, false);
+  err = open_memstream(&out, &outlen);
+  ck_assert_int_eq(hk_store_check_texts(t, err, &checked, &bad), 0);
+  ck_assert_uint_eq(bad, 0);
+  ck_assert_uint_eq(checked, 3); /* the status record, the page, the log entry */
+  hk_txn_abort(t);
+  hk_store_close(s);
+  ck_assert_int_eq(mdb_env_create(&env), 0);
+  ck_assert_int_eq(mdb_env_set_maxdbs(env, 64), 0);
+  ck_assert_int_eq(mdb_env_open(env, store_dir, 0, 0640), 0);
+  ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+  ck_assert_int_eq(mdb_dbi_open(txn, "textlog", 0, &dbi), 0);
+  ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0); /* short value */
+  key[7] = 1;
+  ck_assert_int_eq(mdb_get(txn, dbi, &k, &v), 0);
+  memcpy(val, v.mv_data, 12);
+  key[7] = 7;
+  v = (MDB_val){12, val};
+  ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0); /* beyond the sequence */
+  ck_assert_int_eq(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+  s = open_store(0);
+  t = begin(s, false);
+  ck_assert_int_eq(hk_store_check_texts(t, err, &checked, &bad), 0);
+  fclose(err);
+  ck_assert_uint_eq(bad, 2);
+  ck_assert_ptr_nonnull(strstr(out, "(log 9): malformed entry"));
+  ck_assert_ptr_nonnull(strstr(out, "(log 7): beyond the store's text sequence"));
+  free(out);
+  hk_txn_abort(t);
+  hk_store_close(s);
+}
+END_TEST
+
+/* In a setgid folder (the archive host's) every file of the index opens
+ * to the folder's group, read and write: Groonga needs both to read. */
+START_TEST(test_fts_shared_group)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  char a[HK_DOC_ID_LEN + 1], gen[80] = "";
+  const char *pa[] = {"肺炎", NULL};
+  char *dir = g_build_filename(store_dir, "search", NULL), *cur, *gdir, *text = NULL;
+  unsigned files = 0;
+  const char *name;
+  struct stat st;
+  hk_fts *f;
+  GDir *d;
+
+  ck_assert_int_eq(g_mkdir(dir, 0750), 0);
+  ck_assert_int_eq(chmod(dir, 02750), 0);
+  add_text(s, "P1", "a", "a", pa, a);
+  f = rebuild_and_open(s);
+  hk_fts_close(f);
+  cur = g_build_filename(dir, "current", NULL);
+  ck_assert(g_file_get_contents(cur, &text, NULL, NULL));
+  g_strlcpy(gen, g_strstrip(text), sizeof gen);
+  gdir = g_build_filename(dir, gen, NULL);
+  d = g_dir_open(gdir, 0, NULL);
+  ck_assert_ptr_nonnull(d);
+  while ((name = g_dir_read_name(d))) {
+    char *p = g_build_filename(gdir, name, NULL);
+    ck_assert_int_eq(lstat(p, &st), 0);
+    ck_assert_msg((st.st_mode & 0060) == 0060, "%s: mode %o", name, st.st_mode & 07777);
+    ck_assert_msg((st.st_mode & 0007) == 0, "%s: mode %o", name, st.st_mode & 07777);
+    files++;
+    g_free(p);
+  }
+  g_dir_close(d);
+  ck_assert_uint_ge(files, 5);
+  g_free(text);
+  g_free(gdir);
+  g_free(cur);
+  g_free(dir);
+  hk_store_close(s);
+}
+END_TEST
+
 static Suite *
 fts_suite(void)
 {
@@ -374,6 +723,13 @@ fts_suite(void)
   tcase_add_test(tc, test_fts_query_limits);
   tcase_add_test(tc, test_fts_and_patient);
   tcase_add_test(tc, test_fts_missing);
+  tcase_add_test(tc, test_fts_replace_and_move);
+  tcase_add_test(tc, test_fts_reindex_same);
+  tcase_add_test(tc, test_fts_lag_catch_up);
+  tcase_add_test(tc, test_fts_other_store);
+  tcase_add_test(tc, test_fts_read_only_files);
+  tcase_add_test(tc, test_fts_verify_log);
+  tcase_add_test(tc, test_fts_shared_group);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -21,9 +21,10 @@
 #include <string.h>
 
 /* The documents of one patient the index is asked for, before the
- * timeline's own filters and paging apply. A patient with more matching
- * documents than this gets the newest of those the index gave: rare
- * (10,000 documents holding one term), and said by "more". */
+ * timeline's own filters and paging apply. The index gives them in
+ * document ID order, not by date: a patient with more matching documents
+ * than this (10,000 documents of one patient holding every term) would
+ * miss some, which is logged. */
 #define HK_SEARCH_PATIENT_DOCS 10000u
 /* Marks kept per snippet: a snippet of ~120 characters of a one-character
  * term could hold a mark per character. */
@@ -408,6 +409,10 @@ hk_search_timeline(HkRequest *r, const char *pid, const char *q, const HkTimelin
     goto out;
   if (hk_search_run(r, pid, q, fq, HK_SEARCH_PATIENT_DOCS, &hits, &through) < 0)
     goto out;
+  if (hits.order->len >= HK_SEARCH_PATIENT_DOCS)
+    hk_warn("search: patient %s has %u or more documents matching a search: some may be "
+            "missing from the answer",
+            pid, HK_SEARCH_PATIENT_DOCS);
   for (guint i = 0; i < hits.order->len; i++)
     if (strcmp(((HkSearchDoc *)hits.order->pdata[i])->patient, pid) == 0)
       w.targets++;

@@ -57,13 +57,12 @@ class T:
         self.tokens = {}
 
     def index(self):
+        """The indexer ingests, extracts, and takes the texts into the
+        search index (building it when there is none)."""
         run(hk.INDEXER, "--store", self.store, "--drop", self.drop, "--once", timeout=300)
-        self.reindex()
 
     def reindex(self):
-        # Until the indexer keeps the index and hikae-admin reindex exist.
-        run(os.path.join(hk.BUILD, "tests", "server", "hk-test-reindex"), self.store,
-            timeout=300)
+        run(hk.ADMIN, "reindex", "--store", self.store, timeout=300)
 
     def build(self):
         d = self.drop

@@ -315,7 +315,7 @@ def test_lagging_index(t):
     """An index behind the store (an older copy put back): what it lacks is
     counted in "unsearched", never silently missing; reindex catches up."""
     p = t.env.procs.pop()
-    t.env.stop(p)
+    check(t.env.stop(p) == 0, "the server stopped cleanly (a sanitizer report fails it)")
     idx = os.path.join(t.store, "search")
     old = os.path.join(t.tmp, "search-old")
     shutil.copytree(idx, old, symlinks=True)
@@ -369,7 +369,7 @@ def answers(t):
 def test_missing_index_and_reindex(t):
     before = answers(t)
     p = t.env.procs.pop()
-    t.env.stop(p)
+    check(t.env.stop(p) == 0, "the server stopped cleanly (a sanitizer report fails it)")
     shutil.rmtree(os.path.join(t.store, "search"))
     t.start()
     nrec = len(t.records())
@@ -417,6 +417,8 @@ def main():
                          ("no index: 503, the rest 200; reindex", test_missing_index_and_reindex)]:
             fn(t)
             print("ok  ", name)
+        p = t.env.procs.pop()
+        check(t.env.stop(p) == 0, "the server stopped cleanly (a sanitizer report fails it)")
         return 0
     except AssertionError as e:
         print("FAIL", e)

@@ -125,7 +125,7 @@ search(hk_fts *f, const char *patient, const char *query)
   Collect c = {g_string_new(NULL), 0};
 
   ck_assert_msg(hk_fts_query_parse(query, &q, &msg) == 0, "%s: %s", query, msg);
-  ck_assert_int_eq(hk_fts_search(f, patient, q, 100, collect, &c), 0);
+  ck_assert_int_eq(hk_fts_search(f, patient, q, 1000, collect, &c), 0);
   hk_fts_query_free(q);
   return g_string_free(c.out, FALSE);
 }
@@ -709,6 +709,103 @@ START_TEST(test_fts_shared_group)
 }
 END_TEST
 
+typedef struct {
+  hk_store *s;
+  volatile int *stop;
+  unsigned searches;
+  int failed;
+} Reader;
+
+/* One server thread: its own handle, searching until told to stop; every
+ * answer must be whole (the first document always, under its patient). */
+static gpointer
+reader_thread(gpointer data)
+{
+  Reader *r = data;
+  hk_fts *f = NULL;
+  HkFtsQuery *q = NULL;
+  char *msg = NULL;
+
+  if (hk_fts_open(r->s, false, &f) != 0 || hk_fts_query_parse("肺炎", &q, &msg) != 0) {
+    r->failed = 1;
+    goto out;
+  }
+  while (!__atomic_load_n(r->stop, __ATOMIC_ACQUIRE) || r->searches < 5) {
+    Collect c = {g_string_new(NULL), 0};
+    if (hk_fts_search(f, "P1", q, 100, collect, &c) != 0 || c.hits < 1 ||
+        !strstr(c.out->str, " P1 p1 [肺炎]"))
+      r->failed = 1;
+    g_string_free(c.out, TRUE);
+    r->searches++;
+  }
+out:
+  hk_fts_query_free(q);
+  hk_fts_close(f);
+  return NULL;
+}
+
+/* The server's way: one handle per thread, four threads searching while
+ * the writer, in another process, takes 200 new texts. */
+START_TEST(test_fts_threads)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  char id[HK_DOC_ID_LEN + 1], sid[16];
+  const char *pa[] = {"肺炎", NULL};
+  const char *pn[] = {"肺炎の経過", "新しい記録", NULL};
+  volatile int stop = 0;
+  Reader r[4];
+  GThread *th[4];
+  hk_fts *f;
+  pid_t pid;
+  int st = 0;
+
+  add_text(s, "P1", "first", "first", pa, id);
+  f = rebuild_and_open(s);
+  hk_fts_close(f);
+  for (int i = 0; i < 200; i++) {
+    g_snprintf(sid, sizeof sid, "n%d", i);
+    add_text(s, i % 2 ? "P1" : "P2", sid, sid, pn, id);
+  }
+  for (int i = 0; i < 4; i++) {
+    r[i] = (Reader){.s = s, .stop = &stop};
+    th[i] = g_thread_new("reader", reader_thread, &r[i]);
+  }
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    hk_store *w = NULL;
+    int ok = hk_store_open(store_dir, 0, &w) == 0 && follow(w) == 200;
+    hk_store_close(w);
+    _exit(ok ? 0 : 1);
+  }
+  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+  __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+  for (int i = 0; i < 4; i++) {
+    g_thread_join(th[i]);
+    ck_assert_int_eq(r[i].failed, 0);
+    ck_assert_uint_ge(r[i].searches, 5);
+  }
+  ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  f = NULL;
+  ck_assert_int_eq(hk_fts_open(s, false, &f), 0);
+  ck_assert_uint_eq(count_docs(f, "P1", "肺炎"), 101);
+  ck_assert_uint_eq(count_docs(f, NULL, "新しい記録"), 200);
+  {
+    /* At most max_docs documents. */
+    HkFtsQuery *q = NULL;
+    char *msg = NULL;
+    Collect c = {g_string_new(NULL), 0};
+    ck_assert_int_eq(hk_fts_query_parse("新しい記録", &q, &msg), 0);
+    ck_assert_int_eq(hk_fts_search(f, NULL, q, 100, collect, &c), 0);
+    ck_assert_uint_eq(c.hits, 100);
+    g_string_free(c.out, TRUE);
+    hk_fts_query_free(q);
+  }
+  hk_fts_close(f);
+  hk_store_close(s);
+}
+END_TEST
+
 static Suite *
 fts_suite(void)
 {
@@ -730,6 +827,7 @@ fts_suite(void)
   tcase_add_test(tc, test_fts_read_only_files);
   tcase_add_test(tc, test_fts_verify_log);
   tcase_add_test(tc, test_fts_shared_group);
+  tcase_add_test(tc, test_fts_threads);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1,0 +1,307 @@
+/* hk-bench-fts: the search index's size against the text it indexes, its
+ * build time, and query times (issue 14). Not a test.
+ *
+ *   hk-bench-fts DIR DOCS [QUERIES]
+ *
+ * Fills a new store in DIR with DOCS documents over DOCS / 10 patients,
+ * each 1-3 pages of generated Japanese clinical text (deterministic),
+ * stored as extracted PDF text; builds the index (hk_fts_rebuild, what
+ * `hikae-admin reindex` runs); then times QUERIES (default 200) runs of
+ * each query, within one patient and across patients, on a warm index.
+ * Prints a Markdown table. */
+#include "hk-error.h"
+#include "hk-fts.h"
+#include "hk-sha256.h"
+#include "hk-store.h"
+#include "hk-time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const hk_words[] = {"主訴",
+                                       "発熱",
+                                       "咳嗽",
+                                       "呼吸困難",
+                                       "胸痛",
+                                       "腹痛",
+                                       "嘔気",
+                                       "既往歴",
+                                       "高血圧",
+                                       "糖尿病",
+                                       "脂質異常症",
+                                       "心房細動",
+                                       "慢性腎臓病",
+                                       "肺炎",
+                                       "気管支炎",
+                                       "胃癌",
+                                       "大腸癌",
+                                       "脳梗塞",
+                                       "心不全",
+                                       "ペニシリン",
+                                       "セフトリアキソン",
+                                       "アムロジピン",
+                                       "メトホルミン",
+                                       "ワルファリン",
+                                       "造影剤",
+                                       "ヨード",
+                                       "アレルギー",
+                                       "CT",
+                                       "MRI",
+                                       "心電図",
+                                       "血液検査",
+                                       "CRP",
+                                       "WBC",
+                                       "HbA1c",
+                                       "eGFR",
+                                       "入院",
+                                       "退院",
+                                       "外来",
+                                       "経過観察",
+                                       "投与",
+                                       "中止",
+                                       "再開",
+                                       "改善",
+                                       "増悪",
+                                       "所見なし",
+                                       "異常なし",
+                                       "疑い",
+                                       "の",
+                                       "を",
+                                       "に",
+                                       "は",
+                                       "が",
+                                       "と",
+                                       "で",
+                                       "、",
+                                       "。",
+                                       "した",
+                                       "する",
+                                       "された",
+                                       "あり",
+                                       "なし",
+                                       "患者",
+                                       "本日",
+                                       "昨日",
+                                       "様子",
+                                       "ご家族",
+                                       "説明",
+                                       "同意",
+                                       "手術",
+                                       "麻酔",
+                                       "術後",
+                                       "創部",
+                                       "疼痛",
+                                       "ロキソプロフェン",
+                                       "mg",
+                                       "ml",
+                                       "錠",
+                                       "回",
+                                       "日",
+                                       "週",
+                                       "月",
+                                       "左",
+                                       "右",
+                                       "両側"};
+
+static uint64_t hk_rng = 88172645463325252ull;
+
+static uint64_t
+hk_rand(void)
+{
+  hk_rng ^= hk_rng << 13;
+  hk_rng ^= hk_rng >> 7;
+  hk_rng ^= hk_rng << 17;
+  return hk_rng;
+}
+
+/* A page of roughly chars characters. */
+static void
+hk_page(GString *g, unsigned chars)
+{
+  g_string_truncate(g, 0);
+  while (g_utf8_strlen(g->str, -1) < chars) {
+    if (hk_rand() % 9 == 0)
+      g_string_append_printf(g, "%u", (unsigned)(hk_rand() % 500));
+    g_string_append(g, hk_words[hk_rand() % G_N_ELEMENTS(hk_words)]);
+    if (hk_rand() % 40 == 0)
+      g_string_append_c(g, '\n');
+  }
+}
+
+static int
+hk_fill(hk_store *s, unsigned docs, uint64_t *text_bytes)
+{
+  GString *page = g_string_new(NULL);
+  hk_txn *t = NULL;
+  int ret = 0;
+
+  *text_bytes = 0;
+  for (unsigned i = 0; i < docs && ret == 0; i++) {
+    HkVersion *v = hk_version_new();
+    HkTextInfo info = {.status = HK_TEXT_DONE, .source = HK_TEXT_SOURCE_PDF, .attempts = 1};
+    HkTextList l;
+    HkTextListReader r;
+    GBytes *list;
+    uint8_t d[HK_SHA256_LEN];
+    char bytes[32];
+    unsigned npages = 1 + (unsigned)(hk_rand() % 3);
+    bool added;
+
+    if (!t)
+      ret = hk_txn_begin(s, true, &t);
+    if (ret)
+      break;
+    g_snprintf(bytes, sizeof bytes, "doc %u", i);
+    v->patient_id = g_strdup_printf("P%07u", i / 10);
+    v->source_id = g_strdup_printf("BENCH:%u", i);
+    v->type = g_strdup("progress_note");
+    v->title = g_strdup("経過記録");
+    v->content_type = g_strdup("application/pdf");
+    v->created_at = g_strdup("2026-11-01T09:00:00+09:00");
+    hk_time_parse(v->created_at, &v->created_usec);
+    hk_sha256(bytes, strlen(bytes), d);
+    hk_sha256_hex(d, v->sha256);
+    v->size = strlen(bytes);
+    v->source = g_strdup("/bench");
+    ret = hk_store_put_blob(t, v->sha256, bytes, strlen(bytes), NULL);
+    if (ret == 0)
+      ret = hk_store_add_version(t, v, &added);
+    hk_text_list_begin(&l);
+    for (unsigned p = 0; p < npages; p++) {
+      hk_page(page, 300 + (unsigned)(hk_rand() % 900));
+      hk_text_list_add(&l, HK_TEXT_SOURCE_PDF, HK_TEXT_NO_CONFIDENCE, page->str, page->len);
+      *text_bytes += page->len;
+    }
+    list = hk_text_list_end(&l);
+    if (ret == 0)
+      ret = hk_text_list_decode(g_bytes_get_data(list, NULL), g_bytes_get_size(list), &r);
+    info.pages = r.pages;
+    if (ret == 0)
+      ret = hk_store_put_text(t, v->doc_id, v->version, &info, &r, false);
+    g_bytes_unref(list);
+    hk_version_free(v);
+    if (ret == 0 && (i % 2000 == 1999 || i + 1 == docs)) {
+      ret = hk_txn_commit(t);
+      t = NULL;
+    }
+  }
+  if (t)
+    hk_txn_abort(t);
+  g_string_free(page, TRUE);
+  return ret;
+}
+
+/* Bytes allocated on disk under path (du), and apparent bytes. */
+static void
+hk_du(const char *path, uint64_t *alloc, uint64_t *apparent)
+{
+  GDir *d = g_dir_open(path, 0, NULL);
+  const char *name;
+  struct stat st;
+
+  while (d && (name = g_dir_read_name(d))) {
+    char *p = g_build_filename(path, name, NULL);
+    if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+      hk_du(p, alloc, apparent);
+    else if (lstat(p, &st) == 0) {
+      *alloc += (uint64_t)st.st_blocks * 512;
+      *apparent += (uint64_t)st.st_size;
+    }
+    g_free(p);
+  }
+  if (d)
+    g_dir_close(d);
+}
+
+static int
+hk_count(const HkFtsHit *h, void *data)
+{
+  (void)h;
+  (*(unsigned *)data)++;
+  return 0;
+}
+
+static int
+hk_cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+int
+main(int argc, char **argv)
+{
+  const char *const queries[] = {"癌",    "肺炎", "ペニシリン", "ぺにしりん", "造影剤 アレルギー",
+                                 "HbA1c", "の",   NULL};
+  hk_store *s = NULL;
+  hk_fts *f = NULL;
+  uint64_t text_bytes = 0, docs = 0, alloc = 0, apparent = 0;
+  unsigned n, runs;
+  int64_t t0;
+  char *search;
+  int ret;
+
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s DIR DOCS [QUERIES]\n", argv[0]);
+    return 2;
+  }
+  n = (unsigned)atoi(argv[2]);
+  runs = argc > 3 ? (unsigned)atoi(argv[3]) : 200;
+  ret = hk_store_open(argv[1], HK_STORE_CREATE, &s);
+  t0 = g_get_monotonic_time();
+  if (ret == 0)
+    ret = hk_fill(s, n, &text_bytes);
+  if (ret) {
+    fprintf(stderr, "fill: %s\n", hk_strerror(ret));
+    return 1;
+  }
+  printf("filled %u documents, %.1f MB of text, in %.1f s\n", n, text_bytes / 1e6,
+         (g_get_monotonic_time() - t0) / 1e6);
+  t0 = g_get_monotonic_time();
+  ret = hk_fts_rebuild(s, &docs);
+  if (ret == 0)
+    ret = hk_fts_open(s, false, &f);
+  if (ret) {
+    fprintf(stderr, "index: %s %s\n", hk_strerror(ret), hk_fts_reason(f));
+    return 1;
+  }
+  printf("indexed %" G_GUINT64_FORMAT " documents in %.1f s\n", docs,
+         (g_get_monotonic_time() - t0) / 1e6);
+  search = hk_fts_dir(argv[1]);
+  hk_du(search, &alloc, &apparent);
+  printf("\n| text | index on disk (du) | ratio | apparent size |\n|---|---|---|---|\n");
+  printf("| %.1f MB | %.1f MB | %.2f× | %.1f MB |\n", text_bytes / 1e6, alloc / 1e6,
+         (double)alloc / (double)text_bytes, apparent / 1e6);
+  printf("\n| query | where | pages found | p50 ms | p99 ms |\n|---|---|---|---|---|\n");
+  for (const char *const *q = queries; *q; q++) {
+    for (int across = 0; across < 2; across++) {
+      double *ms = g_new(double, runs);
+      HkFtsQuery *pq = NULL;
+      char *msg = NULL;
+      unsigned hits = 0;
+      if (hk_fts_query_parse(*q, &pq, &msg) != 0)
+        return 1;
+      for (unsigned i = 0; i < runs; i++) {
+        char pid[16];
+        int64_t a;
+        g_snprintf(pid, sizeof pid, "P%07u", (unsigned)(hk_rand() % MAX(n / 10, 1)));
+        hits = 0;
+        a = g_get_monotonic_time();
+        if (hk_fts_search(f, across ? NULL : pid, pq, across ? 100 : 1000, hk_count, &hits) != 0)
+          return 1;
+        ms[i] = (g_get_monotonic_time() - a) / 1e3;
+      }
+      qsort(ms, runs, sizeof *ms, hk_cmp_double);
+      printf("| %s | %s | %u | %.2f | %.2f |\n", *q, across ? "all (100 docs)" : "one patient",
+             hits, ms[runs / 2], ms[(runs * 99) / 100]);
+      hk_fts_query_free(pq);
+      g_free(ms);
+    }
+  }
+  g_free(search);
+  hk_fts_close(f);
+  hk_store_close(s);
+  return 0;
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The indexer feeds the search index (docs/search.md, "Index"): it builds
+# one for a small store that has none, follows new, replaced and moved
+# texts into it, goes on ingesting when the index cannot be made, and
+# builds it again once it can; `hikae-admin reindex` answers the same.
+. "$HK_SOURCE_DIR/tests/lib.sh"
+SEARCH=$HK_BUILD_DIR/tests/indexer/hk-test-search
+need "$SEARCH"
+D=$T/drop
+S=$T/st
+run() { "$INDEXER" --store "$S" --drop "$D" --once 2> "$T/log" || fail "indexer: $(cat "$T/log")"; }
+note() { printf '%s\n' "$2" > "$T/$1.txt"; }
+hits() { "$SEARCH" "$S" "$@" | awk '{print $1 " " $2 " " $3}' | sort -u; }
+
+note a '既往歴: 肺炎。ペニシリンにアレルギー。'
+note b '造影
+剤を使用した。'
+mkdoc "$D" a.txt A:1 progress_note "$T/a.txt" "" 0000000042
+mkdoc "$D" b.txt A:2 progress_note "$T/b.txt" "" 0000000043
+run
+grep -q "no search index: building it from the store" "$T/log" || fail "no build: $(cat "$T/log")"
+ok "the indexer builds the index of a small store that has none"
+A=$(hits 肺炎 | cut -d' ' -f1)
+[ -n "$A" ] || fail "肺炎 not found"
+assert_eq "$A v1 0000000042" "$(hits ぺにしりん)" "a kana form finds the document, under its patient"
+assert_eq "" "$(hits 肺炎 0000000043)" "not under another patient"
+assert_eq 1 "$(hits 造影剤 | wc -l)" "a word across a line break"
+
+# New, replaced and moved texts are followed, without a rebuild.
+note c '心不全の増悪'
+mkdoc "$D" c.txt A:3 progress_note "$T/c.txt" "" 0000000042
+note a '既往歴: 気管支炎'
+mkdoc "$D" a.txt A:1 progress_note "$T/a.txt" "" 0000000044
+run
+! grep -q "building" "$T/log" || fail "rebuilt instead of followed: $(cat "$T/log")"
+assert_eq 1 "$(hits 心不全 | wc -l)" "a new text is followed into the index"
+assert_eq "" "$(hits 肺炎)" "a replaced text is no longer found"
+assert_eq "$A v2 0000000044" "$(hits 気管支炎)" "the new version is, under the patient it moved to"
+
+# reindex gives the same answers.
+for q in 肺炎 気管支炎 心不全 造影剤 ペニシリン 既往歴; do hits "$q"; done > "$T/before"
+"$ADMIN" reindex --store "$S" > "$T/out" || fail "reindex"
+grep -q "^reindexed 3 documents" "$T/out" || fail "reindex output: $(cat "$T/out")"
+for q in 肺炎 気管支炎 心不全 造影剤 ペニシリン 既往歴; do hits "$q"; done > "$T/after"
+assert_eq "$(cat "$T/before")" "$(cat "$T/after")" "reindex answers the same"
+
+# An index that cannot be made: ingest goes on, and says why.
+rm -rf "$S/search"
+: > "$S/search"
+note d '腎盂腎炎'
+mkdoc "$D" d.txt A:4 progress_note "$T/d.txt" "" 0000000042
+run
+assert_eq 4 "$(stat_field "$S" documents)" "the indexer ingests with no index possible"
+grep -q "search index: .*ingest goes on" "$T/log" || fail "no warning: $(cat "$T/log")"
+ok "and logs the index's problem"
+rc=0; "$SEARCH" "$S" 腎盂 2> "$T/err" || rc=$?
+assert_eq 3 "$rc" "a search says the index is unavailable"
+rc=0; "$ADMIN" reindex --store "$S" > /dev/null 2> "$T/err" || rc=$?
+assert_eq 1 "$rc" "reindex fails there"
+grep -q "reindex" "$T/err" || fail "reindex message: $(cat "$T/err")"
+rm -f "$S/search"
+run
+grep -q "search index built" "$T/log" || fail "not rebuilt: $(cat "$T/log")"
+assert_eq 1 "$(hits 腎盂 | wc -l)" "once it can, the indexer builds it, with what came meanwhile"

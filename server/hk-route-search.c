@@ -54,7 +54,6 @@ struct hk_search_doc {
 typedef struct {
   GHashTable *docs; /* doc_id -> HkSearchDoc* */
   GPtrArray *order; /* HkSearchDoc*, as the index gave them (owns them) */
-  unsigned calls;
 } HkSearchHits;
 
 static void
@@ -84,7 +83,6 @@ hk_search_hits_init(HkSearchHits *h)
 {
   h->docs = g_hash_table_new(g_str_hash, g_str_equal);
   h->order = g_ptr_array_new_with_free_func(hk_search_doc_free);
-  h->calls = 0;
 }
 
 static void
@@ -117,14 +115,13 @@ hk_search_collect(const HkFtsHit *hit, void *data)
   HkSearchPage *pg;
   long nchars;
 
-  h->calls++;
   if (!hk_search_doc_id_ok(hit->doc_id) || !hit->patient || !hk_patient_id_valid(hit->patient)) {
     hk_warn("search index: a hit with a malformed document or patient ID, skipped");
-    return 0;
+    goto out;
   }
   d = g_hash_table_lookup(h->docs, hit->doc_id);
   if (d && hit->version < d->version)
-    return 0;
+    goto out;
   if (d && hit->version > d->version) {
     g_ptr_array_set_size(d->pages, 0);
     g_free(d->patient);
@@ -141,7 +138,7 @@ hk_search_collect(const HkFtsHit *hit, void *data)
   if (!d->patient)
     d->patient = g_strdup(hit->patient);
   if (d->pages->len >= HK_FTS_PAGES_PER_DOC)
-    return 0;
+    goto out;
   pg = g_new0(HkSearchPage, 1);
   pg->page = hit->page;
   /* The index's text comes from documents: keep the answer valid UTF-8
@@ -158,6 +155,7 @@ hk_search_collect(const HkFtsHit *hit, void *data)
     g_array_append_val(pg->marks, m);
   }
   g_ptr_array_add(d->pages, pg);
+out:
   return 0;
 }
 
@@ -191,11 +189,9 @@ hk_search_row_current(const HkRow *row, const HkSearchDoc *d, const char *patien
 {
   size_t n = strlen(d->patient);
 
-  if (row->version != d->version)
-    return false;
-  if (row->patient_id.len != n || memcmp(row->patient_id.p, d->patient, n) != 0)
-    return false;
-  return !patient || strcmp(patient, d->patient) == 0;
+  return row->version == d->version && row->patient_id.len == n &&
+         memcmp(row->patient_id.p, d->patient, n) == 0 &&
+         (!patient || strcmp(patient, d->patient) == 0);
 }
 
 /* Whether the q parameter of the raw (still percent-encoded) query holds
@@ -203,13 +199,10 @@ hk_search_row_current(const HkRow *row, const HkSearchDoc *d, const char *patien
 static bool
 hk_search_raw_q_has_nul(const char *raw)
 {
+  char **params = raw ? g_strsplit(raw, "&", -1) : NULL;
   bool nul = false;
-  char **params;
 
-  if (!raw)
-    return false;
-  params = g_strsplit(raw, "&", -1);
-  for (char **p = params; *p && !nul; p++)
+  for (char **p = params; p && *p && !nul; p++)
     if (g_str_has_prefix(*p, "q="))
       nul = strstr(*p, "%00") != NULL;
   g_strfreev(params);
@@ -325,22 +318,24 @@ hk_search_walk_entry(const HkRow *row, void *data)
   HkSearchWalk *w = data;
   char id[HK_DOC_ID_LEN + 1];
   HkSearchDoc *d;
+  int ret = 0;
 
   w->pos++;
   hk_version_doc_id_hex(row->doc_id, id);
   d = g_hash_table_lookup(w->hits->docs, id);
   if (!d || !hk_search_row_current(row, d, w->pid))
-    return 0;
+    goto out;
   hk_row_json(w->g, row, w->pid, d);
   w->kept++;
   w->seen++;
-  if (w->seen == w->targets)
-    return HK_WALK_ALL_SEEN; /* nothing further down can hit */
-  if (w->kept == w->limit) {
+  if (w->seen == w->targets) {
+    ret = HK_WALK_ALL_SEEN; /* nothing further down can hit */
+  } else if (w->kept == w->limit) {
     w->stop_at = w->pos;
-    return HK_WALK_FULL;
+    ret = HK_WALK_FULL;
   }
-  return 0;
+out:
+  return ret;
 }
 
 static int

@@ -293,14 +293,15 @@ hk_step_login(HkDrill *d, HkDrillStep *s)
   }
   d->token = g_strdup(token);
   d->role = g_strdup(role);
-  /* Clinical reads need the viewer role; an auditor would fail every
-   * later step with 403, which says less than this. */
-  if (g_strcmp0(role, "viewer") != 0) {
+  /* Clinical reads need a clinical role (viewer, or clinician_search,
+   * which is a viewer that may also search across patients); an auditor
+   * would fail every later step with 403, which says less than this. */
+  if (g_strcmp0(role, "viewer") != 0 && g_strcmp0(role, "clinician_search") != 0) {
     hk_step_fail(s, "account %s has role %s: the drill needs a viewer account", d->rep.user,
                  role ? role : "(none)");
     goto out;
   }
-  s->detail = g_strdup_printf("session opened as %s (role viewer%s)", d->rep.user,
+  s->detail = g_strdup_printf("session opened as %s (role %s%s)", d->rep.user, role,
                               *otp ? ", with a TOTP code" : "");
   ok = TRUE;
 out:

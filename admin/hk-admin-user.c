@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #define HK_USER_USAGE                                                                      \
-  "user add|list|lock|unlock|passwd|totp|remove NAME --state DIR [--role viewer|auditor] "  \
+  "user add|list|lock|unlock|passwd|totp|remove NAME --state DIR [--role viewer|auditor|clinician_search] "  \
   "[--totp] [--password-file FILE | --generate]"
 
 /* A password made here: 20 characters from a 32-letter alphabet without
@@ -173,7 +173,7 @@ hk_admin_user_main(int argc, char **argv)
   gboolean totp = FALSE, generate = FALSE;
   GOptionEntry entries[] = {
     { "state", 0, 0, G_OPTION_ARG_FILENAME, &state, "Server state folder", "DIR" },
-    { "role", 0, 0, G_OPTION_ARG_STRING, &role_text, "viewer (default) or auditor", "ROLE" },
+    { "role", 0, 0, G_OPTION_ARG_STRING, &role_text, "viewer (default), auditor or clinician_search", "ROLE" },
     { "totp", 0, 0, G_OPTION_ARG_NONE, &totp, "Enrol a TOTP second factor", NULL },
     { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file,
       "add, passwd: the password is the first line of FILE (- for standard input)", "FILE" },
@@ -229,7 +229,7 @@ hk_admin_user_main(int argc, char **argv)
     goto out;
   }
   if (role_text && hk_role_parse(role_text, &role) < 0) {
-    status = hk_usage_error(HK_ADMIN_PROGRAM, "--role: expected viewer or auditor");
+    status = hk_usage_error(HK_ADMIN_PROGRAM, "--role: expected viewer, auditor or clinician_search");
     goto out;
   }
   if ((role_text || totp) && strcmp(action, "add") != 0) {

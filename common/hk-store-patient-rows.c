@@ -65,6 +65,12 @@ hk_store_search_patient_rows(hk_txn *t, const char *query, unsigned limit, GArra
   return ret;
 }
 
+int
+hk_store_get_patient_row(hk_txn *t, const char *id, HkPatientRow *out, GPtrArray *keep)
+{
+  return hk_patient_row_get(t, id, out, keep);
+}
+
 /* g_strcmp0 on row strings: null first, then bytes, then length. */
 static int
 hk_rowstr_cmp(const HkRowStr *a, const HkRowStr *b)

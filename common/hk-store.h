@@ -11,6 +11,7 @@
  * once. */
 #pragma once
 
+#include "hk-patient-row.h"
 #include "hk-patient.h"
 #include "hk-row.h"
 #include "hk-text.h"
@@ -294,6 +295,9 @@ int hk_store_census(hk_txn *t, const char *ward, GPtrArray *out);
 int hk_store_search_patient_rows(hk_txn *t, const char *query, unsigned limit, GArray *out,
                                  GPtrArray *keep);
 int hk_store_census_rows(hk_txn *t, const char *ward, GArray *out, GPtrArray *keep);
+/* The row of one patient, as those two read it (out points into the map
+ * or into keep). \return 0; -HK_ENOTFOUND; a store error. */
+int hk_store_get_patient_row(hk_txn *t, const char *id, HkPatientRow *out, GPtrArray *keep);
 /* Check every patient's row against its record (for verify): each one
  * missing, undecodable or different is printed to err as "PROW <id>: ..."
  * and counted in *bad; *checked is the number of patients. */

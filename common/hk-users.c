@@ -87,7 +87,18 @@ static const char *const hk_common_passwords[] = {
 const char *
 hk_role_name(HkRole r)
 {
-  return r == HK_ROLE_AUDITOR ? "auditor" : "viewer";
+  switch (r) {
+  case HK_ROLE_AUDITOR: return "auditor";
+  case HK_ROLE_CLINICIAN_SEARCH: return "clinician_search";
+  case HK_ROLE_VIEWER: break;
+  }
+  return "viewer";
+}
+
+bool
+hk_role_reads_clinical(HkRole r)
+{
+  return r == HK_ROLE_VIEWER || r == HK_ROLE_CLINICIAN_SEARCH;
 }
 
 int
@@ -99,6 +110,8 @@ hk_role_parse(const char *text, HkRole *out)
     *out = HK_ROLE_VIEWER;
   else if (g_strcmp0(text, "auditor") == 0)
     *out = HK_ROLE_AUDITOR;
+  else if (g_strcmp0(text, "clinician_search") == 0)
+    *out = HK_ROLE_CLINICIAN_SEARCH;
   else
     ret = -HK_EINVAL;
   return ret;

@@ -37,7 +37,12 @@
 #define HK_FAIL_BUCKETS 1024u
 #define HK_FAIL_WAYS 4
 
-typedef enum { HK_ROLE_VIEWER = 0, HK_ROLE_AUDITOR = 1 } HkRole;
+/* docs/api.md, "Roles". clinician_search is a viewer that may also search
+ * the text of every patient's documents at once (GET /api/v1/search): a
+ * separate role because such a search reads across patients, which a
+ * viewer's work (one patient at a time) never needs. The values are stored
+ * by name, never by number. */
+typedef enum { HK_ROLE_VIEWER = 0, HK_ROLE_AUDITOR = 1, HK_ROLE_CLINICIAN_SEARCH = 2 } HkRole;
 
 typedef struct {
   char *name;
@@ -79,8 +84,10 @@ typedef struct {
 } HkLoginResult;
 
 const char *hk_role_name(HkRole r);
-/* Parse "viewer" or "auditor". \return 0 or -HK_EINVAL. */
+/* Parse "viewer", "auditor" or "clinician_search". \return 0 or -HK_EINVAL. */
 int hk_role_parse(const char *text, HkRole *out);
+/* Whether the role reads clinical data (viewer, clinician_search). */
+bool hk_role_reads_clinical(HkRole r);
 
 /* True if name is 1-64 of A-Za-z0-9._@- (names are printed in logs and the
  * audit log, so no control characters or spaces). */

@@ -346,9 +346,9 @@ hk_document_json(GString *g, const HkDocument *d, const char *shown_under, const
 /* The same <document> object as hk_document_json, written straight from
  * the document's row (hk-row.h) in the store's map: a timeline answer
  * reads no version record. test-server-api.py checks that both write the
- * same bytes. */
-static void
-hk_row_json(GString *g, const HkRow *row, const char *shown_under)
+ * same bytes. A text search adds the hit's "matches". */
+void
+hk_row_json(GString *g, const HkRow *row, const char *shown_under, const HkSearchDoc *hit)
 {
   char id[HK_DOC_ID_LEN + 1], sha[HK_SHA256_HEX_LEN + 1];
   const uint8_t *at;
@@ -414,6 +414,8 @@ hk_row_json(GString *g, const HkRow *row, const char *shown_under)
     hk_jw_end(g, '}');
   }
   hk_jw_end(g, ']');
+  if (hit)
+    hk_search_matches_json(g, hit);
   hk_jw_end(g, '}');
 }
 
@@ -428,7 +430,7 @@ hk_timeline_entry(const HkRow *row, void *data)
 {
   HkTimelineAnswer *a = data;
 
-  hk_row_json(a->g, row, a->shown_under);
+  hk_row_json(a->g, row, a->shown_under, NULL);
   a->n++;
   return 0;
 }
@@ -481,6 +483,11 @@ hk_route_patient_documents(HkRequest *r)
       (q.type && !hk_version_type_valid(q.type))) {
     hk_reply_error(r, 400, "bad_request",
                    "type, from, to (RFC 3339 or YYYY-MM-DD, a Japan day), limit 1-1000");
+    goto out;
+  }
+  if (hk_query(r, "q")) {
+    /* A text search: the same walk, kept to the documents that hit. */
+    hk_search_timeline(r, pid, hk_query(r, "q"), &q);
     goto out;
   }
   if (hk_begin(r, &t) < 0)

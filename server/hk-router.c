@@ -37,6 +37,7 @@ static const HkRoute hk_routes[] = {
   { { "census" }, 1, EVHTTP_REQ_GET, HK_AUTH_VIEWER, hk_route_census },
   { { "print-events" }, 1, EVHTTP_REQ_POST, HK_AUTH_VIEWER, hk_route_print_event },
   { { "audit" }, 1, EVHTTP_REQ_GET, HK_AUTH_AUDITOR, hk_route_audit },
+  { { "search" }, 1, EVHTTP_REQ_GET, HK_AUTH_SEARCH, hk_route_search },
 };
 
 static const char *
@@ -124,6 +125,19 @@ hk_router_accounts_check(HkServer *srv)
   __atomic_store_n(&w->seen, gen, __ATOMIC_RELEASE);
 out:
   g_mutex_unlock(&w->lock);
+}
+
+static bool
+hk_router_role_ok(HkAuth auth, HkRole role)
+{
+  switch (auth) {
+  case HK_AUTH_NONE:
+  case HK_AUTH_ANY: return true;
+  case HK_AUTH_VIEWER: return hk_role_reads_clinical(role);
+  case HK_AUTH_AUDITOR: return role == HK_ROLE_AUDITOR;
+  case HK_AUTH_SEARCH: return role == HK_ROLE_CLINICIAN_SEARCH;
+  }
+  return false;
 }
 
 static bool
@@ -218,8 +232,7 @@ hk_router_handle(struct evhttp_request *req, void *arg)
     hk_reply_error(&r, 401, "unauthorized", "a valid session token is required");
     goto out;
   }
-  if ((found->auth == HK_AUTH_VIEWER && r.session.role != HK_ROLE_VIEWER) ||
-      (found->auth == HK_AUTH_AUDITOR && r.session.role != HK_ROLE_AUDITOR)) {
+  if (!hk_router_role_ok(found->auth, r.session.role)) {
     HkAuditEvent e = { .action = "access", .outcome = "denied", .status = 403,
                        .detail = evhttp_request_get_uri(req) };
     if (hk_request_audit(&r, &e) == 0)

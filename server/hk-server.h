@@ -44,6 +44,7 @@ typedef struct {
 } HkServerOptions;
 
 typedef struct hk_worker HkWorker;
+struct hk_fts; /* hk-fts.h */
 typedef struct hk_login_pool HkLoginPool;
 
 /* What the server last saw of the shared accounts: the transaction id
@@ -71,7 +72,10 @@ typedef struct {
   HkLoginPool *login;    /* hk-route-session.c: logins off the event loops */
 } HkServer;
 
-typedef enum { HK_AUTH_NONE, HK_AUTH_ANY, HK_AUTH_VIEWER, HK_AUTH_AUDITOR } HkAuth;
+/* Who may use a route (docs/api.md, "Roles"): HK_AUTH_VIEWER is every
+ * role that reads clinical data (viewer, clinician_search); HK_AUTH_SEARCH
+ * the cross-patient search, clinician_search alone. */
+typedef enum { HK_AUTH_NONE, HK_AUTH_ANY, HK_AUTH_VIEWER, HK_AUTH_AUDITOR, HK_AUTH_SEARCH } HkAuth;
 
 /* One request being answered. Handlers end in exactly one hk_reply_* call. */
 typedef struct {
@@ -166,6 +170,21 @@ void hk_route_document_thumbnail(HkRequest *r);
 void hk_route_census(HkRequest *r);
 void hk_route_print_event(HkRequest *r);
 void hk_route_audit(HkRequest *r);
+void hk_route_search(HkRequest *r);
+
+/* ---- hk-route-search.c: full-text search (docs/api.md, "Search") ---- */
+
+/* One document found by a text search, with its matching pages. */
+typedef struct hk_search_doc HkSearchDoc;
+/* The <document> object of a timeline row (hk-route-archive.c), as shown
+ * under the patient shown_under; with hit, its "matches" too. */
+void hk_row_json(GString *g, const HkRow *row, const char *shown_under, const HkSearchDoc *hit);
+/* "matches": [{"page", "snippet", "marks": [[start, length]...]}...]. */
+void hk_search_matches_json(GString *g, const HkSearchDoc *hit);
+/* GET /patients/{id}/documents with q: the timeline query tq (validated,
+ * limit 1-1000) of patient pid, kept to the documents whose current
+ * version's text holds q. Answers the request. */
+void hk_search_timeline(HkRequest *r, const char *pid, const char *q, const HkTimelineQuery *tq);
 
 /* ---- hk-worker.c: event bases, TLS connections, limits ---- */
 
@@ -197,6 +216,19 @@ int hk_worker_audit_queue(struct evhttp_request *req, const HkAuditEvent *e);
  * durable every interval. body (may be NULL) is drained, not freed. */
 void hk_worker_send(struct evhttp_request *req, int status, struct evbuffer *body,
                     int64_t audit_end);
+/* The full-text index of the worker answering req (hk-fts.h): each worker
+ * thread opens its own read-only handle on first use and keeps it. When it
+ * cannot be opened (no index yet, damaged, another store's), the answer is
+ * remembered for HK_FTS_RETRY_USEC and then tried again, so that an index
+ * the indexer creates later is found without a restart, and a missing one
+ * costs no open per request. *why is a static reason for the 503.
+ * \return 0 and *out (borrowed); -HK_ENOTFOUND; -HK_ECORRUPT; -HK_EIO;
+ * -HK_EINVAL if req is not on one of our connections. */
+int hk_worker_fts(struct evhttp_request *req, struct hk_fts **out, const char **why);
+/* The handle of hk_worker_fts failed to read (err): close it, to be opened
+ * again after HK_FTS_RETRY_USEC. */
+void hk_worker_fts_failed(struct evhttp_request *req, int err);
+#define HK_FTS_RETRY_USEC ((int64_t)G_USEC_PER_SEC)
 /* Content answers up to this size are copied whole; larger ones stream. */
 #define HK_STREAM_CHUNK (64 * 1024)
 /* Send the bytes [first, first + len) of the stored blob sha as the body,

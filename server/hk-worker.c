@@ -22,6 +22,7 @@
 #include "hk-server.h"
 
 #include "hk-error.h"
+#include "hk-fts.h"
 #include "hk-log.h"
 #include "hk-sha256.h"
 
@@ -61,6 +62,11 @@ struct hk_worker {
   GQueue audit_waiting; /* HkDeferred *, answers whose records are queued */
   struct event *audit_flush;
   int64_t audit_end; /* the log's end after the last batch */
+  /* The search index, opened read-only by this thread on first use
+   * (hk_worker_fts); when that failed, why and when to try again. */
+  hk_fts *fts;
+  int fts_err;
+  int64_t fts_retry_at;
 };
 
 typedef struct hk_deferred HkDeferred;
@@ -747,6 +753,79 @@ out:
   return ret;
 }
 
+static const char *
+hk_fts_why(int err)
+{
+  switch (err) {
+  case -HK_ENOTFOUND:
+    return "the search index does not exist yet (the indexer builds it; hikae-admin reindex "
+           "rebuilds it)";
+  case -HK_ECORRUPT:
+    return "the search index cannot be read or belongs to another store (hikae-admin reindex "
+           "rebuilds it)";
+  case -HK_EPERM:
+    return "the search index's files may not be opened by the server (see docs/search.md, "
+           "\"Index\")";
+  default: return "the search index cannot be opened right now";
+  }
+}
+
+int
+hk_worker_fts(struct evhttp_request *req, hk_fts **out, const char **why)
+{
+  HkConn *c = hk_conn_of(req);
+  HkWorker *w = c ? c->w : NULL;
+  int64_t now = g_get_monotonic_time();
+  int ret = 0;
+
+  *out = NULL;
+  *why = hk_fts_why(-HK_EINVAL);
+  if (!w) {
+    ret = -HK_EINVAL;
+    goto out;
+  }
+  if (!w->fts && w->fts_err && now < w->fts_retry_at) {
+    ret = w->fts_err;
+    goto out;
+  }
+  if (!w->fts) {
+    ret = hk_fts_open(w->srv->store, false, &w->fts);
+    if (ret < 0) {
+      /* Logged when the state changes, not on every retry. */
+      if (ret != w->fts_err)
+        hk_warn("worker %d: search index: %s (%s)", w->index, hk_fts_why(ret), hk_strerror(ret));
+      w->fts = NULL;
+      w->fts_err = ret;
+      w->fts_retry_at = now + HK_FTS_RETRY_USEC;
+      goto out;
+    }
+    if (w->fts_err)
+      hk_info("worker %d: search index opened", w->index);
+    w->fts_err = 0;
+  }
+  *out = w->fts;
+out:
+  if (ret < 0)
+    *why = hk_fts_why(ret);
+  return ret;
+}
+
+void
+hk_worker_fts_failed(struct evhttp_request *req, int err)
+{
+  HkConn *c = hk_conn_of(req);
+  HkWorker *w = c ? c->w : NULL;
+
+  if (!w || !w->fts)
+    return;
+  hk_warn("worker %d: search index read failed (%s): closed, reopened later", w->index,
+          hk_strerror(err));
+  hk_fts_close(w->fts);
+  w->fts = NULL;
+  w->fts_err = err < 0 ? err : -HK_EIO;
+  w->fts_retry_at = g_get_monotonic_time() + HK_FTS_RETRY_USEC;
+}
+
 static gpointer
 hk_worker_run(gpointer data)
 {
@@ -839,6 +918,9 @@ hk_worker_free(HkWorker *w)
   }
   if (w->http)
     evhttp_free(w->http);
+  /* The thread that used it has ended: nothing else touches it. */
+  if (w->fts)
+    hk_fts_close(w->fts);
   if (w->fd >= 0)
     close(w->fd);
   if (w->base)

@@ -169,6 +169,37 @@ START_TEST(test_crud)
 }
 END_TEST
 
+/* Every role is stored by name and read back as itself; a name that is no
+ * role is refused (an account must never fall back to a role silently). */
+START_TEST(test_roles)
+{
+  const HkRole roles[] = { HK_ROLE_VIEWER, HK_ROLE_AUDITOR, HK_ROLE_CLINICIAN_SEARCH };
+  const char *names[] = { "viewer", "auditor", "clinician_search" };
+  HkUsers *u = open_users();
+  HkRole r = HK_ROLE_AUDITOR;
+
+  for (size_t i = 0; i < G_N_ELEMENTS(roles); i++) {
+    char name[16];
+    HkUser *user = NULL;
+    ck_assert_str_eq(hk_role_name(roles[i]), names[i]);
+    ck_assert_int_eq(hk_role_parse(names[i], &r), 0);
+    ck_assert_int_eq(r, roles[i]);
+    g_snprintf(name, sizeof name, "user%zu", i);
+    ck_assert_int_eq(hk_users_add(u, name, roles[i], PW, false, NULL), 0);
+    ck_assert_int_eq(hk_users_get(u, name, &user), 0);
+    ck_assert_int_eq(user->role, roles[i]);
+    hk_user_free(user);
+  }
+  ck_assert(hk_role_reads_clinical(HK_ROLE_VIEWER));
+  ck_assert(hk_role_reads_clinical(HK_ROLE_CLINICIAN_SEARCH));
+  ck_assert(!hk_role_reads_clinical(HK_ROLE_AUDITOR));
+  ck_assert_int_eq(hk_role_parse("clinician", &r), -HK_EINVAL);
+  ck_assert_int_eq(hk_role_parse("Viewer", &r), -HK_EINVAL);
+  ck_assert_int_eq(hk_role_parse(NULL, &r), -HK_EINVAL);
+  hk_users_close(u);
+}
+END_TEST
+
 START_TEST(test_open_missing)
 {
   HkUsers *u = NULL;
@@ -546,6 +577,7 @@ main(void)
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_password_policy);
   tcase_add_test(tc, test_crud);
+  tcase_add_test(tc, test_roles);
   tcase_add_test(tc, test_open_missing);
   tcase_add_test(tc, test_login_and_lockout);
   tcase_add_test(tc, test_totp_login);

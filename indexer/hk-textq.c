@@ -145,7 +145,7 @@ hk_textq_ocr_again(HkInspectJob *jobs, guint njobs, unsigned parallel)
   guint *of = NULL, n = 0;
   bool ocr = false;
 
-  if (hk_ocr_ready())
+  if (hk_ocr_ready() || hk_inspect_cancelled())
     return;
   for (guint j = 0; j < njobs; j++)
     if (!jobs[j].cancelled && jobs[j].ret == 0 &&

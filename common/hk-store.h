@@ -146,6 +146,14 @@ int hk_store_get_text(hk_txn *t, const char *doc_id, uint32_t version, HkTextInf
 /* Page `page` (from 1) of a version, as hk_store_get_text. */
 int hk_store_get_text_page(hk_txn *t, const char *doc_id, uint32_t version, uint32_t page,
                            HkTextPage *out);
+/* Backfill (docs/search.md): queue the versions that have neither a text
+ * status nor a queue entry (stored before extraction existed), visiting
+ * at most max versions, the current version of every document first, then
+ * every version. A cursor in `meta` (`text_backfill`) keeps the place
+ * across transactions and restarts. *queued counts the versions queued;
+ * *done says the walk is over (it is never made again: every version added
+ * since is queued with its commit). t is a write transaction. */
+int hk_store_text_backfill(hk_txn *t, unsigned max, unsigned *queued, bool *done);
 /* For verify: every status record, page record and queue entry decodes
  * and belongs to an existing version, and every page to a status record
  * that counts it; every text log entry names an existing version under a

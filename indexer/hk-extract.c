@@ -1,10 +1,78 @@
 #include "hk-extract.h"
 
 #include "hk-error.h"
+#include "hk-ocr.h"
 #include "hk-text.h"
 
+#include <cairo.h>
+#include <math.h>
 #include <poppler.h>
 #include <string.h>
+
+/* Is a page's text layer empty (nothing but white space)? */
+static bool
+hk_extract_blank(const char *text)
+{
+  for (const char *p = text; p && *p; p++)
+    if (!g_ascii_isspace(*p))
+      return false;
+  return true;
+}
+
+/* Draw a page at HK_EXTRACT_OCR_DPI, or less if that passes
+ * HK_EXTRACT_OCR_MAX_PIXELS, on white, in grey, and OCR it. eturn the
+ * text (g_free) and its confidence, or NULL if the page cannot be drawn. */
+static char *
+hk_extract_ocr_page(PopplerPage *page, uint32_t *confidence)
+{
+  cairo_surface_t *surf = NULL;
+  cairo_t *cr = NULL;
+  unsigned char *gray = NULL;
+  char *text = NULL;
+  double pw = 0, ph = 0, scale = HK_EXTRACT_OCR_DPI / 72.0;
+  int w, h, stride;
+  const unsigned char *px;
+
+  poppler_page_get_size(page, &pw, &ph);
+  if (!(pw >= 1 && ph >= 1 && pw <= 1e5 && ph <= 1e5))
+    goto out;
+  if (pw * scale * ph * scale > HK_EXTRACT_OCR_MAX_PIXELS)
+    scale *= sqrt(HK_EXTRACT_OCR_MAX_PIXELS / (pw * scale * ph * scale));
+  w = MAX(1, (int)(pw * scale));
+  h = MAX(1, (int)(ph * scale));
+  surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+  if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS)
+    goto out;
+  cr = cairo_create(surf);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_scale(cr, scale, scale);
+  poppler_page_render_for_printing(page, cr);
+  cairo_surface_flush(surf);
+  if (cairo_status(cr) != CAIRO_STATUS_SUCCESS)
+    goto out;
+  px = cairo_image_surface_get_data(surf);
+  stride = cairo_image_surface_get_stride(surf);
+  gray = g_malloc((size_t)w * (size_t)h);
+  for (int y = 0; y < h; y++) {
+    const uint32_t *row = (const uint32_t *)(const void *)(px + (size_t)y * (size_t)stride);
+    for (int x = 0; x < w; x++) {
+      uint32_t c = row[x];
+      /* ITU-R BT.601 luma, in integers. */
+      gray[(size_t)y * (size_t)w + (size_t)x] =
+          (unsigned char)((((c >> 16) & 0xff) * 77 + ((c >> 8) & 0xff) * 150 + (c & 0xff) * 29) >>
+                          8);
+    }
+  }
+  text = hk_ocr_gray(gray, w, h, w, confidence);
+out:
+  g_free(gray);
+  if (cr)
+    cairo_destroy(cr);
+  if (surf)
+    cairo_surface_destroy(surf);
+  return text;
+}
 
 int
 hk_extract_pdf(const void *data, size_t len, GBytes **list, char **reason)
@@ -13,6 +81,7 @@ hk_extract_pdf(const void *data, size_t len, GBytes **list, char **reason)
   PopplerDocument *doc = NULL;
   GError *err = NULL;
   HkTextList l;
+  unsigned ocr_pages = 0;
   int n, ret = -HK_EINVAL;
 
   *list = NULL;
@@ -34,8 +103,25 @@ hk_extract_pdf(const void *data, size_t len, GBytes **list, char **reason)
   for (int i = 0; i < n; i++) {
     PopplerPage *page = poppler_document_get_page(doc, i);
     char *text = page ? poppler_page_get_text(page) : NULL;
-    bool more = hk_text_list_add(&l, HK_TEXT_SOURCE_PDF, HK_TEXT_NO_CONFIDENCE, text,
-                                 text ? strlen(text) : 0);
+    uint8_t source = HK_TEXT_SOURCE_PDF;
+    uint32_t conf = HK_TEXT_NO_CONFIDENCE;
+    bool more;
+    /* No text layer: a scanned page, read by OCR while the page limit
+     * lasts; past it the page stays empty and the list says it was cut. */
+    if (page && hk_extract_blank(text) && hk_ocr_ready()) {
+      if (ocr_pages < HK_EXTRACT_OCR_PAGES_MAX) {
+        char *read = hk_extract_ocr_page(page, &conf);
+        ocr_pages++;
+        if (read) {
+          g_free(text);
+          text = read;
+          source = HK_TEXT_SOURCE_OCR;
+        }
+      } else {
+        l.flags |= HK_TEXT_TRUNCATED;
+      }
+    }
+    more = hk_text_list_add(&l, source, conf, text, text ? strlen(text) : 0);
     g_free(text);
     if (page)
       g_object_unref(page);

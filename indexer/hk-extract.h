@@ -11,9 +11,24 @@
 #include <glib.h>
 #include <stddef.h>
 
-/* The text layer of every page of a PDF, as a page list (source "pdf"; a
- * page without text is an empty page). \return 0 and the list in *list
- * (g_bytes_unref), or -HK_EINVAL and a reason in *reason (g_free). */
+/* A page without a text layer (a scanned page) is drawn at this
+ * resolution for OCR, the one Tesseract is trained for, */
+#define HK_EXTRACT_OCR_DPI 300
+/* unless that would pass this many pixels (A4 at 300 dpi is 8.7 M; an A3
+ * page is drawn a little finer than 250 dpi): 20 M grey pixels are 20 MiB,
+ * and the drawing's 80 MiB, well within --parser-memory. */
+#define HK_EXTRACT_OCR_MAX_PIXELS 20e6
+/* At most this many pages of one PDF are OCRed (about 3 s of CPU a page,
+ * 2.5 min in all, within --text-cpu's default 300 s); the pages past it
+ * stay empty and the text is marked truncated. A longer scanned PDF is
+ * rare in a clinical record, and its first 50 pages are still found. */
+#define HK_EXTRACT_OCR_PAGES_MAX 50u
+
+/* The text layer of every page of a PDF, as a page list (source "pdf"). A
+ * page without a text layer is OCRed if the model is loaded
+ * (hk_ocr_ready: source "ocr", with its confidence), else stored empty.
+ * \return 0 and the list in *list (g_bytes_unref), or -HK_EINVAL and a
+ * reason in *reason (g_free). */
 int hk_extract_pdf(const void *data, size_t len, GBytes **list, char **reason);
 
 /* A text/plain document as one page (source "text"). The drop folder's

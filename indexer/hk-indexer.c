@@ -4,6 +4,7 @@
 #include "hk-config.h"
 #include "hk-drop.h"
 #include "hk-error.h"
+#include "hk-extractor.h"
 #include "hk-ingest.h"
 #include "hk-log.h"
 #include "hk-ssmix2-hook.h"
@@ -12,7 +13,6 @@
 #include "hk-thumbnail.h"
 #include "hk-ocr.h"
 #include "hk-ftsq.h"
-#include "hk-textq.h"
 #include "hk-thumbq.h"
 #include "hk-time.h"
 #include "hk-watch.h"
@@ -48,7 +48,11 @@ typedef struct {
   gint parser_cpu;
   gint parser_timeout;
   gint parser_memory;
-  gboolean ocr;
+  gint text_workers;
+  gint text_cpu;
+  gint text_timeout;
+  gboolean ocr; /* accepted, as before OCR was on by default */
+  gboolean no_ocr;
   gboolean verbose;
 } HkIndexerOptions;
 
@@ -60,7 +64,8 @@ typedef struct {
   GPtrArray *sx_names; /* char*, the name of each SS-MIX2 root */
   GPtrArray *sx_roots; /* char* */
   hk_watch *watch;
-  hk_ftsq *ftsq; /* the full-text index, after the texts */
+  hk_ftsq *ftsq;            /* the full-text index, after the texts */
+  hk_extractor *extractor; /* NULL with --once */
   int lock_fd;
 } HkIndexer;
 
@@ -97,6 +102,7 @@ hk_indexer_full_scan(HkIndexer *ix)
     ret = hk_ssmix2_hook_scan(ix->ing, ix->sx_names->pdata[i], ix->sx_roots->pdata[i]);
   if (ret == 0)
     ret = hk_ingest_flush(ix->ing);
+  hk_extractor_kick(ix->extractor);
   /* Freshness is only claimed for a scan that saw every source through. */
   if (ret == 0)
     ret = hk_ingest_heartbeat(ix->ing, HK_INDEXER_RUNNING, start);
@@ -113,6 +119,7 @@ hk_indexer_events(HkIndexer *ix, GPtrArray *paths)
     ret = hk_drop_scan(g_ptr_array_index(ix->drops, i), ix->ing, paths);
   if (ret == 0)
     ret = hk_ingest_flush(ix->ing);
+  hk_extractor_kick(ix->extractor);
   return ret;
 }
 
@@ -138,13 +145,6 @@ static bool
 hk_indexer_thumbnails(HkIndexer *ix, unsigned max)
 {
   return hk_indexer_drain(ix, hk_thumbq_drain, "thumbnails", max);
-}
-
-/* After the thumbnails. */
-static bool
-hk_indexer_texts(HkIndexer *ix, unsigned max)
-{
-  return hk_indexer_drain(ix, hk_textq_drain, "text extraction", max);
 }
 
 static void
@@ -203,15 +203,12 @@ hk_indexer_run(HkIndexer *ix)
       hk_ingest_heartbeat(ix->ing, HK_INDEXER_RUNNING, 0);
       next_beat = now + HK_HEARTBEAT_S * G_USEC_PER_SEC;
     }
+    /* Texts are extracted beside this loop (hk-extractor.h). */
     bool more_thumbs = !hk_ingest_sealed(ix->ing) && hk_indexer_thumbnails(ix, 8);
-    /* One document per worker at a time: an OCR takes seconds, and the
-     * sources are looked at again only between two drains. */
-    bool more_texts =
-        !hk_ingest_sealed(ix->ing) && hk_indexer_texts(ix, (unsigned)ix->opt->workers);
     bool more_fts = false;
     if (!hk_ingest_sealed(ix->ing))
       hk_ftsq_drain(ix->ftsq, 256, &more_fts);
-    int64_t wait_ms = more_thumbs || more_texts || more_fts
+    int64_t wait_ms = more_thumbs || more_fts
                           ? 0
                           : (MIN(next_scan, next_beat) - g_get_monotonic_time()) / 1000;
     int pr = poll(pfd, 2, (int)CLAMP(wait_ms, 0, 60000));
@@ -242,6 +239,8 @@ hk_indexer_run(HkIndexer *ix)
     }
   }
   hk_ingest_flush(ix->ing);
+  /* An extraction in hand is cancelled: its versions stay queued. */
+  hk_extractor_stop(g_steal_pointer(&ix->extractor));
   hk_ingest_heartbeat(ix->ing, HK_INDEXER_STOPPED, 0);
   hk_indexer_report(ix);
   if (sfd >= 0)
@@ -312,7 +311,10 @@ main(int argc, char **argv)
                           .workers = (gint)g_get_num_processors(),
                           .parser_cpu = 20,
                           .parser_timeout = 30,
-                          .parser_memory = 2048};
+                          .parser_memory = 2048,
+                          .text_workers = 1,
+                          .text_cpu = 300,
+                          .text_timeout = 600};
   GOptionEntry entries[] = {
       {"store", 0, 0, G_OPTION_ARG_FILENAME, &opt.store_dir, "Document store folder", "DIR"},
       {"drop", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.drops,
@@ -344,10 +346,19 @@ main(int argc, char **argv)
        "Seconds one parser process may take on a document (default 30)", "SECONDS"},
       {"parser-memory", 0, 0, G_OPTION_ARG_INT, &opt.parser_memory,
        "Memory one parser process may add, in MiB (default 2048)", "MIB"},
-      {"ocr", 0, 0, G_OPTION_ARG_NONE, &opt.ocr,
-       "Read JPEG scans by OCR after the commit (off by default: their text stays "
-       "\"needs_ocr\")",
+      {"text-workers", 0, 0, G_OPTION_ARG_INT, &opt.text_workers,
+       "Parser processes extracting text beside ingest (default 1)", "N"},
+      {"text-cpu", 0, 0, G_OPTION_ARG_INT, &opt.text_cpu,
+       "CPU seconds one text extraction (OCR included) may use on a document (default 300)",
+       "SECONDS"},
+      {"text-timeout", 0, 0, G_OPTION_ARG_INT, &opt.text_timeout,
+       "Seconds one text extraction may take on a document (default 600)", "SECONDS"},
+      {"no-ocr", 0, 0, G_OPTION_ARG_NONE, &opt.no_ocr,
+       "Do not OCR scans and PDF pages without text (their text stays \"needs_ocr\" or "
+       "empty)",
        NULL},
+      {"ocr", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &opt.ocr,
+       "OCR scans (the default; kept for older command lines)", NULL},
       {"map-size", 0, 0, G_OPTION_ARG_INT, &opt.map_size_mb,
        "Map of the store, in MiB (default 1048576 = 1 TiB; doubles when full)", "MIB"},
       {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Log debug messages", NULL},
@@ -355,6 +366,7 @@ main(int argc, char **argv)
   };
   HkIndexer ix = {.opt = &opt, .lock_fd = -1};
   HkIngestConfig cfg = {0};
+  HkExtractorConfig text_cfg = {0};
   GHashTable *names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   int ret, status = 1;
 
@@ -382,9 +394,15 @@ main(int argc, char **argv)
       opt.max_size_mb < 1 || opt.max_size_mb > 4096 || opt.batch < 1 || opt.batch > 100000 ||
       opt.workers < 1 || opt.workers > HK_INSPECT_MAX_PARALLEL || opt.parser_cpu < 1 ||
       opt.parser_cpu > 3600 || opt.parser_timeout < 1 || opt.parser_timeout > 3600 ||
-      opt.parser_memory < 64 || opt.parser_memory > 65536 ||
+      opt.parser_memory < 64 || opt.parser_memory > 65536 || opt.text_workers < 1 ||
+      opt.text_workers > HK_INSPECT_MAX_PARALLEL || opt.text_cpu < 1 || opt.text_cpu > 86400 ||
+      opt.text_timeout < 1 || opt.text_timeout > 86400 ||
       (opt.map_size_mb && (uint64_t)opt.map_size_mb << 20 < HK_STORE_MAP_MIN)) {
     status = hk_usage_error(HK_PROGRAM, "a numeric option is out of range");
+    goto out;
+  }
+  if (opt.ocr && opt.no_ocr) {
+    status = hk_usage_error(HK_PROGRAM, "--ocr and --no-ocr contradict each other");
     goto out;
   }
   if (opt.verbose)
@@ -450,11 +468,16 @@ main(int argc, char **argv)
                                            .wall_s = (unsigned)opt.parser_timeout,
                                            .memory_mib = (unsigned)opt.parser_memory});
   hk_thumbnail_warmup();
-  /* Off unless asked for: an OCR takes seconds, and it runs between two
-   * looks at the sources, so while one runs no new document becomes
-   * visible (docs/search.md, "Text extraction"). */
-  if (!opt.ocr)
+  if (opt.no_ocr)
     hk_ocr_disable();
+  /* Before any thread: libgomp reads it once, and setenv beside another
+   * thread's getenv is a race (hk-ocr.h). */
+  g_setenv("OMP_THREAD_LIMIT", "1", TRUE);
+  text_cfg.workers = (unsigned)opt.text_workers;
+  text_cfg.limits = (HkInspectLimits){.cpu_s = (unsigned)opt.text_cpu,
+                                      .wall_s = (unsigned)opt.text_timeout,
+                                      .memory_mib = (unsigned)opt.parser_memory,
+                                      .nice = HK_EXTRACTOR_NICE};
   if (opt.once) {
     int64_t t0 = g_get_monotonic_time();
     ret = hk_ingest_sealed(ix.ing) ? -HK_ESEALED : hk_indexer_full_scan(&ix);
@@ -465,15 +488,24 @@ main(int argc, char **argv)
               (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
     while (ret == 0 && hk_indexer_thumbnails(&ix, 64))
       ;
-    while (ret == 0 && !hk_ingest_sealed(ix.ing) && hk_indexer_texts(&ix, 64))
-      ;
+    /* Then the texts, backfill included, before exiting. */
+    if (ret == 0 && !hk_ingest_sealed(ix.ing)) {
+      int tret = hk_extractor_drain_all(ix.store, &text_cfg);
+      if (tret == -HK_ESEALED)
+        hk_ingest_refresh_seal(ix.ing);
+      else if (tret)
+        hk_warn("text extraction: %s", hk_strerror(tret));
+    }
+    /* Then the index, from the texts just stored. */
     for (bool more = ret == 0 && !hk_ingest_sealed(ix.ing); more;)
       hk_ftsq_drain(ix.ftsq, 1024, &more);
     if (ret == 0)
       ret = hk_ingest_heartbeat(ix.ing, HK_INDEXER_STOPPED, 0);
     hk_indexer_report(&ix);
   } else {
-    ret = hk_indexer_run(&ix);
+    ret = hk_extractor_start(ix.store, &text_cfg, &ix.extractor);
+    if (ret == 0)
+      ret = hk_indexer_run(&ix);
   }
   if (ret == -HK_ESEALED)
     fprintf(stderr,
@@ -484,6 +516,7 @@ main(int argc, char **argv)
     fprintf(stderr, "%s: %s\n", HK_PROGRAM, hk_strerror(ret));
   status = ret ? 1 : 0;
 out:
+  hk_extractor_stop(ix.extractor);
   hk_inspect_shutdown();
   hk_ftsq_free(ix.ftsq);
   hk_ingest_free(ix.ing);

@@ -21,9 +21,19 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The limits every parser runs under (hk_inspect_set_limits). */
-static HkInspectLimits hk_limits = HK_INSPECT_LIMITS_DEFAULT;
+/* The limits every parser of this thread's pool runs under
+ * (hk_inspect_set_limits). Per thread, as the pool: the text extraction
+ * thread (hk-extractor.h) gives its workers longer limits than ingest's
+ * checks. A worker is forked from its pool's thread and so inherits that
+ * thread's copy. */
+static __thread HkInspectLimits hk_limits = HK_INSPECT_LIMITS_DEFAULT;
+/* Whole-process counters, added to by every pool. */
 static HkInspectStats hk_stats;
+/* A descriptor that becomes readable when this thread's batches are to stop
+ * (hk_inspect_set_cancel), or -1. */
+static __thread int hk_cancel_fd = -1;
+
+#define HK_STAT_ADD(field) __atomic_add_fetch(&hk_stats.field, 1, __ATOMIC_RELAXED)
 
 void
 hk_inspect_set_limits(const HkInspectLimits *limits)
@@ -31,10 +41,29 @@ hk_inspect_set_limits(const HkInspectLimits *limits)
   hk_limits = *limits;
 }
 
+void
+hk_inspect_set_cancel(int fd)
+{
+  hk_cancel_fd = fd;
+}
+
+bool
+hk_inspect_cancelled(void)
+{
+  struct pollfd pfd = {hk_cancel_fd, POLLIN, 0};
+
+  return hk_cancel_fd >= 0 && poll(&pfd, 1, 0) > 0;
+}
+
 HkInspectStats
 hk_inspect_stats(void)
 {
-  return hk_stats;
+  HkInspectStats st;
+
+  st.started = __atomic_load_n(&hk_stats.started, __ATOMIC_RELAXED);
+  st.answered = __atomic_load_n(&hk_stats.answered, __ATOMIC_RELAXED);
+  st.retried = __atomic_load_n(&hk_stats.retried, __ATOMIC_RELAXED);
+  return st;
 }
 
 /* ---- the protocol ---- */
@@ -112,7 +141,9 @@ hk_read_all(int fd, void *buf, size_t len)
  * fault left behind by an earlier document; a signal would need a system
  * call the sandbox refuses), or refuses to read a text layer while it
  * checks and draws as usual ("notext": a document that passed its checks
- * and then fails extraction, tests/server/test-text-api.py). It runs only after
+ * and then fails extraction, tests/server/test-text-api.py), or sleeps
+ * until its wall-clock limit stops it on a text layer only ("texthang": an
+ * extraction in hand when the indexer stops, test-extract-beside.sh). It runs only after
  * hk_sandbox_enter(): it cannot lift any restriction, only make the worker
  * stop, wait or fail as a hostile file would make a parser do. Returns a
  * reason to refuse the document with, or NULL to parse it as usual. */
@@ -158,6 +189,11 @@ hk_test_hook(const char *content_type, unsigned served, bool text)
     while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 600);
   } else if (n == 5 && strncmp(hook, "exit2", n) == 0 && served >= 1) {
     _exit(70);
+  } else if (n == 8 && strncmp(hook, "texthang", n) == 0 && text) {
+    for (;;) {
+      struct timespec ts = {60, 0};
+      nanosleep(&ts, NULL);
+    }
   } else if (n == 6 && strncmp(hook, "notext", n) == 0 && text) {
     reason = g_strdup("test hook: the text layer was not read");
   } else if (n == 5 && strncmp(hook, "alloc", n) == 0) {
@@ -232,6 +268,9 @@ hk_worker_main(int in, int out, HkSandboxProfile profile)
   /* Before the sandbox: /proc is out of reach once it is entered. */
   mem.rlim_cur = mem.rlim_max = hk_inherited_vm() + ((uint64_t)hk_limits.memory_mib << 20);
   setrlimit(RLIMIT_AS, &mem);
+  /* An OCR may take seconds of a core the ingest checks need now. */
+  if (hk_limits.nice > 0)
+    setpriority(PRIO_PROCESS, 0, hk_limits.nice);
   /* Nothing of the indexer (the store's data.mdb, sockets, the source
    * folders) is reachable from here on (hk-sandbox.h). */
   confined = hk_sandbox_enter(in, out, profile) == 0;
@@ -308,13 +347,18 @@ typedef struct {
 } HkWorker;
 
 #define HK_SLOTS (2 * HK_INSPECT_MAX_PARALLEL)
-static HkWorker hk_slots[HK_SLOTS];
+/* One pool per thread: ingest's checks and text extraction each keep their
+ * own workers, so that neither waits for the other's. */
+static __thread HkWorker hk_slots[HK_SLOTS];
 
+/* A PDF's text may need a page drawn for OCR (hk-extract.h), and drawing
+ * may read fonts. */
 static HkSandboxProfile
 hk_profile(const HkInspectJob *job)
 {
-  return job->want_thumb && g_strcmp0(job->content_type, "application/pdf") == 0 ? HK_SANDBOX_RENDER
-                                                                                 : HK_SANDBOX_PARSE;
+  return (job->want_thumb || job->want_text) && g_strcmp0(job->content_type, "application/pdf") == 0
+             ? HK_SANDBOX_RENDER
+             : HK_SANDBOX_PARSE;
 }
 
 /* CPU time a process has used, in clock ticks (/proc/PID/stat, utime and
@@ -388,7 +432,7 @@ hk_worker_spawn(HkWorker *w, HkSandboxProfile profile)
   w->served = 0;
   w->job = NULL;
   w->buf = g_byte_array_new();
-  hk_stats.started++;
+  HK_STAT_ADD(started);
 out:
   for (int i = 0; i < 2; i++) {
     if (req[i] >= 0)
@@ -666,7 +710,7 @@ hk_worker_end(HkWorker *w, HkPump res, bool malformed)
     job->ret = hdr[0] == 0 ? 0 : hdr[0] == 2 ? -HK_EIO : -HK_EINVAL;
     w->served++;
     w->job = NULL;
-    hk_stats.answered++;
+    HK_STAT_ADD(answered);
     /* A refusal may have left the parser in any state. */
     if (job->ret != 0 || w->served >= HK_INSPECT_WORKER_JOBS)
       hk_worker_retire(w, NULL, NULL);
@@ -699,6 +743,7 @@ hk_inspect_batch(HkInspectJob *jobs, size_t n, unsigned parallel)
     jobs[i].thumb = NULL;
     jobs[i].text = NULL;
     jobs[i].limit_hit = false;
+    jobs[i].cancelled = false;
     jobs[i].reason = NULL;
     jobs[i].ret = 0;
     /* Plain text needs no parser worth isolating; a type no parser takes
@@ -711,9 +756,27 @@ hk_inspect_batch(HkInspectJob *jobs, size_t n, unsigned parallel)
       g_queue_push_tail(&todo, GSIZE_TO_POINTER(i));
   }
   while (!g_queue_is_empty(&todo) || nbusy > 0) {
-    /* Two per worker: its answers, then its requests. */
-    struct pollfd pfd[2 * HK_INSPECT_MAX_PARALLEL];
+    /* Two per worker: its answers, then its requests; then the cancel. */
+    struct pollfd pfd[2 * HK_INSPECT_MAX_PARALLEL + 1];
     int64_t now = g_get_monotonic_time(), wait_ms = 1000;
+
+    if (hk_inspect_cancelled()) {
+      /* Stopping (SIGTERM): a worker in the middle of an OCR is not waited
+       * for; what it was doing is the caller's to do again. */
+      for (unsigned i = 0; i < nbusy; i++) {
+        HkInspectJob *job = busy[i]->job;
+        hk_worker_retire(busy[i], NULL, NULL);
+        job->ret = -HK_EIO;
+        job->cancelled = true;
+      }
+      nbusy = 0;
+      while (!g_queue_is_empty(&todo)) {
+        HkInspectJob *job = &jobs[GPOINTER_TO_SIZE(g_queue_pop_head(&todo))];
+        job->ret = -HK_EIO;
+        job->cancelled = true;
+      }
+      break;
+    }
 
     while (nbusy < parallel && !g_queue_is_empty(&todo)) {
       size_t i = GPOINTER_TO_SIZE(g_queue_pop_head(&todo));
@@ -748,7 +811,8 @@ hk_inspect_batch(HkInspectJob *jobs, size_t n, unsigned parallel)
       pfd[2 * i + 1] = (struct pollfd){sending ? busy[i]->to : -1, POLLOUT, 0};
       wait_ms = MIN(wait_ms, MAX(0, (busy[i]->deadline - now) / 1000 + 1));
     }
-    if (poll(pfd, 2 * nbusy, (int)wait_ms) < 0 && errno != EINTR)
+    pfd[2 * nbusy] = (struct pollfd){hk_cancel_fd, POLLIN, 0};
+    if (poll(pfd, 2 * nbusy + 1, (int)wait_ms) < 0 && errno != EINTR)
       memset(pfd, 0, sizeof pfd);
     now = g_get_monotonic_time();
     for (unsigned i = 0; i < nbusy;) {
@@ -765,7 +829,7 @@ hk_inspect_batch(HkInspectJob *jobs, size_t n, unsigned parallel)
          * document's doing. */
         g_clear_pointer(&jobs[idx].reason, g_free);
         jobs[idx].ret = 0;
-        hk_stats.retried++;
+        HK_STAT_ADD(retried);
         g_queue_push_head(&todo, GSIZE_TO_POINTER(idx));
       }
       /* Keep the busy ones packed at the front. */

@@ -38,14 +38,25 @@ typedef struct {
   unsigned cpu_s;
   unsigned wall_s;
   unsigned memory_mib;
+  int nice; /* the workers' nice value (text extraction's yield to ingest's) */
 } HkInspectLimits;
 #define HK_INSPECT_LIMITS_DEFAULT                                                                  \
   {                                                                                                \
     .cpu_s = 20, .wall_s = 30, .memory_mib = 2048                                                  \
   }
 
-/* Set the limits of every later worker (once, at start-up). */
+/* Set the limits of every later worker of the calling thread's pool (once,
+ * at start-up; a thread starts with HK_INSPECT_LIMITS_DEFAULT). Each
+ * thread has its own pool of workers: ingest's checks and text extraction
+ * (hk-extractor.h) never wait for each other's. */
 void hk_inspect_set_limits(const HkInspectLimits *limits);
+
+/* Make the calling thread's batches stop as soon as fd is readable: the
+ * workers in hand are killed, and every job not answered yet ends with
+ * -HK_EIO and cancelled set. -1: never (the default). */
+void hk_inspect_set_cancel(int fd);
+/* Whether the calling thread's cancel descriptor is readable. */
+bool hk_inspect_cancelled(void);
 
 typedef struct {
   /* in */
@@ -59,6 +70,7 @@ typedef struct {
   GBytes *thumb;
   GBytes *text;   /* want_text: the page list (hk-text.h), to be decoded: a worker's answer */
   bool limit_hit; /* stopped by its CPU or wall-clock limit */
+  bool cancelled; /* not parsed: the batch was cancelled (hk_inspect_set_cancel) */
   char *reason;
 } HkInspectJob;
 
@@ -73,8 +85,8 @@ void hk_inspect_batch(HkInspectJob *jobs, size_t n, unsigned parallel);
 int hk_inspect(const char *content_type, const void *data, size_t len, GBytes **thumb,
                char **reason);
 
-/* Stop every worker and wait for it (at exit; the pool starts again on the
- * next batch). */
+/* Stop every worker of the calling thread's pool and wait for it (at exit;
+ * the pool starts again on the next batch). */
 void hk_inspect_shutdown(void);
 
 typedef struct {

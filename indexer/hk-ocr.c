@@ -23,7 +23,18 @@ static struct {
   int (*mean_conf)(TessBaseAPI *);
   void (*clear)(TessBaseAPI *);
   void (*delete_text)(const char *);
+  void (*delete_api)(TessBaseAPI *);
 } hk_tess;
+
+/* At exit: Tesseract's caches complain on stderr of every model object
+ * still held when the library is unloaded. */
+static void
+hk_ocr_release(void)
+{
+  if (hk_tess.ready && hk_tess.delete_api)
+    hk_tess.delete_api(hk_tess.api);
+  hk_tess.ready = false;
+}
 
 void
 hk_ocr_disable(void)
@@ -41,7 +52,8 @@ hk_ocr_warmup(bool *available)
     goto out;
   hk_tess.tried = true;
   /* One thread per worker (the rule, and the sandbox's). */
-  g_setenv("OMP_THREAD_LIMIT", "1", TRUE);
+  if (g_strcmp0(g_getenv("OMP_THREAD_LIMIT"), "1") != 0)
+    g_setenv("OMP_THREAD_LIMIT", "1", TRUE);
   lib = dlopen("libtesseract.so.5", RTLD_NOW | RTLD_LOCAL);
   if (!lib)
     goto out;
@@ -56,6 +68,7 @@ hk_ocr_warmup(bool *available)
   hk_tess.mean_conf = (int (*)(TessBaseAPI *))dlsym(lib, "TessBaseAPIMeanTextConf");
   hk_tess.clear = (void (*)(TessBaseAPI *))dlsym(lib, "TessBaseAPIClear");
   hk_tess.delete_text = (void (*)(const char *))dlsym(lib, "TessDeleteText");
+  hk_tess.delete_api = (void (*)(TessBaseAPI *))dlsym(lib, "TessBaseAPIDelete");
   if (!hk_tess.create || !hk_tess.init3 || !hk_tess.set_psm || !hk_tess.set_image ||
       !hk_tess.get_text || !hk_tess.mean_conf || !hk_tess.clear || !hk_tess.delete_text)
     goto out;
@@ -65,6 +78,7 @@ hk_ocr_warmup(bool *available)
     goto out;
   hk_tess.set_psm(hk_tess.api, PSM_SINGLE_BLOCK);
   hk_tess.ready = loaded = true;
+  atexit(hk_ocr_release);
 out:
   /* The library stays loaded for the process's life: the model lives in it. */
   *available = hk_tess.ready;
@@ -106,13 +120,40 @@ hk_ocr_join(const char *text)
   return g_string_free(out, FALSE);
 }
 
+bool
+hk_ocr_ready(void)
+{
+  return hk_tess.ready;
+}
+
+char *
+hk_ocr_gray(const unsigned char *gray, int w, int h, int stride, uint32_t *confidence)
+{
+  char *text, *joined;
+  int conf;
+
+  *confidence = 0;
+  if (!hk_tess.ready)
+    return g_strdup("");
+  hk_tess.set_image(hk_tess.api, gray, w, h, 1, stride);
+  text = hk_tess.get_text(hk_tess.api);
+  conf = hk_tess.mean_conf(hk_tess.api);
+  joined = hk_ocr_join(text ? text : "");
+  *confidence = (uint32_t)CLAMP(conf, 0, 100) * 100;
+  if (text)
+    hk_tess.delete_text(text);
+  hk_tess.clear(hk_tess.api);
+  return joined;
+}
+
 int
 hk_ocr_jpeg(const void *data, size_t len, GBytes **list, char **reason)
 {
   tjhandle tj = NULL;
   unsigned char *gray = NULL;
-  char *text = NULL, *joined = NULL;
-  int w = 0, h = 0, subsamp = -1, cs = -1, conf, ret = -HK_EINVAL;
+  char *joined = NULL;
+  uint32_t conf = 0;
+  int w = 0, h = 0, subsamp = -1, cs = -1, ret = -HK_EINVAL;
   HkTextList l;
 
   *list = NULL;
@@ -138,20 +179,12 @@ hk_ocr_jpeg(const void *data, size_t len, GBytes **list, char **reason)
     *reason = g_strdup_printf("JPEG data do not decode: %s", tjGetErrorStr2(tj));
     goto out;
   }
-  hk_tess.set_image(hk_tess.api, gray, w, h, 1, w);
-  text = hk_tess.get_text(hk_tess.api);
-  conf = hk_tess.mean_conf(hk_tess.api);
-  joined = hk_ocr_join(text ? text : "");
+  joined = hk_ocr_gray(gray, w, h, w, &conf);
   hk_text_list_begin(&l);
-  hk_text_list_add(&l, HK_TEXT_SOURCE_OCR, (uint32_t)CLAMP(conf, 0, 100) * 100, joined,
-                   strlen(joined));
+  hk_text_list_add(&l, HK_TEXT_SOURCE_OCR, conf, joined, strlen(joined));
   *list = hk_text_list_end(&l);
   ret = 0;
 out:
-  if (hk_tess.ready)
-    hk_tess.clear(hk_tess.api);
-  if (text)
-    hk_tess.delete_text(text);
   g_free(joined);
   g_free(gray);
   if (tj)

@@ -13,6 +13,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Load Tesseract and its Japanese model in this process, once. Workers
  * forked before it have no model: hk_ocr_warmup answers true the first
@@ -21,14 +22,24 @@
  * can be done at all (the library or the model may be missing). */
 bool hk_ocr_warmup(bool *available);
 
-/* Switch OCR off for this process (hikae-indexer without --ocr), before the
- * first hk_ocr_warmup: scans then stay "needs_ocr". */
+/* Switch OCR off for this process (hikae-indexer --no-ocr), before the
+ * first hk_ocr_warmup: scans then stay "needs_ocr", and a PDF page without
+ * a text layer stays empty. */
 void hk_ocr_disable(void);
 
 /* OCR the pixels of a JPEG as one page (source "ocr", with Tesseract's mean
  * confidence). \return 0 and a page list in *list, or -HK_EINVAL and a
  * reason. Call it only in a parser worker (hk-inspect.h). */
 int hk_ocr_jpeg(const void *data, size_t len, GBytes **list, char **reason);
+
+/* Whether the model is loaded in this process (a worker inherits it). */
+bool hk_ocr_ready(void);
+
+/* OCR grey pixels (one byte each, rows stride bytes apart) as one block of
+ * text: the text with hk_ocr_join applied (g_free), and Tesseract's mean
+ * confidence in hundredths of a percent in *confidence. "" if the model is
+ * not loaded. Call it only in a parser worker. */
+char *hk_ocr_gray(const unsigned char *gray, int w, int h, int stride, uint32_t *confidence);
 
 /* Tesseract's Japanese output with the spaces it puts between Japanese
  * characters removed (a space between two Latin words, or next to a

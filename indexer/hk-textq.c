@@ -7,7 +7,10 @@
 #include "hk-ocr.h"
 #include "hk-time.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <string.h>
+#include <unistd.h>
 
 /* One queued version between the read of the queue and the write of what
  * was found. */
@@ -111,9 +114,73 @@ hk_textq_put(hk_txn *t, void *data)
   return ret;
 }
 
+/* Whether a worker's page list (not checked yet: a failed decode is
+ * "no") has a page with no text but white space. */
+static bool
+hk_textq_has_blank(GBytes *list)
+{
+  HkTextListReader r;
+  bool blank = false;
+
+  if (!list || hk_text_list_decode(g_bytes_get_data(list, NULL), g_bytes_get_size(list), &r) != 0)
+    return false;
+  for (uint32_t p = 0; p < r.pages && !blank; p++) {
+    HkTextPage page;
+    hk_text_list_next(&r, &page);
+    blank = true;
+    for (uint32_t i = 0; i < page.text.len && blank; i++)
+      blank = g_ascii_isspace(page.text.p[i]);
+  }
+  return blank;
+}
+
+/* A PDF with a page without text, read while the model was not loaded:
+ * load it now (the first time only, in this process) and read those PDFs
+ * again in workers that have it, so that their scanned pages are OCRed.
+ * A process that never meets a scanned page never pays for the model. */
+static void
+hk_textq_ocr_again(HkInspectJob *jobs, guint njobs, unsigned parallel)
+{
+  HkInspectJob *again = NULL;
+  guint *of = NULL, n = 0;
+  bool ocr = false;
+
+  if (hk_ocr_ready() || hk_inspect_cancelled())
+    return;
+  for (guint j = 0; j < njobs; j++)
+    if (!jobs[j].cancelled && jobs[j].ret == 0 &&
+        strcmp(jobs[j].content_type, "application/pdf") == 0 && hk_textq_has_blank(jobs[j].text))
+      n++;
+  if (n == 0 || !hk_ocr_warmup(&ocr))
+    return;
+  hk_inspect_shutdown();
+  again = g_new0(HkInspectJob, n);
+  of = g_new0(guint, n);
+  n = 0;
+  for (guint j = 0; j < njobs; j++) {
+    if (jobs[j].ret == 0 && strcmp(jobs[j].content_type, "application/pdf") == 0 &&
+        hk_textq_has_blank(jobs[j].text)) {
+      again[n] = (HkInspectJob){.content_type = jobs[j].content_type,
+                                .data = jobs[j].data,
+                                .len = jobs[j].len,
+                                .want_text = true};
+      of[n++] = j;
+    }
+  }
+  hk_inspect_batch(again, n, parallel);
+  for (guint k = 0; k < n; k++) {
+    HkInspectJob *job = &jobs[of[k]];
+    g_bytes_unref(job->text);
+    g_free(job->reason);
+    *job = again[k];
+  }
+  g_free(again);
+  g_free(of);
+}
+
 /* Decide, extract, and take each worker's answer. */
 static void
-hk_textq_run(HkTextItem *items, guint n, unsigned parallel)
+hk_textq_run(HkTextItem *items, guint n, unsigned parallel, bool *cancelled)
 {
   HkInspectJob *jobs = g_new0(HkInspectJob, MAX(n, 1));
   guint *of = g_new0(guint, MAX(n, 1));
@@ -121,8 +188,9 @@ hk_textq_run(HkTextItem *items, guint n, unsigned parallel)
   bool ocr = false;
 
   /* The OCR model is loaded with the first scan, not at start-up (it costs
-   * a second or two and tens of MiB); the workers forked before it lack
-   * it and are replaced. */
+   * a second or two and tens of MiB); the workers forked before it lack it
+   * and are replaced. (A PDF loads it only once it shows a page without
+   * text: below.) */
   for (guint i = 0; i < n; i++) {
     if (!items[i].status && strcmp(items[i].content_type, "image/jpeg") == 0) {
       if (hk_ocr_warmup(&ocr))
@@ -156,13 +224,16 @@ hk_textq_run(HkTextItem *items, guint n, unsigned parallel)
   }
   if (njobs)
     hk_inspect_batch(jobs, njobs, parallel);
+  hk_textq_ocr_again(jobs, njobs, parallel);
   for (guint j = 0; j < njobs; j++) {
     HkTextItem *it = &items[of[j]];
     HkInspectJob *job = &jobs[j];
     HkTextListReader check;
-    if (job->ret == 0 && job->text &&
-        hk_text_list_decode(g_bytes_get_data(job->text, NULL), g_bytes_get_size(job->text),
-                            &check) == 0) {
+    if (job->cancelled) {
+      *cancelled = true;
+    } else if (job->ret == 0 && job->text &&
+               hk_text_list_decode(g_bytes_get_data(job->text, NULL), g_bytes_get_size(job->text),
+                                   &check) == 0) {
       it->status = HK_TEXT_DONE;
       it->list = g_steal_pointer(&job->text);
     } else {
@@ -192,12 +263,46 @@ hk_textq_run(HkTextItem *items, guint n, unsigned parallel)
   g_free(jobs);
 }
 
+/* HK_TEST_EXTRACT_HOLD=FIFO (tests/indexer/test-extract-beside.sh): each
+ * batch, once read from the queue, waits for a byte from FIFO before it is
+ * extracted, and says so on stderr, so that a test can hold an extraction
+ * as long as it likes without a clock; a cancel (hk_inspect_set_cancel)
+ * ends the wait. */
+static void
+hk_textq_hold(void)
+{
+  const char *fifo = g_getenv("HK_TEST_EXTRACT_HOLD");
+  bool released = false;
+
+  if (!fifo)
+    return;
+  hk_info("text extraction held by HK_TEST_EXTRACT_HOLD");
+  while (!released && !hk_inspect_cancelled()) {
+    int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct pollfd pfd = {fd, POLLIN, 0};
+    char c;
+    if (fd < 0)
+      break;
+    while (!released && !hk_inspect_cancelled()) {
+      if (poll(&pfd, 1, 100) <= 0)
+        continue;
+      released = read(fd, &c, 1) == 1;
+      /* A writer that came and went without a byte: open again. */
+      if (!released)
+        break;
+    }
+    close(fd);
+  }
+  hk_info("text extraction released");
+}
+
 int
 hk_textq_drain(hk_store *s, unsigned max, unsigned parallel, unsigned *left)
 {
   GArray *keys = g_array_new(FALSE, FALSE, sizeof(HkTextKey));
   HkTextItem *items = NULL;
   hk_txn *t = NULL;
+  bool cancelled = false;
   int ret;
 
   *left = 0;
@@ -215,7 +320,14 @@ hk_textq_drain(hk_store *s, unsigned max, unsigned parallel, unsigned *left)
   hk_store_trim(s);
   if (ret || keys->len == 0)
     goto out;
-  hk_textq_run(items, keys->len, parallel);
+  hk_textq_hold();
+  hk_textq_run(items, keys->len, parallel, &cancelled);
+  /* Stopping: nothing is written, so every version of the batch stays
+   * queued with the attempts it had. */
+  if (cancelled || hk_inspect_cancelled()) {
+    *left = 1;
+    goto out;
+  }
   /* A failure is the operator's to know of; the document is served anyway. */
   for (guint i = 0; i < keys->len; i++)
     if ((items[i].status == HK_TEXT_FAILED || items[i].status == HK_TEXT_TIMEOUT) &&

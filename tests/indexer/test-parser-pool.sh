@@ -36,19 +36,20 @@ for i in 1 2 3; do
   mkdoc "$D" "j$i.jpg" "PP:J$i" other "$jpg" image/jpeg
   mkdoc "$D" "p$i.pdf" "PP:P$i" other "$pdf" application/pdf
 done
-"$INDEXER" --ocr --store "$T/st-reuse" --drop "$D" --once --workers 1 2> "$T/log-reuse" ||
+"$INDEXER" --store "$T/st-reuse" --drop "$D" --once --workers 1 2> "$T/log-reuse" ||
   fail "indexer: $(tail -3 "$T/log-reuse")"
 assert_eq 6 "$(stat_field "$T/st-reuse" documents)" "six documents ingested"
 # Thumbnails are kept per content: one JPEG's, one PDF's.
 assert_eq 2 "$(stat_field "$T/st-reuse" thumbnails)" "two thumbnails"
 # Six documents in one parse worker, the PDF's first page in a render
 # worker: a fork per document would start seven. After the commit the
-# first scan's OCR loads the model and replaces the workers (hk-ocr.h):
-# one new parse worker reads the three PDFs' text layers and the three
-# JPEGs' text, 13 answers from 3 workers.
-assert_eq "3 13 0" "$(workers "$T/log-reuse")" "3 workers for 13 parses (started, answered, retried)"
-# The rest counts the checks before the commit: without OCR (no --ocr) no
-# JPEG goes to a worker after it.
+# first scan's OCR loads the model, and the text extraction's own pool
+# (hk-extractor.h) reads the three PDFs' text layers in one render worker
+# (a page without text is drawn for OCR) and the three JPEGs' text in one
+# parse worker: 13 answers from 4 workers.
+assert_eq "4 13 0" "$(workers "$T/log-reuse")" "4 workers for 13 parses (started, answered, retried)"
+# The rest counts the checks before the commit: with --no-ocr no JPEG goes
+# to a worker after it.
 
 # ---- 2. A refusal retires the worker that made it.
 D=$T/drop-refuse
@@ -56,7 +57,7 @@ mkdoc "$D" a.jpg PR:A other "$jpg" image/jpeg
 mkdoc "$D" b.jpg PR:B other "$bad" image/jpeg
 mkdoc "$D" c.jpg PR:C other "$jpg2" image/jpeg
 order "$D" a.jpg b.jpg c.jpg
-"$INDEXER" --store "$T/st-refuse" --drop "$D" --once --workers 1 2> "$T/log-refuse" ||
+"$INDEXER" --no-ocr --store "$T/st-refuse" --drop "$D" --once --workers 1 2> "$T/log-refuse" ||
   fail "indexer: $(tail -3 "$T/log-refuse")"
 assert_eq 2 "$(stat_field "$T/st-refuse" documents)" "the two good JPEGs ingested"
 "$ADMIN" quarantine --store "$T/st-refuse" | jq -e 'select(.source | endswith("/b.jpg"))' > /dev/null ||
@@ -69,7 +70,7 @@ D=$T/drop-crash
 mkdoc "$D" a.jpg PC:A other "$jpg" image/jpeg
 mkdoc "$D" b.jpg PC:B other "$jpg2" image/jpeg
 order "$D" a.jpg b.jpg
-HK_TEST_PARSER_HOOK=exit2:image/jpeg "$INDEXER" --store "$T/st-crash" --drop "$D" --once \
+HK_TEST_PARSER_HOOK=exit2:image/jpeg "$INDEXER" --no-ocr --store "$T/st-crash" --drop "$D" --once \
   --workers 1 2> "$T/log-crash" || fail "indexer: $(tail -3 "$T/log-crash")"
 assert_eq 2 "$(stat_field "$T/st-crash" documents)" "both JPEGs ingested"
 assert_eq 0 "$("$ADMIN" quarantine --store "$T/st-crash" | wc -l)" "nothing quarantined for a fault left by an earlier document"
@@ -85,7 +86,7 @@ D2=$T/drop-crash2b
 mkdoc "$D1" a.jpg PC2:A other "$jpg" image/jpeg
 mkdoc "$D1" b.jpg PC2:B other "$jpg2" image/jpeg
 mkdoc "$D2" c.jpg PC2:C other "$C/jpeg/ljt_testimgari.jpg" image/jpeg
-HK_TEST_PARSER_HOOK=exit2:image/jpeg "$INDEXER" --store "$T/st-crash2" --drop "one=$D1" \
+HK_TEST_PARSER_HOOK=exit2:image/jpeg "$INDEXER" --no-ocr --store "$T/st-crash2" --drop "one=$D1" \
   --drop "two=$D2" --once --workers 2 2> "$T/log-crash2" || fail "indexer: $(tail -3 "$T/log-crash2")"
 assert_eq 3 "$(stat_field "$T/st-crash2" documents)" "three JPEGs ingested with two workers"
 assert_eq 0 "$("$ADMIN" quarantine --store "$T/st-crash2" | wc -l)" "none quarantined: the retry in a fresh worker"
@@ -98,13 +99,13 @@ D=$T/drop-nosb
 mkdoc "$D" a.jpg PN:A other "$jpg" image/jpeg
 printf 'a note\n' > "$T/note.txt"
 mkdoc "$D" b.txt PN:B other "$T/note.txt" text/plain
-HK_TEST_PARSER_HOOK=nosandbox "$INDEXER" --store "$T/st-nosb" --drop "$D" --once --workers 1 \
+HK_TEST_PARSER_HOOK=nosandbox "$INDEXER" --no-ocr --store "$T/st-nosb" --drop "$D" --once --workers 1 \
   2> "$T/log-nosb" || fail "indexer: $(tail -3 "$T/log-nosb")"
 assert_eq 1 "$(stat_field "$T/st-nosb" documents)" "only the text is ingested without a sandbox"
 assert_eq 0 "$("$ADMIN" quarantine --store "$T/st-nosb" | wc -l)" "the JPEG is not quarantined"
 grep -q "a.jpg: not parsed, left for the next scan: the parser's sandbox could not be set up" "$T/log-nosb" ||
   fail "no error names the JPEG: $(grep -i error "$T/log-nosb" | head -3)"
-"$INDEXER" --store "$T/st-nosb" --drop "$D" --once --workers 1 2> "$T/log-nosb2" ||
+"$INDEXER" --no-ocr --store "$T/st-nosb" --drop "$D" --once --workers 1 2> "$T/log-nosb2" ||
   fail "indexer: $(tail -3 "$T/log-nosb2")"
 assert_eq 2 "$(stat_field "$T/st-nosb" documents)" "the JPEG is ingested by the next scan"
 
@@ -117,7 +118,7 @@ D=$T/drop-sof
 mkdoc "$D" a.jpg PS:A other "$jpg" image/jpeg
 mkdoc "$D" b.jpg PS:B other "$C/jpeg/jd_missing-sof.jpg" image/jpeg
 order "$D" a.jpg b.jpg
-"$INDEXER" --store "$T/st-sof" --drop "$D" --once --workers 1 2> "$T/log-sof" ||
+"$INDEXER" --no-ocr --store "$T/st-sof" --drop "$D" --once --workers 1 2> "$T/log-sof" ||
   fail "indexer: $(tail -3 "$T/log-sof")"
 r=$("$ADMIN" quarantine --store "$T/st-sof" | jq -r 'select(.source | endswith("/b.jpg")) | .reason')
 assert_eq "JPEG dimensions 0x0 out of range" "$r" "a JPEG with no SOF after a good one is refused for its own size"
@@ -128,7 +129,7 @@ D=$T/drop-burn
 for i in 1 2 3; do
   mkdoc "$D" "j$i.jpg" "PB:J$i" other "$jpg" image/jpeg
 done
-HK_TEST_PARSER_HOOK=burn:image/jpeg "$INDEXER" --store "$T/st-burn" --drop "$D" --once \
+HK_TEST_PARSER_HOOK=burn:image/jpeg "$INDEXER" --no-ocr --store "$T/st-burn" --drop "$D" --once \
   --workers 1 --parser-cpu 1 --parser-timeout 600 2> "$T/log-burn" ||
   fail "indexer: $(tail -3 "$T/log-burn")"
 assert_eq 3 "$(stat_field "$T/st-burn" documents)" "three documents of 0.6 s CPU each in one worker under a 1 s limit"

@@ -17,7 +17,7 @@ jpg=$C/jpeg/ljt_testorig.jpg
 D=$T/drop1
 mkdoc "$D" a.jpg SB:A other "$jpg" image/jpeg
 mkdoc "$D" b.pdf SB:B other "$pdf" application/pdf
-HK_TEST_PARSER_HOOK=pause "$INDEXER" --ocr --store "$T/st1" --drop "$D" --once --workers 1 2> "$T/log1" &
+HK_TEST_PARSER_HOOK=pause "$INDEXER" --store "$T/st1" --drop "$D" --once --workers 1 2> "$T/log1" &
 ix=$!
 declare -A seen=()
 confined=0
@@ -52,12 +52,13 @@ done
 wait "$ix" || fail "indexer with paused children: $(tail -3 "$T/log1")"
 # The JPEG and the PDF in one parse worker, the PDF's thumbnail in a render
 # worker (its sandbox may read fonts); after the commit the JPEG's OCR
-# loads the model and replaces the workers (hk-ocr.h), and a third reads
-# the PDF's text layer and the JPEG's text: three workers, five answers.
+# loads the model, and the extraction's own workers (hk-extractor.h) read
+# the PDF's text layer (a render worker: a page without text is drawn for
+# OCR) and the JPEG's text (a parse worker): four workers, five answers.
 [ "$confined" -ge 2 ] || fail "saw only $confined confined parser workers (want 2)"
 ok "$confined parser workers seen confined, each with only its pipes"
-grep -q "parsers: 3 workers started, 5 documents answered" "$T/log1" ||
-  fail "want 3 workers for 5 answers: $(grep parsers: "$T/log1")"
+grep -q "parsers: 4 workers started, 5 documents answered" "$T/log1" ||
+  fail "want 4 workers for 5 answers: $(grep parsers: "$T/log1")"
 ok "one worker parsed both documents, another drew the thumbnail"
 assert_eq 2 "$(stat_field "$T/st1" documents)" "both documents ingested by confined children"
 assert_eq 2 "$(stat_field "$T/st1" thumbnails)" "both thumbnails drawn by confined children"
@@ -68,7 +69,7 @@ for call in open socket; do
   mkdoc "$D" first.jpg "SB:$call:JPG" other "$jpg" image/jpeg
   mkdoc "$D" next.pdf "SB:$call:PDF" other "$pdf" application/pdf
   touch -d '2026-01-01 00:00:00' "$D/first.jpg.meta.json" # the JPEG first
-  HK_TEST_PARSER_HOOK=$call:image/jpeg "$INDEXER" --ocr --store "$T/st-$call" --drop "$D" --once \
+  HK_TEST_PARSER_HOOK=$call:image/jpeg "$INDEXER" --store "$T/st-$call" --drop "$D" --once \
     2> "$T/log-$call" || fail "indexer after a $call(): $(tail -3 "$T/log-$call")"
   ok "the indexer survives a child's $call() and exits 0"
   "$ADMIN" quarantine --store "$T/st-$call" > "$T/q-$call"

@@ -338,6 +338,9 @@ START_TEST(test_pdf_pages)
   uint8_t source = 0;
   Fx fx;
 
+  /* OCR off: a page without a text layer stays empty (with OCR on it is
+   * read: test_pdf_scanned_page). */
+  hk_ocr_disable();
   fx_open(&fx, "text-pdf");
   add_doc(&fx, "T:PDF", "application/pdf", pdf->data, pdf->len, id);
   ck_assert(queued(&fx, id));
@@ -769,6 +772,216 @@ START_TEST(test_tables_absent_read_only)
 }
 END_TEST
 
+/* A PDF of two pages: the first with a text layer, the second a scan of
+ * the same kind of text (lines drawn onto an image, the image put on the
+ * page, no text layer), as a scanner's PDF is. */
+static GByteArray *
+make_pdf_with_scan(const char *text, const char *const *lines, unsigned n)
+{
+  GByteArray *pdf = g_byte_array_new();
+  /* A4's width, a short page: the scan at 150 dpi. */
+  const double pw = 595, ph = 300, dpi = 150;
+  int w = (int)(pw * dpi / 72), h = (int)(ph * dpi / 72);
+  cairo_surface_t *surf = cairo_pdf_surface_create_for_stream(append, pdf, pw, ph);
+  cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+  cairo_t *cr = cairo_create(surf), *ic = cairo_create(img);
+
+  cairo_select_font_face(cr, "Noto Sans CJK JP", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(cr, 14);
+  cairo_move_to(cr, 50, 100);
+  cairo_show_text(cr, text);
+  cairo_show_page(cr);
+  cairo_set_source_rgb(ic, 1, 1, 1);
+  cairo_paint(ic);
+  cairo_set_source_rgb(ic, 0, 0, 0);
+  cairo_select_font_face(ic, "Noto Sans CJK JP", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(ic, 36);
+  for (unsigned i = 0; i < n; i++) {
+    cairo_move_to(ic, 80, 150 + 70 * i);
+    cairo_show_text(ic, lines[i]);
+  }
+  cairo_surface_flush(img);
+  cairo_save(cr);
+  cairo_scale(cr, 72 / dpi, 72 / dpi);
+  cairo_set_source_surface(cr, img, 0, 0);
+  cairo_paint(cr);
+  cairo_restore(cr);
+  cairo_show_page(cr);
+  cairo_destroy(ic);
+  cairo_surface_destroy(img);
+  cairo_destroy(cr);
+  cairo_surface_finish(surf);
+  cairo_surface_destroy(surf);
+  return pdf;
+}
+
+/* A PDF page without a text layer is drawn and OCRed in the worker: it
+ * gets source ocr and a confidence, with the scanned words; the page with
+ * a text layer keeps source pdf and no confidence. */
+START_TEST(test_pdf_scanned_page)
+{
+  static const char *const lines[] = {"ペニシリンにアレルギー", "造影剤の使用に同意する"};
+  GByteArray *pdf = make_pdf_with_scan("first page 肺炎", lines, 2);
+  char id[HK_DOC_ID_LEN + 1], *text;
+  HkTextInfo info;
+  HkTextPage page;
+  hk_txn *t = NULL;
+  uint8_t source = 0;
+  Fx fx;
+
+  fx_open(&fx, "text-pdf-scan");
+  add_doc(&fx, "T:PDFSCAN", "application/pdf", pdf->data, pdf->len, id);
+  drain_all(&fx);
+  get_info(&fx, id, &info, NULL);
+  ck_assert_uint_eq(info.status, HK_TEXT_DONE);
+  ck_assert_uint_eq(info.pages, 2);
+  ck_assert_uint_eq(info.empty_pages, 0);
+  text = get_page(&fx, id, 1, &source);
+  ck_assert_msg(strstr(text, "first page") && strstr(text, "肺炎"), "page 1: %s", text);
+  ck_assert_uint_eq(source, HK_TEXT_SOURCE_PDF);
+  g_free(text);
+  ck_assert_int_eq(hk_txn_begin(fx.s, false, &t), 0);
+  ck_assert_int_eq(hk_store_get_text_page(t, id, 1, 2, &page), 0);
+  ck_assert_uint_eq(page.source, HK_TEXT_SOURCE_OCR);
+  ck_assert_uint_ge(page.confidence, 5000);
+  ck_assert_uint_le(page.confidence, 10000);
+  text = g_strndup(page.text.p, page.text.len);
+  hk_txn_abort(t);
+  ck_assert_msg(strstr(text, "ペニシリン") && strstr(text, "造影剤"), "page 2 by OCR: %s", text);
+  g_free(text);
+  g_byte_array_unref(pdf);
+  fx_close(&fx);
+}
+END_TEST
+
+/* Empty the text tables of the store in dir, as a store written before
+ * extraction existed has them. */
+static void
+forget_texts(const char *dir)
+{
+  static const char *const tables[] = {"texts", "text_pages", "textq"};
+  MDB_env *env = NULL;
+  MDB_txn *txn = NULL;
+  MDB_dbi dbi;
+
+  ck_assert_int_eq(mdb_env_create(&env), 0);
+  ck_assert_int_eq(mdb_env_set_maxdbs(env, 64), 0);
+  ck_assert_int_eq(mdb_env_set_mapsize(env, 1ull << 30), 0);
+  ck_assert_int_eq(mdb_env_open(env, dir, 0, 0640), 0);
+  ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+  for (unsigned i = 0; i < G_N_ELEMENTS(tables); i++) {
+    ck_assert_int_eq(mdb_dbi_open(txn, tables[i], 0, &dbi), 0);
+    ck_assert_int_eq(mdb_drop(txn, dbi, 0), 0);
+  }
+  ck_assert_int_eq(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
+/* One backfill step of at most max versions. */
+static void
+backfill_step(Fx *fx, unsigned max, unsigned *queued_n, bool *done)
+{
+  hk_txn *t = NULL;
+
+  ck_assert_int_eq(hk_txn_begin(fx->s, true, &t), 0);
+  ck_assert_int_eq(hk_store_text_backfill(t, max, queued_n, done), 0);
+  ck_assert_int_eq(hk_txn_commit(t), 0);
+}
+
+/* The queue's versions, as "<id> v<N>" lines. */
+static char *
+queue_list(Fx *fx)
+{
+  GArray *q = g_array_new(FALSE, FALSE, sizeof(HkTextKey));
+  GString *out = g_string_new("");
+  hk_txn *t = NULL;
+
+  ck_assert_int_eq(hk_txn_begin(fx->s, false, &t), 0);
+  ck_assert_int_eq(hk_store_text_queue(t, 100, q), 0);
+  hk_txn_abort(t);
+  for (guint i = 0; i < q->len; i++)
+    g_string_append_printf(out, "%s v%u\n", g_array_index(q, HkTextKey, i).doc_id,
+                           g_array_index(q, HkTextKey, i).version);
+  g_array_unref(q);
+  return g_string_free(out, FALSE);
+}
+
+/* Versions stored before extraction existed (no status, not queued) are
+ * queued by the backfill, a bounded step at a time, the current version
+ * of each document before the older ones, with its place kept across a
+ * close of the store; then extracted ("none" becomes "done"). Versions
+ * already extracted are not queued again. */
+START_TEST(test_backfill)
+{
+  char a[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1], *list, *want;
+  unsigned n = 0, total = 0, steps = 0;
+  bool done = false;
+  HkTextInfo info;
+  hk_txn *t = NULL;
+  Fx fx;
+
+  fx_open(&fx, "text-backfill");
+  add_doc(&fx, "T:A", "text/plain", "alpha one", 9, a);
+  add_doc(&fx, "T:A", "text/plain", "alpha two", 9, a);
+  add_doc(&fx, "T:B", "text/plain", "beta", 4, b);
+  drain_all(&fx);
+  hk_store_close(fx.s);
+  fx.s = NULL;
+  forget_texts(fx.dir);
+  ck_assert_int_eq(hk_store_open(fx.dir, 0, &fx.s), 0);
+  ck_assert_int_eq(hk_txn_begin(fx.s, false, &t), 0);
+  ck_assert_int_eq(hk_store_get_text(t, a, 2, &info), -HK_ENOTFOUND);
+  hk_txn_abort(t);
+
+  /* Two steps of one version: the current versions of A and B. */
+  backfill_step(&fx, 1, &n, &done);
+  total += n;
+  ck_assert(!done);
+  /* A restart between two steps goes on where the walk stopped. */
+  hk_store_close(fx.s);
+  ck_assert_int_eq(hk_store_open(fx.dir, 0, &fx.s), 0);
+  backfill_step(&fx, 1, &n, &done);
+  total += n;
+  ck_assert_uint_eq(total, 2);
+  list = queue_list(&fx);
+  want = g_strdup_printf("%s v2\n%s v1\n", a, b);
+  if (strcmp(a, b) > 0) {
+    g_free(want);
+    want = g_strdup_printf("%s v1\n%s v2\n", b, a);
+  }
+  ck_assert_str_eq(list, want);
+  g_free(list);
+  g_free(want);
+  /* Then every version: only A v1 is left to queue. */
+  while (!done) {
+    backfill_step(&fx, 1, &n, &done);
+    total += n;
+    ck_assert_uint_le(++steps, 10);
+  }
+  ck_assert_uint_eq(total, 3);
+  drain_all(&fx);
+  ck_assert_int_eq(hk_txn_begin(fx.s, false, &t), 0);
+  for (uint32_t v = 1; v <= 2; v++) {
+    ck_assert_int_eq(hk_store_get_text(t, a, v, &info), 0);
+    ck_assert_uint_eq(info.status, HK_TEXT_DONE);
+  }
+  ck_assert_int_eq(hk_store_get_text(t, b, 1, &info), 0);
+  ck_assert_uint_eq(info.status, HK_TEXT_DONE);
+  hk_txn_abort(t);
+  list = get_page(&fx, b, 1, NULL);
+  ck_assert_str_eq(list, "beta");
+  g_free(list);
+  /* Done is done: nothing is walked or queued again. */
+  backfill_step(&fx, 100, &n, &done);
+  ck_assert(done);
+  ck_assert_uint_eq(n, 0);
+  list = queue_list(&fx);
+  ck_assert_str_eq(list, "");
+  g_free(list);
+  fx_close(&fx);
+}
+END_TEST
+
 static Suite *
 text_suite(void)
 {
@@ -782,6 +995,8 @@ text_suite(void)
   suite_add_tcase(s, codec);
   tcase_add_test(queue, test_plain_text_after_commit);
   tcase_add_test(queue, test_pdf_pages);
+  tcase_add_test(queue, test_pdf_scanned_page);
+  tcase_add_test(queue, test_backfill);
   tcase_add_test(queue, test_pdf_fails_retried);
   tcase_add_test(queue, test_pdf_timeout);
   tcase_add_test(queue, test_plain_invalid_utf8);

@@ -66,7 +66,7 @@ def main():
             pdf(["alpha page one", None, "gamma page three"]))
         with open(os.path.join(CORPUS, "jpeg", "ljt_testorig.jpg"), "rb") as f:
             doc(drop, "scan.jpg", meta("TX:JPG", "image/jpeg", "scan"), f.read())
-        run(hk.INDEXER, "--ocr", "--store", store, "--drop", drop, "--once", timeout=300)
+        run(hk.INDEXER, "--store", store, "--drop", drop, "--once", timeout=300)
         # A PDF that passes its checks, and whose text the worker then does
         # not read: 3 attempts in the one --once run, then failed.
         drop2 = os.path.join(env.tmp, "drop2")

@@ -205,7 +205,9 @@ hk_cer(const char *manifest, const char *store_dir, const char *peer)
     }
     o = json_node_get_object(json_parser_get_root(jp));
     text = json_object_get_string_member_with_default(o, "text", NULL);
-    if (!text) {
+    /* The summary counts text documents in its own "text". */
+    if (!text ||
+        g_strcmp0(json_object_get_string_member_with_default(o, "record", NULL), "document")) {
       g_object_unref(jp);
       g_clear_pointer(&line, g_free);
       continue;

@@ -70,6 +70,14 @@ static const char *const hk_ocr_history[] = {
     "入院後、セフトリアキソン1g/日の点滴を開始し、第5病日に解熱しました。",
 };
 
+/* Full-width digits and letters, as a typed report writes them. */
+static const char *const hk_ocr_findings[] = {
+    "右下葉に浸潤影を認めます。",
+    "左上葉に径２５ｍｍの結節影を認め、肺癌を疑います。",
+    "両側に少量の胸水を認めます。",
+    "前回のＣＴと比較して著変ありません。",
+};
+
 static const char *const hk_ocr_requests[] = {
     "精査加療のほど、よろしくお願い申し上げます。",
     "今後の治療につきまして、ご高診いただけますと幸いです。",
@@ -208,6 +216,7 @@ hk_referral_body(HkSamplesDoc *d, GRand *rng, const char *date)
   hk_para(l, g_strdup_printf("WBC %d/μL、CRP %.2f mg/dL、Hb %.1f g/dL、SpO2 %d%%", wbc, crp,
                              9.0 + g_rand_int_range(rng, 0, 60) / 10.0,
                              g_rand_int_range(rng, 88, 100)));
+  hk_para(l, g_strdup_printf("【画像】胸部ＣＴ：%s", HK_PICK(rng, hk_ocr_findings)));
   hk_wrap(l, "【処方】");
   for (guint i = 0; i < n_drugs; i++)
     hk_para(l, g_strdup_printf("%u) %s", i + 1, HK_PICK(rng, hk_ocr_drugs)));

@@ -39,6 +39,7 @@ typedef struct {
   guint dpi;
   double tilt_deg;
   double font_pt;
+  guint defects; /* HkSamplesScanDefect: what the scanner adds */
 } HkSamplesDoc;
 
 /* Draw n creation times for one patient, in minutes since the Julian day

@@ -37,6 +37,33 @@ hk_gauss(guint64 *s)
   return sqrt(-2.0 * log(u1)) * cos(2 * G_PI * u2);
 }
 
+int
+hk_samples_scan_defects_parse(const char *s, guint *out)
+{
+  static const struct {
+    const char *name;
+    guint flag;
+  } names[] = {{"tilt", HK_SCAN_TILT},     {"noise", HK_SCAN_NOISE}, {"specks", HK_SCAN_SPECKS},
+               {"streak", HK_SCAN_STREAK}, {"all", HK_SCAN_ALL},     {"none", 0}};
+  char **parts = g_strsplit(s, ",", 8);
+  int ret = 0;
+
+  *out = 0;
+  for (guint i = 0; parts[i] && ret == 0; i++) {
+    guint k = 0;
+    while (k < G_N_ELEMENTS(names) && strcmp(parts[i], names[k].name) != 0)
+      k++;
+    if (k == G_N_ELEMENTS(names))
+      ret = -HK_EINVAL;
+    else
+      *out |= names[k].flag;
+  }
+  if (!parts[0])
+    ret = -HK_EINVAL;
+  g_strfreev(parts);
+  return ret;
+}
+
 /* Draw the text of d as ink coverage on an A8 surface of w x h pixels. */
 static void
 hk_draw_ink(cairo_t *cr, const HkSamplesDoc *d, cairo_font_face_t *regular, cairo_font_face_t *bold,
@@ -47,7 +74,8 @@ hk_draw_ink(cairo_t *cr, const HkSamplesDoc *d, cairo_font_face_t *regular, cair
 
   cairo_save(cr);
   cairo_translate(cr, w / 2.0, h / 2.0);
-  cairo_rotate(cr, d->tilt_deg * G_PI / 180.0);
+  if (d->defects & HK_SCAN_TILT)
+    cairo_rotate(cr, d->tilt_deg * G_PI / 180.0);
   cairo_translate(cr, -w / 2.0, -h / 2.0);
   cairo_scale(cr, scale, scale);
   cairo_set_source_rgba(cr, 0, 0, 0, 1);
@@ -72,7 +100,7 @@ hk_samples_scan_render(const HkSamplesDoc *d, cairo_font_face_t *regular, cairo_
   const int h = (int)lround(HK_A4_H_MM / 25.4 * d->dpi);
   const double paper = 236 + g_rand_int_range(rng, 0, 14); /* off-white, as paper scans */
   const double ink = 18 + g_rand_int_range(rng, 0, 40);    /* toner is not black */
-  const double sigma = 2.0 + g_rand_double(rng) * 3.0;     /* sensor noise, grey levels */
+  const double sigma = (2.0 + g_rand_double(rng) * 3.0) * !!(d->defects & HK_SCAN_NOISE);
   const int specks = g_rand_int_range(rng, 30, 200);
   const int quality = g_rand_int_range(rng, 70, 86);
   guint64 state = ((guint64)g_rand_int(rng) << 32) | g_rand_int(rng) | 1;
@@ -86,14 +114,14 @@ hk_samples_scan_render(const HkSamplesDoc *d, cairo_font_face_t *regular, cairo_
 
   hk_draw_ink(cr, d, regular, bold, w, h);
   /* Dust on the glass: dots of one to three pixels, some faint. */
-  for (int i = 0; i < specks; i++) {
+  for (int i = 0; i < ((d->defects & HK_SCAN_SPECKS) ? specks : 0); i++) {
     const int r = g_rand_int_range(rng, 1, 4);
     cairo_set_source_rgba(cr, 0, 0, 0, 0.3 + g_rand_double(rng) * 0.7);
     cairo_rectangle(cr, g_rand_int_range(rng, 0, w), g_rand_int_range(rng, 0, h), r, r);
     cairo_fill(cr);
   }
   /* A faint streak down the page from a mark on the scanner's glass. */
-  cairo_set_source_rgba(cr, 0, 0, 0, 0.08);
+  cairo_set_source_rgba(cr, 0, 0, 0, (d->defects & HK_SCAN_STREAK) ? 0.08 : 0);
   cairo_rectangle(cr, g_rand_int_range(rng, 0, w), 0, MAX(1, d->dpi / 100), h);
   cairo_fill(cr);
   if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {

@@ -15,6 +15,7 @@
 #include "hk-samples-ocr.h"
 #include "hk-samples-patient.h"
 #include "hk-samples-render.h"
+#include "hk-samples-scan.h"
 #include "hk-samples-ssmix2.h"
 
 #include <errno.h>
@@ -54,6 +55,7 @@ typedef struct {
   int seed;
   int jobs;
   int ocr_scans;
+  guint ocr_defects; /* HkSamplesScanDefect */
   gboolean ssmix2;
 } HkSamplesOptions;
 
@@ -427,6 +429,9 @@ hk_write_range(const HkSamplesOptions *o, const char *drop, const GPtrArray *pat
     HkSamplesDoc *d =
         hk_samples_ocr_doc_new(g_ptr_array_index(patients, n % patients->len), n, rng);
 
+    d->defects = o->ocr_defects;
+    if (!(d->defects & HK_SCAN_TILT))
+      d->tilt_deg = 0;
     ret = hk_write_document(&w, d, rng);
     hk_samples_doc_free(d);
     g_rand_free(rng);
@@ -711,7 +716,9 @@ out:
 int
 main(int argc, char **argv)
 {
-  HkSamplesOptions o = {.patients = 50, .docs_per_patient = 10, .seed = 1, .jobs = 0};
+  HkSamplesOptions o = {
+      .patients = 50, .docs_per_patient = 10, .seed = 1, .jobs = 0, .ocr_defects = HK_SCAN_ALL};
+  char *defects = NULL;
   const GOptionEntry entries[] = {
       {"out", 'o', 0, G_OPTION_ARG_FILENAME, &o.out,
        "Write DIR/drop, DIR/manifest.jsonl (and DIR/ssmix2)", "DIR"},
@@ -727,6 +734,10 @@ main(int argc, char **argv)
        "Also write N scans of known text (A4, 200 or 300 dpi, grey, tilted 1-2 degrees); the "
        "manifest holds their text (default 0)",
        "N"},
+      {"ocr-defects", 0, 0, G_OPTION_ARG_STRING, &defects,
+       "What the known-text scans' scanner adds: all (default), none, or a list of tilt, noise, "
+       "specks, streak",
+       "LIST"},
       {"ssmix2", 0, 0, G_OPTION_ARG_NONE, &o.ssmix2,
        "Also write an SS-MIX2 storage for the same patients under DIR/ssmix2", NULL},
       {NULL},
@@ -758,6 +769,11 @@ main(int argc, char **argv)
     rc = hk_usage_error(HK_PROGRAM, "--ocr-scans must be 0 to %d", HK_MAX_OCR_SCANS);
     goto out;
   }
+  if (defects && hk_samples_scan_defects_parse(defects, &o.ocr_defects) < 0) {
+    rc = hk_usage_error(HK_PROGRAM,
+                        "--ocr-defects takes all, none, or a list of tilt, noise, specks, streak");
+    goto out;
+  }
   /* 0 makes a drop folder of known-text scans only (bench/ocr). */
   if (o.docs_per_patient < (o.ocr_scans > 0 ? 0 : 1) ||
       o.docs_per_patient > HK_MAX_DOCS_PER_PATIENT) {
@@ -784,6 +800,7 @@ main(int argc, char **argv)
     rc = 1;
   hk_samples_render_release_caches();
 out:
+  g_free(defects);
   g_free(o.out);
   return rc;
 }

@@ -18,6 +18,8 @@ rc=0; "$SAMPLES" --out "$T/x" --ocr-scans 100001 2>/dev/null || rc=$?
 assert_eq 2 "$rc" "--ocr-scans past the limit is a usage error"
 rc=0; "$SAMPLES" --out "$T/x" --docs-per-patient 0 2>/dev/null || rc=$?
 assert_eq 2 "$rc" "--docs-per-patient 0 without --ocr-scans is a usage error"
+rc=0; "$SAMPLES" --out "$T/x" --ocr-scans 1 --ocr-defects tilt,dust 2>/dev/null || rc=$?
+assert_eq 2 "$rc" "an unknown --ocr-defects is a usage error"
 
 # Seed 12 puts ペニシリン on two of the three scans and in no other document.
 gen() { "$SAMPLES" --out "$1" --patients 3 --docs-per-patient 4 --seed "${3:-12}" --jobs "$2" "${@:4}" >/dev/null; }
@@ -49,6 +51,14 @@ jq -e -s '[.[] | select(.record == "document" and .text)] | all(.content_type ==
 (cd "$T/a/drop" && jq -r 'select(.record == "document" and .text) | "\(.sha256)  \(.path)"' "$M" | sha256sum -c --quiet) ||
   fail "scan sha256"
 ok "scans are JPEGs at 200 or 300 dpi tilted 1-2 degrees, hashes as listed"
+# Without the scanner's defects: the same text, no tilt, other bytes.
+gen "$T/e" 1 12 --ocr-scans 3 --ocr-defects none
+diff <(jq -r 'select(.record == "document" and .text) | .text' "$T/e/manifest.jsonl") "$T/text.a" >/dev/null ||
+  fail "--ocr-defects changed the text"
+jq -e -s '[.[] | select(.record == "document" and .text)] | all(.tilt == 0)' "$T/e/manifest.jsonl" >/dev/null ||
+  fail "--ocr-defects none left a tilt"
+cmp -s "$T/e/manifest.jsonl" "$M" && fail "--ocr-defects none gave the same scans"
+ok "--ocr-defects none: the same text, untilted, other images"
 
 # The other documents are those of a run without scans, byte for byte.
 gen "$T/d" 1 12

@@ -598,12 +598,12 @@ wait:
   for (guint k = 0; ret == 0 && k < 2 * n; k++)
     ret = hk_append_file(manifest, manifest_name, parts[k]);
 out:
-  for (guint k = 0; k < 2 * n; k++) {
+  for (guint k = 0; k < n; k++)
     if (fds[k] >= 0)
       close(fds[k]);
+  for (guint k = 0; k < 2 * n; k++)
     if (parts[k])
       unlink(parts[k]);
-  }
   g_strfreev(parts);
   g_free(fds);
   g_free(pids);

@@ -34,6 +34,12 @@ typedef struct {
   guint pages;         /* 1 for JPEG and text */
   GPtrArray *lines;    /* char*: the body; '\t' separates table columns */
   int heart_rate;      /* ECG traces only */
+  /* Known-text scans (hk-samples-ocr.h) only, else 0: the scan's
+   * resolution, its tilt in degrees and the body's size in points. */
+  guint dpi;
+  double tilt_deg;
+  double font_pt;
+  guint defects; /* HkSamplesScanDefect: what the scanner adds */
 } HkSamplesDoc;
 
 /* Draw n creation times for one patient, in minutes since the Julian day

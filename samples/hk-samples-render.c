@@ -2,6 +2,7 @@
 
 #include "hk-error.h"
 #include "hk-log.h"
+#include "hk-samples-scan.h"
 
 #include <cairo-pdf.h>
 #include <cairo.h>
@@ -496,7 +497,12 @@ hk_samples_render(HkSamplesRender *r, const HkSamplesDoc *d, GRand *rng, GByteAr
     ret = hk_render_pdf(r, d, out);
     break;
   case HK_SAMPLES_JPEG:
-    ret = hk_render_jpeg(r, d, rng, out);
+    /* A known-text scan (hk-samples-ocr.h) has a resolution of its own. */
+    if (d->dpi)
+      ret = hk_samples_scan_render(d, r->raster.face[HK_FONT_REGULAR], r->raster.face[HK_FONT_BOLD],
+                                   r->tj, rng, out);
+    else
+      ret = hk_render_jpeg(r, d, rng, out);
     break;
   default:
     ret = hk_render_text(d, out);

@@ -12,8 +12,10 @@
 #include "hk-log.h"
 #include "hk-sha256.h"
 #include "hk-samples-doc.h"
+#include "hk-samples-ocr.h"
 #include "hk-samples-patient.h"
 #include "hk-samples-render.h"
+#include "hk-samples-scan.h"
 #include "hk-samples-ssmix2.h"
 
 #include <errno.h>
@@ -33,10 +35,18 @@
 #define HK_MAX_DOCS_PER_PATIENT 10000
 #define HK_MAX_DOCUMENTS G_GUINT64_CONSTANT(10000000)
 #define HK_MAX_JOBS 64
+/* Known-text scans are 0.2-0.6 MB each. */
+#define HK_MAX_OCR_SCANS 100000
 
 /* Independent random streams, so that changing one part of the output (more
  * documents per patient, --ssmix2) leaves the others as they were. */
-enum { HK_STREAM_PATIENTS = 1, HK_STREAM_TIMES = 2, HK_STREAM_DOC = 3, HK_STREAM_SSMIX2 = 4 };
+enum {
+  HK_STREAM_PATIENTS = 1,
+  HK_STREAM_TIMES = 2,
+  HK_STREAM_DOC = 3,
+  HK_STREAM_SSMIX2 = 4,
+  HK_STREAM_OCR = 5,
+};
 
 typedef struct {
   char *out;
@@ -44,6 +54,8 @@ typedef struct {
   int docs_per_patient;
   int seed;
   int jobs;
+  int ocr_scans;
+  guint ocr_defects; /* HkSamplesScanDefect */
   gboolean ssmix2;
 } HkSamplesOptions;
 
@@ -52,6 +64,7 @@ typedef struct {
   guint64 documents;
   guint64 bytes;
   guint64 per_kind[HK_SAMPLES_N_KINDS];
+  guint64 ocr_scans; /* of the JPEGs, those with known text */
 } HkSamplesTotals;
 
 /* What one process needs to write documents. Each worker process has its
@@ -62,7 +75,9 @@ typedef struct {
   const char *drop;          /* DIR/drop */
   FILE *manifest;            /* where document lines go */
   const char *manifest_name; /* its path, for messages */
-  GHashTable *dirs;          /* folders already made */
+  FILE *ocr_manifest;        /* where the known-text scans' lines go */
+  const char *ocr_manifest_name;
+  GHashTable *dirs; /* folders already made */
   HkSamplesRender *render;
   GByteArray *content;
   HkSamplesTotals totals;
@@ -256,8 +271,18 @@ hk_manifest_document(HkSamplesWriter *w, const HkSamplesDoc *d, const char *sha2
   json_builder_set_member_name(b, "pages");
   json_builder_add_int_value(b, d->pages);
   hk_json_add(b, "sha256", sha256);
+  if (d->dpi) {
+    char *text = hk_samples_ocr_text(d);
+    hk_json_add(b, "text", text);
+    g_free(text);
+    json_builder_set_member_name(b, "dpi");
+    json_builder_add_int_value(b, d->dpi);
+    json_builder_set_member_name(b, "tilt");
+    json_builder_add_double_value(b, d->tilt_deg);
+  }
   json_builder_end_object(b);
-  ret = hk_manifest_line(w->manifest, w->manifest_name, b);
+  ret = d->dpi ? hk_manifest_line(w->ocr_manifest, w->ocr_manifest_name, b)
+               : hk_manifest_line(w->manifest, w->manifest_name, b);
   g_object_unref(b);
   return ret;
 }
@@ -284,6 +309,11 @@ hk_manifest_summary(FILE *f, const char *name, const HkSamplesOptions *o, const 
   json_builder_add_int_value(b, (gint64)t->per_kind[HK_SAMPLES_JPEG]);
   json_builder_set_member_name(b, "text");
   json_builder_add_int_value(b, (gint64)t->per_kind[HK_SAMPLES_TEXT]);
+  /* Only when asked for, so that a manifest without them is as before. */
+  if (o->ocr_scans > 0) {
+    json_builder_set_member_name(b, "ocr_scans");
+    json_builder_add_int_value(b, (gint64)t->ocr_scans);
+  }
   json_builder_end_object(b);
   ret = hk_manifest_line(f, name, b);
   g_object_unref(b);
@@ -326,6 +356,8 @@ hk_write_document(HkSamplesWriter *w, const HkSamplesDoc *d, GRand *rng)
   w->totals.documents++;
   w->totals.bytes += w->content->len;
   w->totals.per_kind[d->kind]++;
+  if (d->dpi)
+    w->totals.ocr_scans++;
 out:
   g_free(meta);
   g_free(meta_path);
@@ -334,17 +366,29 @@ out:
   return ret;
 }
 
-/* Write every document of patients [first, last) into the drop folder and
- * their lines into manifest, in document order. */
+/* A share of the work: the documents of patients [first, last), and the
+ * known-text scans [ocr_first, ocr_last). */
+typedef struct {
+  guint first, last;
+  guint64 ocr_first, ocr_last;
+} HkSamplesShare;
+
+/* Write every document of the share into the drop folder, their lines into
+ * manifest in document order, then its known-text scans, their lines into
+ * ocr_manifest (which may be manifest). */
 static int
-hk_write_range(const HkSamplesOptions *o, const char *drop, const GPtrArray *patients, guint first,
-               guint last, FILE *manifest, const char *manifest_name, HkSamplesTotals *totals)
+hk_write_range(const HkSamplesOptions *o, const char *drop, const GPtrArray *patients,
+               const HkSamplesShare *share, FILE *manifest, const char *manifest_name,
+               FILE *ocr_manifest, const char *ocr_manifest_name, HkSamplesTotals *totals)
 {
   HkSamplesWriter w = {
       .drop = drop,
       .manifest = manifest,
       .manifest_name = manifest_name,
+      .ocr_manifest = ocr_manifest,
+      .ocr_manifest_name = ocr_manifest_name,
   };
+  const guint first = share->first, last = share->last;
   const guint32 seed = (guint32)o->seed;
   guint64 index = (guint64)first * (guint64)o->docs_per_patient;
   gint64 *times = g_new(gint64, o->docs_per_patient);
@@ -377,6 +421,22 @@ hk_write_range(const HkSamplesOptions *o, const char *drop, const GPtrArray *pat
         hk_info("%" G_GUINT64_FORMAT " documents written (patients %u-%u)", w.totals.documents,
                 first + 1, last);
     }
+  }
+  /* Known-text scans go round the patients, each from a stream of its own,
+   * so that asking for them leaves every other document as it was. */
+  for (guint64 n = share->ocr_first; n < share->ocr_last; n++) {
+    GRand *rng = hk_stream(seed, HK_STREAM_OCR, n);
+    HkSamplesDoc *d =
+        hk_samples_ocr_doc_new(g_ptr_array_index(patients, n % patients->len), n, rng);
+
+    d->defects = o->ocr_defects;
+    if (!(d->defects & HK_SCAN_TILT))
+      d->tilt_deg = 0;
+    ret = hk_write_document(&w, d, rng);
+    hk_samples_doc_free(d);
+    g_rand_free(rng);
+    if (ret < 0)
+      goto out;
   }
   *totals = w.totals;
 out:
@@ -423,39 +483,51 @@ out:
  * leave with _exit() so that nothing inherited from the parent (stdio
  * buffers, atexit handlers) runs twice. */
 static void G_GNUC_NORETURN
-hk_worker_main(const HkSamplesOptions *o, const char *drop, const GPtrArray *patients, guint first,
-               guint last, const char *part, int fd)
+hk_worker_main(const HkSamplesOptions *o, const char *drop, const GPtrArray *patients,
+               const HkSamplesShare *share, const char *part, const char *ocr_part, int fd)
 {
   HkSamplesTotals t = {0};
   FILE *f = fopen(part, "we");
+  FILE *g = fopen(ocr_part, "we");
   int ret;
 
-  if (!f) {
+  if (!f || !g) {
     ret = hk_err_from_errno(errno);
-    hk_error("cannot create %s: %s", part, g_strerror(errno));
+    hk_error("cannot create %s: %s", f ? ocr_part : part, g_strerror(errno));
     goto out;
   }
-  ret = hk_write_range(o, drop, patients, first, last, f, part, &t);
+  ret = hk_write_range(o, drop, patients, share, f, part, g, ocr_part, &t);
   if (fclose(f) != 0 && ret == 0) {
     ret = -HK_EIO;
     hk_error("cannot write %s: %s", part, g_strerror(errno));
   }
+  f = NULL;
+  if (fclose(g) != 0 && ret == 0) {
+    ret = -HK_EIO;
+    hk_error("cannot write %s: %s", ocr_part, g_strerror(errno));
+  }
+  g = NULL;
   if (ret == 0 && write(fd, &t, sizeof t) != (ssize_t)sizeof t)
     ret = -HK_EIO;
 out:
+  if (f)
+    fclose(f);
+  if (g)
+    fclose(g);
   _exit(ret == 0 ? 0 : 1);
 }
 
-/* Split the patients into n contiguous shares, one per worker process.
- * Document numbers follow patients, so the parts of the manifest, joined in
- * worker order, are exactly what one process would have written. */
+/* Split the patients, and the known-text scans, into n contiguous shares,
+ * one per worker process. Document numbers follow patients, so the parts
+ * of the manifest, joined in worker order, then the known-text scans'
+ * parts, are exactly what one process would have written. */
 static int
 hk_write_parallel(const HkSamplesOptions *o, const char *drop, const GPtrArray *patients, guint n,
                   FILE *manifest, const char *manifest_name, HkSamplesTotals *totals)
 {
   pid_t *pids = g_new0(pid_t, n);
   int *fds = g_new(int, n);
-  char **parts = g_new0(char *, n + 1);
+  char **parts = g_new0(char *, 2 * n + 1);
   guint spawned = 0;
   int ret = 0;
 
@@ -468,11 +540,17 @@ hk_write_parallel(const HkSamplesOptions *o, const char *drop, const GPtrArray *
     goto out;
   }
   for (guint k = 0; k < n; k++) {
-    const guint first = (guint)((guint64)patients->len * k / n);
-    const guint last = (guint)((guint64)patients->len * (k + 1) / n);
+    const guint64 scans = (guint64)o->ocr_scans;
+    const HkSamplesShare share = {
+        .first = (guint)((guint64)patients->len * k / n),
+        .last = (guint)((guint64)patients->len * (k + 1) / n),
+        .ocr_first = scans * k / n,
+        .ocr_last = scans * (k + 1) / n,
+    };
     int p[2];
 
     parts[k] = g_strdup_printf("%s.part%u", manifest_name, k);
+    parts[n + k] = g_strdup_printf("%s.ocrpart%u", manifest_name, k);
     if (pipe2(p, O_CLOEXEC) != 0) {
       ret = hk_err_from_errno(errno);
       hk_error("cannot create a pipe: %s", g_strerror(errno));
@@ -488,7 +566,7 @@ hk_write_parallel(const HkSamplesOptions *o, const char *drop, const GPtrArray *
     }
     if (pids[k] == 0) {
       close(p[0]);
-      hk_worker_main(o, drop, patients, first, last, parts[k], p[1]);
+      hk_worker_main(o, drop, patients, &share, parts[k], parts[n + k], p[1]);
     }
     close(p[1]);
     fds[k] = p[0];
@@ -515,16 +593,17 @@ wait:
     totals->bytes += t.bytes;
     for (int kind = 0; kind < HK_SAMPLES_N_KINDS; kind++)
       totals->per_kind[kind] += t.per_kind[kind];
+    totals->ocr_scans += t.ocr_scans;
   }
-  for (guint k = 0; ret == 0 && k < n; k++)
+  for (guint k = 0; ret == 0 && k < 2 * n; k++)
     ret = hk_append_file(manifest, manifest_name, parts[k]);
 out:
-  for (guint k = 0; k < n; k++) {
+  for (guint k = 0; k < n; k++)
     if (fds[k] >= 0)
       close(fds[k]);
+  for (guint k = 0; k < 2 * n; k++)
     if (parts[k])
       unlink(parts[k]);
-  }
   g_strfreev(parts);
   g_free(fds);
   g_free(pids);
@@ -542,6 +621,7 @@ hk_samples_run(const HkSamplesOptions *o)
   char *manifest_path = g_build_filename(o->out, "manifest.jsonl", NULL);
   char *manifest_tmp = g_strconcat(manifest_path, ".tmp", NULL);
   char *ssmix2_dir = NULL;
+  char *known = NULL;
   guint n_workers;
   int ret = 0;
 
@@ -571,9 +651,11 @@ hk_samples_run(const HkSamplesOptions *o)
   }
 
   n_workers = MIN((guint)o->jobs, patients->len);
-  if (n_workers <= 1)
-    ret = hk_write_range(o, drop, patients, 0, patients->len, manifest, manifest_tmp, &totals);
-  else
+  if (n_workers <= 1) {
+    const HkSamplesShare all = {0, patients->len, 0, (guint64)o->ocr_scans};
+    ret = hk_write_range(o, drop, patients, &all, manifest, manifest_tmp, manifest, manifest_tmp,
+                         &totals);
+  } else
     ret = hk_write_parallel(o, drop, patients, n_workers, manifest, manifest_tmp, &totals);
   if (ret < 0)
     goto out;
@@ -605,12 +687,15 @@ hk_samples_run(const HkSamplesOptions *o)
     hk_error("cannot rename %s: %s", manifest_tmp, g_strerror(errno));
     goto out;
   }
+  known = o->ocr_scans > 0
+              ? g_strdup_printf(" of which %" G_GUINT64_FORMAT " of known text", totals.ocr_scans)
+              : g_strdup("");
   printf("%s: %u patients, %" G_GUINT64_FORMAT " documents (%" G_GUINT64_FORMAT
-         " PDF, %" G_GUINT64_FORMAT " JPEG, %" G_GUINT64_FORMAT " text), %" G_GUINT64_FORMAT
+         " PDF, %" G_GUINT64_FORMAT " JPEG%s, %" G_GUINT64_FORMAT " text), %" G_GUINT64_FORMAT
          " bytes in %s%s\n",
          HK_PROGRAM, patients->len, totals.documents, totals.per_kind[HK_SAMPLES_PDF],
-         totals.per_kind[HK_SAMPLES_JPEG], totals.per_kind[HK_SAMPLES_TEXT], totals.bytes, drop,
-         o->ssmix2 ? " (and SS-MIX2)" : "");
+         totals.per_kind[HK_SAMPLES_JPEG], known, totals.per_kind[HK_SAMPLES_TEXT], totals.bytes,
+         drop, o->ssmix2 ? " (and SS-MIX2)" : "");
 out:
   if (manifest) {
     fclose(manifest);
@@ -620,6 +705,7 @@ out:
     g_rand_free(rng);
   if (patients)
     g_ptr_array_unref(patients);
+  g_free(known);
   g_free(ssmix2_dir);
   g_free(manifest_tmp);
   g_free(manifest_path);
@@ -630,7 +716,9 @@ out:
 int
 main(int argc, char **argv)
 {
-  HkSamplesOptions o = {.patients = 50, .docs_per_patient = 10, .seed = 1, .jobs = 0};
+  HkSamplesOptions o = {
+      .patients = 50, .docs_per_patient = 10, .seed = 1, .jobs = 0, .ocr_defects = HK_SCAN_ALL};
+  char *defects = NULL;
   const GOptionEntry entries[] = {
       {"out", 'o', 0, G_OPTION_ARG_FILENAME, &o.out,
        "Write DIR/drop, DIR/manifest.jsonl (and DIR/ssmix2)", "DIR"},
@@ -642,6 +730,14 @@ main(int argc, char **argv)
       {"jobs", 'j', 0, G_OPTION_ARG_INT, &o.jobs,
        "Render in N processes (default: one per CPU, at most 8); the output does not depend on it",
        "N"},
+      {"ocr-scans", 0, 0, G_OPTION_ARG_INT, &o.ocr_scans,
+       "Also write N scans of known text (A4, 200 or 300 dpi, grey, tilted 1-2 degrees); the "
+       "manifest holds their text (default 0)",
+       "N"},
+      {"ocr-defects", 0, 0, G_OPTION_ARG_STRING, &defects,
+       "What the known-text scans' scanner adds: all (default), none, or a list of tilt, noise, "
+       "specks, streak",
+       "LIST"},
       {"ssmix2", 0, 0, G_OPTION_ARG_NONE, &o.ssmix2,
        "Also write an SS-MIX2 storage for the same patients under DIR/ssmix2", NULL},
       {NULL},
@@ -669,8 +765,20 @@ main(int argc, char **argv)
     rc = hk_usage_error(HK_PROGRAM, "--patients must be 1 to %d", HK_MAX_PATIENTS);
     goto out;
   }
-  if (o.docs_per_patient < 1 || o.docs_per_patient > HK_MAX_DOCS_PER_PATIENT) {
-    rc = hk_usage_error(HK_PROGRAM, "--docs-per-patient must be 1 to %d", HK_MAX_DOCS_PER_PATIENT);
+  if (o.ocr_scans < 0 || o.ocr_scans > HK_MAX_OCR_SCANS) {
+    rc = hk_usage_error(HK_PROGRAM, "--ocr-scans must be 0 to %d", HK_MAX_OCR_SCANS);
+    goto out;
+  }
+  if (defects && hk_samples_scan_defects_parse(defects, &o.ocr_defects) < 0) {
+    rc = hk_usage_error(HK_PROGRAM,
+                        "--ocr-defects takes all, none, or a list of tilt, noise, specks, streak");
+    goto out;
+  }
+  /* 0 makes a drop folder of known-text scans only (bench/ocr). */
+  if (o.docs_per_patient < (o.ocr_scans > 0 ? 0 : 1) ||
+      o.docs_per_patient > HK_MAX_DOCS_PER_PATIENT) {
+    rc = hk_usage_error(HK_PROGRAM, "--docs-per-patient must be %d to %d", o.ocr_scans > 0 ? 0 : 1,
+                        HK_MAX_DOCS_PER_PATIENT);
     goto out;
   }
   if ((guint64)o.patients * (guint64)o.docs_per_patient > HK_MAX_DOCUMENTS) {
@@ -692,6 +800,7 @@ main(int argc, char **argv)
     rc = 1;
   hk_samples_render_release_caches();
 out:
+  g_free(defects);
   g_free(o.out);
   return rc;
 }

@@ -79,6 +79,14 @@ typedef struct {
   char *sha256;
 } HkVersionInfo;
 
+/* One page of a document where a text search matched (docs/api.md,
+ * "matches"): the snippet around the match and where the term is in it. */
+typedef struct {
+  guint page;    /* 1-based */
+  char *snippet; /* UTF-8 */
+  GArray *marks; /* guint pairs: start and length, in characters of snippet */
+} HkDocMatch;
+
 /* GET /api/v1/documents/{id}, or one entry of a patient's documents. */
 typedef struct {
   char *id;
@@ -107,6 +115,9 @@ typedef struct {
   guint refused_count;
   GDateTime *refused_at;
   char *refused_reason;
+  /* The pages a text search matched (HkDocMatch*), or NULL when the list
+   * was not a search. */
+  GPtrArray *matches;
 } HkDocInfo;
 
 void hk_status_info_free(HkStatusInfo *s);
@@ -120,6 +131,9 @@ HkPatientInfo *hk_patient_info_copy(const HkPatientInfo *p);
  * passes them. */
 int hk_patient_info_compare_bed(gconstpointer a, gconstpointer b);
 void hk_version_info_free(HkVersionInfo *v);
+void hk_doc_match_free(HkDocMatch *m);
+/* The text of m's first mark, as the document writes it, or NULL. */
+char *hk_doc_match_dup_term(const HkDocMatch *m);
 void hk_doc_info_free(HkDocInfo *d);
 HkDocInfo *hk_doc_info_copy(const HkDocInfo *d);
 
@@ -133,8 +147,11 @@ HkStatusInfo *hk_api_parse_status(const char *body, gssize len, GError **error);
 GPtrArray *hk_api_parse_patients(const char *body, gssize len, GError **error);
 HkPatientInfo *hk_api_parse_patient(const char *body, gssize len, GError **error);
 /* GET /patients/{id}/documents : a GPtrArray of HkDocInfo*; *next_cursor is
- * set to the cursor for the next page or NULL at the end. */
-GPtrArray *hk_api_parse_documents(const char *body, gssize len, char **next_cursor, GError **error);
+ * set to the cursor for the next page or NULL at the end. With ?q=,
+ * *unsearched (if not NULL) gets the answer's "unsearched": documents whose
+ * text the server could not search yet (0 when absent). */
+GPtrArray *hk_api_parse_documents(const char *body, gssize len, char **next_cursor,
+                                  gint64 *unsearched, GError **error);
 HkDocInfo *hk_api_parse_document(const char *body, gssize len, GError **error);
 /* GET /census : a GPtrArray of HkPatientInfo* with the bed fields set. */
 GPtrArray *hk_api_parse_census(const char *body, gssize len, GError **error);

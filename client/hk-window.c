@@ -67,6 +67,7 @@ update_actions(HkWindow *self)
   gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.lock", in);
   gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.open-patient", in);
   gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.open-document", in);
+  gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.open-document-at", in);
   gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.print-document",
                                 in && !printing && g_strcmp0(page, "document") == 0 &&
                                     hk_document_view_get_doc(self->document_view) != NULL);
@@ -262,6 +263,25 @@ open_document(GtkWidget *widget, const char *action, GVariant *param)
   show_error(self, NULL);
   self->bench_document_us = g_get_monotonic_time();
   hk_document_view_load(self->document_view, p, g_variant_get_string(param, NULL), 0);
+  show_page(self, "document");
+}
+
+/* A search hit: (document id, the words as the document writes them, the
+ * first page that matched). */
+static void
+open_document_at(GtkWidget *widget, const char *action, GVariant *param)
+{
+  HkWindow *self = HK_WINDOW(widget);
+  const HkPatientInfo *p = hk_patient_page_get_patient(self->patient_page);
+  const char *id = NULL, *term = NULL;
+  guint32 page = 1;
+
+  if (!p)
+    return;
+  g_variant_get(param, "(&s&su)", &id, &term, &page);
+  show_error(self, NULL);
+  self->bench_document_us = g_get_monotonic_time();
+  hk_document_view_load_at(self->document_view, p, id, 0, term, page);
   show_page(self, "document");
 }
 
@@ -524,6 +544,7 @@ hk_window_class_init(HkWindowClass *klass)
 
   gtk_widget_class_install_action(widget_class, "win.open-patient", "s", open_patient);
   gtk_widget_class_install_action(widget_class, "win.open-document", "s", open_document);
+  gtk_widget_class_install_action(widget_class, "win.open-document-at", "(ssu)", open_document_at);
   gtk_widget_class_install_action(widget_class, "win.back", NULL, go_back);
   gtk_widget_class_install_action(widget_class, "win.show-search", NULL, show_search);
   gtk_widget_class_install_action(widget_class, "win.show-census", NULL, show_census);

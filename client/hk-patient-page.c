@@ -453,10 +453,9 @@ show_count(HkPatientPage *self)
    * "never written". */
   if (self->query && self->unsearched > 0)
     partial = g_strdup_printf(
-        g_dngettext(GETTEXT_PACKAGE, "; %" G_GINT64_FORMAT " document could not be searched yet",
-                    "; %" G_GINT64_FORMAT " documents could not be searched yet",
-                    (gulong)self->unsearched),
-        self->unsearched);
+        g_dngettext(GETTEXT_PACKAGE, "; %lu document could not be searched yet",
+                    "; %lu documents could not be searched yet", (gulong)self->unsearched),
+        (gulong)self->unsearched);
   if (self->query && self->n_built == n && !self->docs_more)
     count = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u document contains “%s”%s",
                                         "%u documents contain “%s”%s", n),

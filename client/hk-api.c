@@ -298,6 +298,23 @@ hk_doc_info_free(HkDocInfo *d)
   g_free(d);
 }
 
+static void
+hk_text_hit_free(HkTextHit *h)
+{
+  g_clear_pointer(&h->patient, hk_patient_info_free);
+  g_clear_pointer(&h->doc, hk_doc_info_free);
+  g_free(h);
+}
+
+void
+hk_text_search_free(HkTextSearch *s)
+{
+  if (s) {
+    g_clear_pointer(&s->hits, g_ptr_array_unref);
+    g_free(s);
+  }
+}
+
 void
 hk_doc_match_free(HkDocMatch *m)
 {
@@ -780,4 +797,51 @@ hk_api_sha256_matches(GBytes *bytes, const char *sha256)
   g_autofree char *sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, bytes);
 
   return sha && sha256 && g_ascii_strcasecmp(sha, sha256) == 0;
+}
+
+HkTextSearch *
+hk_api_parse_text_search(const char *body, gssize len, GError **error)
+{
+  JsonObject *o = NULL;
+  g_autoptr(JsonParser) parser = parse_root(body, len, &o, error);
+  HkTextSearch *res = NULL;
+  JsonArray *results;
+
+  if (!parser)
+    goto out;
+  results = member_array(o, "results");
+  if (!results) {
+    g_set_error_literal(error, HK_API_ERROR, HK_API_ERROR_PARSE, "answer has no \"results\" list");
+    goto out;
+  }
+  res = g_new0(HkTextSearch, 1);
+  res->hits = g_ptr_array_new_with_free_func((GDestroyNotify)hk_text_hit_free);
+  res->unsearched = MAX(member_int(o, "unsearched", 0), 0);
+  for (guint i = 0; i < json_array_get_length(results); i++) {
+    JsonNode *n = json_array_get_element(results, i);
+    JsonObject *ro = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+    JsonObject *po = member_object(ro, "patient");
+    JsonArray *docs = member_array(ro, "documents");
+    g_autoptr(HkPatientInfo) p = po ? patient_from_object(po) : NULL;
+    if (!p || !p->id || !docs)
+      continue;
+    for (guint k = 0; k < json_array_get_length(docs); k++) {
+      JsonNode *dn = json_array_get_element(docs, k);
+      HkTextHit *h;
+      HkDocInfo *d;
+      if (!JSON_NODE_HOLDS_OBJECT(dn))
+        continue;
+      d = doc_from_object(json_node_get_object(dn));
+      if (!d->id) {
+        hk_doc_info_free(d);
+        continue;
+      }
+      h = g_new0(HkTextHit, 1);
+      h->patient = hk_patient_info_copy(p);
+      h->doc = d;
+      g_ptr_array_add(res->hits, h);
+    }
+  }
+out:
+  return res;
 }

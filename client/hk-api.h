@@ -120,6 +120,19 @@ typedef struct {
   GPtrArray *matches;
 } HkDocInfo;
 
+/* GET /api/v1/search: documents of every patient whose text matched, one
+ * hit per document, with the patient it is filed under. */
+typedef struct {
+  HkPatientInfo *patient;
+  HkDocInfo *doc; /* with matches */
+} HkTextHit;
+
+typedef struct {
+  GPtrArray *hits;   /* HkTextHit*, in the server's order */
+  gint64 unsearched; /* documents the server could not search yet */
+} HkTextSearch;
+
+void hk_text_search_free(HkTextSearch *s);
 void hk_status_info_free(HkStatusInfo *s);
 HkStatusInfo *hk_status_info_copy(const HkStatusInfo *s);
 void hk_allergy_info_free(HkAllergyInfo *a);
@@ -155,6 +168,10 @@ GPtrArray *hk_api_parse_documents(const char *body, gssize len, char **next_curs
 HkDocInfo *hk_api_parse_document(const char *body, gssize len, GError **error);
 /* GET /census : a GPtrArray of HkPatientInfo* with the bed fields set. */
 GPtrArray *hk_api_parse_census(const char *body, gssize len, GError **error);
+/* GET /search?q= : {"results":[{"patient":{...},"documents":[...]}],
+ * "unsearched"}. A result without a patient ID, or a document without an
+ * ID, is dropped: a hit must never be shown under no one. */
+HkTextSearch *hk_api_parse_text_search(const char *body, gssize len, GError **error);
 /* Error answers {"error","message","retry_after_s"?}. Any field may be
  * missing; a body that is not JSON leaves all of them NULL / -1. */
 void hk_api_parse_error(const char *body, gssize len, char **code, char **message,
@@ -169,5 +186,6 @@ gboolean hk_api_sha256_matches(GBytes *bytes, const char *sha256);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HkStatusInfo, hk_status_info_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HkPatientInfo, hk_patient_info_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HkDocInfo, hk_doc_info_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HkTextSearch, hk_text_search_free)
 
 G_END_DECLS

@@ -551,6 +551,23 @@ hk_client_search_finish(HkClient *self, GAsyncResult *result, GError **error)
 }
 
 void
+hk_client_text_search_async(HkClient *self, const char *q, guint limit, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autofree char *eq = g_uri_escape_string(q ? q : "", NULL, FALSE);
+  g_autofree char *path = g_strdup_printf("/api/v1/search?q=%s&limit=%u", eq, limit ? limit : 50);
+
+  get_async(self, path, (ParseFunc)hk_api_parse_text_search, (GDestroyNotify)hk_text_search_free,
+            hk_client_text_search_async, cancellable, callback, user_data);
+}
+
+HkTextSearch *
+hk_client_text_search_finish(HkClient *self, GAsyncResult *result, GError **error)
+{
+  return get_finish(self, result, error);
+}
+
+void
 hk_client_patient_async(HkClient *self, const char *id, GCancellable *cancellable,
                         GAsyncReadyCallback callback, gpointer user_data)
 {

@@ -41,6 +41,8 @@ const char *hk_client_get_base_url(HkClient *self);
 /* The logged-in user name, or NULL. */
 const char *hk_client_get_user(HkClient *self);
 const char *hk_client_get_role(HkClient *self);
+/* The role that may search the documents of all patients (docs/api.md). */
+#define HK_ROLE_TEXT_SEARCH "clinician_search"
 gboolean hk_client_is_logged_in(HkClient *self);
 /* Seconds to wait after HK_CLIENT_ERROR_LOCKED (-1 if the server gave none). */
 gint64 hk_client_get_retry_after(HkClient *self);
@@ -66,6 +68,13 @@ HkStatusInfo *hk_client_status_finish(HkClient *self, GAsyncResult *result, GErr
 void hk_client_search_async(HkClient *self, const char *q, guint limit, GCancellable *cancellable,
                             GAsyncReadyCallback callback, gpointer user_data);
 GPtrArray *hk_client_search_finish(HkClient *self, GAsyncResult *result, GError **error);
+
+/* GET /api/v1/search: documents of every patient whose text contains q
+ * (role clinician_search only; others get HK_CLIENT_ERROR_FORBIDDEN). */
+void hk_client_text_search_async(HkClient *self, const char *q, guint limit,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data);
+HkTextSearch *hk_client_text_search_finish(HkClient *self, GAsyncResult *result, GError **error);
 
 void hk_client_patient_async(HkClient *self, const char *id, GCancellable *cancellable,
                              GAsyncReadyCallback callback, gpointer user_data);

@@ -59,7 +59,8 @@ struct _HkPatientPage {
 
   /* Owned */
   HkClient *client;
-  GCancellable *cancel;
+  GCancellable *cancel;      /* the patient's record */
+  GCancellable *docs_cancel; /* the list asked for last: a newer one replaces it */
   char *patient_id;
   HkPatientInfo *patient;
   GPtrArray *docs;      /* HkDocInfo*, as shown */
@@ -197,40 +198,6 @@ check_toggled(GtkCheckButton *check, HkPatientPage *self)
     g_hash_table_remove(self->selected, id);
 }
 
-/* "p. 2: …text with the <b>term</b>…": the snippet escaped, its marks in
- * bold. Marks are code-point offsets (checked against the snippet when the
- * answer was read); overlapping or unordered ones are skipped, not drawn
- * twice. */
-static char *
-snippet_markup(const HkDocMatch *m)
-{
-  GString *g = g_string_new(NULL);
-  const char *s = m->snippet;
-  glong at = 0;
-
-  g_string_append_printf(g, _("p. %u: "), m->page);
-  for (guint k = 0; k + 1 < m->marks->len; k += 2) {
-    guint start = g_array_index(m->marks, guint, k);
-    guint len = g_array_index(m->marks, guint, k + 1);
-    const char *a, *b;
-    g_autofree char *before = NULL, *mid = NULL;
-    if (start < at)
-      continue;
-    a = g_utf8_offset_to_pointer(s, start - at);
-    b = g_utf8_offset_to_pointer(a, len);
-    before = g_markup_escape_text(s, a - s);
-    mid = g_markup_escape_text(a, b - a);
-    g_string_append_printf(g, "%s<b>%s</b>", before, mid);
-    s = b;
-    at = start + len;
-  }
-  {
-    g_autofree char *rest = g_markup_escape_text(s, -1);
-    g_string_append(g, rest);
-  }
-  return g_string_free(g, FALSE);
-}
-
 static GtkWidget *
 make_row(HkPatientPage *self, const HkDocInfo *d, guint index)
 {
@@ -284,7 +251,7 @@ make_row(HkPatientPage *self, const HkDocInfo *d, guint index)
   gtk_box_append(GTK_BOX(text), meta);
   for (guint i = 0; d->matches && i < MIN(d->matches->len, MAX_SNIPPETS); i++) {
     const HkDocMatch *m = g_ptr_array_index(d->matches, i);
-    g_autofree char *markup = snippet_markup(m);
+    g_autofree char *markup = hk_format_snippet_markup(m);
     GtkWidget *l = gtk_label_new(NULL);
     gtk_label_set_markup(GTK_LABEL(l), markup);
     gtk_label_set_xalign(GTK_LABEL(l), 0);
@@ -637,6 +604,14 @@ selected_type(HkPatientPage *self)
 }
 
 static void
+cancel_documents(HkPatientPage *self)
+{
+  if (self->docs_cancel)
+    g_cancellable_cancel(self->docs_cancel);
+  g_clear_object(&self->docs_cancel);
+}
+
+static void
 load_documents(HkPatientPage *self)
 {
   const char *from = gtk_editable_get_text(GTK_EDITABLE(self->from_entry));
@@ -655,8 +630,13 @@ load_documents(HkPatientPage *self)
   self->docs_loaded = FALSE;
   self->docs_more = FALSE;
   gtk_spinner_set_spinning(self->spinner, TRUE);
+  /* Only the newest request may fill the list: typing "造" then "造影剤"
+   * sends two, and the first answer may come last. Cancelled, it is
+   * dropped in docs_done. */
+  cancel_documents(self);
+  self->docs_cancel = g_cancellable_new();
   hk_client_documents_async(self->client, self->patient_id, selected_type(self), from, to,
-                            self->query, self->max_docs, self->cancel, docs_done,
+                            self->query, self->max_docs, self->docs_cancel, docs_done,
                             g_object_ref(self));
 }
 
@@ -687,10 +667,14 @@ text_changed(HkPatientPage *self)
     refilter(self);
 }
 
+/* With words, they are in the field before the list is asked for: the
+ * first list is the search's, never the whole timeline first. */
 void
-hk_patient_page_load(HkPatientPage *self, const char *id)
+hk_patient_page_load_search(HkPatientPage *self, const char *id, const char *words)
 {
   hk_patient_page_clear(self);
+  if (words)
+    gtk_editable_set_text(GTK_EDITABLE(self->text_entry), words);
   if (!self->client)
     return;
   self->cancel = g_cancellable_new();
@@ -706,11 +690,18 @@ hk_patient_page_load(HkPatientPage *self, const char *id)
 }
 
 void
+hk_patient_page_load(HkPatientPage *self, const char *id)
+{
+  hk_patient_page_load_search(self, id, NULL);
+}
+
+void
 hk_patient_page_clear(HkPatientPage *self)
 {
   if (self->cancel)
     g_cancellable_cancel(self->cancel);
   g_clear_object(&self->cancel);
+  cancel_documents(self);
   g_clear_pointer(&self->patient_id, g_free);
   g_clear_pointer(&self->patient, hk_patient_info_free);
   g_hash_table_remove_all(self->selected);
@@ -887,6 +878,7 @@ hk_patient_page_dispose(GObject *object)
   if (self->cancel)
     g_cancellable_cancel(self->cancel);
   g_clear_object(&self->cancel);
+  cancel_documents(self);
   g_clear_object(&self->client);
   stop_building(self);
   g_clear_handle_id(&self->drop_source, g_source_remove);

@@ -294,7 +294,59 @@ hk_doc_info_free(HkDocInfo *d)
   g_clear_pointer(&d->refused_at, g_date_time_unref);
   g_free(d->refused_reason);
   g_clear_pointer(&d->versions, g_ptr_array_unref);
+  g_clear_pointer(&d->matches, g_ptr_array_unref);
   g_free(d);
+}
+
+static void
+hk_text_hit_free(HkTextHit *h)
+{
+  g_clear_pointer(&h->patient, hk_patient_info_free);
+  g_clear_pointer(&h->doc, hk_doc_info_free);
+  g_free(h);
+}
+
+void
+hk_text_search_free(HkTextSearch *s)
+{
+  if (s) {
+    g_clear_pointer(&s->hits, g_ptr_array_unref);
+    g_free(s);
+  }
+}
+
+void
+hk_doc_match_free(HkDocMatch *m)
+{
+  g_free(m->snippet);
+  g_clear_pointer(&m->marks, g_array_unref);
+  g_free(m);
+}
+
+char *
+hk_doc_match_dup_term(const HkDocMatch *m)
+{
+  const char *a;
+  char *res = NULL;
+
+  if (m->marks && m->marks->len >= 2) {
+    a = g_utf8_offset_to_pointer(m->snippet, g_array_index(m->marks, guint, 0));
+    res = g_strndup(a, g_utf8_offset_to_pointer(a, g_array_index(m->marks, guint, 1)) - a);
+  }
+  return res;
+}
+
+static gpointer
+hk_doc_match_copy(gconstpointer src, gpointer unused)
+{
+  const HkDocMatch *m = src;
+  HkDocMatch *c = g_new0(HkDocMatch, 1);
+
+  (void)unused;
+  c->page = m->page;
+  c->snippet = g_strdup(m->snippet);
+  c->marks = g_array_copy(m->marks);
+  return c;
 }
 
 HkDocInfo *
@@ -334,6 +386,8 @@ hk_doc_info_copy(const HkDocInfo *d)
     cv->sha256 = g_strdup(v->sha256);
     g_ptr_array_add(c->versions, cv);
   }
+  if (d->matches)
+    c->matches = g_ptr_array_copy(d->matches, hk_doc_match_copy, NULL);
   return c;
 }
 
@@ -523,6 +577,61 @@ out:
   return res;
 }
 
+/* An integer element of arr, or -1 for anything else. */
+static gint64
+element_int(JsonArray *arr, guint i)
+{
+  JsonNode *n = json_array_get_element(arr, i);
+
+  return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64
+             ? json_node_get_int(n)
+             : -1;
+}
+
+/* "matches" of a search hit. A mark outside its snippet is dropped, not
+ * drawn somewhere else: the server's offsets are not trusted to be right. */
+static GPtrArray *
+matches_from_array(JsonArray *arr)
+{
+  GPtrArray *res = g_ptr_array_new_with_free_func((GDestroyNotify)hk_doc_match_free);
+
+  for (guint i = 0; i < json_array_get_length(arr); i++) {
+    JsonNode *n = json_array_get_element(arr, i);
+    JsonObject *mo;
+    JsonArray *marks;
+    HkDocMatch *m;
+    glong chars;
+    if (!JSON_NODE_HOLDS_OBJECT(n))
+      continue;
+    mo = json_node_get_object(n);
+    m = g_new0(HkDocMatch, 1);
+    m->page = (guint)CLAMP(member_int(mo, "page", 1), 1, G_MAXINT);
+    m->snippet = member_dup(mo, "snippet");
+    if (!m->snippet)
+      m->snippet = g_strdup("");
+    chars = g_utf8_strlen(m->snippet, -1);
+    m->marks = g_array_new(FALSE, FALSE, sizeof(guint));
+    marks = member_array(mo, "marks");
+    for (guint k = 0; marks && k < json_array_get_length(marks); k++) {
+      JsonNode *pn = json_array_get_element(marks, k);
+      JsonArray *pair = JSON_NODE_HOLDS_ARRAY(pn) ? json_node_get_array(pn) : NULL;
+      gint64 start, len;
+      guint v[2];
+      if (!pair || json_array_get_length(pair) != 2)
+        continue;
+      start = element_int(pair, 0);
+      len = element_int(pair, 1);
+      if (start < 0 || len <= 0 || start + len > chars)
+        continue;
+      v[0] = (guint)start;
+      v[1] = (guint)len;
+      g_array_append_vals(m->marks, v, 2);
+    }
+    g_ptr_array_add(res, m);
+  }
+  return res;
+}
+
 static HkDocInfo *
 doc_from_object(JsonObject *o)
 {
@@ -592,6 +701,9 @@ doc_from_object(JsonObject *o)
     d->latest_version = MAX(d->latest_version, v->version);
     g_ptr_array_add(d->versions, v);
   }
+  arr = member_array(o, "matches");
+  if (arr)
+    d->matches = matches_from_array(arr);
   /* "latest_version" or "current": false also say this is an old version. */
   d->latest_version = MAX(d->latest_version, (guint)MAX(member_int(o, "latest_version", 0), 0));
   if (json_object_has_member(o, "current") && !member_bool(o, "current") &&
@@ -601,7 +713,8 @@ doc_from_object(JsonObject *o)
 }
 
 GPtrArray *
-hk_api_parse_documents(const char *body, gssize len, char **next_cursor, GError **error)
+hk_api_parse_documents(const char *body, gssize len, char **next_cursor, gint64 *unsearched,
+                       GError **error)
 {
   JsonObject *o = NULL;
   g_autoptr(JsonParser) parser = parse_root(body, len, &o, error);
@@ -610,6 +723,8 @@ hk_api_parse_documents(const char *body, gssize len, char **next_cursor, GError 
 
   if (next_cursor)
     *next_cursor = NULL;
+  if (unsearched)
+    *unsearched = 0;
   if (!parser)
     goto out;
   arr = member_array(o, "documents");
@@ -633,6 +748,8 @@ hk_api_parse_documents(const char *body, gssize len, char **next_cursor, GError 
   }
   if (next_cursor)
     *next_cursor = member_dup(o, "next_cursor");
+  if (unsearched)
+    *unsearched = MAX(member_int(o, "unsearched", 0), 0);
 out:
   return res;
 }
@@ -680,4 +797,51 @@ hk_api_sha256_matches(GBytes *bytes, const char *sha256)
   g_autofree char *sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, bytes);
 
   return sha && sha256 && g_ascii_strcasecmp(sha, sha256) == 0;
+}
+
+HkTextSearch *
+hk_api_parse_text_search(const char *body, gssize len, GError **error)
+{
+  JsonObject *o = NULL;
+  g_autoptr(JsonParser) parser = parse_root(body, len, &o, error);
+  HkTextSearch *res = NULL;
+  JsonArray *results;
+
+  if (!parser)
+    goto out;
+  results = member_array(o, "results");
+  if (!results) {
+    g_set_error_literal(error, HK_API_ERROR, HK_API_ERROR_PARSE, "answer has no \"results\" list");
+    goto out;
+  }
+  res = g_new0(HkTextSearch, 1);
+  res->hits = g_ptr_array_new_with_free_func((GDestroyNotify)hk_text_hit_free);
+  res->unsearched = MAX(member_int(o, "unsearched", 0), 0);
+  for (guint i = 0; i < json_array_get_length(results); i++) {
+    JsonNode *n = json_array_get_element(results, i);
+    JsonObject *ro = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+    JsonObject *po = member_object(ro, "patient");
+    JsonArray *docs = member_array(ro, "documents");
+    g_autoptr(HkPatientInfo) p = po ? patient_from_object(po) : NULL;
+    if (!p || !p->id || !docs)
+      continue;
+    for (guint k = 0; k < json_array_get_length(docs); k++) {
+      JsonNode *dn = json_array_get_element(docs, k);
+      HkTextHit *h;
+      HkDocInfo *d;
+      if (!JSON_NODE_HOLDS_OBJECT(dn))
+        continue;
+      d = doc_from_object(json_node_get_object(dn));
+      if (!d->id) {
+        hk_doc_info_free(d);
+        continue;
+      }
+      h = g_new0(HkTextHit, 1);
+      h->patient = hk_patient_info_copy(p);
+      h->doc = d;
+      g_ptr_array_add(res->hits, h);
+    }
+  }
+out:
+  return res;
 }

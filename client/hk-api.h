@@ -79,6 +79,14 @@ typedef struct {
   char *sha256;
 } HkVersionInfo;
 
+/* One page of a document where a text search matched (docs/api.md,
+ * "matches"): the snippet around the match and where the term is in it. */
+typedef struct {
+  guint page;    /* 1-based */
+  char *snippet; /* UTF-8 */
+  GArray *marks; /* guint pairs: start and length, in characters of snippet */
+} HkDocMatch;
+
 /* GET /api/v1/documents/{id}, or one entry of a patient's documents. */
 typedef struct {
   char *id;
@@ -107,8 +115,24 @@ typedef struct {
   guint refused_count;
   GDateTime *refused_at;
   char *refused_reason;
+  /* The pages a text search matched (HkDocMatch*), or NULL when the list
+   * was not a search. */
+  GPtrArray *matches;
 } HkDocInfo;
 
+/* GET /api/v1/search: documents of every patient whose text matched, one
+ * hit per document, with the patient it is filed under. */
+typedef struct {
+  HkPatientInfo *patient;
+  HkDocInfo *doc; /* with matches */
+} HkTextHit;
+
+typedef struct {
+  GPtrArray *hits;   /* HkTextHit*, in the server's order */
+  gint64 unsearched; /* documents the server could not search yet */
+} HkTextSearch;
+
+void hk_text_search_free(HkTextSearch *s);
 void hk_status_info_free(HkStatusInfo *s);
 HkStatusInfo *hk_status_info_copy(const HkStatusInfo *s);
 void hk_allergy_info_free(HkAllergyInfo *a);
@@ -120,6 +144,9 @@ HkPatientInfo *hk_patient_info_copy(const HkPatientInfo *p);
  * passes them. */
 int hk_patient_info_compare_bed(gconstpointer a, gconstpointer b);
 void hk_version_info_free(HkVersionInfo *v);
+void hk_doc_match_free(HkDocMatch *m);
+/* The text of m's first mark, as the document writes it, or NULL. */
+char *hk_doc_match_dup_term(const HkDocMatch *m);
 void hk_doc_info_free(HkDocInfo *d);
 HkDocInfo *hk_doc_info_copy(const HkDocInfo *d);
 
@@ -133,11 +160,18 @@ HkStatusInfo *hk_api_parse_status(const char *body, gssize len, GError **error);
 GPtrArray *hk_api_parse_patients(const char *body, gssize len, GError **error);
 HkPatientInfo *hk_api_parse_patient(const char *body, gssize len, GError **error);
 /* GET /patients/{id}/documents : a GPtrArray of HkDocInfo*; *next_cursor is
- * set to the cursor for the next page or NULL at the end. */
-GPtrArray *hk_api_parse_documents(const char *body, gssize len, char **next_cursor, GError **error);
+ * set to the cursor for the next page or NULL at the end. With ?q=,
+ * *unsearched (if not NULL) gets the answer's "unsearched": documents whose
+ * text the server could not search yet (0 when absent). */
+GPtrArray *hk_api_parse_documents(const char *body, gssize len, char **next_cursor,
+                                  gint64 *unsearched, GError **error);
 HkDocInfo *hk_api_parse_document(const char *body, gssize len, GError **error);
 /* GET /census : a GPtrArray of HkPatientInfo* with the bed fields set. */
 GPtrArray *hk_api_parse_census(const char *body, gssize len, GError **error);
+/* GET /search?q= : {"results":[{"patient":{...},"documents":[...]}],
+ * "unsearched"}. A result without a patient ID, or a document without an
+ * ID, is dropped: a hit must never be shown under no one. */
+HkTextSearch *hk_api_parse_text_search(const char *body, gssize len, GError **error);
 /* Error answers {"error","message","retry_after_s"?}. Any field may be
  * missing; a body that is not JSON leaves all of them NULL / -1. */
 void hk_api_parse_error(const char *body, gssize len, char **code, char **message,
@@ -152,5 +186,6 @@ gboolean hk_api_sha256_matches(GBytes *bytes, const char *sha256);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HkStatusInfo, hk_status_info_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HkPatientInfo, hk_patient_info_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HkDocInfo, hk_doc_info_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HkTextSearch, hk_text_search_free)
 
 G_END_DECLS

@@ -9,11 +9,11 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE(HkApplication, hk_application, HK, APPLICATION, GtkApplication)
 
 typedef struct {
-  const char *server_url;    /* may be NULL: typed on the login screen */
-  const char *ca_file;       /* the archive CA (PEM) */
-  const char *user;          /* may be NULL: prefills the login screen */
-  int idle_lock_minutes;     /* lock after this idle time; 0 = never */
-  int stale_minutes;         /* the banner turns red past this age */
+  const char *server_url; /* may be NULL: typed on the login screen */
+  const char *ca_file;    /* the archive CA (PEM) */
+  const char *user;       /* may be NULL: prefills the login screen */
+  int idle_lock_minutes;  /* lock after this idle time; 0 = never */
+  int stale_minutes;      /* the banner turns red past this age */
 } HkViewerSettings;
 
 HkApplication *hk_application_new(const HkViewerSettings *settings);

@@ -8,7 +8,7 @@
 #include <libsoup/soup.h>
 #include <string.h>
 
-G_DEFINE_QUARK(hk-client-error-quark, hk_client_error)
+G_DEFINE_QUARK(hk - client - error - quark, hk_client_error)
 
 struct _HkClient {
   GObject parent_instance;
@@ -63,9 +63,9 @@ static void
 hk_client_class_init(HkClientClass *klass)
 {
   G_OBJECT_CLASS(klass)->finalize = hk_client_finalize;
-  signals[SIGNAL_SESSION_EXPIRED] = g_signal_new("session-expired", G_TYPE_FROM_CLASS(klass),
-                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                                 G_TYPE_NONE, 0);
+  signals[SIGNAL_SESSION_EXPIRED] =
+      g_signal_new("session-expired", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                   NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -113,9 +113,8 @@ hk_client_new(const char *base_url, const char *ca_file, GError **error)
   ua = g_strdup_printf("hikae-viewer/%s", HK_VERSION);
   /* Only the archive CA: tls-database replaces the system trust store.
    * No SoupCache, no SoupCookieJar: nothing reaches the disk. */
-  self->session = soup_session_new_with_options("tls-database", db, "timeout", 60,
-                                                "idle-timeout", 60, "user-agent", ua,
-                                                NULL);
+  self->session = soup_session_new_with_options("tls-database", db, "timeout", 60, "idle-timeout",
+                                                60, "user-agent", ua, NULL);
   res = g_steal_pointer(&self);
 out:
   return res;
@@ -263,8 +262,8 @@ request_done(GObject *source, GAsyncResult *result, gpointer user_data)
       g_signal_emit(self, signals[SIGNAL_SESSION_EXPIRED], 0);
   } else if (status == 429) {
     if (retry < 0) {
-      const char *h = soup_message_headers_get_one(soup_message_get_response_headers(r->msg),
-                                                   "Retry-After");
+      const char *h =
+          soup_message_headers_get_one(soup_message_get_response_headers(r->msg), "Retry-After");
       retry = h ? g_ascii_strtoll(h, NULL, 10) : -1;
     }
     self->retry_after = retry;
@@ -317,8 +316,7 @@ request_async(HkClient *self, const char *method, const char *path_query, GBytes
   }
   if (self->token) {
     g_autofree char *auth = g_strconcat("Bearer ", self->token, NULL);
-    soup_message_headers_replace(soup_message_get_request_headers(r->msg), "Authorization",
-                                 auth);
+    soup_message_headers_replace(soup_message_get_request_headers(r->msg), "Authorization", auth);
     explicit_bzero(auth, strlen(auth));
   }
   soup_message_headers_replace(soup_message_get_request_headers(r->msg), "Accept",
@@ -390,8 +388,8 @@ login_done(GObject *source, GAsyncResult *result, gpointer user_data)
   }
   clear_session_state(self);
   self->token = g_strdup(token);
-  self->user = g_strdup(json_object_get_string_member_with_default(
-      o, "user", g_task_get_task_data(task)));
+  self->user =
+      g_strdup(json_object_get_string_member_with_default(o, "user", g_task_get_task_data(task)));
   self->role = g_strdup(json_object_get_string_member_with_default(o, "role", "viewer"));
   {
     const char *exp = json_object_get_string_member_with_default(o, "expires_at", NULL);
@@ -413,8 +411,7 @@ out:
 
 void
 hk_client_login_async(HkClient *self, const char *user, const char *password, const char *otp,
-                      GCancellable *cancellable, GAsyncReadyCallback callback,
-                      gpointer user_data)
+                      GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task = g_task_new(self, cancellable, callback, user_data);
   g_autoptr(JsonBuilder) b = json_builder_new();
@@ -502,8 +499,7 @@ out:
 
 static void
 get_async(HkClient *self, const char *path_query, ParseFunc parse, GDestroyNotify free_func,
-          gpointer tag, GCancellable *cancellable, GAsyncReadyCallback callback,
-          gpointer user_data)
+          gpointer tag, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task = g_task_new(self, cancellable, callback, user_data);
   GetJob *job = g_new0(GetJob, 1);
@@ -542,8 +538,7 @@ hk_client_search_async(HkClient *self, const char *q, guint limit, GCancellable 
                        GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autofree char *eq = g_uri_escape_string(q ? q : "", NULL, FALSE);
-  g_autofree char *path = g_strdup_printf("/api/v1/patients?q=%s&limit=%u", eq,
-                                          limit ? limit : 50);
+  g_autofree char *path = g_strdup_printf("/api/v1/patients?q=%s&limit=%u", eq, limit ? limit : 50);
 
   get_async(self, path, (ParseFunc)hk_api_parse_patients, (GDestroyNotify)g_ptr_array_unref,
             hk_client_search_async, cancellable, callback, user_data);
@@ -551,6 +546,23 @@ hk_client_search_async(HkClient *self, const char *q, guint limit, GCancellable 
 
 GPtrArray *
 hk_client_search_finish(HkClient *self, GAsyncResult *result, GError **error)
+{
+  return get_finish(self, result, error);
+}
+
+void
+hk_client_text_search_async(HkClient *self, const char *q, guint limit, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autofree char *eq = g_uri_escape_string(q ? q : "", NULL, FALSE);
+  g_autofree char *path = g_strdup_printf("/api/v1/search?q=%s&limit=%u", eq, limit ? limit : 50);
+
+  get_async(self, path, (ParseFunc)hk_api_parse_text_search, (GDestroyNotify)hk_text_search_free,
+            hk_client_text_search_async, cancellable, callback, user_data);
+}
+
+HkTextSearch *
+hk_client_text_search_finish(HkClient *self, GAsyncResult *result, GError **error)
 {
   return get_finish(self, result, error);
 }
@@ -628,7 +640,8 @@ typedef struct {
   char *base_path; /* /api/v1/patients/{id}/documents?...& */
   GPtrArray *docs;
   guint max_docs;
-  gboolean more; /* stopped at max_docs while the server had more */
+  gboolean more;     /* stopped at max_docs while the server had more */
+  gint64 unsearched; /* with q: the first page's "unsearched" */
 } DocsJob;
 
 static void
@@ -652,19 +665,23 @@ docs_done(GObject *source, GAsyncResult *result, gpointer user_data)
   Answer *a = request_finish(HK_CLIENT(source), result, &e);
   gsize len = 0;
   const char *data;
+  gint64 unsearched = 0;
 
   if (!a) {
     g_task_return_error(task, g_steal_pointer(&e));
     goto out;
   }
   data = g_bytes_get_data(a->body, &len);
-  page = hk_api_parse_documents(data, (gssize)len, &next, &e);
+  page = hk_api_parse_documents(data, (gssize)len, &next, &unsearched, &e);
   if (!page) {
     GError *pe = NULL;
     set_protocol_error(&pe, e);
     g_task_return_error(task, pe);
     goto out;
   }
+  /* The count can only grow while the pages are fetched; the largest seen
+   * is the one to warn with. */
+  j->unsearched = MAX(j->unsearched, unsearched);
   for (guint i = 0; i < page->len; i++)
     g_ptr_array_add(j->docs, g_steal_pointer(&g_ptr_array_index(page, i)));
   g_ptr_array_set_free_func(page, NULL);
@@ -684,9 +701,9 @@ docs_fetch(GTask *task, const char *cursor)
 {
   DocsJob *j = g_task_get_task_data(task);
   g_autofree char *ec = cursor ? g_uri_escape_string(cursor, NULL, FALSE) : NULL;
-  g_autofree char *path = g_strdup_printf("%slimit=%u%s%s", j->base_path,
-                                          MIN(j->max_docs - j->docs->len, 200u),
-                                          ec ? "&cursor=" : "", ec ? ec : "");
+  g_autofree char *path =
+      g_strdup_printf("%slimit=%u%s%s", j->base_path, MIN(j->max_docs - j->docs->len, 200u),
+                      ec ? "&cursor=" : "", ec ? ec : "");
 
   request_async(g_task_get_source_object(task), "GET", path, NULL, FALSE,
                 g_task_get_cancellable(task), docs_done, task);
@@ -694,7 +711,7 @@ docs_fetch(GTask *task, const char *cursor)
 
 void
 hk_client_documents_async(HkClient *self, const char *patient_id, const char *type,
-                          const char *from, const char *to, guint max_docs,
+                          const char *from, const char *to, const char *q, guint max_docs,
                           GCancellable *cancellable, GAsyncReadyCallback callback,
                           gpointer user_data)
 {
@@ -716,6 +733,10 @@ hk_client_documents_async(HkClient *self, const char *patient_id, const char *ty
     g_autofree char *v = g_uri_escape_string(to, NULL, FALSE);
     g_string_append_printf(p, "to=%s&", v);
   }
+  if (q && *q) {
+    g_autofree char *v = g_uri_escape_string(q, NULL, FALSE);
+    g_string_append_printf(p, "q=%s&", v);
+  }
   j->base_path = g_string_free(p, FALSE);
   j->docs = g_ptr_array_new_with_free_func((GDestroyNotify)hk_doc_info_free);
   j->max_docs = max_docs ? max_docs : 2000;
@@ -725,12 +746,15 @@ hk_client_documents_async(HkClient *self, const char *patient_id, const char *ty
 }
 
 GPtrArray *
-hk_client_documents_finish(HkClient *self, GAsyncResult *result, gboolean *more, GError **error)
+hk_client_documents_finish(HkClient *self, GAsyncResult *result, gboolean *more, gint64 *unsearched,
+                           GError **error)
 {
   DocsJob *j = g_task_get_task_data(G_TASK(result));
 
   if (more)
     *more = j && j->more;
+  if (unsearched)
+    *unsearched = j ? j->unsearched : 0;
   return get_finish(self, result, error);
 }
 
@@ -773,22 +797,20 @@ out:
 
 void
 hk_client_content_async(HkClient *self, const char *doc_id, guint version,
-                        GCancellable *cancellable, GAsyncReadyCallback callback,
-                        gpointer user_data)
+                        GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task = g_task_new(self, cancellable, callback, user_data);
   g_autofree char *eid = g_uri_escape_string(doc_id, NULL, FALSE);
-  g_autofree char *path = version ? g_strdup_printf("/api/v1/documents/%s/content?version=%u",
-                                                    eid, version)
-                                  : g_strdup_printf("/api/v1/documents/%s/content", eid);
+  g_autofree char *path =
+      version ? g_strdup_printf("/api/v1/documents/%s/content?version=%u", eid, version)
+              : g_strdup_printf("/api/v1/documents/%s/content", eid);
 
   g_task_set_source_tag(task, hk_client_content_async);
   request_async(self, "GET", path, NULL, FALSE, cancellable, bytes_done, task);
 }
 
 GBytes *
-hk_client_content_finish(HkClient *self, GAsyncResult *result, char **content_type,
-                         GError **error)
+hk_client_content_finish(HkClient *self, GAsyncResult *result, char **content_type, GError **error)
 {
   Content *c = g_task_propagate_pointer(G_TASK(result), error);
   GBytes *res = NULL;
@@ -861,8 +883,8 @@ hk_client_print_event_async(HkClient *self, const char *patient_id, const char *
   json_builder_add_string_value(b, purpose ? purpose : "print");
   json_builder_end_object(b);
   body = json_bytes(b);
-  request_async(self, "POST", "/api/v1/print-events", body, FALSE, cancellable,
-                print_event_done, task);
+  request_async(self, "POST", "/api/v1/print-events", body, FALSE, cancellable, print_event_done,
+                task);
 }
 
 gboolean

@@ -41,6 +41,8 @@ const char *hk_client_get_base_url(HkClient *self);
 /* The logged-in user name, or NULL. */
 const char *hk_client_get_user(HkClient *self);
 const char *hk_client_get_role(HkClient *self);
+/* The role that may search the documents of all patients (docs/api.md). */
+#define HK_ROLE_TEXT_SEARCH "clinician_search"
 gboolean hk_client_is_logged_in(HkClient *self);
 /* Seconds to wait after HK_CLIENT_ERROR_LOCKED (-1 if the server gave none). */
 gint64 hk_client_get_retry_after(HkClient *self);
@@ -50,39 +52,48 @@ GDateTime *hk_client_get_expires_at(HkClient *self);
 /* The "session-expired" signal is emitted when any call is answered 401
  * after login: the window drops to the login screen. */
 
-void hk_client_login_async(HkClient *self, const char *user, const char *password,
-                           const char *otp, GCancellable *cancellable,
-                           GAsyncReadyCallback callback, gpointer user_data);
+void hk_client_login_async(HkClient *self, const char *user, const char *password, const char *otp,
+                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data);
 gboolean hk_client_login_finish(HkClient *self, GAsyncResult *result, GError **error);
 
 /* End the session on the server (best effort) and wipe the token now. */
 void hk_client_logout(HkClient *self);
 
-void hk_client_status_async(HkClient *self, GCancellable *cancellable,
-                            GAsyncReadyCallback callback, gpointer user_data);
+void hk_client_status_async(HkClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                            gpointer user_data);
 HkStatusInfo *hk_client_status_finish(HkClient *self, GAsyncResult *result, GError **error);
 
 /* Patients matching q: GPtrArray of HkPatientInfo*. */
-void hk_client_search_async(HkClient *self, const char *q, guint limit,
-                            GCancellable *cancellable, GAsyncReadyCallback callback,
-                            gpointer user_data);
+void hk_client_search_async(HkClient *self, const char *q, guint limit, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data);
 GPtrArray *hk_client_search_finish(HkClient *self, GAsyncResult *result, GError **error);
+
+/* GET /api/v1/search: documents of every patient whose text contains q
+ * (role clinician_search only; others get HK_CLIENT_ERROR_FORBIDDEN). */
+void hk_client_text_search_async(HkClient *self, const char *q, guint limit,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data);
+HkTextSearch *hk_client_text_search_finish(HkClient *self, GAsyncResult *result, GError **error);
 
 void hk_client_patient_async(HkClient *self, const char *id, GCancellable *cancellable,
                              GAsyncReadyCallback callback, gpointer user_data);
 HkPatientInfo *hk_client_patient_finish(HkClient *self, GAsyncResult *result, GError **error);
 
 /* Every document of a patient, newest first, following next_cursor up to
- * max_docs. type, from and to may be NULL (from/to: "YYYY-MM-DD").
- * GPtrArray of HkDocInfo*. *more (if not NULL) is set when the list stopped
- * at max_docs while older documents exist: the caller must say so, or a
- * patient's older documents would look absent. */
+ * max_docs. type, from and to may be NULL (from/to: "YYYY-MM-DD"); q, if
+ * not NULL or empty, keeps only the documents whose text contains it, each
+ * with its matches (docs/api.md). GPtrArray of HkDocInfo*. *more (if not
+ * NULL) is set when the list stopped at max_docs while older documents
+ * exist: the caller must say so, or a patient's older documents would look
+ * absent. *unsearched (if not NULL) gets how many documents the server
+ * could not search yet: a search is complete only when it is 0. */
 void hk_client_documents_async(HkClient *self, const char *patient_id, const char *type,
-                               const char *from, const char *to, guint max_docs,
+                               const char *from, const char *to, const char *q, guint max_docs,
                                GCancellable *cancellable, GAsyncReadyCallback callback,
                                gpointer user_data);
 GPtrArray *hk_client_documents_finish(HkClient *self, GAsyncResult *result, gboolean *more,
-                                      GError **error);
+                                      gint64 *unsearched, GError **error);
 
 void hk_client_document_async(HkClient *self, const char *doc_id, GCancellable *cancellable,
                               GAsyncReadyCallback callback, gpointer user_data);
@@ -114,10 +125,9 @@ GPtrArray *hk_client_census_finish(HkClient *self, GAsyncResult *result, GError 
 
 /* Record a print with the server's audit log; the viewer prints only after
  * this succeeds. doc_ids is NULL-terminated. */
-void hk_client_print_event_async(HkClient *self, const char *patient_id,
-                                 const char *const *doc_ids, const char *purpose,
-                                 GCancellable *cancellable, GAsyncReadyCallback callback,
-                                 gpointer user_data);
+void hk_client_print_event_async(HkClient *self, const char *patient_id, const char *const *doc_ids,
+                                 const char *purpose, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback, gpointer user_data);
 gboolean hk_client_print_event_finish(HkClient *self, GAsyncResult *result, GError **error);
 
 G_END_DECLS

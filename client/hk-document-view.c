@@ -55,6 +55,11 @@ struct _HkDocumentView {
   gboolean thumbs_done;
   int n_rendered;
   int find_page;
+  /* Words marked on every PDF page drawn (a search hit, or the find
+   * field), or NULL; and the 1-based page a search hit opens at, or 0. */
+  char *highlight;
+  guint open_page;
+  int scroll_page; /* a page to scroll to once the pages are laid out, or -1 */
   char *notice;
   GBytes *bytes;      /* arrived before the document's record: waits for it */
   gboolean refetched; /* the current version's bytes were asked for again */
@@ -124,19 +129,39 @@ typedef struct {
   double scale;
   guint gen;
   gboolean thumb;
+  char *highlight;
 } RenderJob;
 
 static void
 render_job_free(RenderJob *j)
 {
   g_clear_object(&j->pdf);
+  g_free(j->highlight);
   g_free(j);
 }
 
-/* Draw one page at scale (pixels per point) on white; the caller holds
- * poppler_lock. */
+/* Mark each place highlight is on page, as a translucent yellow box over
+ * the drawn page (cr in points). poppler gives the boxes with the origin
+ * at the page's bottom left; cairo's is at the top left. */
+static void
+mark_text(PopplerPage *page, cairo_t *cr, double ph, const char *highlight)
+{
+  GList *hits = poppler_page_find_text(page, highlight);
+
+  cairo_set_operator(cr, CAIRO_OPERATOR_MULTIPLY);
+  cairo_set_source_rgba(cr, 1.0, 0.85, 0.0, 0.6);
+  for (GList *l = hits; l; l = l->next) {
+    const PopplerRectangle *r = l->data;
+    cairo_rectangle(cr, r->x1, ph - r->y2, r->x2 - r->x1, r->y2 - r->y1);
+  }
+  cairo_fill(cr);
+  g_list_free_full(hits, (GDestroyNotify)poppler_rectangle_free);
+}
+
+/* Draw one page at scale (pixels per point) on white, highlight (if not
+ * NULL) marked; the caller holds poppler_lock. */
 static GdkTexture *
-render_page(PopplerDocument *pdf, int index, double scale)
+render_page(PopplerDocument *pdf, int index, double scale, const char *highlight)
 {
   PopplerPage *page = poppler_document_get_page(pdf, index);
   cairo_surface_t *s;
@@ -158,6 +183,8 @@ render_page(PopplerDocument *pdf, int index, double scale)
   cairo_set_operator(cr, CAIRO_OPERATOR_DEST_OVER);
   cairo_set_source_rgb(cr, 1, 1, 1);
   cairo_paint(cr);
+  if (page && highlight && *highlight)
+    mark_text(page, cr, ph, highlight);
   cairo_destroy(cr);
   g_clear_object(&page);
   tex = texture_from_surface(s);
@@ -172,7 +199,7 @@ render_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancell
   GdkTexture *tex;
 
   g_mutex_lock(&poppler_lock);
-  tex = render_page(j->pdf, j->page, j->scale);
+  tex = render_page(j->pdf, j->page, j->scale, j->thumb ? NULL : j->highlight);
   g_mutex_unlock(&poppler_lock);
   g_task_return_pointer(task, tex, g_object_unref);
 }
@@ -224,6 +251,7 @@ start_render(HkDocumentView *self, int page, double scale, gboolean thumb)
   j->scale = scale;
   j->gen = self->gen;
   j->thumb = thumb;
+  j->highlight = g_strdup(self->highlight);
   g_task_set_task_data(task, j, (GDestroyNotify)render_job_free);
   self->rendering = TRUE;
   g_task_run_in_thread(task, render_thread);
@@ -439,7 +467,8 @@ typedef struct {
   GBytes *bytes;
   char *sha256;  /* what the record says the bytes hash to */
   double fit_px; /* PDF: the width to draw the first page at; 0 = unknown */
-  gboolean fit;  /* ... at "fit to width", else at zoom */
+  char *highlight;
+  gboolean fit; /* ... at "fit to width", else at zoom */
   double zoom;
   /* Results */
   gboolean mismatch;
@@ -455,6 +484,7 @@ open_job_free(OpenJob *j)
 {
   g_bytes_unref(j->bytes);
   g_free(j->sha256);
+  g_free(j->highlight);
   g_clear_object(&j->pdf);
   g_clear_object(&j->first);
   if (j->jpeg)
@@ -496,7 +526,7 @@ open_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellab
         poppler_page_get_size(p0, &pw, NULL);
       g_clear_object(&p0);
       j->first_scale = zoom_for(j->fit, j->zoom, j->fit_px, pw);
-      j->first = render_page(j->pdf, 0, j->first_scale);
+      j->first = render_page(j->pdf, 0, j->first_scale, j->highlight);
     }
     g_mutex_unlock(&poppler_lock);
     if (j->pdf)
@@ -522,6 +552,20 @@ open_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellab
 }
 
 static void content_done(GObject *source, GAsyncResult *result, gpointer user_data);
+static void find_activate(GtkSearchEntry *entry, HkDocumentView *self);
+
+/* Opened from a search hit: find the words from the page the hit named,
+ * as if typed in the find field (which then shows them). A scan has no
+ * boxes for its OCR text: it opens as it is. */
+static void
+find_opened(HkDocumentView *self)
+{
+  if (!self->highlight || self->open_page == 0)
+    return;
+  self->find_page = (int)self->open_page - 2;
+  gtk_editable_set_text(GTK_EDITABLE(self->find_entry), self->highlight);
+  find_activate(self->find_entry, self);
+}
 
 static void
 open_done(GObject *source, GAsyncResult *result, gpointer user_data)
@@ -559,6 +603,7 @@ open_done(GObject *source, GAsyncResult *result, gpointer user_data)
       content_shown(self, pic);
     }
     render_next(self);
+    find_opened(self);
     break;
   case HK_DOCUMENT_KIND_JPEG: {
     g_autoptr(GdkTexture) tex = texture_from_surface(j->jpeg);
@@ -576,6 +621,7 @@ open_done(GObject *source, GAsyncResult *result, gpointer user_data)
     self->n_rendered = 1;
     gtk_stack_set_visible_child_name(self->stack, "text");
     content_shown(self, GTK_WIDGET(self->text_view));
+    find_opened(self);
     break;
   }
   case HK_DOCUMENT_KIND_NONE:
@@ -599,6 +645,7 @@ open_when_ready(HkDocumentView *self)
   j->fit_px = fit_pixels(self);
   j->fit = self->fit_width;
   j->zoom = self->zoom;
+  j->highlight = g_strdup(self->highlight);
   task = g_task_new(self, self->cancel, open_done, NULL);
   g_task_set_task_data(task, j, (GDestroyNotify)open_job_free);
   g_task_run_in_thread(task, open_thread);
@@ -771,6 +818,9 @@ reset(HkDocumentView *self)
   self->n_rendered = 0;
   self->next_page = 0;
   self->find_page = -1;
+  self->scroll_page = -1;
+  self->open_page = 0;
+  g_clear_pointer(&self->highlight, g_free);
   self->rotation = 0;
   self->zoom = 1.0;
   self->fit_width = TRUE;
@@ -813,6 +863,30 @@ hk_document_view_load(HkDocumentView *self, const HkPatientInfo *patient, const 
                                  self->cancel, doc_done, g_object_ref(self));
   hk_client_content_async(self->client, id, version, self->cancel, content_done,
                           g_object_ref(self));
+}
+
+void
+hk_document_view_load_at(HkDocumentView *self, const HkPatientInfo *patient, const char *doc_id,
+                         guint version, const char *words, guint page)
+{
+  hk_document_view_load(self, patient, doc_id, version);
+  g_free(self->highlight);
+  self->highlight = words && *words ? g_strdup(words) : NULL;
+  self->open_page = self->highlight ? MAX(page, 1) : 0;
+}
+
+gboolean
+hk_document_view_get_found(HkDocumentView *self, int *page)
+{
+  if (page)
+    *page = self->find_page + 1;
+  return self->find_page >= 0 && !gtk_widget_has_css_class(GTK_WIDGET(self->find_entry), "error");
+}
+
+const char *
+hk_document_view_get_highlight(HkDocumentView *self)
+{
+  return self->highlight;
 }
 
 void
@@ -903,8 +977,22 @@ scroll_to_page(HkDocumentView *self, int page)
   if (page < 0 || page >= (int)self->page_pics->len)
     return;
   pic = g_ptr_array_index(self->page_pics, page);
-  if (gtk_widget_compute_point(pic, GTK_WIDGET(self->pages), &GRAPHENE_POINT_INIT(0, 0), &pt))
+  /* Before the pages are laid out (a search hit opening the document) the
+   * page has no place yet: scroll when the adjustment next changes. */
+  self->scroll_page = page;
+  if (gtk_widget_get_height(pic) > 0 &&
+      gtk_widget_compute_point(pic, GTK_WIDGET(self->pages), &GRAPHENE_POINT_INIT(0, 0), &pt) &&
+      gtk_adjustment_get_upper(adj) > pt.y) {
     gtk_adjustment_set_value(adj, pt.y);
+    self->scroll_page = -1;
+  }
+}
+
+static void
+scroll_pending(GtkAdjustment *adj, HkDocumentView *self)
+{
+  if (self->scroll_page >= 0)
+    scroll_to_page(self, self->scroll_page);
 }
 
 static void
@@ -963,7 +1051,13 @@ find_done(GObject *source, GAsyncResult *result, gpointer user_data)
   } else {
     gtk_widget_add_css_class(GTK_WIDGET(self->find_entry), "error");
     gtk_widget_set_tooltip_text(GTK_WIDGET(self->find_entry), _("Not found"));
+    /* The archive's text matched on this page but the PDF's own search
+     * does not (a term across a line break, or text read by OCR): still
+     * show the page the hit named. */
+    if (self->open_page > 0)
+      scroll_to_page(self, (int)self->open_page - 1);
   }
+  self->open_page = 0;
 }
 
 static void
@@ -992,6 +1086,13 @@ find_activate(GtkSearchEntry *entry, HkDocumentView *self)
   }
   if (self->kind != HK_DOCUMENT_KIND_PDF || !self->pdf)
     return;
+  if (g_strcmp0(self->highlight, text) != 0) {
+    /* Mark the new words on every page: draw the pages again. */
+    g_free(self->highlight);
+    self->highlight = g_strdup(text);
+    layout_pages(self);
+    render_next(self);
+  }
   j = g_new0(FindJob, 1);
   j->pdf = g_object_ref(self->pdf);
   j->text = g_strdup(text);
@@ -1064,6 +1165,7 @@ hk_document_view_finalize(GObject *object)
   hk_doc_info_free(self->doc);
   hk_patient_info_free(self->patient);
   g_ptr_array_unref(self->page_pics);
+  g_free(self->highlight);
   g_free(self->notice);
   G_OBJECT_CLASS(hk_document_view_parent_class)->finalize(object);
 }
@@ -1121,6 +1223,9 @@ hk_document_view_init(HkDocumentView *self)
   self->zoom = 1.0;
   self->fit_width = TRUE;
   self->find_page = -1;
+  self->scroll_page = -1;
+  g_signal_connect(gtk_scrolled_window_get_vadjustment(self->pdf_scroll), "changed",
+                   G_CALLBACK(scroll_pending), self);
   g_signal_connect(self->version_dropdown, "notify::selected", G_CALLBACK(version_changed), self);
   g_signal_connect(self->thumbs, "row-activated", G_CALLBACK(thumb_activated), self);
   g_signal_connect(self->find_entry, "activate", G_CALLBACK(find_activate), self);

@@ -25,8 +25,19 @@ void hk_document_view_set_client(HkDocumentView *self, HkClient *client);
 /* Show version (0 = current) of doc_id for patient (copied). Emits
  * "first-page-drawn" once the first page (or the image, or the text) is on
  * screen, or "failed" (const char *message). */
-void hk_document_view_load(HkDocumentView *self, const HkPatientInfo *patient,
-                           const char *doc_id, guint version);
+void hk_document_view_load(HkDocumentView *self, const HkPatientInfo *patient, const char *doc_id,
+                           guint version);
+/* The same, opened from a search hit: words (as the document writes them)
+ * marked on the PDF's pages, and the view scrolled to the first page from
+ * page (1-based) that holds them, or to page itself when the PDF's own
+ * search cannot find them there. */
+void hk_document_view_load_at(HkDocumentView *self, const HkPatientInfo *patient,
+                              const char *doc_id, guint version, const char *words, guint page);
+/* TRUE once the find (typed, or from a search hit) found its words;
+ * *page: the 1-based page. */
+gboolean hk_document_view_get_found(HkDocumentView *self, int *page);
+/* The words marked on the pages, or NULL. */
+const char *hk_document_view_get_highlight(HkDocumentView *self);
 void hk_document_view_clear(HkDocumentView *self);
 const HkDocInfo *hk_document_view_get_doc(HkDocumentView *self);
 HkDocumentKind hk_document_view_get_kind(HkDocumentView *self);

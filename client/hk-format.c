@@ -141,9 +141,8 @@ hk_format_freshness(const HkStatusInfo *status, GDateTime *now, gint64 threshold
   }
   if (g_strcmp0(status->indexer, "sealed") == 0) {
     f = HK_FRESHNESS_SEALED;
-    reason = status->sealed_reason
-                 ? g_strdup_printf(_("indexer SEALED: %s"), status->sealed_reason)
-                 : g_strdup(_("indexer SEALED"));
+    reason = status->sealed_reason ? g_strdup_printf(_("indexer SEALED: %s"), status->sealed_reason)
+                                   : g_strdup(_("indexer SEALED"));
   } else if (g_strcmp0(status->indexer, "running") != 0) {
     f = HK_FRESHNESS_STOPPED;
     reason = g_strdup(_("indexer STOPPED: new documents are not arriving"));
@@ -168,18 +167,18 @@ typedef struct {
 } TypeEntry;
 
 static const TypeEntry types[] = {
-  { "progress_note", N_("Progress note"), "accessories-text-editor-symbolic" },
-  { "nursing_record", N_("Nursing record"), "accessories-text-editor-symbolic" },
-  { "discharge_summary", N_("Discharge summary"), "document-open-recent-symbolic" },
-  { "referral_letter", N_("Referral letter"), "mail-send-symbolic" },
-  { "consent", N_("Consent"), "emblem-ok-symbolic" },
-  { "lab_report", N_("Lab report"), "view-list-symbolic" },
-  { "imaging_report", N_("Imaging report"), "image-x-generic-symbolic" },
-  { "operative_note", N_("Operative note"), "edit-cut-symbolic" },
-  { "anesthesia_record", N_("Anesthesia record"), "dialog-information-symbolic" },
-  { "prescription", N_("Prescription"), "view-list-bullet-symbolic" },
-  { "ecg", N_("ECG"), "utilities-system-monitor-symbolic" },
-  { "other", N_("Other"), "text-x-generic-symbolic" },
+    {"progress_note", N_("Progress note"), "accessories-text-editor-symbolic"},
+    {"nursing_record", N_("Nursing record"), "accessories-text-editor-symbolic"},
+    {"discharge_summary", N_("Discharge summary"), "document-open-recent-symbolic"},
+    {"referral_letter", N_("Referral letter"), "mail-send-symbolic"},
+    {"consent", N_("Consent"), "emblem-ok-symbolic"},
+    {"lab_report", N_("Lab report"), "view-list-symbolic"},
+    {"imaging_report", N_("Imaging report"), "image-x-generic-symbolic"},
+    {"operative_note", N_("Operative note"), "edit-cut-symbolic"},
+    {"anesthesia_record", N_("Anesthesia record"), "dialog-information-symbolic"},
+    {"prescription", N_("Prescription"), "view-list-bullet-symbolic"},
+    {"ecg", N_("ECG"), "utilities-system-monitor-symbolic"},
+    {"other", N_("Other"), "text-x-generic-symbolic"},
 };
 
 static const TypeEntry *
@@ -213,9 +212,19 @@ const char *const *
 hk_format_doc_types(void)
 {
   static const char *const list[] = {
-    "progress_note", "nursing_record", "discharge_summary", "referral_letter",
-    "consent", "lab_report", "imaging_report", "operative_note",
-    "anesthesia_record", "prescription", "ecg", "other", NULL,
+      "progress_note",
+      "nursing_record",
+      "discharge_summary",
+      "referral_letter",
+      "consent",
+      "lab_report",
+      "imaging_report",
+      "operative_note",
+      "anesthesia_record",
+      "prescription",
+      "ecg",
+      "other",
+      NULL,
   };
   return list;
 }
@@ -297,4 +306,38 @@ char *
 hk_format_sha_prefix(const char *sha256)
 {
   return g_strndup(sha256 ? sha256 : "", 12);
+}
+
+/* "p. 2: …text with the <b>term</b>…": the snippet escaped, its marks in
+ * bold. Marks are code-point offsets (checked against the snippet when the
+ * answer was read); overlapping or unordered ones are skipped, not drawn
+ * twice. */
+char *
+hk_format_snippet_markup(const HkDocMatch *m)
+{
+  GString *g = g_string_new(NULL);
+  const char *s = m->snippet;
+  glong at = 0;
+
+  g_string_append_printf(g, _("p. %u: "), m->page);
+  for (guint k = 0; k + 1 < m->marks->len; k += 2) {
+    guint start = g_array_index(m->marks, guint, k);
+    guint len = g_array_index(m->marks, guint, k + 1);
+    const char *a, *b;
+    g_autofree char *before = NULL, *mid = NULL;
+    if (start < at)
+      continue;
+    a = g_utf8_offset_to_pointer(s, start - at);
+    b = g_utf8_offset_to_pointer(a, len);
+    before = g_markup_escape_text(s, a - s);
+    mid = g_markup_escape_text(a, b - a);
+    g_string_append_printf(g, "%s<b>%s</b>", before, mid);
+    s = b;
+    at = start + len;
+  }
+  {
+    g_autofree char *rest = g_markup_escape_text(s, -1);
+    g_string_append(g, rest);
+  }
+  return g_string_free(g, FALSE);
 }

@@ -68,4 +68,8 @@ char *hk_format_allergy_banner(const HkPatientInfo *p, gboolean with_sign, gbool
 /* The first 12 hex digits of a SHA-256, the prefix that stamps carry. */
 char *hk_format_sha_prefix(const char *sha256);
 
+/* Pango markup of a search hit's snippet: "p. 2: …the <b>words</b>…", the
+ * text escaped, each mark in bold. */
+char *hk_format_snippet_markup(const HkDocMatch *m);
+
 G_END_DECLS

@@ -2,7 +2,7 @@
 
 #include <turbojpeg.h>
 
-G_DEFINE_QUARK(hk-jpeg-error-quark, hk_jpeg_error)
+G_DEFINE_QUARK(hk - jpeg - error - quark, hk_jpeg_error)
 
 /* A scanned A3 page at 600 dpi is about 7000 x 10000; anything much larger
  * is a broken or hostile file, and would exhaust a laptop's memory. */

@@ -118,8 +118,7 @@ submit(GtkWidget *widget, const char *action, GVariant *param)
   self->pending = client;
   set_busy(self, TRUE);
   hk_login_page_set_message(self, _("Connecting…"), FALSE);
-  hk_client_login_async(client, user, password, otp, self->cancel, login_done,
-                        g_object_ref(self));
+  hk_client_login_async(client, user, password, otp, self->cancel, login_done, g_object_ref(self));
 }
 
 void
@@ -196,11 +195,9 @@ hk_login_page_class_init(HkLoginPageClass *klass)
 
   G_OBJECT_CLASS(klass)->dispose = hk_login_page_dispose;
   G_OBJECT_CLASS(klass)->finalize = hk_login_page_finalize;
-  signals[SIGNAL_LOGGED_IN] =
-      g_signal_new("logged-in", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                   G_TYPE_NONE, 1, HK_TYPE_CLIENT);
-  gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/hikae/viewer/hk-login-page.ui");
+  signals[SIGNAL_LOGGED_IN] = g_signal_new("logged-in", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, HK_TYPE_CLIENT);
+  gtk_widget_class_set_template_from_resource(widget_class, "/org/hikae/viewer/hk-login-page.ui");
   gtk_widget_class_set_layout_manager_type(widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_accessible_role(widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
   gtk_widget_class_bind_template_child(widget_class, HkLoginPage, box);

@@ -8,6 +8,8 @@
 /* Thumbnails are fetched for the first rows only: more would be many
  * requests for pictures nobody scrolls to. */
 #define MAX_THUMBNAILS 40
+/* A search hit shows the snippets of at most this many pages. */
+#define MAX_SNIPPETS 3
 
 /* A long timeline (up to HK_PATIENT_PAGE_MAX_DOCS rows) is drawn in steps:
  * the first FIRST_ROWS rows before the first frame, then BATCH_ROWS per
@@ -51,18 +53,22 @@ struct _HkPatientPage {
   GtkDropDown *type_dropdown;
   GtkEntry *from_entry;
   GtkEntry *to_entry;
+  GtkSearchEntry *text_entry;
   GtkLabel *count_label;
   GtkListBox *timeline;
 
   /* Owned */
   HkClient *client;
-  GCancellable *cancel;
+  GCancellable *cancel;      /* the patient's record */
+  GCancellable *docs_cancel; /* the list asked for last: a newer one replaces it */
   char *patient_id;
   HkPatientInfo *patient;
   GPtrArray *docs;      /* HkDocInfo*, as shown */
   GHashTable *selected; /* doc id -> TRUE */
   gboolean docs_loaded;
   gboolean docs_more;   /* older documents exist beyond max_docs */
+  char *query;          /* the words the shown list was searched for, or NULL */
+  gint64 unsearched;    /* with query: documents the server could not search yet */
   guint max_docs;       /* how many the timeline loads (2,000) */
   guint n_built;        /* rows in the timeline: docs[0 .. n_built - 1] */
   guint first_rows;     /* rows built before the first frame */
@@ -243,6 +249,16 @@ make_row(HkPatientPage *self, const HkDocInfo *d, guint index)
   gtk_label_set_xalign(GTK_LABEL(meta), 0);
   gtk_widget_add_css_class(meta, "dim-label");
   gtk_box_append(GTK_BOX(text), meta);
+  for (guint i = 0; d->matches && i < MIN(d->matches->len, MAX_SNIPPETS); i++) {
+    const HkDocMatch *m = g_ptr_array_index(d->matches, i);
+    g_autofree char *markup = hk_format_snippet_markup(m);
+    GtkWidget *l = gtk_label_new(NULL);
+    gtk_label_set_markup(GTK_LABEL(l), markup);
+    gtk_label_set_xalign(GTK_LABEL(l), 0);
+    gtk_label_set_wrap(GTK_LABEL(l), TRUE);
+    gtk_widget_add_css_class(l, "hk-snippet");
+    gtk_box_append(GTK_BOX(text), l);
+  }
   gtk_widget_set_hexpand(text, TRUE);
   gtk_box_append(GTK_BOX(box), text);
   if (d->latest_version > 1 || d->version > 1) {
@@ -397,8 +413,21 @@ show_count(HkPatientPage *self)
 {
   guint n = self->docs->len;
   g_autofree char *count = NULL;
+  g_autofree char *partial = NULL;
 
-  if (self->n_built < n && self->docs_more)
+  /* A search that could not look at every document says how many it
+   * missed, in the same line: a clinician must not read "no match" as
+   * "never written". */
+  if (self->query && self->unsearched > 0)
+    partial = g_strdup_printf(
+        g_dngettext(GETTEXT_PACKAGE, "; %lu document could not be searched yet",
+                    "; %lu documents could not be searched yet", (gulong)self->unsearched),
+        (gulong)self->unsearched);
+  if (self->query && self->n_built == n && !self->docs_more)
+    count = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u document contains “%s”%s",
+                                        "%u documents contain “%s”%s", n),
+                            n, self->query, partial ? partial : "");
+  else if (self->n_built < n && self->docs_more)
     count = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE,
                                         "Showing %u of the newest %u document (older ones "
                                         "exist); the rest are being added…",
@@ -420,6 +449,11 @@ show_count(HkPatientPage *self)
         n);
   else
     count = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u document", "%u documents", n), n);
+  if (self->query && partial && !(self->n_built == n && !self->docs_more)) {
+    char *c = g_strconcat(count, partial, NULL);
+    g_free(count);
+    count = c;
+  }
   gtk_label_set_text(self->count_label, count);
 }
 
@@ -502,17 +536,32 @@ docs_done(GObject *source, GAsyncResult *result, gpointer user_data)
   HkPatientPage *self = user_data;
   g_autoptr(GError) e = NULL;
   gboolean more = FALSE;
-  g_autoptr(GPtrArray) docs = hk_client_documents_finish(HK_CLIENT(source), result, &more, &e);
+  gint64 unsearched = 0;
+  g_autoptr(GPtrArray) docs =
+      hk_client_documents_finish(HK_CLIENT(source), result, &more, &unsearched, &e);
 
   if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     goto out;
   clear_timeline(self);
+  if (!docs && self->query) {
+    /* A search that could not run (no index yet, a query the server
+     * refused) is not a failed patient: the header and the way back to
+     * the whole list stay; the line says why, and the list is empty
+     * rather than unfiltered, so that it never reads as the answer. */
+    g_autofree char *m = g_strdup_printf(_("Search failed: %s"), e->message);
+    self->docs = g_ptr_array_new_with_free_func((GDestroyNotify)hk_doc_info_free);
+    self->docs_loaded = TRUE;
+    gtk_label_set_text(self->count_label, m);
+    maybe_loaded(self);
+    goto out;
+  }
   if (!docs) {
     fail(self, e->message);
     goto out;
   }
   self->docs = g_steal_pointer(&docs);
   self->docs_more = more;
+  self->unsearched = unsearched;
   if (!append_rows(self, self->first_rows))
     start_building(self);
   self->docs_loaded = TRUE;
@@ -555,11 +604,24 @@ selected_type(HkPatientPage *self)
 }
 
 static void
+cancel_documents(HkPatientPage *self)
+{
+  if (self->docs_cancel)
+    g_cancellable_cancel(self->docs_cancel);
+  g_clear_object(&self->docs_cancel);
+}
+
+static void
 load_documents(HkPatientPage *self)
 {
   const char *from = gtk_editable_get_text(GTK_EDITABLE(self->from_entry));
   const char *to = gtk_editable_get_text(GTK_EDITABLE(self->to_entry));
+  g_autofree char *q = g_strstrip(g_strdup(gtk_editable_get_text(GTK_EDITABLE(self->text_entry))));
 
+  g_clear_pointer(&self->query, g_free);
+  if (*q)
+    self->query = g_steal_pointer(&q);
+  self->unsearched = 0;
   /* The rows of the previous answer go at once, the rows still to be
    * appended with them: the list never shows one filter's rows under
    * another's fields. */
@@ -568,8 +630,14 @@ load_documents(HkPatientPage *self)
   self->docs_loaded = FALSE;
   self->docs_more = FALSE;
   gtk_spinner_set_spinning(self->spinner, TRUE);
+  /* Only the newest request may fill the list: typing "造" then "造影剤"
+   * sends two, and the first answer may come last. Cancelled, it is
+   * dropped in docs_done. */
+  cancel_documents(self);
+  self->docs_cancel = g_cancellable_new();
   hk_client_documents_async(self->client, self->patient_id, selected_type(self), from, to,
-                            self->max_docs, self->cancel, docs_done, g_object_ref(self));
+                            self->query, self->max_docs, self->docs_cancel, docs_done,
+                            g_object_ref(self));
 }
 
 static void
@@ -588,10 +656,25 @@ refilter(HkPatientPage *self)
     load_documents(self);
 }
 
+/* The words changed (after the entry's delay): search again, unless they
+ * only changed by white space. */
+static void
+text_changed(HkPatientPage *self)
+{
+  g_autofree char *q = g_strstrip(g_strdup(gtk_editable_get_text(GTK_EDITABLE(self->text_entry))));
+
+  if (g_strcmp0(*q ? q : NULL, self->query) != 0)
+    refilter(self);
+}
+
+/* With words, they are in the field before the list is asked for: the
+ * first list is the search's, never the whole timeline first. */
 void
-hk_patient_page_load(HkPatientPage *self, const char *id)
+hk_patient_page_load_search(HkPatientPage *self, const char *id, const char *words)
 {
   hk_patient_page_clear(self);
+  if (words)
+    gtk_editable_set_text(GTK_EDITABLE(self->text_entry), words);
   if (!self->client)
     return;
   self->cancel = g_cancellable_new();
@@ -607,11 +690,18 @@ hk_patient_page_load(HkPatientPage *self, const char *id)
 }
 
 void
+hk_patient_page_load(HkPatientPage *self, const char *id)
+{
+  hk_patient_page_load_search(self, id, NULL);
+}
+
+void
 hk_patient_page_clear(HkPatientPage *self)
 {
   if (self->cancel)
     g_cancellable_cancel(self->cancel);
   g_clear_object(&self->cancel);
+  cancel_documents(self);
   g_clear_pointer(&self->patient_id, g_free);
   g_clear_pointer(&self->patient, hk_patient_info_free);
   g_hash_table_remove_all(self->selected);
@@ -630,6 +720,11 @@ hk_patient_page_clear(HkPatientPage *self)
   gtk_label_set_text(self->count_label, "");
   gtk_editable_set_text(GTK_EDITABLE(self->from_entry), "");
   gtk_editable_set_text(GTK_EDITABLE(self->to_entry), "");
+  /* Set before the type: clearing the words must not start a search of
+   * the patient being left. */
+  gtk_editable_set_text(GTK_EDITABLE(self->text_entry), "");
+  g_clear_pointer(&self->query, g_free);
+  self->unsearched = 0;
   gtk_drop_down_set_selected(self->type_dropdown, 0);
 }
 
@@ -757,9 +852,22 @@ row_activated(GtkListBox *list, GtkListBoxRow *row, HkPatientPage *self)
 {
   int i = gtk_list_box_row_get_index(row);
 
-  if (self->docs && i >= 0 && i < (int)self->docs->len)
-    gtk_widget_activate_action(GTK_WIDGET(self), "win.open-document", "s",
-                               ((HkDocInfo *)g_ptr_array_index(self->docs, i))->id);
+  const HkDocInfo *d =
+      self->docs && i >= 0 && i < (int)self->docs->len ? g_ptr_array_index(self->docs, i) : NULL;
+  g_autofree char *term = NULL;
+
+  if (!d)
+    return;
+  term = d->matches && d->matches->len ? hk_doc_match_dup_term(g_ptr_array_index(d->matches, 0))
+                                       : NULL;
+  if (term)
+    /* Opened at the first page that matched, with the words as the
+     * document writes them (the marked text, not the query: ペニシリン
+     * in the document is found by ぺにしりん). */
+    gtk_widget_activate_action(GTK_WIDGET(self), "win.open-document-at", "(ssu)", d->id, term,
+                               ((const HkDocMatch *)g_ptr_array_index(d->matches, 0))->page);
+  else
+    gtk_widget_activate_action(GTK_WIDGET(self), "win.open-document", "s", d->id);
 }
 
 static void
@@ -770,6 +878,7 @@ hk_patient_page_dispose(GObject *object)
   if (self->cancel)
     g_cancellable_cancel(self->cancel);
   g_clear_object(&self->cancel);
+  cancel_documents(self);
   g_clear_object(&self->client);
   stop_building(self);
   g_clear_handle_id(&self->drop_source, g_source_remove);
@@ -785,6 +894,7 @@ hk_patient_page_finalize(GObject *object)
   HkPatientPage *self = HK_PATIENT_PAGE(object);
 
   g_free(self->patient_id);
+  g_free(self->query);
   hk_patient_info_free(self->patient);
   g_hash_table_unref(self->selected);
   G_OBJECT_CLASS(hk_patient_page_parent_class)->finalize(object);
@@ -821,6 +931,7 @@ hk_patient_page_class_init(HkPatientPageClass *klass)
   gtk_widget_class_bind_template_child(widget_class, HkPatientPage, type_dropdown);
   gtk_widget_class_bind_template_child(widget_class, HkPatientPage, from_entry);
   gtk_widget_class_bind_template_child(widget_class, HkPatientPage, to_entry);
+  gtk_widget_class_bind_template_child(widget_class, HkPatientPage, text_entry);
   gtk_widget_class_bind_template_child(widget_class, HkPatientPage, count_label);
   gtk_widget_class_bind_template_child(widget_class, HkPatientPage, timeline);
   gtk_widget_class_install_action(widget_class, "patient.filter", NULL, filter);
@@ -846,6 +957,7 @@ hk_patient_page_init(HkPatientPage *self)
   g_signal_connect_swapped(self->from_entry, "activate", G_CALLBACK(refilter), self);
   g_signal_connect_swapped(self->to_entry, "activate", G_CALLBACK(refilter), self);
   g_signal_connect_swapped(self->type_dropdown, "notify::selected", G_CALLBACK(refilter), self);
+  g_signal_connect_swapped(self->text_entry, "search-changed", G_CALLBACK(text_changed), self);
   gtk_accessible_update_property(GTK_ACCESSIBLE(self), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                  _("Patient record"), -1);
 }

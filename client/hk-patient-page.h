@@ -25,6 +25,9 @@ void hk_patient_page_set_client(HkPatientPage *self, HkClient *client);
  * its row (before or after "loaded": the two answers may come in either
  * order). */
 void hk_patient_page_load(HkPatientPage *self, const char *id);
+/* The same, with words in the search field: the timeline shows only the
+ * documents that contain them (a hit of the search across patients). */
+void hk_patient_page_load_search(HkPatientPage *self, const char *id, const char *words);
 void hk_patient_page_clear(HkPatientPage *self);
 /* The patient shown, or NULL. */
 const HkPatientInfo *hk_patient_page_get_patient(HkPatientPage *self);

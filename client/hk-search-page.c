@@ -64,9 +64,9 @@ make_row(const HkPatientInfo *p)
   gtk_box_append(GTK_BOX(box), cell(sex, 8, NULL));
   gtk_list_box_row_set_child(GTK_LIST_BOX_ROW(row), box);
   /* One sentence per row, so a screen reader says the whole identity. */
-  a11y = g_strdup_printf(_("Patient %s, %s, %s, born %s, age %s, %s"), p->id,
-                         p->name ? p->name : "", p->kana ? p->kana : "",
-                         p->birth_date ? p->birth_date : "", age_text, sex);
+  a11y =
+      g_strdup_printf(_("Patient %s, %s, %s, born %s, age %s, %s"), p->id, p->name ? p->name : "",
+                      p->kana ? p->kana : "", p->birth_date ? p->birth_date : "", age_text, sex);
   gtk_accessible_update_property(GTK_ACCESSIBLE(row), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y, -1);
   return row;
 }
@@ -174,8 +174,7 @@ entry_activate(GtkSearchEntry *entry, HkSearchPage *self)
 
   /* Enter opens a patient only when the answer is unambiguous and current;
    * otherwise it searches now and moves to the list to choose. */
-  if (!self->busy && self->shown && self->shown->len == 1 &&
-      g_strcmp0(q, self->shown_query) == 0) {
+  if (!self->busy && self->shown && self->shown->len == 1 && g_strcmp0(q, self->shown_query) == 0) {
     hk_search_page_activate_result(self, 0);
   } else if (!self->busy && g_strcmp0(q, self->shown_query) == 0 && self->shown &&
              self->shown->len > 0) {
@@ -316,8 +315,7 @@ hk_search_page_class_init(HkSearchPageClass *klass)
 
   G_OBJECT_CLASS(klass)->dispose = hk_search_page_dispose;
   G_OBJECT_CLASS(klass)->finalize = hk_search_page_finalize;
-  gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/hikae/viewer/hk-search-page.ui");
+  gtk_widget_class_set_template_from_resource(widget_class, "/org/hikae/viewer/hk-search-page.ui");
   gtk_widget_class_set_layout_manager_type(widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_accessible_role(widget_class, GTK_ACCESSIBLE_ROLE_SEARCH);
   gtk_widget_class_bind_template_child(widget_class, HkSearchPage, box);

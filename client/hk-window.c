@@ -1,6 +1,7 @@
 #include "hk-window.h"
 
 #include "hk-census-page.h"
+#include "hk-text-search-page.h"
 #include "hk-clock.h"
 #include "hk-client-config.h"
 #include "hk-document-view.h"
@@ -19,6 +20,7 @@ struct _HkWindow {
   GtkWidget *back_button;
   GtkWidget *search_button;
   GtkWidget *census_button;
+  GtkWidget *text_search_button;
   GtkWidget *logout_button;
   GtkWidget *lock_button;
   GtkLabel *user_label;
@@ -31,6 +33,7 @@ struct _HkWindow {
   HkPatientPage *patient_page;
   HkDocumentView *document_view;
   HkCensusPage *census_page;
+  HkTextSearchPage *text_search_page;
 
   /* Owned */
   HkViewerSettings settings;
@@ -57,16 +60,23 @@ update_actions(HkWindow *self)
   const char *page = hk_window_get_page(self);
   gboolean in = self->client && hk_client_is_logged_in(self->client);
   gboolean printing = self->print_pack != NULL || self->print_cancel != NULL;
+  gboolean text_search =
+      in && g_strcmp0(hk_client_get_role(self->client), HK_ROLE_TEXT_SEARCH) == 0;
 
   gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.back",
                                 in && g_strcmp0(page, "search") != 0 &&
                                     g_strcmp0(page, "login") != 0);
   gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.show-search", in);
   gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.show-census", in);
+  /* Only the role the server lets search across patients sees the page;
+   * the server refuses the route to any other role all the same. */
+  gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.show-text-search", in && text_search);
+  gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.open-patient-search", in);
   gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.logout", in);
   gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.lock", in);
   gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.open-patient", in);
   gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.open-document", in);
+  gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.open-document-at", in);
   gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.print-document",
                                 in && !printing && g_strcmp0(page, "document") == 0 &&
                                     hk_document_view_get_doc(self->document_view) != NULL);
@@ -75,6 +85,7 @@ update_actions(HkWindow *self)
   gtk_widget_set_visible(self->back_button, in);
   gtk_widget_set_visible(self->search_button, in);
   gtk_widget_set_visible(self->census_button, in);
+  gtk_widget_set_visible(self->text_search_button, text_search);
   gtk_widget_set_visible(self->logout_button, in);
   gtk_widget_set_visible(self->lock_button, in);
   if (in) {
@@ -128,10 +139,12 @@ hk_window_lock(HkWindow *self, const char *message)
   hk_patient_page_clear(self->patient_page);
   hk_search_page_clear(self->search_page);
   hk_census_page_clear(self->census_page);
+  hk_text_search_page_clear(self->text_search_page);
   hk_document_view_set_client(self->document_view, NULL);
   hk_patient_page_set_client(self->patient_page, NULL);
   hk_search_page_set_client(self->search_page, NULL);
   hk_census_page_set_client(self->census_page, NULL);
+  hk_text_search_page_set_client(self->text_search_page, NULL);
   hk_freshness_banner_set_client(self->banner, NULL);
   if (self->client) {
     g_signal_handlers_disconnect_by_data(self->client, self);
@@ -161,6 +174,7 @@ logged_in(HkLoginPage *page, HkClient *client, HkWindow *self)
   hk_patient_page_set_client(self->patient_page, client);
   hk_document_view_set_client(self->document_view, client);
   hk_census_page_set_client(self->census_page, client);
+  hk_text_search_page_set_client(self->text_search_page, client);
   self->last_input_us = hk_clock_now();
   show_page(self, "search");
   hk_search_page_focus(self->search_page);
@@ -265,6 +279,25 @@ open_document(GtkWidget *widget, const char *action, GVariant *param)
   show_page(self, "document");
 }
 
+/* A search hit: (document id, the words as the document writes them, the
+ * first page that matched). */
+static void
+open_document_at(GtkWidget *widget, const char *action, GVariant *param)
+{
+  HkWindow *self = HK_WINDOW(widget);
+  const HkPatientInfo *p = hk_patient_page_get_patient(self->patient_page);
+  const char *id = NULL, *term = NULL;
+  guint32 page = 1;
+
+  if (!p)
+    return;
+  g_variant_get(param, "(&s&su)", &id, &term, &page);
+  show_error(self, NULL);
+  self->bench_document_us = g_get_monotonic_time();
+  hk_document_view_load_at(self->document_view, p, id, 0, term, page);
+  show_page(self, "document");
+}
+
 static void
 go_back(GtkWidget *widget, const char *action, GVariant *param)
 {
@@ -275,8 +308,13 @@ go_back(GtkWidget *widget, const char *action, GVariant *param)
     hk_document_view_clear(self->document_view);
     show_page(self, "patient");
   } else if (g_strcmp0(page, "patient") == 0) {
-    show_page(self,
-              self->came_from && g_strcmp0(self->came_from, "census") == 0 ? "census" : "search");
+    /* Back to the census or the search across patients it came from;
+     * otherwise the patient search. */
+    show_page(self, g_strcmp0(self->came_from, "census") == 0 ||
+                            (g_strcmp0(self->came_from, "text-search") == 0 &&
+                             gtk_widget_get_visible(self->text_search_button))
+                        ? self->came_from
+                        : "search");
     if (g_strcmp0(hk_window_get_page(self), "search") == 0)
       hk_search_page_focus(self->search_page);
   } else {
@@ -292,6 +330,33 @@ show_search(GtkWidget *widget, const char *action, GVariant *param)
 
   show_page(self, "search");
   hk_search_page_focus(self->search_page);
+}
+
+static void
+show_text_search(GtkWidget *widget, const char *action, GVariant *param)
+{
+  HkWindow *self = HK_WINDOW(widget);
+
+  show_page(self, "text-search");
+  hk_text_search_page_focus(self->text_search_page);
+}
+
+/* A hit of the search across patients: that patient, with the same words
+ * in the patient page's search field, so its timeline shows the hits. */
+static void
+open_patient_search(GtkWidget *widget, const char *action, GVariant *param)
+{
+  HkWindow *self = HK_WINDOW(widget);
+  const char *id = NULL, *words = NULL;
+
+  g_variant_get(param, "(&s&s)", &id, &words);
+  g_free(self->came_from);
+  self->came_from = g_strdup("text-search");
+  hk_document_view_clear(self->document_view);
+  show_error(self, NULL);
+  self->bench_patient_us = g_get_monotonic_time();
+  hk_patient_page_load_search(self->patient_page, id, words);
+  show_page(self, "patient");
 }
 
 static void
@@ -504,11 +569,13 @@ hk_window_class_init(HkWindowClass *klass)
   g_type_ensure(HK_TYPE_PATIENT_PAGE);
   g_type_ensure(HK_TYPE_DOCUMENT_VIEW);
   g_type_ensure(HK_TYPE_CENSUS_PAGE);
+  g_type_ensure(HK_TYPE_TEXT_SEARCH_PAGE);
 
   gtk_widget_class_set_template_from_resource(widget_class, "/org/hikae/viewer/hk-window.ui");
   gtk_widget_class_bind_template_child(widget_class, HkWindow, back_button);
   gtk_widget_class_bind_template_child(widget_class, HkWindow, search_button);
   gtk_widget_class_bind_template_child(widget_class, HkWindow, census_button);
+  gtk_widget_class_bind_template_child(widget_class, HkWindow, text_search_button);
   gtk_widget_class_bind_template_child(widget_class, HkWindow, logout_button);
   gtk_widget_class_bind_template_child(widget_class, HkWindow, lock_button);
   gtk_widget_class_bind_template_child(widget_class, HkWindow, user_label);
@@ -521,12 +588,17 @@ hk_window_class_init(HkWindowClass *klass)
   gtk_widget_class_bind_template_child(widget_class, HkWindow, patient_page);
   gtk_widget_class_bind_template_child(widget_class, HkWindow, document_view);
   gtk_widget_class_bind_template_child(widget_class, HkWindow, census_page);
+  gtk_widget_class_bind_template_child(widget_class, HkWindow, text_search_page);
 
   gtk_widget_class_install_action(widget_class, "win.open-patient", "s", open_patient);
   gtk_widget_class_install_action(widget_class, "win.open-document", "s", open_document);
+  gtk_widget_class_install_action(widget_class, "win.open-document-at", "(ssu)", open_document_at);
   gtk_widget_class_install_action(widget_class, "win.back", NULL, go_back);
   gtk_widget_class_install_action(widget_class, "win.show-search", NULL, show_search);
   gtk_widget_class_install_action(widget_class, "win.show-census", NULL, show_census);
+  gtk_widget_class_install_action(widget_class, "win.show-text-search", NULL, show_text_search);
+  gtk_widget_class_install_action(widget_class, "win.open-patient-search", "(ss)",
+                                  open_patient_search);
   gtk_widget_class_install_action(widget_class, "win.logout", NULL, logout);
   gtk_widget_class_install_action(widget_class, "win.lock", NULL, lock);
   gtk_widget_class_install_action(widget_class, "win.dismiss-error", NULL, dismiss_error);

@@ -49,8 +49,8 @@ load_config(Options *o, GError **error)
 
   if (!g_key_file_load_from_file(kf, o->config, G_KEY_FILE_NONE, error))
     goto out;
-#define STR(field, key)                                                                        \
-  if (!o->field)                                                                               \
+#define STR(field, key)                                                                            \
+  if (!o->field)                                                                                   \
     o->field = g_key_file_get_string(kf, "viewer", key, NULL);
   STR(server, "server");
   STR(ca, "ca");
@@ -81,11 +81,10 @@ run_export(Options *o)
 {
   g_autoptr(GError) e = NULL;
   g_auto(GStrv) ids = NULL;
-  HkExportOptions x = { 0 };
+  HkExportOptions x = {0};
   int n = 0;
 
-  if (!o->server || !o->ca || !o->user || !o->password_file || !o->patient || !o->docs ||
-      !o->out)
+  if (!o->server || !o->ca || !o->user || !o->password_file || !o->patient || !o->docs || !o->out)
     return usage_error("--export-pack needs --server, --ca, --user, --password-file, "
                        "--patient, --docs and --out");
   ids = g_strsplit(o->docs, ",", -1);
@@ -112,30 +111,30 @@ run_export(Options *o)
 int
 main(int argc, char **argv)
 {
-  Options o = { 0 };
+  Options o = {0};
   g_autoptr(GError) e = NULL;
   g_autoptr(GOptionContext) ctx = NULL;
   int status = 0;
   GOptionEntry entries[] = {
-    { "config", 0, 0, G_OPTION_ARG_FILENAME, &o.config, "Read options from FILE ([viewer])",
-      "FILE" },
-    { "server", 0, 0, G_OPTION_ARG_STRING, &o.server, "Archive server URL (https://…)", "URL" },
-    { "ca", 0, 0, G_OPTION_ARG_FILENAME, &o.ca, "The archive CA certificate (PEM)", "FILE" },
-    { "user", 0, 0, G_OPTION_ARG_STRING, &o.user, "User name", "NAME" },
-    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &o.password_file,
-      "Read the password from FILE (--export-pack)", "FILE" },
-    { "otp", 0, 0, G_OPTION_ARG_STRING, &o.otp, "One-time code (--export-pack)", "CODE" },
-    { "idle-lock-minutes", 0, 0, G_OPTION_ARG_INT, &o.idle_lock,
-      "Lock the screen after N idle minutes (default 10, 0 = never)", "N" },
-    { "stale-minutes", 0, 0, G_OPTION_ARG_INT, &o.stale,
-      "Banner turns red when the archive is older (default 60)", "N" },
-    { "export-pack", 0, 0, G_OPTION_ARG_NONE, &o.export_pack,
-      "Write a stamped transfer pack to a PDF, without a window", NULL },
-    { "patient", 0, 0, G_OPTION_ARG_STRING, &o.patient, "Patient ID (--export-pack)", "ID" },
-    { "docs", 0, 0, G_OPTION_ARG_STRING, &o.docs, "Document IDs (--export-pack)", "ID[,ID]…" },
-    { "out", 0, 0, G_OPTION_ARG_FILENAME, &o.out, "PDF to write (--export-pack)", "FILE.pdf" },
-    { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL },
-    { NULL },
+      {"config", 0, 0, G_OPTION_ARG_FILENAME, &o.config, "Read options from FILE ([viewer])",
+       "FILE"},
+      {"server", 0, 0, G_OPTION_ARG_STRING, &o.server, "Archive server URL (https://…)", "URL"},
+      {"ca", 0, 0, G_OPTION_ARG_FILENAME, &o.ca, "The archive CA certificate (PEM)", "FILE"},
+      {"user", 0, 0, G_OPTION_ARG_STRING, &o.user, "User name", "NAME"},
+      {"password-file", 0, 0, G_OPTION_ARG_FILENAME, &o.password_file,
+       "Read the password from FILE (--export-pack)", "FILE"},
+      {"otp", 0, 0, G_OPTION_ARG_STRING, &o.otp, "One-time code (--export-pack)", "CODE"},
+      {"idle-lock-minutes", 0, 0, G_OPTION_ARG_INT, &o.idle_lock,
+       "Lock the screen after N idle minutes (default 10, 0 = never)", "N"},
+      {"stale-minutes", 0, 0, G_OPTION_ARG_INT, &o.stale,
+       "Banner turns red when the archive is older (default 60)", "N"},
+      {"export-pack", 0, 0, G_OPTION_ARG_NONE, &o.export_pack,
+       "Write a stamped transfer pack to a PDF, without a window", NULL},
+      {"patient", 0, 0, G_OPTION_ARG_STRING, &o.patient, "Patient ID (--export-pack)", "ID"},
+      {"docs", 0, 0, G_OPTION_ARG_STRING, &o.docs, "Document IDs (--export-pack)", "ID[,ID]…"},
+      {"out", 0, 0, G_OPTION_ARG_FILENAME, &o.out, "PDF to write (--export-pack)", "FILE.pdf"},
+      {"version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL},
+      {NULL},
   };
 
   o.idle_lock = -1;
@@ -167,9 +166,9 @@ main(int argc, char **argv)
   if (o.export_pack) {
     status = run_export(&o);
   } else {
-    HkViewerSettings s = { 0 };
+    HkViewerSettings s = {0};
     g_autoptr(HkApplication) app = NULL;
-    char *args[] = { argv[0], NULL };
+    char *args[] = {argv[0], NULL};
     s.server_url = o.server;
     s.ca_file = o.ca;
     s.user = o.user;

@@ -242,7 +242,7 @@ START_TEST(test_parse_lists)
   g_autoptr(GPtrArray) s = hk_api_parse_patients(search, -1, NULL);
   g_autoptr(GPtrArray) c = hk_api_parse_census(census, -1, NULL);
   g_autofree char *cursor = NULL;
-  g_autoptr(GPtrArray) d = hk_api_parse_documents(docs, -1, &cursor, NULL);
+  g_autoptr(GPtrArray) d = hk_api_parse_documents(docs, -1, &cursor, NULL, NULL);
   const HkDocInfo *doc;
 
   ck_assert_uint_eq(s->len, 1); /* a row without an ID is dropped */
@@ -255,7 +255,49 @@ START_TEST(test_parse_lists)
   ck_assert_uint_eq(doc->version, 1);
   ck_assert_uint_eq(doc->latest_version, 2);
   ck_assert(hk_doc_info_is_old_version(doc));
-  ck_assert_ptr_null(hk_api_parse_documents("{}", -1, NULL, NULL));
+  ck_assert_ptr_null(hk_api_parse_documents("{}", -1, NULL, NULL, NULL));
+}
+END_TEST
+
+/* A search answer's matches: marks outside their snippet (or not two
+ * integers) are dropped, never drawn on other text; the first mark's text
+ * is what the document view searches for; "unsearched" is read. */
+START_TEST(test_parse_matches)
+{
+  const char *docs =
+      "{\"documents\":[{\"id\":\"00aa\",\"patient_id\":\"A1\",\"title\":\"t\",\"sha256\":\"ab\","
+      "\"matches\":[{\"page\":2,\"snippet\":\"既往に造影剤アレルギー\",\"marks\":[[3,3],[9,5],"
+      "[-1,2],[1,\"x\"],[2]]},{\"page\":0,\"snippet\":\"abc\",\"marks\":[[0,0]]},\"junk\"]},"
+      "{\"id\":\"00bb\",\"patient_id\":\"A1\",\"title\":\"u\",\"sha256\":\"cd\"}],"
+      "\"next_cursor\":null,\"unsearched\":7}";
+  gint64 unsearched = -1;
+  g_autoptr(GPtrArray) d = hk_api_parse_documents(docs, -1, NULL, &unsearched, NULL);
+  const HkDocInfo *a;
+  const HkDocMatch *m;
+  g_autofree char *term = NULL;
+  g_autoptr(HkDocInfo) copy = NULL;
+
+  ck_assert_uint_eq(d->len, 2);
+  ck_assert_int_eq(unsearched, 7);
+  a = g_ptr_array_index(d, 0);
+  ck_assert_ptr_nonnull(a->matches);
+  ck_assert_uint_eq(a->matches->len, 2);
+  m = g_ptr_array_index(a->matches, 0);
+  ck_assert_uint_eq(m->page, 2);
+  ck_assert_uint_eq(m->marks->len, 2); /* only [3,3]: [9,5] ends past the 11 characters */
+  term = hk_doc_match_dup_term(m);
+  ck_assert_str_eq(term, "造影剤");
+  m = g_ptr_array_index(a->matches, 1);
+  ck_assert_uint_eq(m->page, 1); /* page 0 does not exist: read as the first */
+  ck_assert_uint_eq(m->marks->len, 0);
+  ck_assert_ptr_null(hk_doc_match_dup_term(m));
+  ck_assert_ptr_null(((HkDocInfo *)g_ptr_array_index(d, 1))->matches);
+  copy = hk_doc_info_copy(a);
+  ck_assert_uint_eq(copy->matches->len, 2);
+  ck_assert_str_eq(((HkDocMatch *)g_ptr_array_index(copy->matches, 0))->snippet,
+                   "既往に造影剤アレルギー");
+  ck_assert_ptr_null(hk_api_parse_documents("{}", -1, NULL, &unsearched, NULL));
+  ck_assert_int_eq(unsearched, 0);
 }
 END_TEST
 
@@ -271,7 +313,7 @@ START_TEST(test_parse_moved_refused)
       "\"sha256\":\"ef\",\"refused_versions\":[],\"moved\":{\"direction\":\"sideways\"}},"
       "{\"id\":\"00cc\",\"patient_id\":\"A1\",\"type\":\"consent\",\"title\":\"v\","
       "\"sha256\":\"01\",\"moved\":null}]}";
-  g_autoptr(GPtrArray) d = hk_api_parse_documents(docs, -1, NULL, NULL);
+  g_autoptr(GPtrArray) d = hk_api_parse_documents(docs, -1, NULL, NULL, NULL);
   const HkDocInfo *a, *b, *c;
   g_autoptr(HkDocInfo) copy = NULL;
 
@@ -852,6 +894,7 @@ main(void)
   tcase_add_test(tc, test_parse_moved_refused);
   tcase_add_test(tc, test_parse_lists);
   tcase_add_test(tc, test_parse_error);
+  tcase_add_test(tc, test_parse_matches);
   tcase_add_test(tc, test_sha256_matches);
   tcase_add_test(tc, test_stamp_text);
   tcase_add_test(tc, test_stamp_list_text);

@@ -829,6 +829,12 @@ hk_patient_page_set_batch_sizes(HkPatientPage *self, guint first_rows, guint bat
   self->batch_rows = batch_rows ? batch_rows : BATCH_ROWS;
 }
 
+const char *
+hk_patient_page_get_query(HkPatientPage *self)
+{
+  return self->query;
+}
+
 gboolean
 hk_patient_page_has_more(HkPatientPage *self)
 {

@@ -28,6 +28,8 @@ void hk_patient_page_load(HkPatientPage *self, const char *id);
 /* The same, with words in the search field: the timeline shows only the
  * documents that contain them (a hit of the search across patients). */
 void hk_patient_page_load_search(HkPatientPage *self, const char *id, const char *words);
+/* The words the list shown (or being fetched) was searched for, or NULL. */
+const char *hk_patient_page_get_query(HkPatientPage *self);
 void hk_patient_page_clear(HkPatientPage *self);
 /* The patient shown, or NULL. */
 const HkPatientInfo *hk_patient_page_get_patient(HkPatientPage *self);

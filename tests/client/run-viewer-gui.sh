@@ -18,7 +18,7 @@ for p in server/hikae-server indexer/hikae-indexer admin/hikae-admin samples/hik
     exit 1
   fi
 done
-for tool in xvfb-run jq curl openssl; do
+for tool in xvfb-run jq curl openssl pdftotext; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool not found (scripts/deps installs it)"; exit 1; }
 done
 
@@ -101,6 +101,18 @@ side=$(grep -l "\"patient_id\" *: *\"$HK_TEST_PATIENT\"" $(find samples/drop -na
 jq '.source_id = "TEST:DAMAGED:1" | .title = "damaged note" | .type = "progress_note"
     | .content_type = "text/plain" | .created_at = "2001-01-01T09:00:00+09:00"' "$side" \
   > samples/drop/damaged/note.txt.meta.json || fail "damaged note sidecar"
+# Words in the documents (issue 14): a note of that patient holding a word
+# no sample writes, in katakana (the test types it in hiragana), and a PDF
+# of theirs, found by the source ID printed on it.
+mkdir -p samples/drop/search
+printf '既往歴の確認：ヒカエケンサク試験語を含む記録。\n' > samples/drop/search/note.txt
+jq '.source_id = "TEST:SEARCH:1" | .title = "search note" | .type = "progress_note"
+    | .content_type = "text/plain" | .created_at = "2002-01-01T09:00:00+09:00"' "$side" \
+  > samples/drop/search/note.txt.meta.json || fail "search note sidecar"
+pdf_side=$(grep -l "\"patient_id\" *: *\"$HK_TEST_PATIENT\"" $(find samples/drop -name '*.pdf.meta.json') | head -1)
+export HK_TEST_PDF_WORD=$(jq -r .source_id "$pdf_side")
+pdftotext "${pdf_side%.meta.json}" - 2>/dev/null | grep -qF "$HK_TEST_PDF_WORD" \
+  || fail "the PDF $pdf_side does not print its source ID $HK_TEST_PDF_WORD"
 ssmix2=
 [ -d samples/ssmix2 ] && ssmix2="--ssmix2 samples/ssmix2"
 "$B/indexer/hikae-indexer" --store store --drop samples/drop $ssmix2 --once \
@@ -117,6 +129,10 @@ mkdir -p state
 printf 'correct horse battery staple\n' > password
 "$B/admin/hikae-admin" user add viewer1 --state state --role viewer < password >admin.log 2>&1 \
   || fail "hikae-admin user add: $(head -3 admin.log)"
+# A user who may also search the documents of all patients.
+"$B/admin/hikae-admin" user add searcher --state state --role clinician_search < password \
+  >admin-searcher.log 2>&1 || fail "hikae-admin user add searcher: $(head -3 admin-searcher.log)"
+export HK_TEST_SEARCH_USER=searcher
 # Per language: a TOTP user (a step once used is refused, and the two runs
 # may fall in one 30 s step) and a user to lock out (locked for 15 min).
 for lang in en ja; do

@@ -23,6 +23,7 @@
 #include "hk-search-page.h"
 #include "hk-totp.h"
 #include "hk-stamp.h"
+#include "hk-text-search-page.h"
 #include "hk-window.h"
 
 #include <glib/gstdio.h>
@@ -766,6 +767,175 @@ out:
   settle(100);
 }
 
+/* Words in the documents (issue 14). */
+typedef struct {
+  HkPatientPage *pp;
+  const char *query;
+} QueryWait;
+
+static gboolean
+query_listed(gpointer data)
+{
+  QueryWait *q = data;
+
+  return g_strcmp0(hk_patient_page_get_query(q->pp), q->query) == 0 &&
+         hk_patient_page_is_timeline_complete(q->pp);
+}
+
+static gboolean
+doc_found(gpointer data)
+{
+  return hk_document_view_get_found(data, NULL);
+}
+
+static gboolean
+text_search_done(gpointer data)
+{
+  return hk_text_search_page_get_n_results(data) >= 0 &&
+         *hk_text_search_page_get_heading(data) != '\0';
+}
+
+/* Type words in the patient page's search field and wait for the list
+ * that answers them. */
+static GPtrArray *
+search_timeline(HkPatientPage *pp, const char *words)
+{
+  GtkWidget *entry = find_widget(GTK_WIDGET(pp), GTK_TYPE_SEARCH_ENTRY);
+  QueryWait q = {pp, words};
+
+  gtk_editable_set_text(GTK_EDITABLE(entry), words);
+  CHECK(wait_for(query_listed, &q, 20000), "no list for the words %s: %s", words,
+        hk_patient_page_get_count_text(pp));
+  return hk_patient_page_get_documents(pp);
+}
+
+/* A viewer searches one patient's documents: a katakana word typed in
+ * hiragana finds the one note that holds it, its snippet marks the word as
+ * the note writes it, and the note opens with the word found; a PDF found
+ * by the source ID printed on it opens at its page with the ID found by
+ * poppler; words nobody wrote give an empty list that says so. The viewer
+ * role has no search across patients. A clinician_search user has it: the
+ * hit names the patient and opens that patient's timeline with the words. */
+static void
+check_words(HkViewerSettings s, const char *server, const char *user, const char *search_user,
+            const char *password, const char *patient_id, const char *pdf_word)
+{
+  HkWindow *win = open_window(&s);
+  HkLoginPage *lp = HK_LOGIN_PAGE(hk_window_get_page_widget(win, "login"));
+  HkPatientPage *pp = HK_PATIENT_PAGE(hk_window_get_page_widget(win, "patient"));
+  HkDocumentView *dv = HK_DOCUMENT_VIEW(hk_window_get_page_widget(win, "document"));
+  HkTextSearchPage *tp = HK_TEXT_SEARCH_PAGE(hk_window_get_page_widget(win, "text-search"));
+  PageWait pw = {win, "search"};
+  GPtrArray *docs;
+  const HkDocInfo *d = NULL;
+  g_autofree char *term = NULL;
+  const char *count;
+
+  hk_login_page_submit(lp, server, user, password, NULL);
+  CHECK(wait_for(on_page, &pw, 20000), "login failed: %s", hk_login_page_get_message(lp));
+  if (!on_page(&pw))
+    goto out;
+  gtk_widget_activate_action(GTK_WIDGET(win), "win.open-patient", "s", patient_id);
+  CHECK(wait_for(patient_loaded, pp, 15000), "patient did not load: %s", hk_window_get_error(win));
+  /* 1. A word only the test's note holds, typed in hiragana. */
+  docs = search_timeline(pp, "ひかえけんさく");
+  CHECK(docs && docs->len == 1, "ひかえけんさく: %u documents (want the one note): %s",
+        docs ? docs->len : 0, hk_patient_page_get_count_text(pp));
+  if (docs && docs->len == 1)
+    d = g_ptr_array_index(docs, 0);
+  CHECK(d && g_strcmp0(d->title, "search note") == 0, "the hit is %s", d ? d->title : "(none)");
+  CHECK(d && d->matches && d->matches->len == 1, "the hit has no match");
+  if (d && d->matches && d->matches->len > 0)
+    term = hk_doc_match_dup_term(g_ptr_array_index(d->matches, 0));
+  CHECK(g_strcmp0(term, "ヒカエケンサク") == 0, "the mark is %s, not the note's ヒカエケンサク",
+        or_none(term));
+  count = hk_patient_page_get_count_text(pp);
+  CHECK(contains(count,
+                 tr("1 document contains “ひかえけんさく”", "「ひかえけんさく」を含む文書 1 件")),
+        "count line: %s", count);
+  CHECK(tree_has_text(GTK_WIDGET(pp), "ヒカエケンサク"), "the snippet is not shown");
+  screenshot(GTK_WIDGET(win), "words-patient");
+  if (d) {
+    GtkListBoxRow *row = gtk_list_box_get_row_at_index(GTK_LIST_BOX(timeline_box(pp)), 0);
+    g_signal_emit_by_name(timeline_box(pp), "row-activated", row);
+    CHECK(wait_for(doc_shown, dv, 15000), "the hit did not open: %s", hk_window_get_error(win));
+    CHECK(g_strcmp0(hk_document_view_get_highlight(dv), "ヒカエケンサク") == 0,
+          "the note opened without its word to find: %s",
+          or_none(hk_document_view_get_highlight(dv)));
+    gtk_widget_activate_action(GTK_WIDGET(win), "win.back", NULL);
+  }
+  /* 2. A PDF, by the source ID printed on it: opened at its page, found. */
+  docs = search_timeline(pp, pdf_word);
+  d = NULL;
+  for (guint i = 0; docs && i < docs->len; i++) {
+    const HkDocInfo *x = g_ptr_array_index(docs, i);
+    if (g_strcmp0(x->content_type, "application/pdf") == 0 && x->matches)
+      d = x;
+  }
+  CHECK(d != NULL, "no PDF found by %s: %s", pdf_word, hk_patient_page_get_count_text(pp));
+  if (d) {
+    const HkDocMatch *m = g_ptr_array_index(d->matches, 0);
+    int page = 0;
+    g_free(term);
+    term = hk_doc_match_dup_term(m);
+    gtk_widget_activate_action(GTK_WIDGET(pp), "win.open-document-at", "(ssu)", d->id,
+                               term ? term : pdf_word, m->page);
+    CHECK(wait_for(doc_found, dv, 20000), "poppler did not find %s in the PDF opened from its hit",
+          or_none(term));
+    CHECK(hk_document_view_get_found(dv, &page) && page == (int)m->page,
+          "found on page %d, the hit said %u", page, m->page);
+    screenshot(GTK_WIDGET(win), "words-pdf");
+    gtk_widget_activate_action(GTK_WIDGET(win), "win.back", NULL);
+  }
+  /* 3. Words nobody wrote. */
+  docs = search_timeline(pp, "存在しない語ゾゾゾ");
+  CHECK(docs && docs->len == 0, "words nobody wrote found %u documents", docs ? docs->len : 0);
+  count = hk_patient_page_get_count_text(pp);
+  CHECK(contains(count, tr("0 documents contain", "を含む文書 0 件")), "count line: %s", count);
+  /* 4. The viewer role has no search across patients. */
+  gtk_widget_activate_action(GTK_WIDGET(win), "win.show-text-search", NULL);
+  CHECK(g_strcmp0(hk_window_get_page(win), "text-search") != 0,
+        "a viewer reached the search across patients");
+  hk_window_lock(win, NULL);
+  /* 5. A clinician_search user: across patients. */
+  pw.page = "search";
+  hk_login_page_submit(lp, server, search_user, password, NULL);
+  CHECK(wait_for(on_page, &pw, 20000), "login of %s failed: %s", search_user,
+        hk_login_page_get_message(lp));
+  if (!on_page(&pw))
+    goto out;
+  gtk_widget_activate_action(GTK_WIDGET(win), "win.show-text-search", NULL);
+  CHECK(g_strcmp0(hk_window_get_page(win), "text-search") == 0,
+        "clinician_search has no search across patients");
+  hk_text_search_page_set_query(tp, "ヒカエケンサク");
+  CHECK(wait_for(text_search_done, tp, 20000), "no answer across patients");
+  CHECK(hk_text_search_page_get_n_results(tp) == 1, "across patients: %d hits: %s",
+        hk_text_search_page_get_n_results(tp), hk_text_search_page_get_heading(tp));
+  CHECK(g_strcmp0(hk_text_search_page_get_result_patient(tp, 0), patient_id) == 0,
+        "the hit is under %s, not %s", or_none(hk_text_search_page_get_result_patient(tp, 0)),
+        patient_id);
+  CHECK(tree_has_text(GTK_WIDGET(tp), patient_id), "the hit's row does not name its patient");
+  screenshot(GTK_WIDGET(win), "words-all");
+  hk_text_search_page_activate_result(tp, 0);
+  {
+    QueryWait q = {pp, "ヒカエケンサク"};
+    CHECK(wait_for(query_listed, &q, 20000), "the hit did not open its patient's search");
+    docs = hk_patient_page_get_documents(pp);
+    CHECK(docs && docs->len == 1, "the patient opened from the hit lists %u documents",
+          docs ? docs->len : 0);
+    CHECK(g_strcmp0(hk_patient_page_get_patient(pp) ? hk_patient_page_get_patient(pp)->id : NULL,
+                    patient_id) == 0,
+          "the hit opened another patient");
+  }
+  gtk_widget_activate_action(GTK_WIDGET(win), "win.back", NULL);
+  CHECK(g_strcmp0(hk_window_get_page(win), "text-search") == 0,
+        "back from the patient did not return to the search across patients: %s",
+        hk_window_get_page(win));
+out:
+  gtk_window_destroy(GTK_WINDOW(win));
+  settle(200);
+}
+
 /* How long a list built one row per batch may take before the check calls
  * it stuck: only a bound on a hang, not a time goal. Each batch waits for
  * the frame that paints the previous one, and in the sanitizer build a
@@ -937,6 +1107,8 @@ main(int argc, char **argv)
   const char *lock_user = g_getenv("HK_TEST_LOCK_USER");
   const char *damaged = g_getenv("HK_TEST_DAMAGED_DOC");
   const char *patient2 = g_getenv("HK_TEST_PATIENT2");
+  const char *search_user = g_getenv("HK_TEST_SEARCH_USER");
+  const char *pdf_word = g_getenv("HK_TEST_PDF_WORD");
   g_autofree char *password = NULL;
   g_autofree char *hira = NULL;
   g_autofree char *pack_path = NULL;
@@ -954,7 +1126,8 @@ main(int argc, char **argv)
   GPtrArray *docs;
 
   if (!server || !ca || !user || !pwfile || !patient_id || !kana || !out || !short_server ||
-      !short_s || !short_clock || !totp_user || !totp_secret || !lock_user || !patient2) {
+      !short_s || !short_clock || !totp_user || !totp_secret || !lock_user || !patient2 ||
+      !search_user || !pdf_word) {
     /* Not a skip: run alone, it has nothing to test and must not pass. */
     fprintf(stderr, "test-viewer-gui: run through tests/client/run-viewer-gui.sh\n");
     return 1;
@@ -1195,6 +1368,7 @@ out:
   check_expiry(s, short_server, short_clock, user, password, patient_id, hira ? hira : kana,
                atoi(short_s));
   check_idle_lock(s, server, user, password, patient_id);
+  check_words(s, server, user, search_user, password, patient_id, pdf_word);
 
   printf("%s\n", failures ? "FAIL" : "PASS");
   return failures ? 1 : 0;

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,6 +46,13 @@ struct hk_ftsq {
   ino_t current_ino; /* of that file then: a rebuild replaces it */
   int64_t retry_at;  /* monotonic µs */
   char *last_reason;
+  /* The child writing now (pid 0: none), the read end of its pipe, and
+   * what it has answered so far: the indexer's loop goes on meanwhile. */
+  pid_t pid;
+  int fd;
+  size_t got;
+  HkFtsqResult res;
+  uint64_t seq; /* the store's text sequence when it started */
 };
 
 /* The inode of the file naming the current generation (0 if none). */
@@ -56,6 +64,8 @@ hk_ftsq_current_ino(const hk_ftsq *q)
   return stat(q->current, &st) == 0 ? st.st_ino : 0;
 }
 
+static void hk_ftsq_collect(hk_ftsq *q, bool block, bool *left);
+
 hk_ftsq *
 hk_ftsq_new(hk_store *s)
 {
@@ -64,6 +74,7 @@ hk_ftsq_new(hk_store *s)
   char *dir = hk_fts_dir(hk_store_dir(s));
 
   q->store = s;
+  q->fd = -1;
   q->current = g_build_filename(dir, "current", NULL);
   g_free(dir);
   return q;
@@ -72,8 +83,14 @@ hk_ftsq_new(hk_store *s)
 void
 hk_ftsq_free(hk_ftsq *q)
 {
+  bool left;
+
   if (!q)
     return;
+  /* A child in the middle of a write finishes it: killed, it could leave
+   * a half-written generation in use. */
+  if (q->pid > 0)
+    hk_ftsq_collect(q, true, &left);
   g_free(q->last_reason);
   g_free(q->current);
   g_free(q);
@@ -113,6 +130,27 @@ hk_ftsq_store(hk_ftsq *q, uint64_t *seq, uint64_t *docs)
 
 /* In the child: open the index, building it first when it is missing
  * or damaged and the store is small enough; take up to max texts. */
+/* HK_TEST_FTSQ_HOLD=FIFO (tests/indexer/test-fts.sh): each index write
+ * waits for one byte from the FIFO before it starts, so that a test can
+ * hold a write and show that ingest goes on meanwhile, without a clock. */
+static void
+hk_ftsq_test_hold(void)
+{
+  const char *fifo = g_getenv("HK_TEST_FTSQ_HOLD");
+  char c;
+  int fd;
+
+  if (!fifo)
+    return;
+  hk_info("index write held by HK_TEST_FTSQ_HOLD");
+  fd = open(fifo, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    while (read(fd, &c, 1) < 0 && errno == EINTR)
+      ;
+    close(fd);
+  }
+}
+
 static void
 hk_ftsq_child(const char *store_dir, uint64_t docs, unsigned max, HkFtsqResult *r)
 {
@@ -120,7 +158,10 @@ hk_ftsq_child(const char *store_dir, uint64_t docs, unsigned max, HkFtsqResult *
   hk_fts *f = NULL;
   uint64_t built = 0;
   unsigned done = 0;
-  int ret = hk_store_open(store_dir, HK_STORE_RDONLY, &s);
+  int ret;
+
+  hk_ftsq_test_hold();
+  ret = hk_store_open(store_dir, HK_STORE_RDONLY, &s);
 
   if (ret) {
     g_snprintf(r->reason, sizeof r->reason, "the store: %s", hk_strerror(ret));
@@ -162,20 +203,20 @@ out:
   hk_store_close(s);
 }
 
-/* Run hk_ftsq_child in a child process; a child that dies (SIGBUS on a
- * full disk) is a problem like any other. */
-static void
-hk_ftsq_run_child(hk_ftsq *q, uint64_t docs, unsigned max, HkFtsqResult *r)
+/* Start hk_ftsq_child in a child process, which answers through a pipe.
+ * \return false (the reason in q->res) if it could not be started. */
+static bool
+hk_ftsq_spawn(hk_ftsq *q, uint64_t docs, unsigned max)
 {
-  int fds[2] = {-1, -1}, st = 0;
-  size_t got = 0;
+  int fds[2] = {-1, -1};
   pid_t pid;
 
-  memset(r, 0, sizeof *r);
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    r->ret = hk_err_from_errno(errno);
-    g_snprintf(r->reason, sizeof r->reason, "pipe: %s", g_strerror(errno));
-    return;
+  memset(&q->res, 0, sizeof q->res);
+  q->got = 0;
+  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    q->res.ret = hk_err_from_errno(errno);
+    g_snprintf(q->res.reason, sizeof q->res.reason, "pipe: %s", g_strerror(errno));
+    return false;
   }
   pid = fork();
   if (pid == 0) {
@@ -186,23 +227,29 @@ hk_ftsq_run_child(hk_ftsq *q, uint64_t docs, unsigned max, HkFtsqResult *r)
   }
   close(fds[1]);
   if (pid < 0) {
-    r->ret = hk_err_from_errno(errno);
-    g_snprintf(r->reason, sizeof r->reason, "fork: %s", g_strerror(errno));
+    q->res.ret = hk_err_from_errno(errno);
+    g_snprintf(q->res.reason, sizeof q->res.reason, "fork: %s", g_strerror(errno));
     close(fds[0]);
-    return;
+    return false;
   }
-  while (got < sizeof *r) {
-    ssize_t n = read(fds[0], (char *)r + got, sizeof *r - got);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    got += (size_t)n;
-  }
-  close(fds[0]);
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+  q->pid = pid;
+  q->fd = fds[0];
+  return true;
+}
+
+/* The child's answer is in (or it is gone): reap it and take the answer.
+ * A child that died (SIGBUS on a full disk) is a problem like any other. */
+static void
+hk_ftsq_done(hk_ftsq *q, bool reaped, int st, bool *left)
+{
+  HkFtsqResult *r = &q->res;
+
+  close(q->fd);
+  q->fd = -1;
+  while (!reaped && waitpid(q->pid, &st, 0) < 0 && errno == EINTR)
     ;
-  if (got != sizeof *r) {
+  q->pid = 0;
+  if (q->got != sizeof *r) {
     memset(r, 0, sizeof *r);
     r->ret = -HK_EIO;
     if (WIFSIGNALED(st))
@@ -214,27 +261,76 @@ hk_ftsq_run_child(hk_ftsq *q, uint64_t docs, unsigned max, HkFtsqResult *r)
                  WIFEXITED(st) ? WEXITSTATUS(st) : -1);
   }
   r->reason[sizeof r->reason - 1] = 0;
-}
-
-void
-hk_ftsq_drain(hk_ftsq *q, unsigned max, bool *left)
-{
-  HkFtsqResult r;
-  struct statvfs vfs;
-  uint64_t seq = 0, docs = 0;
-  int ret;
-
-  *left = false;
-  if (g_get_monotonic_time() < q->retry_at)
-    return;
-  ret = hk_ftsq_store(q, &seq, &docs);
-  if (ret) {
-    hk_ftsq_problem(q, hk_strerror(ret));
+  if (r->ret) {
+    /* A child that died building leaves a generation: its space goes
+     * back to the store now. */
+    hk_fts_prune(hk_store_dir(q->store));
+    hk_ftsq_problem(q, r->reason[0] ? r->reason : hk_strerror(r->ret));
     return;
   }
+  q->through = r->through;
+  q->known = true;
+  *left = q->through < q->seq;
+  if (q->last_reason) {
+    hk_info("search index: working again");
+    g_clear_pointer(&q->last_reason, g_free);
+  }
+  if (r->done)
+    hk_debug("search index: %u texts taken, through %" G_GUINT64_FORMAT, r->done, q->through);
+}
+
+/* Read what the running child has answered; once it is all in, or the
+ * pipe is closed, finish. block: wait for it. */
+static void
+hk_ftsq_collect(hk_ftsq *q, bool block, bool *left)
+{
+  bool finished = false, reaped = false;
+  int st = 0;
+
+  while (!finished) {
+    ssize_t n = read(q->fd, (char *)&q->res + q->got, sizeof q->res - q->got);
+    if (n > 0) {
+      q->got += (size_t)n;
+      finished = q->got == sizeof q->res;
+    } else if (n == 0) {
+      finished = true;
+    } else if (errno == EAGAIN) {
+      /* Gone without a whole answer, while a parser worker forked at the
+       * wrong moment keeps the pipe's write end open: no EOF will come. */
+      if (waitpid(q->pid, &st, WNOHANG) == q->pid) {
+        reaped = finished = true;
+      } else if (block) {
+        struct pollfd p = {q->fd, POLLIN, 0};
+        poll(&p, 1, 200);
+      } else {
+        break;
+      }
+    } else if (errno != EINTR) {
+      break;
+    }
+  }
+  if (finished)
+    hk_ftsq_done(q, reaped, st, left);
+}
+
+/* Start a child if there is something for it. \return true if one runs. */
+static bool
+hk_ftsq_start(hk_ftsq *q, unsigned max)
+{
+  struct statvfs vfs;
+  uint64_t docs = 0;
+  int ret;
+
+  if (g_get_monotonic_time() < q->retry_at)
+    return false;
+  ret = hk_ftsq_store(q, &q->seq, &docs);
+  if (ret) {
+    hk_ftsq_problem(q, hk_strerror(ret));
+    return false;
+  }
   /* Nothing new since the last drain, and no rebuild since: no child. */
-  if (q->known && seq <= q->through && hk_ftsq_current_ino(q) == q->current_ino)
-    return;
+  if (q->known && q->seq <= q->through && hk_ftsq_current_ino(q) == q->current_ino)
+    return false;
   q->current_ino = hk_ftsq_current_ino(q);
   if (statvfs(hk_store_dir(q->store), &vfs) == 0 &&
       (uint64_t)vfs.f_bavail * vfs.f_frsize < HK_FTSQ_MIN_FREE) {
@@ -243,23 +339,35 @@ hk_ftsq_drain(hk_ftsq *q, unsigned max, bool *left)
                                 HK_FTSQ_MIN_FREE >> 20);
     hk_ftsq_problem(q, why);
     g_free(why);
-    return;
+    return false;
   }
-  hk_ftsq_run_child(q, docs, max, &r);
-  if (r.ret) {
-    /* A child that died building leaves a generation: its space goes
-     * back to the store now. */
-    hk_fts_prune(hk_store_dir(q->store));
-    hk_ftsq_problem(q, r.reason[0] ? r.reason : hk_strerror(r.ret));
-    return;
+  if (!hk_ftsq_spawn(q, docs, max)) {
+    hk_ftsq_problem(q, q->res.reason);
+    return false;
   }
-  q->through = r.through;
-  q->known = true;
-  *left = q->through < seq;
-  if (q->last_reason) {
-    hk_info("search index: working again");
-    g_clear_pointer(&q->last_reason, g_free);
-  }
-  if (r.done)
-    hk_debug("search index: %u texts taken, through %" G_GUINT64_FORMAT, r.done, q->through);
+  return true;
+}
+
+void
+hk_ftsq_step(hk_ftsq *q, unsigned max, bool *left)
+{
+  *left = false;
+  if (q->pid > 0)
+    hk_ftsq_collect(q, false, left);
+  else
+    hk_ftsq_start(q, max);
+}
+
+int
+hk_ftsq_fd(const hk_ftsq *q)
+{
+  return q->pid > 0 ? q->fd : -1;
+}
+
+void
+hk_ftsq_drain(hk_ftsq *q, unsigned max, bool *left)
+{
+  *left = false;
+  if (q->pid > 0 || hk_ftsq_start(q, max))
+    hk_ftsq_collect(q, true, left);
 }

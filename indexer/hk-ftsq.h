@@ -19,7 +19,13 @@ typedef struct hk_ftsq hk_ftsq;
 hk_ftsq *hk_ftsq_new(hk_store *s);
 void hk_ftsq_free(hk_ftsq *q);
 
-/* Take up to max logged texts into the index. *left says whether more may
- * remain. Never fails: a problem with the index is logged (once per
- * reason) and retried after a pause. */
+/* Take up to max logged texts into the index, waiting for the child that
+ * writes them (--once). *left says whether more may remain. Never fails:
+ * a problem with the index is logged (once per reason) and retried after
+ * a pause. */
 void hk_ftsq_drain(hk_ftsq *q, unsigned max, bool *left);
+/* The same without waiting, for the indexer's loop: start a child if
+ * there is work and none runs, or take the running child's answer if it
+ * is in. Poll hk_ftsq_fd (-1: no child) to know when to call it again. */
+void hk_ftsq_step(hk_ftsq *q, unsigned max, bool *left);
+int hk_ftsq_fd(const hk_ftsq *q);

@@ -31,6 +31,9 @@
 #define HK_HEARTBEAT_S 10
 #define HK_DEBOUNCE_MS 20
 
+/* How often the loop looks for texts to index when nothing wakes it. */
+#define HK_FTSQ_LOOK_MS 1000
+
 typedef struct {
   char *store_dir;
   char **drops;
@@ -64,7 +67,7 @@ typedef struct {
   GPtrArray *sx_names; /* char*, the name of each SS-MIX2 root */
   GPtrArray *sx_roots; /* char* */
   hk_watch *watch;
-  hk_ftsq *ftsq;            /* the full-text index, after the texts */
+  hk_ftsq *ftsq;           /* the full-text index, after the texts */
   hk_extractor *extractor; /* NULL with --once */
   int lock_fd;
 } HkIndexer;
@@ -183,7 +186,8 @@ hk_indexer_run(HkIndexer *ix)
           ix->sx_roots->len, ix->opt->poll_interval);
   for (;;) {
     int64_t now = g_get_monotonic_time();
-    struct pollfd pfd[2] = {{sfd, POLLIN, 0}, {ix->watch ? hk_watch_fd(ix->watch) : -1, POLLIN, 0}};
+    struct pollfd pfd[3] = {
+        {sfd, POLLIN, 0}, {ix->watch ? hk_watch_fd(ix->watch) : -1, POLLIN, 0}, {-1, POLLIN, 0}};
     bool overflow = false;
 
     if (now >= next_scan) {
@@ -205,13 +209,17 @@ hk_indexer_run(HkIndexer *ix)
     }
     /* Texts are extracted beside this loop (hk-extractor.h). */
     bool more_thumbs = !hk_ingest_sealed(ix->ing) && hk_indexer_thumbnails(ix, 8);
+    /* The index is written by a child the loop does not wait for; its
+     * pipe wakes the loop when it is done. Texts come from the extraction
+     * thread without waking the loop: the text log is looked at again
+     * within HK_FTSQ_LOOK_MS. */
     bool more_fts = false;
     if (!hk_ingest_sealed(ix->ing))
-      hk_ftsq_drain(ix->ftsq, 256, &more_fts);
-    int64_t wait_ms = more_thumbs || more_fts
-                          ? 0
-                          : (MIN(next_scan, next_beat) - g_get_monotonic_time()) / 1000;
-    int pr = poll(pfd, 2, (int)CLAMP(wait_ms, 0, 60000));
+      hk_ftsq_step(ix->ftsq, 256, &more_fts);
+    pfd[2].fd = hk_ftsq_fd(ix->ftsq);
+    int64_t wait_ms =
+        more_thumbs || more_fts ? 0 : (MIN(next_scan, next_beat) - g_get_monotonic_time()) / 1000;
+    int pr = poll(pfd, 3, (int)CLAMP(wait_ms, 0, HK_FTSQ_LOOK_MS));
     if (pr < 0 && errno != EINTR) {
       ret = hk_err_from_errno(errno);
       break;

@@ -62,3 +62,36 @@ rm -f "$S/search"
 run
 grep -q "search index built" "$T/log" || fail "not rebuilt: $(cat "$T/log")"
 assert_eq 1 "$(hits 腎盂 | wc -l)" "once it can, the indexer builds it, with what came meanwhile"
+
+# An index write in progress does not hold up ingest: the loop does not
+# wait for the child that writes (indexer/hk-ftsq.c). HK_TEST_FTSQ_HOLD
+# holds each write until this test writes a byte; no clock decides.
+wait_for() { for _ in $(seq 600); do "$@" && return 0; sleep 0.1; done; return 1; }
+held() { [ "$(grep -c 'index write held' "$1")" -ge "$2" ]; }
+has() { "$ADMIN" ls --store "$1" 2> /dev/null | grep -q "\"source_id\":\"$2\""; }
+mkfifo "$T/hold"
+# Held open read-write here, a byte written never blocks this test.
+exec 3<> "$T/hold"
+note e '胸水貯留'
+note f '胆石症'
+HK_TEST_FTSQ_HOLD=$T/hold "$INDEXER" --store "$S" --drop "$D" --poll-interval 3600 2> "$T/log" &
+pid=$!
+mkdoc "$D" e.txt A:5 progress_note "$T/e.txt" "" 0000000042
+wait_for held "$T/log" 1 || fail "no index write held: $(cat "$T/log")"
+mkdoc "$D" f.txt A:6 progress_note "$T/f.txt" "" 0000000042
+wait_for has "$S" A:6 || fail "A:6 not visible while an index write is held: $(cat "$T/log")"
+ok "a document arriving while an index write is held is committed and readable"
+assert_eq "" "$(hits 胆石症)" "and not in the index yet"
+# Release writes until both are in (one byte per write).
+for _ in 1 2 3 4 5 6; do
+  [ -n "$(hits 胆石症)" ] && [ -n "$(hits 胸水)" ] && break
+  echo x >&3
+  sleep 0.5
+done
+assert_eq 1 "$(hits 胆石症 | wc -l)" "released, the index takes what came meanwhile"
+kill -TERM "$pid"
+# A write held at the stop is let finish (killed, it could leave half a
+# generation): the bytes written ahead release it.
+echo xxxx >&3
+rc=0; wait "$pid" || rc=$?
+assert_eq 0 "$rc" "SIGTERM stops the indexer cleanly"

@@ -784,7 +784,11 @@ hk_worker_fts(struct evhttp_request *req, hk_fts **out, const char **why)
     ret = -HK_EINVAL;
     goto out;
   }
-  if (!w->fts && w->fts_err && now < w->fts_retry_at) {
+  /* A missing index is not remembered: finding it missing costs one
+   * failed open of its `current` file, and the first search after the
+   * indexer or a reindex makes it must find it in every worker, not in
+   * one worker now and in the others a second later. */
+  if (!w->fts && w->fts_err && w->fts_err != -HK_ENOTFOUND && now < w->fts_retry_at) {
     ret = w->fts_err;
     goto out;
   }

@@ -20,6 +20,10 @@ field_is() { [ "$(stat_field "$1" "$2" 2> /dev/null)" == "$3" ]; }
 # 1. A document arrives while the extraction of the one before is held.
 D=$T/drop
 mkfifo "$T/hold"
+# Held open read-write here: a byte written never blocks this test, and
+# each release is exactly one byte (echo wrote two, the newline releasing
+# a second batch, and the next echo then waited for a reader for ever).
+exec 3<> "$T/hold"
 printf 'first note: ペニシリン\n' > "$T/a.txt"
 printf 'second note: 造影剤\n' > "$T/b.txt"
 HK_TEST_EXTRACT_HOLD=$T/hold "$INDEXER" --store "$T/st" --drop "$D" --poll-interval 3600 \
@@ -34,9 +38,9 @@ ok "a document arriving while an extraction is held is committed and readable"
 assert_eq 0 "$(stat_field "$T/st" texts_done)" "the held extraction has stored nothing yet"
 assert_eq 2 "$(stat_field "$T/st" texts_pending)" "both versions are queued"
 # Release it (and the batch of X:B after it: one byte per batch).
-echo x > "$T/hold"
+printf x >&3
 wait_for held "$T/log" 2 || fail "no second batch: $(cat "$T/log")"
-echo x > "$T/hold"
+printf x >&3
 wait_for field_is "$T/st" texts_done 2 || fail "texts not extracted: $(cat "$T/log")"
 ok "released, both texts are extracted"
 kill -TERM "$pid"
@@ -69,7 +73,7 @@ mkdoc "$T/d6" c.pdf X:C progress_note "$C/pdf/pypdf_minimal-document.pdf"
 wait_for has "$T/st6" X:C || fail "X:C not visible: $(cat "$T/log6")"
 wait_for held "$T/log6" 1 || fail "not held: $(cat "$T/log6")"
 before=$(children "$pid")
-echo x > "$T/hold"
+printf x >&3
 more() { [ "$(children "$pid")" -gt "$before" ]; }
 wait_for more || fail "no extraction worker started: $(cat "$T/log6")"
 ok "an extraction worker is at work on X:C"

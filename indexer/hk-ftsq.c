@@ -87,10 +87,14 @@ hk_ftsq_free(hk_ftsq *q)
 
   if (!q)
     return;
-  /* A child in the middle of a write finishes it: killed, it could leave
-   * a half-written generation in use. */
-  if (q->pid > 0)
+  /* A child in the middle of a write is asked to stop after its current
+   * text and waited for: killed, it could leave a half-written
+   * generation in use. (Under a sanitizer a batch of texts took over
+   * 30 s, and the indexer did not stop when asked.) */
+  if (q->pid > 0) {
+    kill(q->pid, SIGTERM);
     hk_ftsq_collect(q, true, &left);
+  }
   g_free(q->last_reason);
   g_free(q->current);
   g_free(q);
@@ -130,6 +134,20 @@ hk_ftsq_store(hk_ftsq *q, uint64_t *seq, uint64_t *docs)
 
 /* In the child: open the index, building it first when it is missing
  * or damaged and the store is small enough; take up to max texts. */
+/* Texts the child takes into the index between two looks at a stop: one
+ * page-full text took seconds under a sanitizer (a slow unwind per
+ * Groonga allocation), eight together over 30 s. */
+#define HK_FTSQ_STEP 1u
+
+static volatile sig_atomic_t hk_ftsq_child_stop;
+
+static void
+hk_ftsq_child_term(int sig)
+{
+  (void)sig;
+  hk_ftsq_child_stop = 1;
+}
+
 /* HK_TEST_FTSQ_HOLD=FIFO (tests/indexer/test-fts.sh): each index write
  * waits for one byte from the FIFO before it starts, so that a test can
  * hold a write and show that ingest goes on meanwhile, without a clock. */
@@ -184,8 +202,10 @@ hk_ftsq_child(const char *store_dir, uint64_t docs, unsigned max, HkFtsqResult *
       ret = hk_fts_open(s, true, &f);
     }
   }
-  while (ret == 0 && r->done < max) {
-    ret = hk_fts_follow(f, MIN(max - r->done, 256u), &done);
+  /* A text at a time, so that a stop (SIGTERM from the indexer
+   * stopping) waits for a text, not for a whole batch. */
+  while (ret == 0 && r->done < max && !hk_ftsq_child_stop) {
+    ret = hk_fts_follow(f, MIN(max - r->done, HK_FTSQ_STEP), &done);
     r->done += done;
     if (done == 0)
       break;
@@ -221,6 +241,14 @@ hk_ftsq_spawn(hk_ftsq *q, uint64_t docs, unsigned max)
   pid = fork();
   if (pid == 0) {
     HkFtsqResult mine = {0};
+    struct sigaction sa = {.sa_handler = hk_ftsq_child_term};
+    sigset_t term;
+    /* The indexer takes SIGTERM through a signalfd, blocked: the child
+     * takes it as a request to stop after its current text. */
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigaction(SIGTERM, &sa, NULL);
+    sigprocmask(SIG_UNBLOCK, &term, NULL);
     close(fds[0]);
     hk_ftsq_child(hk_store_dir(q->store), docs, max, &mine);
     _exit(write(fds[1], &mine, sizeof mine) == (ssize_t)sizeof mine ? 0 : 1);

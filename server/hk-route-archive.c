@@ -16,10 +16,10 @@
 #include <inttypes.h>
 #include <string.h>
 
-static bool
+bool
 hk_doc_id_valid(const char *id)
 {
-  if (strlen(id) != HK_DOC_ID_LEN)
+  if (!id || strlen(id) != HK_DOC_ID_LEN)
     return false;
   for (const char *p = id; *p; p++)
     if (!g_ascii_isxdigit(*p) || g_ascii_isupper(*p))

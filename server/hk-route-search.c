@@ -92,17 +92,6 @@ hk_search_hits_clear(HkSearchHits *h)
   g_clear_pointer(&h->order, g_ptr_array_unref);
 }
 
-static bool
-hk_search_doc_id_ok(const char *id)
-{
-  if (!id || strlen(id) != HK_DOC_ID_LEN)
-    return false;
-  for (const char *p = id; *p; p++)
-    if (!g_ascii_isxdigit(*p) || g_ascii_isupper(*p))
-      return false;
-  return true;
-}
-
 /* Each page the index gives, grouped by document. A document that comes
  * with two versions (the index still holds the older one) keeps the
  * newer: only the current version can pass the check, and versions only
@@ -115,7 +104,7 @@ hk_search_collect(const HkFtsHit *hit, void *data)
   HkSearchPage *pg;
   long nchars;
 
-  if (!hk_search_doc_id_ok(hit->doc_id) || !hit->patient || !hk_patient_id_valid(hit->patient)) {
+  if (!hk_doc_id_valid(hit->doc_id) || !hit->patient || !hk_patient_id_valid(hit->patient)) {
     hk_warn("search index: a hit with a malformed document or patient ID, skipped");
     goto out;
   }

@@ -163,6 +163,8 @@ void hk_route_health(HkRequest *r);
 void hk_route_status(HkRequest *r);
 void hk_route_patient_search(HkRequest *r);
 void hk_route_patient_get(HkRequest *r);
+/* A document ID as the store writes it: 16 lowercase hex digits (NULL: no). */
+bool hk_doc_id_valid(const char *id);
 void hk_route_patient_documents(HkRequest *r);
 void hk_route_document_get(HkRequest *r);
 void hk_route_document_content(HkRequest *r);

@@ -116,17 +116,96 @@ hk_rand(void)
   return hk_rng;
 }
 
+/* HK_BENCH_VOCAB=zipf: a vocabulary shaped like real notes. Half the
+ * words are the particles and common words above (every page has them);
+ * the other half come from HK_ZIPF_WORDS content words drawn with
+ * Zipf's law (s = 1), made of kanji pairs and katakana, with the
+ * clinical words above placed at ranks 20, 80, 140, ... so that a query
+ * for one of them matches from about a tenth of the documents down to a
+ * few in a thousand, as a drug or a finding does in a real archive.
+ * Without it every word is drawn from the 100 above, uniformly: every
+ * query matches a tenth of the documents or more, the worst case. */
+#define HK_ZIPF_WORDS 20000
+static char **hk_zipf_word;
+static double *hk_zipf_cdf;
+
+static const char hk_kanji[] = "痛熱咳痰腫瘍炎症状診断治療検査血圧脈拍呼吸循環消化器官肝腎臓"
+                               "心肺脳神経骨関節皮膚眼耳鼻喉歯口腔胃腸膵胆嚢尿路性生殖内分泌代謝"
+                               "感染免疫薬剤処方点滴注射輸液手術麻酔縫合切開創傷出血貧凝固栄養";
+static const char hk_kana[] =
+    "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミ"
+    "ムメモヤユヨラリルレロワンガギグゲゴザジズゼゾダデドバビブベボパピプペポ";
+
+static void
+hk_zipf_init(void)
+{
+  const char *const *clinical = hk_words;
+  unsigned nclin = 47; /* hk_words up to 疑い: the content words */
+  double sum = 0;
+  glong nk = g_utf8_strlen(hk_kanji, -1), nkana = g_utf8_strlen(hk_kana, -1);
+
+  hk_zipf_word = g_new0(char *, HK_ZIPF_WORDS);
+  hk_zipf_cdf = g_new(double, HK_ZIPF_WORDS);
+  for (unsigned r = 0; r < HK_ZIPF_WORDS; r++) {
+    GString *w = g_string_new(NULL);
+    if (r >= 20 && (r - 20) % 60 == 0 && (r - 20) / 60 < nclin)
+      g_string_append(w, clinical[(r - 20) / 60]);
+    else if (r % 3 == 0)
+      for (unsigned k = 0, n = 3 + (unsigned)(hk_rand() % 4); k < n; k++) {
+        const char *c = g_utf8_offset_to_pointer(hk_kana, (glong)(hk_rand() % (guint64)nkana));
+        g_string_append_len(w, c, g_utf8_next_char(c) - c);
+      }
+    else
+      for (unsigned k = 0, n = 2 + (unsigned)(hk_rand() % 2); k < n; k++) {
+        const char *c = g_utf8_offset_to_pointer(hk_kanji, (glong)(hk_rand() % (guint64)nk));
+        g_string_append_len(w, c, g_utf8_next_char(c) - c);
+      }
+    hk_zipf_word[r] = g_string_free(w, FALSE);
+    sum += 1.0 / (r + 1);
+    hk_zipf_cdf[r] = sum;
+  }
+  for (unsigned r = 0; r < HK_ZIPF_WORDS; r++)
+    hk_zipf_cdf[r] /= sum;
+}
+
+static const char *
+hk_zipf_draw(void)
+{
+  double u = (double)(hk_rand() >> 11) / 9007199254740992.0;
+  unsigned lo = 0, hi = HK_ZIPF_WORDS - 1;
+
+  while (lo < hi) {
+    unsigned mid = (lo + hi) / 2;
+    if (hk_zipf_cdf[mid] < u)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return hk_zipf_word[lo];
+}
+
 /* A page of roughly chars characters. */
 static void
 hk_page(GString *g, unsigned chars)
 {
+  glong n = 0;
+
   g_string_truncate(g, 0);
-  while (g_utf8_strlen(g->str, -1) < chars) {
+  while (n < (glong)chars) {
+    const char *w;
+    gsize before = g->len;
     if (hk_rand() % 9 == 0)
       g_string_append_printf(g, "%u", (unsigned)(hk_rand() % 500));
-    g_string_append(g, hk_words[hk_rand() % G_N_ELEMENTS(hk_words)]);
+    if (hk_zipf_cdf && hk_rand() % 2 == 0)
+      w = hk_zipf_draw();
+    else if (hk_zipf_cdf)
+      w = hk_words[47 + hk_rand() % (G_N_ELEMENTS(hk_words) - 47)];
+    else
+      w = hk_words[hk_rand() % G_N_ELEMENTS(hk_words)];
+    g_string_append(g, w);
     if (hk_rand() % 40 == 0)
       g_string_append_c(g, '\n');
+    n += g_utf8_strlen(g->str + before, (gssize)(g->len - before));
   }
 }
 
@@ -241,6 +320,7 @@ main(int argc, char **argv)
   unsigned n, runs;
   int64_t t0;
   char *search;
+  bool only;
   int ret;
 
   if (argc < 3) {
@@ -248,35 +328,48 @@ main(int argc, char **argv)
     return 2;
   }
   n = (unsigned)atoi(argv[2]);
+  if (g_strcmp0(g_getenv("HK_BENCH_VOCAB"), "zipf") == 0)
+    hk_zipf_init();
   runs = argc > 3 ? (unsigned)atoi(argv[3]) : 200;
-  ret = hk_store_open(argv[1], HK_STORE_CREATE, &s);
+  /* HK_BENCH_QUERIES_ONLY=1: the store and index of an earlier run in
+   * DIR (of DOCS documents), queries only. */
+  only = g_getenv("HK_BENCH_QUERIES_ONLY") != NULL;
+  ret = hk_store_open(argv[1], only ? 0 : HK_STORE_CREATE, &s);
   t0 = g_get_monotonic_time();
-  if (ret == 0)
+  if (ret == 0 && !only)
     ret = hk_fill(s, n, &text_bytes);
   if (ret) {
     fprintf(stderr, "fill: %s\n", hk_strerror(ret));
     return 1;
   }
-  printf("filled %u documents, %.1f MB of text, in %.1f s\n", n, text_bytes / 1e6,
-         (g_get_monotonic_time() - t0) / 1e6);
+  if (!only)
+    printf("filled %u documents, %.1f MB of text, in %.1f s\n", n, text_bytes / 1e6,
+           (g_get_monotonic_time() - t0) / 1e6);
   t0 = g_get_monotonic_time();
-  ret = hk_fts_rebuild(s, &docs);
+  if (!only)
+    ret = hk_fts_rebuild(s, &docs);
   if (ret == 0)
     ret = hk_fts_open(s, false, &f);
   if (ret) {
     fprintf(stderr, "index: %s %s\n", hk_strerror(ret), hk_fts_reason(f));
     return 1;
   }
-  printf("indexed %" G_GUINT64_FORMAT " documents in %.1f s\n", docs,
-         (g_get_monotonic_time() - t0) / 1e6);
-  search = hk_fts_dir(argv[1]);
-  hk_du(search, &alloc, &apparent);
-  printf("\n| text | index on disk (du) | ratio | apparent size |\n|---|---|---|---|\n");
-  printf("| %.1f MB | %.1f MB | %.2f× | %.1f MB |\n", text_bytes / 1e6, alloc / 1e6,
-         (double)alloc / (double)text_bytes, apparent / 1e6);
+  if (!only) {
+    printf("indexed %" G_GUINT64_FORMAT " documents in %.1f s\n", docs,
+           (g_get_monotonic_time() - t0) / 1e6);
+    search = hk_fts_dir(argv[1]);
+    hk_du(search, &alloc, &apparent);
+    printf("\n| text | index on disk (du) | ratio | apparent size |\n|---|---|---|---|\n");
+    printf("| %.1f MB | %.1f MB | %.2f× | %.1f MB |\n", text_bytes / 1e6, alloc / 1e6,
+           (double)alloc / (double)text_bytes, apparent / 1e6);
+    g_free(search);
+  }
   printf("\n| query | where | pages found | p50 ms | p99 ms |\n|---|---|---|---|---|\n");
   for (const char *const *q = queries; *q; q++) {
-    for (int across = 0; across < 2; across++) {
+    /* 0: one patient, read from the store (the default for a patient
+     * with up to HK_FTS_SCAN_PAGES pages); 1: one patient through the
+     * index; 2: across patients. */
+    for (int across = 0; across < 3; across++) {
       double *ms = g_new(double, runs);
       HkFtsQuery *pq = NULL;
       char *msg = NULL;
@@ -288,19 +381,23 @@ main(int argc, char **argv)
         int64_t a;
         g_snprintf(pid, sizeof pid, "P%07u", (unsigned)(hk_rand() % MAX(n / 10, 1)));
         hits = 0;
+        hk_fts_set_plan(f, across == 1 ? HK_FTS_PLAN_INDEX : HK_FTS_PLAN_AUTO);
         a = g_get_monotonic_time();
-        if (hk_fts_search(f, across ? NULL : pid, pq, across ? 100 : 1000, hk_count, &hits) != 0)
+        if (hk_fts_search(f, across == 2 ? NULL : pid, pq, across == 2 ? 100 : 1000, hk_count,
+                          &hits) != 0)
           return 1;
         ms[i] = (g_get_monotonic_time() - a) / 1e3;
       }
       qsort(ms, runs, sizeof *ms, hk_cmp_double);
-      printf("| %s | %s | %u | %.2f | %.2f |\n", *q, across ? "all (100 docs)" : "one patient",
+      printf("| %s | %s | %u | %.2f | %.2f |\n", *q,
+             across == 2   ? "all (100 docs)"
+             : across == 1 ? "one patient, index"
+                           : "one patient, store",
              hits, ms[runs / 2], ms[(runs * 99) / 100]);
       hk_fts_query_free(pq);
       g_free(ms);
     }
   }
-  g_free(search);
   hk_fts_close(f);
   hk_store_close(s);
   return 0;

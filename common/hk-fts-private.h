@@ -12,6 +12,10 @@
 #define HK_FTS_BUILD_LOCK "build.lock"
 #define HK_FTS_DB "db"
 #define HK_FTS_GEN_MAX 64
+/* The layout of a generation (Meta `layout`): one whose layout differs is
+ * unusable, and the indexer rebuilds it. 2: no copy of the text (the
+ * postings only; snippets come from LMDB), pages never removed. */
+#define HK_FTS_LAYOUT "2"
 
 struct hk_fts {
   grn_ctx ctx;
@@ -21,11 +25,14 @@ struct hk_fts {
   char *dir;                /* STORE_DIR/search */
   char gen[HK_FTS_GEN_MAX]; /* the generation open */
   bool writable;
+  HkFtsPlan plan; /* hk_fts_set_plan */
   /* Borrowed from db. */
   grn_obj *meta, *m_value;
-  grn_obj *docs, *d_version, *d_patient, *d_pages;
-  grn_obj *pages, *p_doc, *p_page, *p_patient, *p_text;
-  grn_obj *terms;
+  grn_obj *patients;
+  grn_obj *docs, *d_version, *d_patient, *d_first, *d_pages;
+  grn_obj *pages, *p_doc;
+  grn_obj *terms, *body;
+  grn_obj *p_text; /* only while a rebuild loads the text (hk-fts-write.c) */
   char reason[256];
 };
 

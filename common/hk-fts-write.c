@@ -25,19 +25,21 @@
 static const char *const hk_fts_schema[] = {
     "table_create Meta TABLE_HASH_KEY ShortText",
     "column_create Meta value COLUMN_SCALAR ShortText",
-    "table_create Docs TABLE_HASH_KEY ShortText",
-    "column_create Docs version COLUMN_SCALAR UInt32",
-    "column_create Docs patient COLUMN_SCALAR ShortText",
-    "column_create Docs pages COLUMN_SCALAR UInt32",
-    "table_create Pages TABLE_HASH_KEY ShortText",
-    "column_create Pages doc COLUMN_SCALAR Docs",
-    "column_create Pages page COLUMN_SCALAR UInt32",
-    "column_create Pages patient COLUMN_SCALAR ShortText",
-    /* Page text compresses about 3 to 1 (Japanese, zstd): it is kept
-     * for the snippets. */
-    "column_create Pages text COLUMN_SCALAR|COMPRESS_ZSTD LongText",
     "table_create Patients TABLE_HASH_KEY ShortText",
-    "column_create Patients pages COLUMN_INDEX Pages patient",
+    /* Patricia: a cursor walks the documents in ID order. */
+    "table_create Docs TABLE_PAT_KEY ShortText",
+    "column_create Docs version COLUMN_SCALAR UInt32",
+    "column_create Docs patient COLUMN_SCALAR Patients",
+    /* The document's pages are the Pages records first..first+pages-1. */
+    "column_create Docs first COLUMN_SCALAR UInt32",
+    "column_create Docs pages COLUMN_SCALAR UInt32",
+    "column_create Patients docs COLUMN_INDEX Docs patient",
+    /* Records are only added, never removed or reused: a replaced page's
+     * postings stay (the index keeps no copy of the text to remove them
+     * by), and a hit on a record outside its document's range is
+     * dropped. */
+    "table_create Pages TABLE_NO_KEY",
+    "column_create Pages doc COLUMN_SCALAR Docs",
     "table_create Terms TABLE_PAT_KEY ShortText"
     " --default_tokenizer 'TokenNgram(\"n\", 2, \"loose_blank\", true,"
     " \"unify_alphabet\", false, \"unify_symbol\", false, \"unify_digit\", false)'"
@@ -46,12 +48,16 @@ static const char *const hk_fts_schema[] = {
     " \"unify_middle_dot\", true)'",
 };
 
-/* The full-text index column: a rebuild creates it after the pages are
- * loaded, so that Groonga builds it in one pass (static index
- * construction: a fraction of the size and time of one record at a
- * time); later writes update it record by record. */
+/* The full-text index column. A rebuild loads the pages' text into a
+ * column of its own, creates the index on it (Groonga then builds it in
+ * one pass, static index construction: about half the size and time of
+ * one record at a time), detaches it and removes the text: the index
+ * keeps no copy of the text (LMDB has it), and later writes update the
+ * postings by hand (grn_column_index_update). */
+static const char hk_fts_build_text[] = "column_create Pages text COLUMN_SCALAR LongText";
 static const char hk_fts_body_index[] =
     "column_create Terms body COLUMN_INDEX|WITH_POSITION Pages text";
+static const char hk_fts_build_text_remove[] = "column_remove Pages text";
 
 static int
 hk_fts_command(hk_fts *f, const char *cmd)
@@ -132,29 +138,6 @@ hk_fts_set_through(hk_fts *f, uint64_t seq)
   return ret;
 }
 
-static void
-hk_fts_page_key(char *buf, size_t cap, const char *doc_id, uint32_t page)
-{
-  g_snprintf(buf, cap, "%s:%u", doc_id, page);
-}
-
-/* Remove pages from+1..to of doc_id. */
-static int
-hk_fts_drop_pages(hk_fts *f, const char *doc_id, uint32_t from, uint32_t to)
-{
-  char key[64];
-  int ret = 0;
-
-  for (uint32_t p = from + 1; p <= to && ret == 0; p++) {
-    hk_fts_page_key(key, sizeof key, doc_id, p);
-    grn_rc rc = grn_table_delete(&f->ctx, f->pages, key, (unsigned)strlen(key));
-    if (rc != GRN_SUCCESS && rc != GRN_INVALID_ARGUMENT)
-      ret = hk_fts_fail(f, -HK_EIO, "search index: %s", f->ctx.errbuf);
-    f->ctx.rc = GRN_SUCCESS;
-  }
-  return ret;
-}
-
 static int
 hk_fts_set(hk_fts *f, grn_obj *col, grn_id id, grn_obj *v)
 {
@@ -165,22 +148,49 @@ hk_fts_set(hk_fts *f, grn_obj *col, grn_id id, grn_obj *v)
   return ret;
 }
 
+/* Add one page record of document did and index its text: into the
+ * rebuild's text column (f->p_text, while it exists), else straight into
+ * the postings. *rid receives the record. */
+static int
+hk_fts_add_page(hk_fts *f, grn_obj *ref, const HkTextPage *page, grn_id *rid)
+{
+  grn_obj text;
+  int ret = 0;
+
+  GRN_TEXT_INIT(&text, GRN_OBJ_DO_SHALLOW_COPY);
+  *rid = grn_table_add(&f->ctx, f->pages, NULL, 0, NULL);
+  if (*rid == GRN_ID_NIL) {
+    ret = hk_fts_fail(f, -HK_EIO, "search index: %s", f->ctx.errbuf);
+    goto out;
+  }
+  ret = hk_fts_set(f, f->p_doc, *rid, ref);
+  /* An empty page holds nothing to find, but keeps its place. */
+  if (ret || page->text.len == 0)
+    goto out;
+  GRN_TEXT_SET_REF(&text, page->text.p, page->text.len);
+  if (f->p_text)
+    ret = hk_fts_set(f, f->p_text, *rid, &text);
+  else if (grn_column_index_update(&f->ctx, f->body, *rid, 1, NULL, &text) != GRN_SUCCESS)
+    ret = hk_fts_fail(f, -HK_EIO, "search index: %s", f->ctx.errbuf);
+out:
+  GRN_OBJ_FIN(&f->ctx, &text);
+  return ret;
+}
+
 int
 hk_fts_put(hk_fts *f, hk_txn *t, const char *doc_id)
 {
   HkDocument *d = NULL;
   const HkVersion *cur;
   HkTextInfo info;
-  grn_obj u32, text, pat, ref;
-  grn_id did;
-  uint32_t old_pages = 0, pages = 0;
-  char key[64];
+  grn_obj u32, ref, pref;
+  grn_id did, pat, first = GRN_ID_NIL;
+  uint32_t pages = 0;
   int ret;
 
   GRN_UINT32_INIT(&u32, 0);
-  GRN_TEXT_INIT(&text, 0);
-  GRN_SHORT_TEXT_INIT(&pat, 0);
   GRN_RECORD_INIT(&ref, 0, grn_obj_id(&f->ctx, f->docs));
+  GRN_RECORD_INIT(&pref, 0, grn_obj_id(&f->ctx, f->patients));
   ret = hk_store_get_document(t, doc_id, &d);
   if (ret)
     goto out;
@@ -191,71 +201,54 @@ hk_fts_put(hk_fts *f, hk_txn *t, const char *doc_id)
   else if (ret)
     goto out;
   ret = 0;
-  did = grn_table_get(&f->ctx, f->docs, doc_id, (unsigned)strlen(doc_id));
-  if (did != GRN_ID_NIL) {
-    grn_obj_get_value(&f->ctx, f->d_pages, did, &u32);
-    old_pages = GRN_UINT32_VALUE(&u32);
-  }
   pages = MIN(info.pages, HK_TEXT_PAGES_MAX);
-  if (pages == 0) {
-    ret = hk_fts_drop_pages(f, doc_id, 0, old_pages);
-    if (ret == 0 && did != GRN_ID_NIL)
-      grn_table_delete_by_id(&f->ctx, f->docs, did);
-    goto out;
-  }
   did = grn_table_add(&f->ctx, f->docs, doc_id, (unsigned)strlen(doc_id), NULL);
-  if (did == GRN_ID_NIL) {
+  pat =
+      grn_table_add(&f->ctx, f->patients, cur->patient_id, (unsigned)strlen(cur->patient_id), NULL);
+  if (did == GRN_ID_NIL || pat == GRN_ID_NIL) {
     ret = hk_fts_fail(f, -HK_EIO, "search index: %s", f->ctx.errbuf);
     goto out;
   }
-  GRN_UINT32_SET(&f->ctx, &u32, cur->version);
-  ret = hk_fts_set(f, f->d_version, did, &u32);
-  GRN_TEXT_SETS(&f->ctx, &pat, cur->patient_id);
-  if (ret == 0)
-    ret = hk_fts_set(f, f->d_patient, did, &pat);
-  GRN_UINT32_SET(&f->ctx, &u32, pages);
-  if (ret == 0)
-    ret = hk_fts_set(f, f->d_pages, did, &u32);
+  /* The new pages first, then the document's range: a write cut short
+   * leaves the old range (the old text) in force, and records no range
+   * names, which no search reports. */
   GRN_RECORD_SET(&f->ctx, &ref, did);
   for (uint32_t p = 1; ret == 0 && p <= pages; p++) {
     HkTextPage page;
-    grn_id pid;
-    hk_fts_page_key(key, sizeof key, doc_id, p);
+    grn_id rid;
     ret = hk_store_get_text_page(t, doc_id, cur->version, p, &page);
     if (ret == -HK_ENOTFOUND) {
       ret = 0;
       page.text.len = 0;
     }
-    if (ret)
-      break;
-    /* An empty page holds nothing to find. */
-    if (page.text.len == 0) {
-      ret = hk_fts_drop_pages(f, doc_id, p - 1, p);
-      continue;
-    }
-    pid = grn_table_add(&f->ctx, f->pages, key, (unsigned)strlen(key), NULL);
-    if (pid == GRN_ID_NIL) {
-      ret = hk_fts_fail(f, -HK_EIO, "search index: %s", f->ctx.errbuf);
-      break;
-    }
-    ret = hk_fts_set(f, f->p_doc, pid, &ref);
-    GRN_UINT32_SET(&f->ctx, &u32, p);
     if (ret == 0)
-      ret = hk_fts_set(f, f->p_page, pid, &u32);
-    if (ret == 0)
-      ret = hk_fts_set(f, f->p_patient, pid, &pat);
-    GRN_TEXT_SET(&f->ctx, &text, page.text.p, page.text.len);
-    if (ret == 0)
-      ret = hk_fts_set(f, f->p_text, pid, &text);
+      ret = hk_fts_add_page(f, &ref, &page, &rid);
+    if (ret == 0 && p == 1)
+      first = rid;
+    else if (ret == 0 && rid != first + p - 1)
+      ret = hk_fts_fail(f, -HK_ECORRUPT,
+                        "search index: the pages of %s are not in one range (run hikae-admin "
+                        "reindex)",
+                        doc_id);
   }
-  if (ret == 0 && old_pages > pages)
-    ret = hk_fts_drop_pages(f, doc_id, pages, old_pages);
+  if (ret)
+    goto out;
+  GRN_UINT32_SET(&f->ctx, &u32, cur->version);
+  ret = hk_fts_set(f, f->d_version, did, &u32);
+  GRN_RECORD_SET(&f->ctx, &pref, pat);
+  if (ret == 0)
+    ret = hk_fts_set(f, f->d_patient, did, &pref);
+  GRN_UINT32_SET(&f->ctx, &u32, pages ? first : 0);
+  if (ret == 0)
+    ret = hk_fts_set(f, f->d_first, did, &u32);
+  GRN_UINT32_SET(&f->ctx, &u32, pages);
+  if (ret == 0)
+    ret = hk_fts_set(f, f->d_pages, did, &u32);
 out:
   hk_document_free(d);
   GRN_OBJ_FIN(&f->ctx, &u32);
-  GRN_OBJ_FIN(&f->ctx, &text);
-  GRN_OBJ_FIN(&f->ctx, &pat);
   GRN_OBJ_FIN(&f->ctx, &ref);
+  GRN_OBJ_FIN(&f->ctx, &pref);
   return ret;
 }
 
@@ -425,7 +418,11 @@ hk_fts_create_gen(hk_fts *f, const char *gen, const char *store_id)
   }
   ret = hk_fts_meta_set(f, "store_id", store_id);
   if (ret == 0)
+    ret = hk_fts_meta_set(f, "layout", HK_FTS_LAYOUT);
+  if (ret == 0)
     ret = hk_fts_meta_set(f, "through", "0");
+  if (ret == 0)
+    ret = hk_fts_command(f, hk_fts_build_text);
   grn_obj_close(&f->ctx, f->db);
   f->db = NULL;
   if (ret == 0)
@@ -433,6 +430,36 @@ hk_fts_create_gen(hk_fts *f, const char *gen, const char *store_id)
 out:
   g_free(path);
   g_free(gdir);
+  return ret;
+}
+
+/* Build the postings from the rebuild's text column in one pass, then
+ * detach the index from it and remove it. Groonga 13's set_info with no
+ * source forgets the source but leaves the column's hook, and removing
+ * a column removes every index its hooks name: the hook goes by hand. */
+static int
+hk_fts_index_text(hk_fts *f)
+{
+  grn_obj none;
+  int ret = hk_fts_command(f, hk_fts_body_index);
+
+  GRN_RECORD_INIT(&none, GRN_OBJ_VECTOR, GRN_ID_NIL);
+  if (ret == 0) {
+    f->body = grn_ctx_get(&f->ctx, "Terms.body", 10);
+    if (!f->body || grn_obj_set_info(&f->ctx, f->body, GRN_INFO_SOURCE, &none) != GRN_SUCCESS)
+      ret = hk_fts_fail(f, -HK_EIO, "search index: detaching the text: %s", f->ctx.errbuf);
+  }
+  while (ret == 0 && grn_obj_get_nhooks(&f->ctx, f->p_text, GRN_HOOK_SET) > 0)
+    if (grn_obj_delete_hook(&f->ctx, f->p_text, GRN_HOOK_SET, 0) != GRN_SUCCESS)
+      ret = hk_fts_fail(f, -HK_EIO, "search index: detaching the text: %s", f->ctx.errbuf);
+  if (ret == 0) {
+    f->p_text = NULL;
+    ret = hk_fts_command(f, hk_fts_build_text_remove);
+  }
+  /* What removing the column took with it would be the postings. */
+  if (ret == 0 && !grn_ctx_get(&f->ctx, "Terms.body", 10))
+    ret = hk_fts_fail(f, -HK_EIO, "search index: the postings went with the text");
+  GRN_OBJ_FIN(&f->ctx, &none);
   return ret;
 }
 
@@ -545,7 +572,7 @@ hk_fts_rebuild(hk_store *s, uint64_t *docs)
   if (ret == 0)
     ret = hk_store_foreach_text(b.t, hk_fts_build_one, &b);
   if (ret == 0)
-    ret = hk_fts_command(f, hk_fts_body_index);
+    ret = hk_fts_index_text(f);
   if (ret == 0)
     ret = hk_fts_set_through(f, seq);
   if (ret) {

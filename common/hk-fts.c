@@ -177,6 +177,7 @@ int
 hk_fts_open_gen(hk_fts *f, const char *gen)
 {
   char *path = g_build_filename(f->dir, gen, HK_FTS_DB, NULL);
+  char layout[16];
   int ret = 0;
 
   hk_fts_close_gen(f);
@@ -210,18 +211,33 @@ hk_fts_open_gen(hk_fts *f, const char *gen)
   }
   f->meta = hk_fts_obj(f, "Meta");
   f->m_value = hk_fts_obj(f, "Meta.value");
+  f->patients = hk_fts_obj(f, "Patients");
   f->docs = hk_fts_obj(f, "Docs");
   f->d_version = hk_fts_obj(f, "Docs.version");
   f->d_patient = hk_fts_obj(f, "Docs.patient");
+  f->d_first = hk_fts_obj(f, "Docs.first");
   f->d_pages = hk_fts_obj(f, "Docs.pages");
   f->pages = hk_fts_obj(f, "Pages");
   f->p_doc = hk_fts_obj(f, "Pages.doc");
-  f->p_page = hk_fts_obj(f, "Pages.page");
-  f->p_patient = hk_fts_obj(f, "Pages.patient");
-  f->p_text = hk_fts_obj(f, "Pages.text");
   f->terms = hk_fts_obj(f, "Terms");
-  if (!f->meta || !f->m_value || !f->docs || !f->d_version || !f->d_patient || !f->d_pages ||
-      !f->pages || !f->p_doc || !f->p_page || !f->p_patient || !f->p_text || !f->terms) {
+  /* A rebuild opens its generation before the postings exist: it loads
+   * the text into Pages.text first. */
+  f->body = hk_fts_obj(f, "Terms.body");
+  f->p_text = hk_fts_obj(f, "Pages.text");
+  if (!f->meta || !f->m_value) {
+    ret = hk_fts_fail(f, -HK_ECORRUPT, "search index %s lacks a table or column", gen);
+    goto out;
+  }
+  hk_fts_meta_get(f, "layout", layout, sizeof layout);
+  if (strcmp(layout, HK_FTS_LAYOUT) != 0) {
+    ret = hk_fts_fail(f, -HK_ECORRUPT,
+                      "search index %s has layout %s, not " HK_FTS_LAYOUT
+                      " (an older hikae's): run hikae-admin reindex",
+                      gen, layout[0] ? layout : "1");
+    goto out;
+  }
+  if (!f->patients || !f->docs || !f->d_version || !f->d_patient || !f->d_first || !f->d_pages ||
+      !f->pages || !f->p_doc || !f->terms || (!f->body && !f->p_text)) {
     ret = hk_fts_fail(f, -HK_ECORRUPT, "search index %s lacks a table or column", gen);
     goto out;
   }
@@ -272,6 +288,12 @@ hk_fts_close(hk_fts *f)
     grn_ctx_fin(&f->ctx);
   g_free(f->dir);
   g_free(f);
+}
+
+void
+hk_fts_set_plan(hk_fts *f, HkFtsPlan plan)
+{
+  f->plan = plan;
 }
 
 /* Reopen f if a rebuild made another generation current. */
@@ -407,24 +429,6 @@ typedef struct {
   char *norm;
   size_t len;
 } HkFtsTerm;
-
-typedef struct {
-  grn_id page_id;
-  uint32_t page;
-} HkFtsPageRef;
-
-typedef struct {
-  grn_id doc;
-  uint32_t mask; /* the terms found in the document */
-  GArray *pages; /* HkFtsPageRef */
-} HkFtsDocHit;
-
-static void
-hk_fts_doc_hit_free(HkFtsDocHit *h)
-{
-  g_array_unref(h->pages);
-  g_free(h);
-}
 
 /* Normalise s as the lexicon does, blanks removed. *checks (may be NULL)
  * receives how many bytes of s each byte of the result stands for. */
@@ -565,156 +569,513 @@ hk_fts_snippet(hk_fts *f, const char *text, size_t len, const HkFtsTerm *terms, 
   g_array_unref(ranges);
 }
 
-/* Select the pages matching term (and patient), adding them to hits. */
-static int
-hk_fts_select_term(hk_fts *f, const char *patient, const char *term, unsigned bit, GHashTable *hits)
+/* Whether each term occurs in text (normalised as the lexicon does,
+ * blanks removed, as loose_blank matches): bit i for term i. */
+static uint32_t
+hk_fts_page_mask(hk_fts *f, const char *text, size_t len, const HkFtsTerm *terms, unsigned nterms)
 {
-  grn_obj *expr = NULL, *var = NULL, *res = NULL;
-  grn_obj docv, pagev;
-  int ret = 0;
+  size_t nl = 0;
+  char *norm = hk_fts_normalize(f, text, len, &nl, NULL);
+  uint32_t mask = 0;
 
-  GRN_RECORD_INIT(&docv, 0, grn_obj_id(&f->ctx, f->docs));
-  GRN_UINT32_INIT(&pagev, 0);
-  GRN_EXPR_CREATE_FOR_QUERY(&f->ctx, f->pages, expr, var);
-  if (!expr) {
-    ret = hk_fts_fail(f, -HK_ENOMEM, "search: %s", f->ctx.errbuf);
-    goto out;
-  }
-  /* The user's words are constants of the expression, never query
-   * syntax: nothing in them is an operator. */
-  if (patient) {
-    grn_expr_append_obj(&f->ctx, expr, f->p_patient, GRN_OP_GET_VALUE, 1);
-    grn_expr_append_const_str(&f->ctx, expr, patient, (unsigned)strlen(patient), GRN_OP_PUSH, 1);
-    grn_expr_append_op(&f->ctx, expr, GRN_OP_EQUAL, 2);
-  }
-  grn_expr_append_obj(&f->ctx, expr, f->p_text, GRN_OP_GET_VALUE, 1);
-  grn_expr_append_const_str(&f->ctx, expr, term, (unsigned)strlen(term), GRN_OP_PUSH, 1);
-  grn_expr_append_op(&f->ctx, expr, GRN_OP_MATCH, 2);
-  if (patient)
-    grn_expr_append_op(&f->ctx, expr, GRN_OP_AND, 2);
-  if (f->ctx.rc != GRN_SUCCESS) {
-    ret = hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
-    goto out;
-  }
-  res = grn_table_select(&f->ctx, f->pages, expr, NULL, GRN_OP_OR);
-  if (!res || f->ctx.rc != GRN_SUCCESS) {
-    ret = hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
-    goto out;
-  }
-  GRN_TABLE_EACH_BEGIN(&f->ctx, res, cursor, rid)
-  {
-    void *key;
-    grn_id pid, did;
-    HkFtsDocHit *h;
-    HkFtsPageRef ref;
-    (void)rid;
-    grn_table_cursor_get_key(&f->ctx, cursor, &key);
-    pid = *(grn_id *)key;
-    GRN_BULK_REWIND(&docv);
-    GRN_BULK_REWIND(&pagev);
-    grn_obj_get_value(&f->ctx, f->p_doc, pid, &docv);
-    grn_obj_get_value(&f->ctx, f->p_page, pid, &pagev);
-    did = GRN_RECORD_VALUE(&docv);
-    if (did == GRN_ID_NIL)
-      continue;
-    h = g_hash_table_lookup(hits, GUINT_TO_POINTER(did));
-    if (!h) {
-      h = g_new0(HkFtsDocHit, 1);
-      h->doc = did;
-      h->pages = g_array_new(FALSE, FALSE, sizeof(HkFtsPageRef));
-      g_hash_table_insert(hits, GUINT_TO_POINTER(did), h);
-    }
-    h->mask |= 1u << bit;
-    ref.page_id = pid;
-    ref.page = GRN_UINT32_VALUE(&pagev);
-    g_array_append_val(h->pages, ref);
-  }
-  GRN_TABLE_EACH_END(&f->ctx, cursor);
-out:
-  if (res)
-    grn_obj_close(&f->ctx, res);
-  if (expr)
-    grn_obj_close(&f->ctx, expr);
-  GRN_OBJ_FIN(&f->ctx, &docv);
-  GRN_OBJ_FIN(&f->ctx, &pagev);
-  return ret;
+  for (unsigned i = 0; norm && i < nterms; i++)
+    if (terms[i].len && memmem(norm, nl, terms[i].norm, terms[i].len))
+      mask |= 1u << i;
+  g_free(norm);
+  return mask;
 }
 
+/* A document the search reports, with its first matching pages. */
 typedef struct {
-  HkFtsDocHit *hit;
-  char key[HK_DOC_ID_LEN + 1];
-} HkFtsDocOrder;
+  grn_id doc;
+  uint32_t version, first, pages;
+  uint32_t found[HK_FTS_PAGES_PER_DOC];
+  unsigned nfound;
+} HkFtsDoc;
 
-static gint
-hk_fts_order_cmp(gconstpointer a, gconstpointer b)
+static void
+hk_fts_doc_read(hk_fts *f, grn_id did, HkFtsDoc *d, grn_obj *buf)
 {
-  return strcmp(((const HkFtsDocOrder *)a)->key, ((const HkFtsDocOrder *)b)->key);
+  memset(d, 0, sizeof *d);
+  d->doc = did;
+  GRN_BULK_REWIND(buf);
+  grn_obj_get_value(&f->ctx, f->d_version, did, buf);
+  d->version = GRN_BULK_VSIZE(buf) ? GRN_UINT32_VALUE(buf) : 0;
+  GRN_BULK_REWIND(buf);
+  grn_obj_get_value(&f->ctx, f->d_first, did, buf);
+  d->first = GRN_BULK_VSIZE(buf) ? GRN_UINT32_VALUE(buf) : 0;
+  GRN_BULK_REWIND(buf);
+  grn_obj_get_value(&f->ctx, f->d_pages, did, buf);
+  d->pages = GRN_BULK_VSIZE(buf) ? GRN_UINT32_VALUE(buf) : 0;
 }
 
-static gint
-hk_fts_page_cmp(gconstpointer a, gconstpointer b)
-{
-  const HkFtsPageRef *x = a, *y = b;
-  return x->page < y->page ? -1 : x->page > y->page ? 1 : 0;
-}
-
-/* Report the pages of one document. */
+/* Report document d: one call of fn per page in d->found, the snippet
+ * read from the store's text of the indexed version. \return fn's. */
 static int
-hk_fts_report(hk_fts *f, const HkFtsDocOrder *d, const HkFtsTerm *terms, unsigned nterms,
-              HkFtsHitFn fn, void *data)
+hk_fts_report(hk_fts *f, hk_txn *t, const HkFtsDoc *d, const char *key, const HkFtsTerm *terms,
+              unsigned nterms, HkFtsHitFn fn, void *data)
 {
-  grn_obj ver, pat, text;
+  grn_obj pat;
+  char patient[HK_FTS_GEN_MAX * 4];
   HkFtsHit hit = {0};
-  uint32_t last = 0;
-  unsigned reported = 0;
+  grn_id pid;
   int stop = 0;
 
-  GRN_UINT32_INIT(&ver, 0);
-  GRN_TEXT_INIT(&pat, 0);
-  GRN_TEXT_INIT(&text, 0);
-  grn_obj_get_value(&f->ctx, f->d_version, d->hit->doc, &ver);
-  grn_obj_get_value(&f->ctx, f->d_patient, d->hit->doc, &pat);
-  GRN_TEXT_PUTC(&f->ctx, &pat, '\0');
-  g_array_sort(d->hit->pages, hk_fts_page_cmp);
-  hit.doc_id = d->key;
-  hit.version = GRN_UINT32_VALUE(&ver);
-  hit.patient = GRN_TEXT_VALUE(&pat);
-  for (unsigned i = 0; i < d->hit->pages->len && reported < HK_FTS_PAGES_PER_DOC && !stop; i++) {
-    const HkFtsPageRef *r = &g_array_index(d->hit->pages, HkFtsPageRef, i);
+  GRN_RECORD_INIT(&pat, 0, grn_obj_id(&f->ctx, f->patients));
+  grn_obj_get_value(&f->ctx, f->d_patient, d->doc, &pat);
+  pid = GRN_BULK_VSIZE(&pat) ? GRN_RECORD_VALUE(&pat) : GRN_ID_NIL;
+  patient[0] = 0;
+  if (pid != GRN_ID_NIL) {
+    int n = grn_table_get_key(&f->ctx, f->patients, pid, patient, sizeof patient - 1);
+    patient[n > 0 && n < (int)sizeof patient ? n : 0] = 0;
+  }
+  hit.doc_id = key;
+  hit.version = d->version;
+  hit.patient = patient;
+  for (unsigned i = 0; i < d->nfound && !stop; i++) {
+    HkTextPage page = {0};
     HkFtsSnippet snip;
-    if (i > 0 && r->page == last)
-      continue;
-    last = r->page;
-    GRN_BULK_REWIND(&text);
-    grn_obj_get_value(&f->ctx, f->p_text, r->page_id, &text);
-    hk_fts_snippet(f, GRN_TEXT_VALUE(&text), GRN_TEXT_LEN(&text), terms, nterms, &snip);
-    hit.page = r->page;
+    if (hk_store_get_text_page(t, key, d->version, d->found[i], &page) != 0)
+      page.text.len = 0;
+    hk_fts_snippet(f, page.text.len ? page.text.p : "", page.text.len, terms, nterms, &snip);
+    hit.page = d->found[i];
     hit.snippet = snip.snippet;
     hit.marks = (const unsigned(*)[2])(void *)snip.marks->data;
     hit.nmarks = snip.marks->len;
     stop = fn(&hit, data);
     g_free(snip.snippet);
     g_array_unref(snip.marks);
+  }
+  GRN_OBJ_FIN(&f->ctx, &pat);
+  return stop;
+}
+
+/* Select the pages whose postings hold term: a new result table (keyed
+ * by Pages records), or NULL after setting the reason. The word is a
+ * constant of the expression, never query syntax: nothing in it is an
+ * operator. */
+static grn_obj *
+hk_fts_select_term(hk_fts *f, const char *term)
+{
+  grn_obj *expr = NULL, *var = NULL, *res = NULL;
+
+  GRN_EXPR_CREATE_FOR_QUERY(&f->ctx, f->pages, expr, var);
+  if (!expr) {
+    hk_fts_fail(f, -HK_ENOMEM, "search: %s", f->ctx.errbuf);
+    goto out;
+  }
+  grn_expr_append_obj(&f->ctx, expr, f->body, GRN_OP_GET_VALUE, 1);
+  grn_expr_append_const_str(&f->ctx, expr, term, (unsigned)strlen(term), GRN_OP_PUSH, 1);
+  grn_expr_append_op(&f->ctx, expr, GRN_OP_MATCH, 2);
+  if (f->ctx.rc == GRN_SUCCESS)
+    res = grn_table_select(&f->ctx, f->pages, expr, NULL, GRN_OP_OR);
+  if (res && f->ctx.rc != GRN_SUCCESS) {
+    grn_obj_close(&f->ctx, res);
+    res = NULL;
+  }
+  if (!res)
+    hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
+out:
+  if (expr)
+    grn_obj_close(&f->ctx, expr);
+  return res;
+}
+
+/* The documents that own the pages of res (keyed by Docs records). */
+static grn_obj *
+hk_fts_group_docs(hk_fts *f, grn_obj *res)
+{
+  grn_table_sort_key key = {.key = grn_obj_column(&f->ctx, res, "doc", 3)};
+  grn_table_group_result g = {0};
+
+  if (!key.key)
+    goto out;
+  g.table = grn_table_create_for_group(&f->ctx, NULL, 0, NULL, key.key, res, 0);
+  g.op = GRN_OP_OR;
+  if (g.table && grn_table_group(&f->ctx, res, &key, 1, &g, 1) != GRN_SUCCESS) {
+    grn_obj_close(&f->ctx, g.table);
+    g.table = NULL;
+  }
+out:
+  if (key.key)
+    grn_obj_unlink(&f->ctx, key.key);
+  if (!g.table)
+    hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
+  return g.table;
+}
+
+/* Which terms document d holds on its live pages (the range Docs names;
+ * a replaced page's postings are still in the index and count for
+ * nothing), and its first matching pages into d->found. */
+static uint32_t
+hk_fts_doc_mask(hk_fts *f, HkFtsDoc *d, grn_obj *const *res, unsigned nterms)
+{
+  uint32_t mask = 0;
+
+  d->nfound = 0;
+  for (uint32_t p = 0; p < d->pages; p++) {
+    grn_id rid = d->first + p;
+    uint32_t m = 0;
+    for (unsigned i = 0; i < nterms; i++)
+      if (grn_table_get(&f->ctx, res[i], &rid, sizeof rid) != GRN_ID_NIL)
+        m |= 1u << i;
+    if (m && d->nfound < HK_FTS_PAGES_PER_DOC)
+      d->found[d->nfound++] = p + 1;
+    mask |= m;
+  }
+  return mask;
+}
+
+/* The search through the index: each word's pages, their documents,
+ * intersected and ordered by Groonga; then each candidate, in document ID
+ * order, checked on its live pages until max_docs are reported. */
+static int
+hk_fts_search_index(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsQuery *q,
+                    const HkFtsTerm *terms, unsigned max_docs, HkFtsHitFn fn, void *data)
+{
+  unsigned n = q->terms->len, reported = 0;
+  uint32_t all = (uint32_t)((1ull << n) - 1);
+  grn_obj *res[HK_FTS_TERMS_MAX] = {0}, *docs = NULL, *sorted = NULL, buf;
+  grn_table_sort_key key = {0};
+  int ret = 0, stop = 0;
+
+  GRN_UINT32_INIT(&buf, 0);
+  for (unsigned i = 0; i < n && ret == 0; i++) {
+    res[i] = hk_fts_select_term(f, g_ptr_array_index(q->terms, i));
+    if (!res[i])
+      ret = -HK_ECORRUPT;
+  }
+  for (unsigned i = 0; i < n && ret == 0; i++) {
+    grn_obj *g = hk_fts_group_docs(f, res[i]);
+    if (!g)
+      ret = -HK_ECORRUPT;
+    else if (!docs)
+      docs = g;
+    else {
+      grn_table_setoperation(&f->ctx, docs, g, docs, GRN_OP_AND);
+      grn_obj_close(&f->ctx, g);
+    }
+  }
+  /* One patient: the words' documents cut to theirs before any sort. */
+  if (ret == 0 && pdocs && grn_table_setoperation(&f->ctx, docs, pdocs, docs, GRN_OP_AND))
+    ret = hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
+  if (ret || grn_table_size(&f->ctx, docs) == 0)
+    goto out;
+  key.key = grn_obj_column(&f->ctx, docs, "_key", 4);
+  sorted = grn_table_create(&f->ctx, NULL, 0, NULL, GRN_OBJ_TABLE_NO_KEY, NULL, docs);
+  if (!key.key || !sorted) {
+    ret = hk_fts_fail(f, -HK_ENOMEM, "search: %s", f->ctx.errbuf);
+    goto out;
+  }
+  /* Sorted in slices: a candidate whose live pages lack a word (its
+   * postings were of a replaced text) takes no place in the answer. */
+  for (int offset = 0; ret == 0 && !stop && reported < max_docs;) {
+    int limit = (int)MAX(max_docs * 2, 16u), got;
+    grn_table_truncate(&f->ctx, sorted);
+    got = grn_table_sort(&f->ctx, docs, offset, limit, sorted, &key, 1);
+    if (got <= 0)
+      break;
+    GRN_TABLE_EACH_BEGIN(&f->ctx, sorted, cursor, sid)
+    {
+      grn_id rid, did;
+      HkFtsDoc d;
+      char k[HK_DOC_ID_LEN + 1];
+      int kl;
+      if (stop || reported >= max_docs)
+        break;
+      void *vp = NULL;
+      (void)sid;
+      /* A sorted row's value is the row of docs it stands for. */
+      rid = grn_table_cursor_get_value(&f->ctx, cursor, &vp) == sizeof(grn_id) && vp ? *(grn_id *)vp
+                                                                                     : GRN_ID_NIL;
+      /* The row of docs; its key is the Docs record. */
+      if (rid == GRN_ID_NIL || grn_table_get_key(&f->ctx, docs, rid, &did, sizeof did) <= 0)
+        continue;
+      hk_fts_doc_read(f, did, &d, &buf);
+      if (hk_fts_doc_mask(f, &d, res, n) != all)
+        continue;
+      kl = grn_table_get_key(&f->ctx, f->docs, did, k, HK_DOC_ID_LEN);
+      if (kl != HK_DOC_ID_LEN)
+        continue;
+      k[kl] = 0;
+      stop = hk_fts_report(f, t, &d, k, terms, n, fn, data);
+      reported++;
+    }
+    GRN_TABLE_EACH_END(&f->ctx, cursor);
+    if (got < limit)
+      break;
+    offset += got;
+  }
+out:
+  if (key.key)
+    grn_obj_unlink(&f->ctx, key.key);
+  if (sorted)
+    grn_obj_close(&f->ctx, sorted);
+  if (docs)
+    grn_obj_close(&f->ctx, docs);
+  for (unsigned i = 0; i < n; i++)
+    if (res[i])
+      grn_obj_close(&f->ctx, res[i]);
+  GRN_OBJ_FIN(&f->ctx, &buf);
+  return ret;
+}
+
+/* The documents of one patient, as a result table keyed by Docs records
+ * (the Patients.docs index), or NULL after setting the reason. */
+static grn_obj *
+hk_fts_patient_docs(hk_fts *f, const char *patient)
+{
+  grn_obj *expr = NULL, *var = NULL, *res = NULL;
+
+  GRN_EXPR_CREATE_FOR_QUERY(&f->ctx, f->docs, expr, var);
+  if (!expr)
+    goto out;
+  grn_expr_append_obj(&f->ctx, expr, f->d_patient, GRN_OP_GET_VALUE, 1);
+  grn_expr_append_const_str(&f->ctx, expr, patient, (unsigned)strlen(patient), GRN_OP_PUSH, 1);
+  grn_expr_append_op(&f->ctx, expr, GRN_OP_EQUAL, 2);
+  if (f->ctx.rc == GRN_SUCCESS)
+    res = grn_table_select(&f->ctx, f->docs, expr, NULL, GRN_OP_OR);
+out:
+  if (!res)
+    hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
+  if (expr)
+    grn_obj_close(&f->ctx, expr);
+  return res;
+}
+
+typedef struct {
+  grn_id doc;
+  char key[HK_DOC_ID_LEN + 1];
+} HkFtsDocKey;
+
+static gint
+hk_fts_doc_key_cmp(gconstpointer a, gconstpointer b)
+{
+  return strcmp(((const HkFtsDocKey *)a)->key, ((const HkFtsDocKey *)b)->key);
+}
+
+/* Read the live pages of d (of document key) from the store: the
+ * words each holds, its first matching pages into d->found. \return
+ * the words found. */
+static uint32_t
+hk_fts_doc_scan(hk_fts *f, hk_txn *t, const char *key, HkFtsDoc *d, const HkFtsTerm *terms,
+                unsigned n)
+{
+  uint32_t all = (uint32_t)((1ull << n) - 1), mask = 0;
+
+  d->nfound = 0;
+  for (uint32_t p = 1; p <= d->pages; p++) {
+    HkTextPage page;
+    uint32_t m;
+    if (hk_store_get_text_page(t, key, d->version, p, &page) != 0 || page.text.len == 0)
+      continue;
+    m = hk_fts_page_mask(f, page.text.p, page.text.len, terms, n);
+    if (m && d->nfound < HK_FTS_PAGES_PER_DOC)
+      d->found[d->nfound++] = p;
+    mask |= m;
+    if (mask == all && d->nfound == HK_FTS_PAGES_PER_DOC)
+      break;
+  }
+  return mask;
+}
+
+/* One patient's search when the patient's text is small: each live page
+ * read from the store and the words looked for in it, as the index would
+ * match them (the lexicon's normaliser; blanks removed, as loose_blank
+ * ignores them). Exact, and independent of how common a word is in the
+ * rest of the archive. */
+static int
+hk_fts_search_scan(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsTerm *terms, unsigned n,
+                   unsigned max_docs, HkFtsHitFn fn, void *data)
+{
+  GArray *order = g_array_new(FALSE, FALSE, sizeof(HkFtsDocKey));
+  uint32_t all = (uint32_t)((1ull << n) - 1);
+  unsigned reported = 0;
+  grn_obj buf;
+  int stop = 0;
+
+  GRN_UINT32_INIT(&buf, 0);
+  GRN_TABLE_EACH_BEGIN(&f->ctx, pdocs, cursor, rid)
+  {
+    HkFtsDocKey k;
+    void *kp;
+    int kl;
+    (void)rid;
+    grn_table_cursor_get_key(&f->ctx, cursor, &kp);
+    k.doc = *(grn_id *)kp;
+    kl = grn_table_get_key(&f->ctx, f->docs, k.doc, k.key, HK_DOC_ID_LEN);
+    if (kl != HK_DOC_ID_LEN)
+      continue;
+    k.key[kl] = 0;
+    g_array_append_val(order, k);
+  }
+  GRN_TABLE_EACH_END(&f->ctx, cursor);
+  g_array_sort(order, hk_fts_doc_key_cmp);
+  for (unsigned i = 0; i < order->len && reported < max_docs && !stop; i++) {
+    const HkFtsDocKey *k = &g_array_index(order, HkFtsDocKey, i);
+    HkFtsDoc d;
+    hk_fts_doc_read(f, k->doc, &d, &buf);
+    if (hk_fts_doc_scan(f, t, k->key, &d, terms, n) != all)
+      continue;
+    stop = hk_fts_report(f, t, &d, k->key, terms, n, fn, data);
     reported++;
   }
-  GRN_OBJ_FIN(&f->ctx, &ver);
-  GRN_OBJ_FIN(&f->ctx, &pat);
-  GRN_OBJ_FIN(&f->ctx, &text);
-  return stop;
+  GRN_OBJ_FIN(&f->ctx, &buf);
+  g_array_unref(order);
+  return 0;
+}
+
+/* Across patients, words on most pages: the documents walked in ID order
+ * (Docs is a patricia trie), each one's text read from the store, until
+ * max_docs hold every word. Walking the postings of such words costs
+ * far more (they are as long as the archive). At most max_visits
+ * documents are read: if those were not enough, *enough is false,
+ * nothing was reported, and the index must answer. */
+static int
+hk_fts_search_walk(hk_fts *f, hk_txn *t, const HkFtsTerm *terms, unsigned n, unsigned max_docs,
+                   uint64_t max_visits, bool *enough, HkFtsHitFn fn, void *data)
+{
+  GArray *found = g_array_new(FALSE, FALSE, sizeof(HkFtsDoc));
+  GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
+  uint32_t all = (uint32_t)((1ull << n) - 1);
+  uint64_t visits = 0;
+  grn_table_cursor *c;
+  grn_obj buf;
+  grn_id did;
+
+  *enough = false;
+  GRN_UINT32_INIT(&buf, 0);
+  c = grn_table_cursor_open(&f->ctx, f->docs, NULL, 0, NULL, 0, 0, -1, GRN_CURSOR_ASCENDING);
+  while (c && found->len < max_docs && visits < max_visits &&
+         (did = grn_table_cursor_next(&f->ctx, c)) != GRN_ID_NIL) {
+    char key[HK_DOC_ID_LEN + 1];
+    HkFtsDoc d;
+    int kl = grn_table_get_key(&f->ctx, f->docs, did, key, HK_DOC_ID_LEN);
+    if (kl != HK_DOC_ID_LEN)
+      continue;
+    key[kl] = 0;
+    hk_fts_doc_read(f, did, &d, &buf);
+    if (d.pages == 0)
+      continue;
+    visits++;
+    if (hk_fts_doc_scan(f, t, key, &d, terms, n) != all)
+      continue;
+    g_array_append_val(found, d);
+    g_ptr_array_add(keys, g_strdup(key));
+  }
+  /* The end of the archive also answers: every document was read. */
+  *enough = c && (found->len == max_docs || visits < max_visits);
+  if (c)
+    grn_table_cursor_close(&f->ctx, c);
+  for (unsigned i = 0; *enough && i < found->len; i++)
+    if (hk_fts_report(f, t, &g_array_index(found, HkFtsDoc, i), g_ptr_array_index(keys, i), terms,
+                      n, fn, data))
+      break;
+  GRN_OBJ_FIN(&f->ctx, &buf);
+  g_ptr_array_unref(keys);
+  g_array_unref(found);
+  return c ? 0 : hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
+}
+
+/* See hk_fts_scan_cheaper. */
+#define HK_FTS_POSTINGS_PER_PAGE 1000
+
+/* Live pages of the documents of pdocs, counted up to cap. */
+static uint64_t
+hk_fts_count_pages(hk_fts *f, grn_obj *pdocs, uint64_t cap)
+{
+  uint64_t pages = 0;
+  grn_obj buf;
+
+  GRN_UINT32_INIT(&buf, 0);
+  GRN_TABLE_EACH_BEGIN(&f->ctx, pdocs, cursor, rid)
+  {
+    void *kp;
+    (void)rid;
+    if (pages > cap)
+      break;
+    grn_table_cursor_get_key(&f->ctx, cursor, &kp);
+    GRN_BULK_REWIND(&buf);
+    grn_obj_get_value(&f->ctx, f->d_pages, *(grn_id *)kp, &buf);
+    pages += GRN_BULK_VSIZE(&buf) ? GRN_UINT32_VALUE(&buf) : 0;
+  }
+  GRN_TABLE_EACH_END(&f->ctx, cursor);
+  GRN_OBJ_FIN(&f->ctx, &buf);
+  return pages;
+}
+
+/* Groonga's estimate of the postings of each word: *sum, and *least
+ * (that of the rarest word). */
+static void
+hk_fts_estimate(hk_fts *f, const HkFtsQuery *q, uint64_t *sum, uint64_t *least)
+{
+  *sum = 0;
+  *least = UINT64_MAX;
+  for (unsigned i = 0; i < q->terms->len; i++) {
+    const char *term = g_ptr_array_index(q->terms, i);
+    uint64_t e = grn_ii_estimate_size_for_query(&f->ctx, (grn_ii *)f->body, term,
+                                                (unsigned)strlen(term), NULL);
+    *sum += e;
+    *least = MIN(*least, e);
+  }
+}
+
+/* Whether one patient's search should read the store rather than the
+ * index: always for up to HK_FTS_SCAN_PAGES pages; beyond, when the
+ * words' postings outnumber HK_FTS_POSTINGS_PER_PAGE per page of the
+ * patient's text (reading a page costs about as much as walking that
+ * many postings; bench/hk-bench-fts.c). */
+static bool
+hk_fts_scan_cheaper(hk_fts *f, grn_obj *pdocs, const HkFtsQuery *q)
+{
+  uint64_t pages, sum, least;
+  bool store = f->plan == HK_FTS_PLAN_STORE;
+
+  if (f->plan == HK_FTS_PLAN_AUTO) {
+    pages = hk_fts_count_pages(f, pdocs, UINT64_MAX);
+    hk_fts_estimate(f, q, &sum, &least);
+    store = pages <= HK_FTS_SCAN_PAGES || sum >= pages * HK_FTS_POSTINGS_PER_PAGE;
+  }
+  return store;
+}
+
+/* Whether a search across patients should walk the documents (and how
+ * many it may read before it gives up for the index): when the rarest
+ * word is on so many pages that max_docs matches are near the start of
+ * the walk, and reading those documents costs less than the postings. */
+static bool
+hk_fts_walk_cheaper(hk_fts *f, const HkFtsQuery *q, unsigned max_docs, uint64_t *visits)
+{
+  uint64_t pages = grn_table_size(&f->ctx, f->pages), docs = grn_table_size(&f->ctx, f->docs);
+  uint64_t sum, least;
+  double share, expect;
+  bool walk = f->plan == HK_FTS_PLAN_STORE;
+
+  *visits = UINT64_MAX;
+  if (f->plan != HK_FTS_PLAN_AUTO || pages == 0 || docs == 0)
+    goto out;
+  hk_fts_estimate(f, q, &sum, &least);
+  share = MIN((double)least / (double)pages, 1.0);
+  if (share <= 0)
+    goto out;
+  expect = max_docs / share;
+  walk = expect * ((double)pages / (double)docs) * HK_FTS_POSTINGS_PER_PAGE < (double)sum;
+  *visits = (uint64_t)(4 * expect) + 64;
+out:
+  return walk;
 }
 
 int
 hk_fts_search(hk_fts *f, const char *patient, const HkFtsQuery *q, unsigned max_docs, HkFtsHitFn fn,
               void *data)
 {
-  GHashTable *hits = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-                                           (GDestroyNotify)hk_fts_doc_hit_free);
-  GArray *order = g_array_new(FALSE, FALSE, sizeof(HkFtsDocOrder));
   unsigned n = q ? q->terms->len : 0;
   HkFtsTerm *terms = g_new0(HkFtsTerm, MAX(n, 1));
-  uint32_t all = n ? (uint32_t)((1ull << n) - 1) : 0;
-  GHashTableIter it;
-  gpointer v;
+  grn_obj *pdocs = NULL;
+  grn_id pid = GRN_ID_NIL;
+  uint64_t visits;
+  bool enough;
+  hk_txn *t = NULL;
   int ret = 0;
 
   f->reason[0] = 0;
@@ -723,6 +1084,8 @@ hk_fts_search(hk_fts *f, const char *patient, const HkFtsQuery *q, unsigned max_
     goto out;
   }
   ret = hk_fts_refresh(f);
+  if (ret == 0 && !f->body)
+    ret = hk_fts_fail(f, -HK_ECORRUPT, "search index %s has no postings", f->gen);
   if (ret)
     goto out;
   for (unsigned i = 0; i < n; i++) {
@@ -733,31 +1096,36 @@ hk_fts_search(hk_fts *f, const char *patient, const HkFtsQuery *q, unsigned max_
     if (!terms[i].norm || terms[i].len == 0)
       goto out;
   }
-  for (unsigned i = 0; i < n && ret == 0; i++)
-    ret = hk_fts_select_term(f, patient, g_ptr_array_index(q->terms, i), i, hits);
-  if (ret)
+  ret = hk_txn_begin(f->store, false, &t);
+  if (ret) {
+    ret = hk_fts_fail(f, ret, "the store could not be read: %s", hk_strerror(ret));
     goto out;
-  g_hash_table_iter_init(&it, hits);
-  while (g_hash_table_iter_next(&it, NULL, &v)) {
-    HkFtsDocOrder o = {.hit = v};
-    int kl;
-    if (o.hit->mask != all)
-      continue;
-    kl = grn_table_get_key(&f->ctx, f->docs, o.hit->doc, o.key, HK_DOC_ID_LEN);
-    if (kl != HK_DOC_ID_LEN)
-      continue;
-    o.key[kl] = 0;
-    g_array_append_val(order, o);
   }
-  g_array_sort(order, hk_fts_order_cmp);
-  for (unsigned i = 0; i < order->len && i < max_docs; i++)
-    if (hk_fts_report(f, &g_array_index(order, HkFtsDocOrder, i), terms, n, fn, data))
-      break;
+  if (patient) {
+    pid = grn_table_get(&f->ctx, f->patients, patient, (unsigned)strlen(patient));
+    if (pid == GRN_ID_NIL)
+      goto out; /* no text of this patient in the index */
+    pdocs = hk_fts_patient_docs(f, patient);
+    if (!pdocs) {
+      ret = -HK_ECORRUPT;
+      goto out;
+    }
+  }
+  if (pdocs && hk_fts_scan_cheaper(f, pdocs, q))
+    ret = hk_fts_search_scan(f, t, pdocs, terms, n, max_docs, fn, data);
+  else if (!pdocs && hk_fts_walk_cheaper(f, q, max_docs, &visits)) {
+    ret = hk_fts_search_walk(f, t, terms, n, max_docs, visits, &enough, fn, data);
+    if (ret == 0 && !enough)
+      ret = hk_fts_search_index(f, t, NULL, q, terms, max_docs, fn, data);
+  } else
+    ret = hk_fts_search_index(f, t, pdocs, q, terms, max_docs, fn, data);
 out:
+  if (t)
+    hk_txn_abort(t);
+  if (pdocs)
+    grn_obj_close(&f->ctx, pdocs);
   for (unsigned i = 0; i < n; i++)
     g_free(terms[i].norm);
   g_free(terms);
-  g_array_unref(order);
-  g_hash_table_unref(hits);
   return ret;
 }

@@ -33,6 +33,11 @@ typedef struct hk_fts hk_fts; /* one handle per thread; not shared between threa
 #define HK_FTS_TERMS_MAX 8
 /* Pages reported per document. */
 #define HK_FTS_PAGES_PER_DOC 3
+/* Within one patient whose documents have at most this many pages of
+ * text, the pages are read from the store and searched directly: the
+ * index's cost grows with how common a word is in the whole archive,
+ * this with the patient's text only (bench/hk-bench-fts.c). */
+#define HK_FTS_SCAN_PAGES 2000
 /* Code points of context before a match in a snippet, and a snippet's
  * longest length. */
 #define HK_FTS_SNIPPET_BEFORE 30
@@ -94,6 +99,22 @@ typedef int (*HkFtsHitFn)(const HkFtsHit *hit, void *data);
  * place, -HK_ENOMEM. */
 int hk_fts_search(hk_fts *f, const char *patient, const HkFtsQuery *q, unsigned max_docs,
                   HkFtsHitFn fn, void *data);
+
+/* How hk_fts_search finds the documents (tests and the bench choose; the
+ * server leaves AUTO). All three give the same answer: the tests run each
+ * search every way.
+ * - INDEX: each word's pages from the index, intersected by document.
+ *   Costs what the words' postings cost: a word on every page is as
+ *   long as the archive.
+ * - STORE: documents read from the store and the words looked for in
+ *   their text: one patient's documents, or across patients the
+ *   documents in ID order until max_docs match. Costs what the text read
+ *   costs.
+ * - AUTO: STORE for one patient with up to HK_FTS_SCAN_PAGES pages;
+ *   otherwise whichever Groonga's estimate of the postings says is
+ *   cheaper (docs/search.md, "Answers"). */
+typedef enum { HK_FTS_PLAN_AUTO, HK_FTS_PLAN_INDEX, HK_FTS_PLAN_STORE } HkFtsPlan;
+void hk_fts_set_plan(hk_fts *f, HkFtsPlan plan);
 
 /* ---- the writer (the indexer, `hikae-admin reindex`) ---- */
 

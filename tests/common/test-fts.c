@@ -1,7 +1,7 @@
 /* Tests of hk-fts (the Groonga full-text index) over a real LMDB store
  * and a real Groonga index in a private temporary folder. */
 #include "hk-error.h"
-#include "hk-fts.h"
+#include "hk-fts-private.h"
 #include "hk-sha256.h"
 #include "hk-store.h"
 #include "hk-test.h"
@@ -128,6 +128,17 @@ search(hk_fts *f, const char *patient, const char *query)
 
   ck_assert_msg(hk_fts_query_parse(query, &q, &msg) == 0, "%s: %s", query, msg);
   ck_assert_int_eq(hk_fts_search(f, patient, q, 1000, collect, &c), 0);
+  /* The search reads the store or asks the index, whichever costs less
+   * (hk_fts_set_plan): each way must answer alike. */
+  for (HkFtsPlan plan = HK_FTS_PLAN_INDEX; plan <= HK_FTS_PLAN_STORE; plan++) {
+    Collect i = {g_string_new(NULL), 0};
+    hk_fts_set_plan(f, plan);
+    ck_assert_int_eq(hk_fts_search(f, patient, q, 1000, collect, &i), 0);
+    hk_fts_set_plan(f, HK_FTS_PLAN_AUTO);
+    ck_assert_msg(strcmp(i.out->str, c.out->str) == 0, "%s (plan %d): %s\n, not\n%s", query, plan,
+                  i.out->str, c.out->str);
+    g_string_free(i.out, TRUE);
+  }
   hk_fts_query_free(q);
   return g_string_free(c.out, FALSE);
 }
@@ -407,6 +418,12 @@ START_TEST(test_fts_replace_and_move)
   ck_assert_uint_eq(follow(s), 2);
   ck_assert_uint_eq(count_docs(f, "P1", "肺炎"), 0);
   ck_assert_uint_eq(count_docs(f, "P1", "二頁目"), 0);
+  /* The old text's postings stay in the index (it keeps no copy of the
+   * text to remove them by): a word only they hold must not complete an
+   * AND with a word of the new text. */
+  ck_assert_uint_eq(count_docs(f, NULL, "肺炎 所見"), 0);
+  ck_assert_uint_eq(count_docs(f, "P1", "肺炎 所見"), 0);
+  ck_assert_uint_eq(count_docs(f, NULL, "所見"), 1);
   r = search(f, "P1", "気管支炎");
   assert_hits(r, "%s v2 P1 p1 [気管支炎]\n", a);
   ck_assert_uint_eq(count_docs(f, "P1", "心電図"), 0);
@@ -557,6 +574,18 @@ START_TEST(test_fts_other_store)
     g_free(cur);
   }
   /* reindex mends both. */
+  f = rebuild_and_open(s);
+  ck_assert_uint_eq(count_docs(f, NULL, "肺炎"), 1);
+  hk_fts_close(f);
+  /* An index of another layout (an older hikae's kept a copy of the
+   * text, which this one's searches do not look for) is unusable: the
+   * indexer rebuilds it. */
+  ck_assert_int_eq(hk_fts_open(s, true, &f), 0);
+  ck_assert_int_eq(hk_fts_meta_set(f, "layout", "1"), 0);
+  hk_fts_close(f);
+  f = NULL;
+  ck_assert_int_eq(hk_fts_open(s, false, &f), -HK_ECORRUPT);
+  ck_assert_ptr_null(f);
   f = rebuild_and_open(s);
   ck_assert_uint_eq(count_docs(f, NULL, "肺炎"), 1);
   hk_fts_close(f);

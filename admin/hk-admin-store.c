@@ -93,6 +93,28 @@ out:
   return status;
 }
 
+/* The search index's state for stats: "ok" (then *unindexed: texts
+ * stored but not in it yet), "missing", "unusable" (of another store or
+ * layout, damaged: the indexer rebuilds a small store's, else reindex),
+ * or "no_access" (Groonga opens its files read-write: docs/search.md). */
+static const char *
+hk_admin_search_state(hk_store *s, uint64_t seq, int64_t *unindexed)
+{
+  hk_fts *f = NULL;
+  uint64_t through = 0;
+  int ret = hk_fts_open(s, false, &f);
+  const char *state = ret == 0               ? "ok"
+                      : ret == -HK_ENOTFOUND ? "missing"
+                      : ret == -HK_EPERM     ? "no_access"
+                                             : "unusable";
+
+  *unindexed = -1;
+  if (ret == 0 && hk_fts_through(f, &through) == 0)
+    *unindexed = seq > through ? (int64_t)(seq - through) : 0;
+  hk_fts_close(f);
+  return state;
+}
+
 int
 hk_admin_stats_main(int argc, char **argv)
 {
@@ -102,6 +124,9 @@ hk_admin_stats_main(int argc, char **argv)
   HkStoreStats st = { 0 };
   HkTextStats ts = {0};
   JsonBuilder *b = NULL;
+  const char *search;
+  uint64_t seq = 0;
+  int64_t unindexed;
   int ret, status;
 
   status = hk_admin_open(&argc, &argv, NULL, "stats", false, &s, &dir);
@@ -113,10 +138,16 @@ hk_admin_stats_main(int argc, char **argv)
     ret = hk_store_stats(t, &st);
   if (ret == 0)
     ret = hk_store_text_stats(t, &ts);
+  if (ret == 0) {
+    ret = hk_store_text_seq(t, &seq);
+    if (ret == -HK_ENOTFOUND)
+      ret = 0;
+  }
   if (ret) {
     fprintf(stderr, "%s: stats: %s\n", HK_ADMIN_PROGRAM, hk_strerror(ret));
     goto out;
   }
+  search = hk_admin_search_state(s, seq, &unindexed);
   b = json_builder_new();
   json_builder_begin_object(b);
   hk_member_int(b, "documents", (int64_t)st.documents);
@@ -135,6 +166,10 @@ hk_admin_stats_main(int argc, char **argv)
   hk_member_int(b, "texts_failed", (int64_t)ts.failed);
   hk_member_int(b, "texts_needs_ocr", (int64_t)ts.needs_ocr);
   hk_member_int(b, "texts_unsupported", (int64_t)ts.unsupported);
+  /* The index's lag: texts stored but not searchable yet. */
+  hk_json_member_str(b, "search_index", search);
+  if (unindexed >= 0)
+    hk_member_int(b, "texts_unindexed", unindexed);
   hk_member_time(b, "archive_as_of", st.archive_as_of);
   hk_member_time(b, "last_document_at", st.last_document_at);
   hk_json_member_str(b, "indexer", hk_indexer_state_name(hk_indexer_effective_state(

@@ -320,7 +320,7 @@ main(int argc, char **argv)
   unsigned n, runs;
   int64_t t0;
   char *search;
-  bool only;
+  bool only, follow;
   int ret;
 
   if (argc < 3) {
@@ -336,6 +336,12 @@ main(int argc, char **argv)
   only = g_getenv("HK_BENCH_QUERIES_ONLY") != NULL;
   ret = hk_store_open(argv[1], only ? 0 : HK_STORE_CREATE, &s);
   t0 = g_get_monotonic_time();
+  /* HK_BENCH_FOLLOW=1: the index is made empty first and takes the
+   * texts as the indexer does (hk_fts_follow, record by record), not by
+   * a rebuild. */
+  follow = g_getenv("HK_BENCH_FOLLOW") != NULL;
+  if (ret == 0 && !only && follow)
+    ret = hk_fts_rebuild(s, &docs);
   if (ret == 0 && !only)
     ret = hk_fill(s, n, &text_bytes);
   if (ret) {
@@ -346,7 +352,16 @@ main(int argc, char **argv)
     printf("filled %u documents, %.1f MB of text, in %.1f s\n", n, text_bytes / 1e6,
            (g_get_monotonic_time() - t0) / 1e6);
   t0 = g_get_monotonic_time();
-  if (!only)
+  if (!only && follow) {
+    hk_fts *w = NULL;
+    unsigned done = 0;
+    ret = hk_fts_open(s, true, &w);
+    do
+      ret = ret ? ret : hk_fts_follow(w, 256, &done);
+    while (ret == 0 && done);
+    hk_fts_close(w);
+    docs = n;
+  } else if (!only)
     ret = hk_fts_rebuild(s, &docs);
   if (ret == 0)
     ret = hk_fts_open(s, false, &f);

@@ -20,6 +20,8 @@ mkdoc "$D" b.txt A:2 progress_note "$T/b.txt" "" 0000000043
 run
 grep -q "no search index: building it from the store" "$T/log" || fail "no build: $(cat "$T/log")"
 ok "the indexer builds the index of a small store that has none"
+assert_eq ok "$(stat_field "$S" search_index)" "stats: the index is usable"
+assert_eq 0 "$(stat_field "$S" texts_unindexed)" "stats: every stored text is in it"
 A=$(hits 肺炎 | cut -d' ' -f1)
 [ -n "$A" ] || fail "肺炎 not found"
 assert_eq "$A v1 0000000042" "$(hits ぺにしりん)" "a kana form finds the document, under its patient"
@@ -51,6 +53,8 @@ note d '腎盂腎炎'
 mkdoc "$D" d.txt A:4 progress_note "$T/d.txt" "" 0000000042
 run
 assert_eq 4 "$(stat_field "$S" documents)" "the indexer ingests with no index possible"
+assert_eq unusable "$(stat_field "$S" search_index)" "stats says the index is unusable (a file where its folder goes)"
+assert_eq null "$(stat_field "$S" texts_unindexed)" "and counts no lag for it"
 grep -q "search index: .*ingest goes on" "$T/log" || fail "no warning: $(cat "$T/log")"
 ok "and logs the index's problem"
 rc=0; "$SEARCH" "$S" 腎盂 2> "$T/err" || rc=$?

@@ -29,7 +29,7 @@ struct hk_fts {
   /* Borrowed from db. */
   grn_obj *meta, *m_value;
   grn_obj *patients;
-  grn_obj *docs, *d_version, *d_patient, *d_first, *d_pages;
+  grn_obj *docs, *d_version, *d_created, *d_patient, *d_first, *d_pages;
   grn_obj *pages, *p_doc;
   grn_obj *terms, *body;
   grn_obj *p_text; /* only while a rebuild loads the text (hk-fts-write.c) */

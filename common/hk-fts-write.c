@@ -29,6 +29,8 @@ static const char *const hk_fts_schema[] = {
     /* Patricia: a cursor walks the documents in ID order. */
     "table_create Docs TABLE_PAT_KEY ShortText",
     "column_create Docs version COLUMN_SCALAR UInt32",
+    /* The current version's created_at (µs): answers are newest first. */
+    "column_create Docs created COLUMN_SCALAR Int64",
     "column_create Docs patient COLUMN_SCALAR Patients",
     /* The document's pages are the Pages records first..first+pages-1. */
     "column_create Docs first COLUMN_SCALAR UInt32",
@@ -183,12 +185,13 @@ hk_fts_put(hk_fts *f, hk_txn *t, const char *doc_id)
   HkDocument *d = NULL;
   const HkVersion *cur;
   HkTextInfo info;
-  grn_obj u32, ref, pref;
+  grn_obj u32, i64, ref, pref;
   grn_id did, pat, first = GRN_ID_NIL;
   uint32_t pages = 0;
   int ret;
 
   GRN_UINT32_INIT(&u32, 0);
+  GRN_INT64_INIT(&i64, 0);
   GRN_RECORD_INIT(&ref, 0, grn_obj_id(&f->ctx, f->docs));
   GRN_RECORD_INIT(&pref, 0, grn_obj_id(&f->ctx, f->patients));
   ret = hk_store_get_document(t, doc_id, &d);
@@ -235,6 +238,9 @@ hk_fts_put(hk_fts *f, hk_txn *t, const char *doc_id)
     goto out;
   GRN_UINT32_SET(&f->ctx, &u32, cur->version);
   ret = hk_fts_set(f, f->d_version, did, &u32);
+  GRN_INT64_SET(&f->ctx, &i64, cur->created_usec);
+  if (ret == 0)
+    ret = hk_fts_set(f, f->d_created, did, &i64);
   GRN_RECORD_SET(&f->ctx, &pref, pat);
   if (ret == 0)
     ret = hk_fts_set(f, f->d_patient, did, &pref);
@@ -247,6 +253,7 @@ hk_fts_put(hk_fts *f, hk_txn *t, const char *doc_id)
 out:
   hk_document_free(d);
   GRN_OBJ_FIN(&f->ctx, &u32);
+  GRN_OBJ_FIN(&f->ctx, &i64);
   GRN_OBJ_FIN(&f->ctx, &ref);
   GRN_OBJ_FIN(&f->ctx, &pref);
   return ret;

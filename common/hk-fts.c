@@ -214,6 +214,7 @@ hk_fts_open_gen(hk_fts *f, const char *gen)
   f->patients = hk_fts_obj(f, "Patients");
   f->docs = hk_fts_obj(f, "Docs");
   f->d_version = hk_fts_obj(f, "Docs.version");
+  f->d_created = hk_fts_obj(f, "Docs.created");
   f->d_patient = hk_fts_obj(f, "Docs.patient");
   f->d_first = hk_fts_obj(f, "Docs.first");
   f->d_pages = hk_fts_obj(f, "Docs.pages");
@@ -236,8 +237,8 @@ hk_fts_open_gen(hk_fts *f, const char *gen)
                       gen, layout[0] ? layout : "1");
     goto out;
   }
-  if (!f->patients || !f->docs || !f->d_version || !f->d_patient || !f->d_first || !f->d_pages ||
-      !f->pages || !f->p_doc || !f->terms || (!f->body && !f->p_text)) {
+  if (!f->patients || !f->docs || !f->d_version || !f->d_created || !f->d_patient || !f->d_first ||
+      !f->d_pages || !f->pages || !f->p_doc || !f->terms || (!f->body && !f->p_text)) {
     ret = hk_fts_fail(f, -HK_ECORRUPT, "search index %s lacks a table or column", gen);
     goto out;
   }
@@ -588,10 +589,24 @@ hk_fts_page_mask(hk_fts *f, const char *text, size_t len, const HkFtsTerm *terms
 /* A document the search reports, with its first matching pages. */
 typedef struct {
   grn_id doc;
+  int64_t created;
   uint32_t version, first, pages;
   uint32_t found[HK_FTS_PAGES_PER_DOC];
   unsigned nfound;
 } HkFtsDoc;
+
+static int64_t
+hk_fts_doc_created(hk_fts *f, grn_id did)
+{
+  grn_obj v;
+  int64_t created;
+
+  GRN_INT64_INIT(&v, 0);
+  grn_obj_get_value(&f->ctx, f->d_created, did, &v);
+  created = GRN_BULK_VSIZE(&v) >= sizeof(int64_t) ? GRN_INT64_VALUE(&v) : 0;
+  GRN_OBJ_FIN(&f->ctx, &v);
+  return created;
+}
 
 static void
 hk_fts_doc_read(hk_fts *f, grn_id did, HkFtsDoc *d, grn_obj *buf)
@@ -601,6 +616,7 @@ hk_fts_doc_read(hk_fts *f, grn_id did, HkFtsDoc *d, grn_obj *buf)
   GRN_BULK_REWIND(buf);
   grn_obj_get_value(&f->ctx, f->d_version, did, buf);
   d->version = GRN_BULK_VSIZE(buf) ? GRN_UINT32_VALUE(buf) : 0;
+  d->created = hk_fts_doc_created(f, did);
   GRN_BULK_REWIND(buf);
   grn_obj_get_value(&f->ctx, f->d_first, did, buf);
   d->first = GRN_BULK_VSIZE(buf) ? GRN_UINT32_VALUE(buf) : 0;
@@ -736,7 +752,7 @@ hk_fts_search_index(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsQuery *q,
   unsigned n = q->terms->len, reported = 0;
   uint32_t all = (uint32_t)((1ull << n) - 1);
   grn_obj *res[HK_FTS_TERMS_MAX] = {0}, *docs = NULL, *sorted = NULL, buf;
-  grn_table_sort_key key = {0};
+  grn_table_sort_key keys[2] = {{0}};
   int ret = 0, stop = 0;
 
   GRN_UINT32_INIT(&buf, 0);
@@ -761,9 +777,11 @@ hk_fts_search_index(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsQuery *q,
     ret = hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
   if (ret || grn_table_size(&f->ctx, docs) == 0)
     goto out;
-  key.key = grn_obj_column(&f->ctx, docs, "_key", 4);
+  keys[0].key = grn_obj_column(&f->ctx, docs, "created", 7);
+  keys[0].flags = GRN_TABLE_SORT_DESC;
+  keys[1].key = grn_obj_column(&f->ctx, docs, "_key", 4);
   sorted = grn_table_create(&f->ctx, NULL, 0, NULL, GRN_OBJ_TABLE_NO_KEY, NULL, docs);
-  if (!key.key || !sorted) {
+  if (!keys[0].key || !keys[1].key || !sorted) {
     ret = hk_fts_fail(f, -HK_ENOMEM, "search: %s", f->ctx.errbuf);
     goto out;
   }
@@ -772,7 +790,7 @@ hk_fts_search_index(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsQuery *q,
   for (int offset = 0; ret == 0 && !stop && reported < max_docs;) {
     int limit = (int)MAX(max_docs * 2, 16u), got;
     grn_table_truncate(&f->ctx, sorted);
-    got = grn_table_sort(&f->ctx, docs, offset, limit, sorted, &key, 1);
+    got = grn_table_sort(&f->ctx, docs, offset, limit, sorted, keys, 2);
     if (got <= 0)
       break;
     GRN_TABLE_EACH_BEGIN(&f->ctx, sorted, cursor, sid)
@@ -807,8 +825,9 @@ hk_fts_search_index(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsQuery *q,
     offset += got;
   }
 out:
-  if (key.key)
-    grn_obj_unlink(&f->ctx, key.key);
+  for (unsigned i = 0; i < G_N_ELEMENTS(keys); i++)
+    if (keys[i].key)
+      grn_obj_unlink(&f->ctx, keys[i].key);
   if (sorted)
     grn_obj_close(&f->ctx, sorted);
   if (docs)
@@ -845,13 +864,19 @@ out:
 
 typedef struct {
   grn_id doc;
+  int64_t created;
   char key[HK_DOC_ID_LEN + 1];
 } HkFtsDocKey;
 
+/* The answers' order: newest first, then by ID. */
 static gint
 hk_fts_doc_key_cmp(gconstpointer a, gconstpointer b)
 {
-  return strcmp(((const HkFtsDocKey *)a)->key, ((const HkFtsDocKey *)b)->key);
+  const HkFtsDocKey *x = a, *y = b;
+
+  if (x->created != y->created)
+    return x->created > y->created ? -1 : 1;
+  return strcmp(x->key, y->key);
 }
 
 /* Read the live pages of d (of document key) from the store: the
@@ -907,6 +932,7 @@ hk_fts_search_scan(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsTerm *terms,
     if (kl != HK_DOC_ID_LEN)
       continue;
     k.key[kl] = 0;
+    k.created = hk_fts_doc_created(f, k.doc);
     g_array_append_val(order, k);
   }
   GRN_TABLE_EACH_END(&f->ctx, cursor);
@@ -925,56 +951,75 @@ hk_fts_search_scan(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsTerm *terms,
   return 0;
 }
 
-/* Across patients, words on most pages: the documents walked in ID order
- * (Docs is a patricia trie), each one's text read from the store, until
- * max_docs hold every word. Walking the postings of such words costs
- * far more (they are as long as the archive). At most max_visits
- * documents are read: if those were not enough, *enough is false,
- * nothing was reported, and the index must answer. */
+/* Across patients, words on most pages: the documents walked in the
+ * answers' order (newest first: Groonga sorts Docs with a limit), each
+ * one's text read from the store, until max_docs hold every word. Walking
+ * the postings of such words costs far more (they are as long as the
+ * archive). At most max_visits documents are sorted and read: if those
+ * were not enough, *enough is false, nothing was reported, and the index
+ * must answer. */
 static int
 hk_fts_search_walk(hk_fts *f, hk_txn *t, const HkFtsTerm *terms, unsigned n, unsigned max_docs,
                    uint64_t max_visits, bool *enough, HkFtsHitFn fn, void *data)
 {
   GArray *found = g_array_new(FALSE, FALSE, sizeof(HkFtsDoc));
-  GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
+  GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
   uint32_t all = (uint32_t)((1ull << n) - 1);
-  uint64_t visits = 0;
-  grn_table_cursor *c;
-  grn_obj buf;
-  grn_id did;
+  unsigned total = grn_table_size(&f->ctx, f->docs);
+  int limit = max_visits >= total ? -1 : (int)max_visits, got = 0, ret = 0;
+  grn_table_sort_key keys[2] = {{0}};
+  grn_obj *sorted = NULL, buf;
 
   *enough = false;
   GRN_UINT32_INIT(&buf, 0);
-  c = grn_table_cursor_open(&f->ctx, f->docs, NULL, 0, NULL, 0, 0, -1, GRN_CURSOR_ASCENDING);
-  while (c && found->len < max_docs && visits < max_visits &&
-         (did = grn_table_cursor_next(&f->ctx, c)) != GRN_ID_NIL) {
+  keys[0].key = grn_obj_column(&f->ctx, f->docs, "created", 7);
+  keys[0].flags = GRN_TABLE_SORT_DESC;
+  keys[1].key = grn_obj_column(&f->ctx, f->docs, "_key", 4);
+  sorted = grn_table_create(&f->ctx, NULL, 0, NULL, GRN_OBJ_TABLE_NO_KEY, NULL, f->docs);
+  if (!keys[0].key || !keys[1].key || !sorted) {
+    ret = hk_fts_fail(f, -HK_ENOMEM, "search: %s", f->ctx.errbuf);
+    goto out;
+  }
+  got = grn_table_sort(&f->ctx, f->docs, 0, limit, sorted, keys, 2);
+  GRN_TABLE_EACH_BEGIN(&f->ctx, sorted, cursor, sid)
+  {
     char key[HK_DOC_ID_LEN + 1];
+    void *vp = NULL;
+    grn_id did;
     HkFtsDoc d;
-    int kl = grn_table_get_key(&f->ctx, f->docs, did, key, HK_DOC_ID_LEN);
+    int kl;
+    (void)sid;
+    if (found->len >= max_docs)
+      break;
+    did = grn_table_cursor_get_value(&f->ctx, cursor, &vp) == sizeof(grn_id) && vp ? *(grn_id *)vp
+                                                                                   : GRN_ID_NIL;
+    kl = did ? grn_table_get_key(&f->ctx, f->docs, did, key, HK_DOC_ID_LEN) : 0;
     if (kl != HK_DOC_ID_LEN)
       continue;
     key[kl] = 0;
     hk_fts_doc_read(f, did, &d, &buf);
-    if (d.pages == 0)
-      continue;
-    visits++;
     if (hk_fts_doc_scan(f, t, key, &d, terms, n) != all)
       continue;
     g_array_append_val(found, d);
-    g_ptr_array_add(keys, g_strdup(key));
+    g_ptr_array_add(ids, g_strdup(key));
   }
-  /* The end of the archive also answers: every document was read. */
-  *enough = c && (found->len == max_docs || visits < max_visits);
-  if (c)
-    grn_table_cursor_close(&f->ctx, c);
+  GRN_TABLE_EACH_END(&f->ctx, cursor);
+  /* Enough when max_docs matched, or every document was read. */
+  *enough = found->len >= max_docs || limit < 0 || (got >= 0 && (unsigned)got >= total);
   for (unsigned i = 0; *enough && i < found->len; i++)
-    if (hk_fts_report(f, t, &g_array_index(found, HkFtsDoc, i), g_ptr_array_index(keys, i), terms,
-                      n, fn, data))
+    if (hk_fts_report(f, t, &g_array_index(found, HkFtsDoc, i), g_ptr_array_index(ids, i), terms, n,
+                      fn, data))
       break;
+out:
+  for (unsigned i = 0; i < G_N_ELEMENTS(keys); i++)
+    if (keys[i].key)
+      grn_obj_unlink(&f->ctx, keys[i].key);
+  if (sorted)
+    grn_obj_close(&f->ctx, sorted);
   GRN_OBJ_FIN(&f->ctx, &buf);
-  g_ptr_array_unref(keys);
+  g_ptr_array_unref(ids);
   g_array_unref(found);
-  return c ? 0 : hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
+  return ret;
 }
 
 /* See hk_fts_scan_cheaper. */

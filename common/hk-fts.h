@@ -88,7 +88,8 @@ typedef struct {
 } HkFtsHit;
 
 /* Called once per matching page, pages of one document in ascending
- * order, documents in doc_id order. Return non-zero to stop. */
+ * order, documents newest first (the current version's created_at), then
+ * in doc_id order. Return non-zero to stop. */
 typedef int (*HkFtsHitFn)(const HkFtsHit *hit, void *data);
 
 /* Search: patient NULL = across patients. At most max_docs documents

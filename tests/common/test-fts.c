@@ -55,6 +55,8 @@ begin(hk_store *s, bool write)
 /* Add a version of source sid for patient pid (bytes make it distinct)
  * and store its text: pages (NULL-terminated). Returns its document ID
  * in id. */
+static const char *add_created = "2026-11-01T09:00:00+09:00"; /* for the next add_text */
+
 static void
 add_text(hk_store *s, const char *pid, const char *sid, const char *bytes, const char *const *pages,
          char id[HK_DOC_ID_LEN + 1])
@@ -73,7 +75,7 @@ add_text(hk_store *s, const char *pid, const char *sid, const char *bytes, const
   v->type = g_strdup("progress_note");
   v->title = g_strdup("経過記録");
   v->content_type = g_strdup("application/pdf");
-  v->created_at = g_strdup("2026-11-01T09:00:00+09:00");
+  v->created_at = g_strdup(add_created);
   ck_assert_int_eq(hk_time_parse(v->created_at, &v->created_usec), 0);
   ck_assert_int_eq(hk_sha256(bytes, strlen(bytes), d), 0);
   hk_sha256_hex(d, v->sha256);
@@ -429,6 +431,51 @@ START_TEST(test_fts_replace_and_move)
   ck_assert_uint_eq(count_docs(f, "P1", "心電図"), 0);
   r = search(f, "P2", "心電図");
   assert_hits(r, "%s v2 P2 p1 [心電図]\n", b);
+  hk_fts_close(f);
+  hk_store_close(s);
+}
+END_TEST
+
+/* Answers come newest first (the clinician looks for the last report),
+ * whichever way the search runs, then in document ID order. */
+START_TEST(test_fts_newest_first)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  const char *p[] = {"心電図 異常なし", NULL};
+  const char *when[] = {"2026-11-01T09:00:00+09:00", "2026-11-03T09:00:00+09:00",
+                        "2026-11-02T09:00:00+09:00", "2026-11-03T09:00:00+09:00"};
+  char id[4][HK_DOC_ID_LEN + 1], *want;
+  hk_fts *f;
+
+  for (unsigned i = 0; i < 4; i++) {
+    char sid[8], bytes[8];
+    g_snprintf(sid, sizeof sid, "e%u", i);
+    g_snprintf(bytes, sizeof bytes, "b%u", i);
+    add_created = when[i];
+    add_text(s, i < 2 ? "P1" : "P2", sid, bytes, p, id[i]);
+  }
+  add_created = "2026-11-01T09:00:00+09:00";
+  f = rebuild_and_open(s);
+  /* 1 and 3 are as new: by ID. */
+  if (strcmp(id[1], id[3]) < 0)
+    want = g_strdup_printf("%s\n%s\n%s\n%s\n", id[1], id[3], id[2], id[0]);
+  else
+    want = g_strdup_printf("%s\n%s\n%s\n%s\n", id[3], id[1], id[2], id[0]);
+  {
+    char *r = search(f, NULL, "心電図");
+    char **lines = g_strsplit(r, "\n", -1);
+    GString *got = g_string_new(NULL);
+    for (char **l = lines; *l; l++)
+      if (**l)
+        g_string_append_printf(got, "%.*s\n", HK_DOC_ID_LEN, *l);
+    ck_assert_str_eq(got->str, want);
+    g_string_free(got, TRUE);
+    g_strfreev(lines);
+    g_free(r);
+  }
+  g_free(want);
+  assert_hits(search(f, "P1", "心電図"), "%s v1 P1 p1 [心電図]\n%s v1 P1 p1 [心電図]\n", id[1],
+              id[0]);
   hk_fts_close(f);
   hk_store_close(s);
 }
@@ -873,6 +920,7 @@ fts_suite(void)
   tcase_add_test(tc, test_fts_replace_and_move);
   tcase_add_test(tc, test_fts_reindex_same);
   tcase_add_test(tc, test_fts_lag_catch_up);
+  tcase_add_test(tc, test_fts_newest_first);
   tcase_add_test(tc, test_fts_other_store);
   tcase_add_test(tc, test_fts_read_only_files);
   tcase_add_test(tc, test_fts_verify_log);

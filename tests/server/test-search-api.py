@@ -288,6 +288,12 @@ def test_cross_patient(t):
     check(s == 200 and sum(len(r["documents"]) for r in js["results"]) == 1 and js["more"],
           "limit 1: %s" % js)
     check(js["results"][0]["documents"][0]["source_id"] == "S:A", "the newest: %s" % js)
+    # Newest of all that match, not of some: 5 notes match, limit 1 asks
+    # the index for 2 (the index answered in document ID order before).
+    s, js = t.search("経過観察", limit=1)
+    check(s == 200 and js["more"] and
+          [d["source_id"] for r in js["results"] for d in r["documents"]] == ["S:K4"],
+          "the newest of 5: %s" % js)
     # Nothing found: one record for the search itself.
     before = len(t.records())
     s, js = t.search("存在しない語")

@@ -238,7 +238,14 @@ hk_fill(hk_store *s, unsigned docs, uint64_t *text_bytes)
     v->type = g_strdup("progress_note");
     v->title = g_strdup("経過記録");
     v->content_type = g_strdup("application/pdf");
-    v->created_at = g_strdup("2026-11-01T09:00:00+09:00");
+    /* One document a minute, back from 2026-11-01, in random order. */
+    {
+      GDateTime *base = g_date_time_new_utc(2026, 11, 1, 0, 0, 0);
+      GDateTime *at = g_date_time_add_minutes(base, -(gint)(hk_rand() % (docs + 1)));
+      v->created_at = g_date_time_format_iso8601(at);
+      g_date_time_unref(at);
+      g_date_time_unref(base);
+    }
     hk_time_parse(v->created_at, &v->created_usec);
     hk_sha256(bytes, strlen(bytes), d);
     hk_sha256_hex(d, v->sha256);

@@ -26,8 +26,7 @@ static const char *const hk_fts_schema[] = {
     "table_create Meta TABLE_HASH_KEY ShortText",
     "column_create Meta value COLUMN_SCALAR ShortText",
     "table_create Patients TABLE_HASH_KEY ShortText",
-    /* Patricia: a cursor walks the documents in ID order. */
-    "table_create Docs TABLE_PAT_KEY ShortText",
+    "table_create Docs TABLE_HASH_KEY ShortText",
     "column_create Docs version COLUMN_SCALAR UInt32",
     /* The current version's created_at (µs): answers are newest first. */
     "column_create Docs created COLUMN_SCALAR Int64",

@@ -26,6 +26,7 @@ struct hk_fts {
   char gen[HK_FTS_GEN_MAX]; /* the generation open */
   bool writable;
   HkFtsPlan plan; /* hk_fts_set_plan */
+  HkFtsPlan last; /* hk_fts_last_plan */
   /* Borrowed from db. */
   grn_obj *meta, *m_value;
   grn_obj *patients;

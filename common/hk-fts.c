@@ -297,6 +297,12 @@ hk_fts_set_plan(hk_fts *f, HkFtsPlan plan)
   f->plan = plan;
 }
 
+HkFtsPlan
+hk_fts_last_plan(const hk_fts *f)
+{
+  return f->last;
+}
+
 /* Reopen f if a rebuild made another generation current. */
 static int
 hk_fts_refresh(hk_fts *f)
@@ -1049,17 +1055,29 @@ hk_fts_count_pages(hk_fts *f, grn_obj *pdocs, uint64_t cap)
   return pages;
 }
 
-/* Groonga's estimate of the postings of each word: *sum, and *least
- * (that of the rarest word). */
+/* Groonga's estimate of the pages of each word: *sum, and *least (that
+ * of the rarest word). A one-character word matches every bigram it
+ * begins (the tokenizer searches it by prefix), which the estimate for
+ * the query does not count: those are summed from the lexicon. */
 static void
-hk_fts_estimate(hk_fts *f, const HkFtsQuery *q, uint64_t *sum, uint64_t *least)
+hk_fts_estimate(hk_fts *f, const HkFtsQuery *q, const HkFtsTerm *terms, uint64_t *sum,
+                uint64_t *least)
 {
   *sum = 0;
   *least = UINT64_MAX;
   for (unsigned i = 0; i < q->terms->len; i++) {
     const char *term = g_ptr_array_index(q->terms, i);
-    uint64_t e = grn_ii_estimate_size_for_query(&f->ctx, (grn_ii *)f->body, term,
-                                                (unsigned)strlen(term), NULL);
+    uint64_t e;
+    if (g_utf8_strlen(terms[i].norm, (gssize)terms[i].len) == 1) {
+      grn_table_cursor *c =
+          grn_table_cursor_open(&f->ctx, f->terms, terms[i].norm, (unsigned)terms[i].len, NULL, 0,
+                                0, -1, GRN_CURSOR_PREFIX);
+      e = c ? grn_ii_estimate_size_for_lexicon_cursor(&f->ctx, (grn_ii *)f->body, c) : 0;
+      if (c)
+        grn_table_cursor_close(&f->ctx, c);
+    } else
+      e = grn_ii_estimate_size_for_query(&f->ctx, (grn_ii *)f->body, term, (unsigned)strlen(term),
+                                         NULL);
     *sum += e;
     *least = MIN(*least, e);
   }
@@ -1071,14 +1089,14 @@ hk_fts_estimate(hk_fts *f, const HkFtsQuery *q, uint64_t *sum, uint64_t *least)
  * patient's text (reading a page costs about as much as walking that
  * many postings; bench/hk-bench-fts.c). */
 static bool
-hk_fts_scan_cheaper(hk_fts *f, grn_obj *pdocs, const HkFtsQuery *q)
+hk_fts_scan_cheaper(hk_fts *f, grn_obj *pdocs, const HkFtsQuery *q, const HkFtsTerm *terms)
 {
   uint64_t pages, sum, least;
   bool store = f->plan == HK_FTS_PLAN_STORE;
 
   if (f->plan == HK_FTS_PLAN_AUTO) {
     pages = hk_fts_count_pages(f, pdocs, UINT64_MAX);
-    hk_fts_estimate(f, q, &sum, &least);
+    hk_fts_estimate(f, q, terms, &sum, &least);
     store = pages <= HK_FTS_SCAN_PAGES || sum >= pages * HK_FTS_POSTINGS_PER_PAGE;
   }
   return store;
@@ -1089,7 +1107,8 @@ hk_fts_scan_cheaper(hk_fts *f, grn_obj *pdocs, const HkFtsQuery *q)
  * word is on so many pages that max_docs matches are near the start of
  * the walk, and reading those documents costs less than the postings. */
 static bool
-hk_fts_walk_cheaper(hk_fts *f, const HkFtsQuery *q, unsigned max_docs, uint64_t *visits)
+hk_fts_walk_cheaper(hk_fts *f, const HkFtsQuery *q, const HkFtsTerm *terms, unsigned max_docs,
+                    uint64_t *visits)
 {
   uint64_t pages = grn_table_size(&f->ctx, f->pages), docs = grn_table_size(&f->ctx, f->docs);
   uint64_t sum, least;
@@ -1099,7 +1118,7 @@ hk_fts_walk_cheaper(hk_fts *f, const HkFtsQuery *q, unsigned max_docs, uint64_t 
   *visits = UINT64_MAX;
   if (f->plan != HK_FTS_PLAN_AUTO || pages == 0 || docs == 0)
     goto out;
-  hk_fts_estimate(f, q, &sum, &least);
+  hk_fts_estimate(f, q, terms, &sum, &least);
   share = MIN((double)least / (double)pages, 1.0);
   if (share <= 0)
     goto out;
@@ -1119,7 +1138,7 @@ hk_fts_search(hk_fts *f, const char *patient, const HkFtsQuery *q, unsigned max_
   grn_obj *pdocs = NULL;
   grn_id pid = GRN_ID_NIL;
   uint64_t visits;
-  bool enough;
+  bool enough = false;
   hk_txn *t = NULL;
   int ret = 0;
 
@@ -1156,13 +1175,16 @@ hk_fts_search(hk_fts *f, const char *patient, const HkFtsQuery *q, unsigned max_
       goto out;
     }
   }
-  if (pdocs && hk_fts_scan_cheaper(f, pdocs, q))
+  f->last = HK_FTS_PLAN_INDEX;
+  if (pdocs && hk_fts_scan_cheaper(f, pdocs, q, terms)) {
+    f->last = HK_FTS_PLAN_STORE;
     ret = hk_fts_search_scan(f, t, pdocs, terms, n, max_docs, fn, data);
-  else if (!pdocs && hk_fts_walk_cheaper(f, q, max_docs, &visits)) {
+  } else if (!pdocs && hk_fts_walk_cheaper(f, q, terms, max_docs, &visits)) {
     ret = hk_fts_search_walk(f, t, terms, n, max_docs, visits, &enough, fn, data);
-    if (ret == 0 && !enough)
-      ret = hk_fts_search_index(f, t, NULL, q, terms, max_docs, fn, data);
-  } else
+    if (ret == 0 && enough)
+      f->last = HK_FTS_PLAN_STORE;
+  }
+  if (ret == 0 && f->last == HK_FTS_PLAN_INDEX)
     ret = hk_fts_search_index(f, t, pdocs, q, terms, max_docs, fn, data);
 out:
   if (t)

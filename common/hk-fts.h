@@ -116,6 +116,9 @@ int hk_fts_search(hk_fts *f, const char *patient, const HkFtsQuery *q, unsigned 
  *   cheaper (docs/search.md, "Answers"). */
 typedef enum { HK_FTS_PLAN_AUTO, HK_FTS_PLAN_INDEX, HK_FTS_PLAN_STORE } HkFtsPlan;
 void hk_fts_set_plan(hk_fts *f, HkFtsPlan plan);
+/* The way the last hk_fts_search found its documents (INDEX or STORE),
+ * for the bench. */
+HkFtsPlan hk_fts_last_plan(const hk_fts *f);
 
 /* ---- the writer (the indexer, `hikae-admin reindex`) ---- */
 

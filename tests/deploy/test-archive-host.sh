@@ -8,7 +8,9 @@
 # sandboxes, the server serves the dropped archive over TLS, the indexer
 # ingests a document dropped while it runs, the server's process cannot
 # write the store (tried in its own mount namespace, as root and as its
-# user), the backup runs, a third install on the running host changes and
+# user), the backup runs, the weekly reindex runs beside the indexer and
+# the server (a new generation, the indexer's files, searches still
+# answered), a third install on the running host changes and
 # restarts nothing. Then --uninstall removes the services and keeps the
 # store, the state and the backups.
 #
@@ -145,7 +147,8 @@ assert_eq "define HK_REFERENCE_SUBNET = { 192.0.2.0/24 }
 define HK_ADMIN_ADDR = { 198.51.100.7 }
 define HK_SOURCE_HOSTS = { 203.0.113.10, 203.0.113.11 }" "$(cat "$R/etc/hikae/nftables-vars.nft")" \
   "firewall variables"
-for u in hikae-firewall.service hikae-indexer.service hikae-server.service hikae-backup.timer hikae-drill.timer; do
+for u in hikae-firewall.service hikae-indexer.service hikae-server.service hikae-backup.timer \
+  hikae-reindex.timer hikae-drill.timer; do
   assert_eq enabled "$(chroot "$R" systemctl is-enabled "$u" 2>&1)" "$u enabled"
 done
 
@@ -204,7 +207,10 @@ done
 # Active, and staying so: a crash loop is active between its restarts.
 check "server and indexer started once (NRestarts=0)" sh -c \
   "[ \"\$(systemctl show -p NRestarts --value hikae-server.service hikae-indexer.service | grep . | sort -u)\" = 0 ]"
-check "hikae-backup.timer and hikae-drill.timer active" systemctl is-active --quiet hikae-backup.timer hikae-drill.timer
+# One by one: `systemctl is-active A B` succeeds when any one is active.
+for u in hikae-backup.timer hikae-reindex.timer hikae-drill.timer; do
+  check "$u active" systemctl is-active --quiet "$u"
+done
 check "firewall loaded (table inet hikae)" nft list table inet hikae
 
 # TLS with the archive's CA only, and not without it.
@@ -286,6 +292,37 @@ B=$(ls -d /var/backups/hikae/hikae-* 2>/dev/null | grep -v -e '\.failed$' -e '\.
 check "a backup generation, owned by hikae-backup" test -n "$B" -a "$(stat -c %U "$B/data.mdb" 2>/dev/null)" = hikae-backup
 check "the backup verifies" /usr/local/bin/hikae-admin verify --store "$B"
 
+# The weekly reindex, once, as its timer would run it: beside the running
+# indexer and server. The word is the late document's (its text went into
+# the indexer's index); the server must find it before and after the swap.
+late_search() { # prints the HTTP status; the body in $O/search.json
+  curl -sS --max-time 10 --cacert $CA -H "Authorization: Bearer $TOKEN" -o $O/search.json \
+    -w '%{http_code}' "$URL/api/v1/patients/LATE0001/documents?q=late"
+}
+found_late() {
+  [ "$(late_search)" = 200 ] &&
+    jq -e '.unsearched == 0 and (.documents | length) == 1 and (.documents[0].matches | length) == 1' $O/search.json
+}
+check "before reindex: the server finds the late document's word (200, 1 hit)" poll 120 found_late
+G0=$(cat $STORE/search/current 2>/dev/null)
+check "before reindex: search/current names a generation ($G0)" test -n "$G0" -a -d "$STORE/search/$G0"
+check "hikae-reindex.service runs while the indexer and server run" sh -c \
+  "systemctl is-active --quiet hikae-indexer.service && systemctl is-active --quiet hikae-server.service &&
+   timeout 120 systemctl start hikae-reindex.service"
+check "reindex result: success" test "$(systemctl show -p Result --value hikae-reindex.service)" = success
+check "reindex logged what it rebuilt" sh -c \
+  "journalctl -b -u hikae-reindex.service --no-pager | grep -q 'reindexed [0-9]* documents'"
+G1=$(cat $STORE/search/current 2>/dev/null)
+check "after reindex: search/current names a new generation ($G0 -> $G1), the old one removed" \
+  test -n "$G1" -a "$G1" != "$G0" -a -d "$STORE/search/$G1" -a ! -e "$STORE/search/$G0"
+# The indexer goes on writing this generation: it must own every file.
+check "after reindex: every file in search/ is the index folder's owner's ($(stat -c %U $STORE/search))" \
+  test -z "$(find $STORE/search ! -user "$(stat -c %U $STORE/search)" -printf '%p %u\n' | tee -a $O/log)"
+check "after reindex: the server finds the word in the new generation (200, 1 hit)" found_late
+check "reindex runs below ingest and reads (Nice=19, CPUWeight=idle, IOSchedulingClass=idle)" sh -c \
+  "systemctl show -p Nice -p CPUWeight -p IOSchedulingClass hikae-reindex.service | sort | tee -a $O/log |
+   tr '\n' ' ' | grep -qx 'CPUWeight=idle IOSchedulingClass=3 Nice=19 '"
+
 # The monthly drill, started now: under its unit's sandbox, against the
 # server over TLS, with the password from its credential.
 check "hikae-drill.service runs and passes" timeout 300 systemctl start hikae-drill.service
@@ -307,7 +344,7 @@ check "server and indexer never restarted, no unit failed" sh -c \
   "[ \"\$(systemctl show -p NRestarts --value hikae-server.service hikae-indexer.service | grep . | sort -u)\" = 0 ] && ! systemctl --quiet is-failed 'hikae-*'"
 
 systemd-analyze security --no-pager hikae-server.service hikae-indexer.service hikae-backup.service \
-  hikae-drill.service hikae-firewall.service > $O/security-online.txt 2>&1 || true
+  hikae-reindex.service hikae-drill.service hikae-firewall.service > $O/security-online.txt 2>&1 || true
 journalctl -b --no-pager > $O/journal.txt 2>&1
 echo done >> $O/result
 CHECK
@@ -363,7 +400,8 @@ for f in state/audit.log store/data.mdb backups/hikae/hikae-; do
 done
 ok "--uninstall kept the store, the state (audit log) and the backups ($(wc -l < "$T/kept-after") files, same sums)"
 for f in etc/systemd/system/hikae-server.service etc/systemd/system/multi-user.target.wants/hikae-server.service \
-  etc/systemd/system/timers.target.wants/hikae-backup.timer usr/local/bin/hikae-server; do
+  etc/systemd/system/timers.target.wants/hikae-backup.timer etc/systemd/system/hikae-reindex.service \
+  etc/systemd/system/timers.target.wants/hikae-reindex.timer usr/local/bin/hikae-server; do
   if [ -e "$R/$f" ] || [ -L "$R/$f" ]; then fail "--uninstall left /$f"; fi
 done
 ok "--uninstall removed the units, their links and the programs"

@@ -774,7 +774,8 @@ hk_fts_search_index(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsQuery *q,
     else if (!docs)
       docs = g;
     else {
-      grn_table_setoperation(&f->ctx, docs, g, docs, GRN_OP_AND);
+      if (grn_table_setoperation(&f->ctx, docs, g, docs, GRN_OP_AND) != GRN_SUCCESS)
+        ret = hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
       grn_obj_close(&f->ctx, g);
     }
   }
@@ -804,11 +805,11 @@ hk_fts_search_index(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsQuery *q,
       grn_id rid, did;
       HkFtsDoc d;
       char k[HK_DOC_ID_LEN + 1];
+      void *vp = NULL;
       int kl;
+      (void)sid;
       if (stop || reported >= max_docs)
         break;
-      void *vp = NULL;
-      (void)sid;
       /* A sorted row's value is the row of docs it stands for. */
       rid = grn_table_cursor_get_value(&f->ctx, cursor, &vp) == sizeof(grn_id) && vp ? *(grn_id *)vp
                                                                                      : GRN_ID_NIL;

@@ -18,8 +18,15 @@
  *
  *   hk-bench-visible copy --src DIR --dst DIR --manifest FILE [--count N]
  *
+ * Mode "index" says how far the search index is behind the texts: the
+ * store's text sequence (one step per text stored) and the index's
+ * `through` (texts up to which everything is indexed; -1: no index).
+ *
+ *   hk-bench-visible index --store DIR
+ *
  * The last line of output is "RESULT key=value ..." for the script. */
 #include "hk-error.h"
+#include "hk-fts.h"
 #include "hk-store.h"
 
 #include <errno.h>
@@ -391,6 +398,35 @@ run_copy(Bench *b)
   return 0;
 }
 
+/* ---- the index's progress ---- */
+
+static int
+run_index(const Bench *b)
+{
+  hk_store *s = NULL;
+  hk_fts *f = NULL;
+  hk_txn *t = NULL;
+  uint64_t seq = 0, through = 0;
+  int ret = hk_store_open(b->store, HK_STORE_RDONLY, &s);
+
+  if (ret)
+    die("store %s: %s", b->store, hk_strerror(ret));
+  ret = hk_txn_begin(s, false, &t);
+  if (ret == 0)
+    ret = hk_store_text_seq(t, &seq);
+  hk_txn_abort(t);
+  if (ret)
+    die("text sequence: %s", hk_strerror(ret));
+  ret = hk_fts_open(s, false, &f);
+  if (ret == 0)
+    ret = hk_fts_through(f, &through);
+  printf("RESULT text_seq=%" G_GUINT64_FORMAT " through=%s%" G_GUINT64_FORMAT "\n", (guint64)seq,
+         ret ? "-" : "", (guint64)(ret ? 1 : through));
+  hk_fts_close(f);
+  hk_store_close(s);
+  return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -422,6 +458,11 @@ main(int argc, char **argv)
     else
       die("unknown option %s", a);
     i++;
+  }
+  if (!strcmp(mode, "index")) {
+    if (!b.store)
+      die("index needs --store");
+    return run_index(&b);
   }
   if (b.rate <= 0 || b.rate > 100000 || b.count == 0 || b.count > 10000000 || b.timeout_s == 0 ||
       b.timeout_s > 86400 || !b.manifest || !b.src)

@@ -56,6 +56,7 @@ typedef struct {
   gint text_timeout;
   gboolean ocr; /* accepted, as before OCR was on by default */
   gboolean no_ocr;
+  gboolean no_text;
   gboolean verbose;
 } HkIndexerOptions;
 
@@ -67,8 +68,8 @@ typedef struct {
   GPtrArray *sx_names; /* char*, the name of each SS-MIX2 root */
   GPtrArray *sx_roots; /* char* */
   hk_watch *watch;
-  hk_ftsq *ftsq;           /* the full-text index, after the texts */
-  hk_extractor *extractor; /* NULL with --once */
+  hk_ftsq *ftsq;           /* the full-text index, after the texts; NULL with --no-text */
+  hk_extractor *extractor; /* NULL with --once or --no-text */
   int lock_fd;
 } HkIndexer;
 
@@ -214,9 +215,9 @@ hk_indexer_run(HkIndexer *ix)
      * thread without waking the loop: the text log is looked at again
      * within HK_FTSQ_LOOK_MS. */
     bool more_fts = false;
-    if (!hk_ingest_sealed(ix->ing))
+    if (ix->ftsq && !hk_ingest_sealed(ix->ing))
       hk_ftsq_step(ix->ftsq, 256, &more_fts);
-    pfd[2].fd = hk_ftsq_fd(ix->ftsq);
+    pfd[2].fd = ix->ftsq ? hk_ftsq_fd(ix->ftsq) : -1;
     int64_t wait_ms =
         more_thumbs || more_fts ? 0 : (MIN(next_scan, next_beat) - g_get_monotonic_time()) / 1000;
     int pr = poll(pfd, 3, (int)CLAMP(wait_ms, 0, HK_FTSQ_LOOK_MS));
@@ -365,6 +366,10 @@ main(int argc, char **argv)
        "Do not OCR scans and PDF pages without text (their text stays \"needs_ocr\" or "
        "empty)",
        NULL},
+      {"no-text", 0, 0, G_OPTION_ARG_NONE, &opt.no_text,
+       "Neither extract text (no OCR either) nor write the search index: new versions stay "
+       "queued for extraction (texts_pending), search finds nothing new",
+       NULL},
       {"ocr", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &opt.ocr,
        "OCR scans (the default; kept for older command lines)", NULL},
       {"map-size", 0, 0, G_OPTION_ARG_INT, &opt.map_size_mb,
@@ -409,8 +414,9 @@ main(int argc, char **argv)
     status = hk_usage_error(HK_PROGRAM, "a numeric option is out of range");
     goto out;
   }
-  if (opt.ocr && opt.no_ocr) {
-    status = hk_usage_error(HK_PROGRAM, "--ocr and --no-ocr contradict each other");
+  if (opt.ocr && (opt.no_ocr || opt.no_text)) {
+    status = hk_usage_error(HK_PROGRAM, "--ocr and %s contradict each other",
+                            opt.no_ocr ? "--no-ocr" : "--no-text");
     goto out;
   }
   if (opt.verbose)
@@ -471,12 +477,14 @@ main(int argc, char **argv)
   cfg.replace_threshold = (unsigned)opt.replace_threshold;
   cfg.replace_window_s = (unsigned)opt.replace_window;
   ix.ing = hk_ingest_new(ix.store, &cfg);
-  ix.ftsq = hk_ftsq_new(ix.store);
+  /* --no-text: the queue is still filled by each commit, so a later run
+   * without it extracts and indexes what this one left. */
+  ix.ftsq = opt.no_text ? NULL : hk_ftsq_new(ix.store);
   hk_inspect_set_limits(&(HkInspectLimits){.cpu_s = (unsigned)opt.parser_cpu,
                                            .wall_s = (unsigned)opt.parser_timeout,
                                            .memory_mib = (unsigned)opt.parser_memory});
   hk_thumbnail_warmup();
-  if (opt.no_ocr)
+  if (opt.no_ocr || opt.no_text)
     hk_ocr_disable();
   /* Before any thread: libgomp reads it once, and setenv beside another
    * thread's getenv is a race (hk-ocr.h). */
@@ -497,7 +505,7 @@ main(int argc, char **argv)
     while (ret == 0 && hk_indexer_thumbnails(&ix, 64))
       ;
     /* Then the texts, backfill included, before exiting. */
-    if (ret == 0 && !hk_ingest_sealed(ix.ing)) {
+    if (ret == 0 && !opt.no_text && !hk_ingest_sealed(ix.ing)) {
       int tret = hk_extractor_drain_all(ix.store, &text_cfg);
       if (tret == -HK_ESEALED)
         hk_ingest_refresh_seal(ix.ing);
@@ -505,13 +513,13 @@ main(int argc, char **argv)
         hk_warn("text extraction: %s", hk_strerror(tret));
     }
     /* Then the index, from the texts just stored. */
-    for (bool more = ret == 0 && !hk_ingest_sealed(ix.ing); more;)
+    for (bool more = ix.ftsq && ret == 0 && !hk_ingest_sealed(ix.ing); more;)
       hk_ftsq_drain(ix.ftsq, 1024, &more);
     if (ret == 0)
       ret = hk_ingest_heartbeat(ix.ing, HK_INDEXER_STOPPED, 0);
     hk_indexer_report(&ix);
   } else {
-    ret = hk_extractor_start(ix.store, &text_cfg, &ix.extractor);
+    ret = opt.no_text ? 0 : hk_extractor_start(ix.store, &text_cfg, &ix.extractor);
     if (ret == 0)
       ret = hk_indexer_run(&ix);
   }

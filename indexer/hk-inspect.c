@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -268,9 +269,17 @@ hk_worker_main(int in, int out, HkSandboxProfile profile)
   /* Before the sandbox: /proc is out of reach once it is entered. */
   mem.rlim_cur = mem.rlim_max = hk_inherited_vm() + ((uint64_t)hk_limits.memory_mib << 20);
   setrlimit(RLIMIT_AS, &mem);
-  /* An OCR may take seconds of a core the ingest checks need now. */
-  if (hk_limits.nice > 0)
+  /* An OCR may take seconds of a core the ingest checks need now. nice
+   * alone left it about a tenth of a busy core, enough to slow
+   * visibility by a quarter at 200 documents/s on 2 cores (docs/
+   * benchmarks.md, "Ingest"): SCHED_IDLE runs it only on time nothing
+   * else wants. Either may be refused (a unit's filter): the other
+   * still applies. */
+  if (hk_limits.nice > 0) {
+    struct sched_param sp = {0};
     setpriority(PRIO_PROCESS, 0, hk_limits.nice);
+    sched_setscheduler(0, SCHED_IDLE, &sp);
+  }
   /* Nothing of the indexer (the store's data.mdb, sockets, the source
    * folders) is reachable from here on (hk-sandbox.h). */
   confined = hk_sandbox_enter(in, out, profile) == 0;

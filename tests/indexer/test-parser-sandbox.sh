@@ -45,6 +45,12 @@ for _ in $(seq 600); do
     # writer's mutex.
     mapped=$(grep -E '/(data|lock)\.mdb$' "/proc/$pid/maps" || true)
     [ -z "$mapped" ] || fail "worker $pid maps the store: $mapped"
+    # The extraction's workers yield their CPU (nice 10 and SCHED_IDLE,
+    # policy 5); ingest's parsers keep theirs (nice 0, SCHED_OTHER).
+    read -r -a sf < <(sed 's/^.*) //' "/proc/$pid/stat" 2> /dev/null || true)
+    if [ "${#sf[@]}" -gt 38 ]; then
+      prio="${prio:-} ${sf[16]}/${sf[38]}"
+    fi
     confined=$((confined + 1))
   done
   sleep 0.1
@@ -56,6 +62,15 @@ wait "$ix" || fail "indexer with paused children: $(tail -3 "$T/log1")"
 # the PDF's text layer (a render worker: a page without text is drawn for
 # OCR) and the JPEG's text (a parse worker): four workers, five answers.
 [ "$confined" -ge 2 ] || fail "saw only $confined confined parser workers (want 2)"
+for np in ${prio:-}; do
+  case "$np" in
+    0/0 | 10/5) ;;
+    *) fail "a worker at nice/policy $np (want 0/0 for ingest, 10/5 for extraction): ${prio:-}" ;;
+  esac
+done
+case " ${prio:-} " in *" 10/5 "*) ;; *) fail "no extraction worker seen at SCHED_IDLE: ${prio:-}" ;; esac
+case " ${prio:-} " in *" 0/0 "*) ;; *) fail "no ingest worker seen at normal priority: ${prio:-}" ;; esac
+ok "extraction workers run at SCHED_IDLE and nice 10, ingest's at normal priority"
 ok "$confined parser workers seen confined, each with only its pipes"
 grep -q "parsers: 4 workers started, 5 documents answered" "$T/log1" ||
   fail "want 4 workers for 5 answers: $(grep parsers: "$T/log1")"

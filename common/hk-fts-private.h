@@ -25,8 +25,9 @@ struct hk_fts {
   char *dir;                /* STORE_DIR/search */
   char gen[HK_FTS_GEN_MAX]; /* the generation open */
   bool writable;
-  HkFtsPlan plan; /* hk_fts_set_plan */
-  HkFtsPlan last; /* hk_fts_last_plan */
+  bool defer_flush, unflushed; /* hk_fts_defer_flush */
+  HkFtsPlan plan;              /* hk_fts_set_plan */
+  HkFtsPlan last;              /* hk_fts_last_plan */
   /* Borrowed from db. */
   grn_obj *meta, *m_value;
   grn_obj *patients;

@@ -122,6 +122,28 @@ out:
 }
 
 int
+hk_fts_flush(hk_fts *f)
+{
+  int ret = 0;
+
+  /* The pages written before `through` reach the disk before it does
+   * not matter (Groonga has no order between files): after a crash of
+   * the host, not of the process, reindex (docs/search.md). */
+  if (grn_obj_flush_recursive(&f->ctx, f->db) != GRN_SUCCESS)
+    ret = hk_fts_fail(f, -HK_EIO, "search index flush: %s", f->ctx.errbuf);
+  if (ret == 0)
+    hk_fts_share(f);
+  f->unflushed = ret != 0;
+  return ret;
+}
+
+void
+hk_fts_defer_flush(hk_fts *f)
+{
+  f->defer_flush = true;
+}
+
+int
 hk_fts_set_through(hk_fts *f, uint64_t seq)
 {
   char buf[32];
@@ -129,13 +151,9 @@ hk_fts_set_through(hk_fts *f, uint64_t seq)
 
   g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT, seq);
   ret = hk_fts_meta_set(f, "through", buf);
-  /* The pages written before it reach the disk before it does not
-   * matter (Groonga has no order between files): after a crash of the
-   * host, not of the process, reindex (docs/search.md). */
-  if (ret == 0 && grn_obj_flush_recursive(&f->ctx, f->db) != GRN_SUCCESS)
-    ret = hk_fts_fail(f, -HK_EIO, "search index flush: %s", f->ctx.errbuf);
-  if (ret == 0)
-    hk_fts_share(f);
+  f->unflushed = true;
+  if (ret == 0 && !f->defer_flush)
+    ret = hk_fts_flush(f);
   return ret;
 }
 

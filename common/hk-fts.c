@@ -284,6 +284,9 @@ hk_fts_close(hk_fts *f)
 {
   if (!f)
     return;
+  /* A writer that deferred its flush still flushes what it wrote. */
+  if (f->db && f->writable && f->unflushed)
+    hk_fts_flush(f);
   hk_fts_close_gen(f);
   if (f->ctx_init)
     grn_ctx_fin(&f->ctx);

@@ -129,8 +129,14 @@ HkFtsPlan hk_fts_last_plan(const hk_fts *f);
  * searchable). \return 0, -HK_ECORRUPT (the index could not be written),
  * a store error. */
 int hk_fts_put(hk_fts *f, hk_txn *t, const char *doc_id);
-/* Record that every text through seq is in the index (after the puts). */
+/* Record that every text through seq is in the index (after the puts),
+ * and flush the index to disk (msync of every file), unless deferred. */
 int hk_fts_set_through(hk_fts *f, uint64_t seq);
+/* From now on set_through (and follow) leave the flush to hk_fts_flush:
+ * the indexer's writer takes one text at a time, and a flush of every
+ * file per text cost about 80 msync calls each. */
+void hk_fts_defer_flush(hk_fts *f);
+int hk_fts_flush(hk_fts *f);
 
 /* Follow the text log from `through`: put each logged document, at most
  * max entries, in one read transaction of the store, then record the new

@@ -203,13 +203,18 @@ hk_ftsq_child(const char *store_dir, uint64_t docs, unsigned max, HkFtsqResult *
     }
   }
   /* A text at a time, so that a stop (SIGTERM from the indexer
-   * stopping) waits for a text, not for a whole batch. */
+   * stopping) waits for a text, not for a whole batch; one flush for
+   * the batch. */
+  if (ret == 0)
+    hk_fts_defer_flush(f);
   while (ret == 0 && r->done < max && !hk_ftsq_child_stop) {
     ret = hk_fts_follow(f, MIN(max - r->done, HK_FTSQ_STEP), &done);
     r->done += done;
     if (done == 0)
       break;
   }
+  if (ret == 0)
+    ret = hk_fts_flush(f);
   if (ret == 0)
     ret = hk_fts_through(f, &r->through);
   if (ret && !r->reason[0])

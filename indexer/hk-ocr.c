@@ -42,7 +42,7 @@ static struct {
   void (*delete_api)(TessBaseAPI *);
 } hk_tess;
 
-/* The Leptonica calls that clean a page before Tesseract reads it, found
+/* The Leptonica calls that straighten a page before Tesseract reads it, found
  * through Tesseract's handle: the Leptonica Tesseract itself was linked
  * with, so that the Pix handed to it has the layout it expects. */
 static struct {
@@ -108,7 +108,7 @@ hk_ocr_warmup(bool *available)
   hk_lept.rotate =
       (PIX * (*)(PIX *, l_float32, l_int32, l_int32, l_int32, l_int32)) dlsym(lib, "pixRotate");
   hk_lept.destroy = (void (*)(PIX **))dlsym(lib, "pixDestroy");
-  /* Without them Tesseract still reads the page, uncleaned. */
+  /* Without them Tesseract still reads the page, as it is. */
   hk_lept.ready = hk_tess.set_image2 && hk_lept.create && hk_lept.data && hk_lept.wpl &&
                   hk_lept.threshold && hk_lept.find_skew && hk_lept.rotate && hk_lept.destroy;
   if (!hk_tess.create || !hk_tess.init3 || !hk_tess.set_psm || !hk_tess.set_image ||
@@ -168,49 +168,6 @@ hk_ocr_ready(void)
   return hk_tess.ready;
 }
 
-static inline unsigned char
-hk_min(unsigned char a, unsigned char b)
-{
-  return a < b ? a : b;
-}
-
-static inline unsigned char
-hk_max(unsigned char a, unsigned char b)
-{
-  return a > b ? a : b;
-}
-
-static inline unsigned char
-hk_med3(unsigned char a, unsigned char b, unsigned char c)
-{
-  return hk_max(hk_min(a, b), hk_min(hk_max(a, b), c));
-}
-
-void
-hk_ocr_median3_row(const unsigned char *up, const unsigned char *mid, const unsigned char *down,
-                   int w, unsigned char *scratch, unsigned char *out)
-{
-  /* Each column sorted once; the median of the 3x3 block is then the
-   * median of (the largest of the 3 minima, the median of the 3 medians,
-   * the smallest of the 3 maxima): 2 comparisons a pixel on top of the
-   * sort, where a general rank filter keeps a histogram. */
-  unsigned char *lo = scratch, *md = scratch + w + 2, *hi = scratch + 2 * (w + 2);
-
-  for (int x = 0; x < w; x++) {
-    const unsigned char a = up[x], b = mid[x], c = down[x];
-    lo[x + 1] = hk_min(hk_min(a, b), c);
-    md[x + 1] = hk_med3(a, b, c);
-    hi[x + 1] = hk_max(hk_max(a, b), c);
-  }
-  /* The edge column repeats, as the edge rows do. */
-  lo[0] = lo[1], md[0] = md[1], hi[0] = hi[1];
-  lo[w + 1] = lo[w], md[w + 1] = md[w], hi[w + 1] = hi[w];
-  for (int x = 0; x < w; x++)
-    out[x] =
-        hk_med3(hk_max(hk_max(lo[x], lo[x + 1]), lo[x + 2]), hk_med3(md[x], md[x + 1], md[x + 2]),
-                hk_min(hk_min(hi[x], hi[x + 1]), hi[x + 2]));
-}
-
 /* Otsu's threshold of a grey histogram: the level that best splits ink
  * from paper, whatever the scanner's exposure. */
 static int
@@ -238,61 +195,50 @@ hk_ocr_otsu(const uint64_t hist[256])
   return t;
 }
 
-/* The page as Tesseract should see it: a 3x3 median (specks and sensor
- * noise go, strokes stay), then turned straight by the tilt Leptonica
- * measures on its lines of text. \return a Pix (the caller destroys it),
- * or NULL (no Leptonica, no memory): the caller then hands the page over
- * as it was. A tilt that cannot be measured leaves the page unturned. */
+/* The page turned straight by the tilt Leptonica measures on its lines of
+ * text (pixFindSkew on the page made black and white at Otsu's level),
+ * with area mapping, which keeps grey edges grey. \return the turned page
+ * (a Pix, the caller destroys it), or NULL: no tilt measured, none worth
+ * turning, no Leptonica, no memory; the caller then hands Tesseract the
+ * page as it was. */
 static PIX *
-hk_ocr_clean(const unsigned char *gray, int w, int h, int stride)
+hk_ocr_deskew(const unsigned char *gray, int w, int h, int stride)
 {
   PIX *pix = NULL, *bin = NULL, *turned = NULL;
-  unsigned char *scratch = NULL, *row = NULL;
   uint64_t hist[256] = {0};
   l_float32 angle = 0, conf = 0;
   l_uint32 *data;
   l_int32 wpl;
 
-  if (!hk_lept.ready)
+  if (!hk_lept.ready || w < HK_OCR_DESKEW_MIN_SIDE || h < HK_OCR_DESKEW_MIN_SIDE)
     goto out;
   pix = hk_lept.create(w, h, 8);
   if (!pix)
     goto out;
   data = hk_lept.data(pix);
   wpl = hk_lept.wpl(pix);
-  scratch = g_malloc(3 * ((size_t)w + 2));
-  row = g_malloc((size_t)w);
   for (int y = 0; y < h; y++) {
-    const unsigned char *mid = gray + (size_t)y * (size_t)stride;
-    const unsigned char *up = y > 0 ? mid - stride : mid;
-    const unsigned char *down = y + 1 < h ? mid + stride : mid;
+    const unsigned char *row = gray + (size_t)y * (size_t)stride;
     l_uint32 *line = data + (size_t)y * (size_t)wpl;
-    hk_ocr_median3_row(up, mid, down, w, scratch, row);
     for (int x = 0; x < w; x++) {
       hist[row[x]]++;
       SET_DATA_BYTE(line, x, row[x]);
     }
   }
-  if (w < HK_OCR_DESKEW_MIN_SIDE || h < HK_OCR_DESKEW_MIN_SIDE)
-    goto out;
   /* Ink is what is darker than Otsu's level (Leptonica: value < thresh). */
   bin = hk_lept.threshold(pix, hk_ocr_otsu(hist) + 1);
   if (!bin || hk_lept.find_skew(bin, &angle, &conf) != 0 || !isfinite(angle) ||
       conf < HK_OCR_DESKEW_MIN_CONF || fabsf(angle) < HK_OCR_DESKEW_MIN_DEG)
     goto out;
-  /* Area mapping keeps grey edges grey; the corners turned in are paper. */
+  /* The corners turned in are paper. */
   turned = hk_lept.rotate(pix, angle * (l_float32)(G_PI / 180.0), L_ROTATE_AREA_MAP,
                           L_BRING_IN_WHITE, 0, 0);
-  if (turned) {
-    hk_lept.destroy(&pix);
-    pix = turned;
-  }
 out:
   if (bin)
     hk_lept.destroy(&bin);
-  g_free(row);
-  g_free(scratch);
-  return pix;
+  if (pix)
+    hk_lept.destroy(&pix);
+  return turned;
 }
 
 char *
@@ -305,7 +251,7 @@ hk_ocr_gray(const unsigned char *gray, int w, int h, int stride, uint32_t *confi
   *confidence = 0;
   if (!hk_tess.ready)
     return g_strdup("");
-  pix = hk_ocr_clean(gray, w, h, stride);
+  pix = hk_ocr_deskew(gray, w, h, stride);
   /* Tesseract copies the Pix: ours can go at once. */
   if (pix) {
     hk_tess.set_image2(hk_tess.api, pix);

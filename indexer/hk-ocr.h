@@ -38,18 +38,10 @@ bool hk_ocr_ready(void);
 /* OCR grey pixels (one byte each, rows stride bytes apart) as one block of
  * text: the text with hk_ocr_join applied (g_free), and Tesseract's mean
  * confidence in hundredths of a percent in *confidence. "" if the model is
- * not loaded. Tesseract reads a cleaned copy: a 3x3 median, then turned
- * straight by the tilt of its lines (Leptonica's pixFindSkew); a page whose
- * tilt cannot be measured is read unturned. Call it only in a parser
- * worker. */
+ * not loaded. A tilted page is read turned straight (Leptonica measures the
+ * tilt of its lines); a page whose tilt cannot be measured, or is under
+ * 0.1 degree, is read as it is. Call it only in a parser worker. */
 char *hk_ocr_gray(const unsigned char *gray, int w, int h, int stride, uint32_t *confidence);
-
-/* One row of a 3x3 median filter: out[x] is the median of up, mid and
- * down at x-1, x and x+1 (the edge pixel stands in for the one past it).
- * scratch holds 3 * (w + 2) bytes. */
-void hk_ocr_median3_row(const unsigned char *up, const unsigned char *mid,
-                        const unsigned char *down, int w, unsigned char *scratch,
-                        unsigned char *out);
 
 /* Tesseract's Japanese output with the spaces it puts between Japanese
  * characters removed (a space between two Latin words, or next to a

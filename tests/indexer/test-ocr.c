@@ -1,8 +1,7 @@
-/* OCR's page cleaning (indexer/hk-ocr.c, issue 14's accuracy goal): the
- * 3x3 median against a plain sort, and pages read through the confined
- * parser workers with real Tesseract and Leptonica: a tilted page read
- * straight, an untilted page read as before, and pages whose tilt cannot
- * be measured read as they are, never refused. */
+/* OCR's deskew (indexer/hk-ocr.c, issue 14's accuracy goal): pages read
+ * through the confined parser workers with real Tesseract and Leptonica: a
+ * tilted page read straight, an untilted page read as before, and pages
+ * whose tilt cannot be measured read as they are, never refused. */
 #include "hk-error.h"
 #include "hk-inspect.h"
 #include "hk-ocr.h"
@@ -141,61 +140,6 @@ ocr(GBytes *jpeg, char **text)
   return 0;
 }
 
-/* The median of 9, by sorting. */
-static int
-cmp_uchar(const void *a, const void *b)
-{
-  return *(const unsigned char *)a - *(const unsigned char *)b;
-}
-
-/* hk_ocr_median3_row gives, at every pixel, edges and corners included,
- * what sorting the 3x3 block (the edge repeated past it) gives. */
-START_TEST(test_median_matches_sort)
-{
-  enum { W = 37, H = 11 };
-  unsigned char img[H][W], scratch[3 * (W + 2)], out[W];
-  guint32 seed = 12345;
-
-  for (int y = 0; y < H; y++)
-    for (int x = 0; x < W; x++) {
-      seed = seed * 1103515245u + 12345u;
-      /* Mostly paper, some ink, a few specks: the values a scan has. */
-      img[y][x] = (seed >> 16) % 7 == 0 ? (unsigned char)((seed >> 8) % 60)
-                                        : (unsigned char)(200 + (seed >> 20) % 50);
-    }
-  for (int y = 0; y < H; y++) {
-    hk_ocr_median3_row(img[MAX(y - 1, 0)], img[y], img[MIN(y + 1, H - 1)], W, scratch, out);
-    for (int x = 0; x < W; x++) {
-      unsigned char v[9];
-      int k = 0;
-      for (int dy = -1; dy <= 1; dy++)
-        for (int dx = -1; dx <= 1; dx++)
-          v[k++] = img[CLAMP(y + dy, 0, H - 1)][CLAMP(x + dx, 0, W - 1)];
-      qsort(v, 9, 1, cmp_uchar);
-      ck_assert_msg(out[x] == v[4], "median at (%d, %d): %u, sorted %u", x, y, out[x], v[4]);
-    }
-  }
-}
-END_TEST
-
-/* A one-pixel speck goes, a stroke three pixels wide stays. */
-START_TEST(test_median_speck_and_stroke)
-{
-  enum { W = 9 };
-  unsigned char up[W], mid[W], down[W], scratch[3 * (W + 2)], out[W];
-
-  memset(up, 240, W);
-  memset(mid, 240, W);
-  memset(down, 240, W);
-  mid[2] = 10; /* a speck */
-  for (int i = 0; i < 3; i++)
-    up[5 + i] = mid[5 + i] = down[5 + i] = 30; /* a vertical stroke */
-  hk_ocr_median3_row(up, mid, down, W, scratch, out);
-  ck_assert_uint_eq(out[2], 240);
-  ck_assert_uint_eq(out[6], 30);
-}
-END_TEST
-
 /* A page scanned 2 degrees askew reads straight: every line's key words
  * are found. Read as it was (no deskew), the lines run into each other
  * and the words are lost (shown when this test was written). */
@@ -276,12 +220,8 @@ static Suite *
 ocr_suite(void)
 {
   Suite *s = suite_create("ocr");
-  TCase *median = tcase_create("median");
   TCase *pages = tcase_create("pages");
 
-  tcase_add_test(median, test_median_matches_sort);
-  tcase_add_test(median, test_median_speck_and_stroke);
-  suite_add_tcase(s, median);
   tcase_add_test(pages, test_tilted_page_reads);
   tcase_add_test(pages, test_straight_page_reads);
   tcase_add_test(pages, test_unmeasurable_pages_not_refused);

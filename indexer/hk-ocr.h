@@ -38,7 +38,9 @@ bool hk_ocr_ready(void);
 /* OCR grey pixels (one byte each, rows stride bytes apart) as one block of
  * text: the text with hk_ocr_join applied (g_free), and Tesseract's mean
  * confidence in hundredths of a percent in *confidence. "" if the model is
- * not loaded. Call it only in a parser worker. */
+ * not loaded. A tilted page is read turned straight (Leptonica measures the
+ * tilt of its lines); a page whose tilt cannot be measured, or is under
+ * 0.1 degree, is read as it is. Call it only in a parser worker. */
 char *hk_ocr_gray(const unsigned char *gray, int w, int h, int stride, uint32_t *confidence);
 
 /* Tesseract's Japanese output with the spaces it puts between Japanese

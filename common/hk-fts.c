@@ -675,32 +675,30 @@ hk_fts_report(hk_fts *f, hk_txn *t, const HkFtsDoc *d, const char *key, const Hk
   return stop;
 }
 
-/* Select the pages whose postings hold term: a new result table (keyed
- * by Pages records), or NULL after setting the reason. The word is a
- * constant of the expression, never query syntax: nothing in it is an
- * operator. */
+/* The records of table whose column col, compared by op with value,
+ * hold: a new result table (keyed by table's records), or NULL after
+ * setting the reason. The value is a constant of the expression, never
+ * query syntax: nothing in a user's word is an operator. */
 static grn_obj *
-hk_fts_select_term(hk_fts *f, const char *term)
+hk_fts_select(hk_fts *f, grn_obj *table, grn_obj *col, grn_operator op, const char *value)
 {
   grn_obj *expr = NULL, *var = NULL, *res = NULL;
 
-  GRN_EXPR_CREATE_FOR_QUERY(&f->ctx, f->pages, expr, var);
-  if (!expr) {
-    hk_fts_fail(f, -HK_ENOMEM, "search: %s", f->ctx.errbuf);
+  GRN_EXPR_CREATE_FOR_QUERY(&f->ctx, table, expr, var);
+  if (!expr)
     goto out;
-  }
-  grn_expr_append_obj(&f->ctx, expr, f->body, GRN_OP_GET_VALUE, 1);
-  grn_expr_append_const_str(&f->ctx, expr, term, (unsigned)strlen(term), GRN_OP_PUSH, 1);
-  grn_expr_append_op(&f->ctx, expr, GRN_OP_MATCH, 2);
+  grn_expr_append_obj(&f->ctx, expr, col, GRN_OP_GET_VALUE, 1);
+  grn_expr_append_const_str(&f->ctx, expr, value, (unsigned)strlen(value), GRN_OP_PUSH, 1);
+  grn_expr_append_op(&f->ctx, expr, op, 2);
   if (f->ctx.rc == GRN_SUCCESS)
-    res = grn_table_select(&f->ctx, f->pages, expr, NULL, GRN_OP_OR);
+    res = grn_table_select(&f->ctx, table, expr, NULL, GRN_OP_OR);
   if (res && f->ctx.rc != GRN_SUCCESS) {
     grn_obj_close(&f->ctx, res);
     res = NULL;
   }
+out:
   if (!res)
     hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
-out:
   if (expr)
     grn_obj_close(&f->ctx, expr);
   return res;
@@ -727,6 +725,45 @@ out:
   if (!g.table)
     hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
   return g.table;
+}
+
+/* The answers' order over table (Docs, or a result keyed by Docs):
+ * newest first, then by ID. Makes keys[2] and *sorted, the table
+ * grn_table_sort fills; hk_fts_order_close frees them. */
+static int
+hk_fts_order_open(hk_fts *f, grn_obj *table, grn_table_sort_key keys[2], grn_obj **sorted)
+{
+  int ret = 0;
+
+  memset(keys, 0, 2 * sizeof *keys);
+  keys[0].key = grn_obj_column(&f->ctx, table, "created", 7);
+  keys[0].flags = GRN_TABLE_SORT_DESC;
+  keys[1].key = grn_obj_column(&f->ctx, table, "_key", 4);
+  *sorted = grn_table_create(&f->ctx, NULL, 0, NULL, GRN_OBJ_TABLE_NO_KEY, NULL, table);
+  if (!keys[0].key || !keys[1].key || !*sorted)
+    ret = hk_fts_fail(f, -HK_ENOMEM, "search: %s", f->ctx.errbuf);
+  return ret;
+}
+
+static void
+hk_fts_order_close(hk_fts *f, grn_table_sort_key keys[2], grn_obj *sorted)
+{
+  for (unsigned i = 0; i < 2; i++)
+    if (keys[i].key)
+      grn_obj_unlink(&f->ctx, keys[i].key);
+  if (sorted)
+    grn_obj_close(&f->ctx, sorted);
+}
+
+/* The row of the sorted table's cursor c: a sorted row's value is the row
+ * of the table sorted that it stands for. */
+static grn_id
+hk_fts_sorted_row(hk_fts *f, grn_table_cursor *c)
+{
+  void *vp = NULL;
+
+  return grn_table_cursor_get_value(&f->ctx, c, &vp) == sizeof(grn_id) && vp ? *(grn_id *)vp
+                                                                             : GRN_ID_NIL;
 }
 
 /* Which terms document d holds on its live pages (the range Docs names;
@@ -766,7 +803,8 @@ hk_fts_search_index(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsQuery *q,
 
   GRN_UINT32_INIT(&buf, 0);
   for (unsigned i = 0; i < n && ret == 0; i++) {
-    res[i] = hk_fts_select_term(f, g_ptr_array_index(q->terms, i));
+    /* Each word's pages, from the postings (Terms.body @ word). */
+    res[i] = hk_fts_select(f, f->pages, f->body, GRN_OP_MATCH, g_ptr_array_index(q->terms, i));
     if (!res[i])
       ret = -HK_ECORRUPT;
   }
@@ -787,14 +825,9 @@ hk_fts_search_index(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsQuery *q,
     ret = hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
   if (ret || grn_table_size(&f->ctx, docs) == 0)
     goto out;
-  keys[0].key = grn_obj_column(&f->ctx, docs, "created", 7);
-  keys[0].flags = GRN_TABLE_SORT_DESC;
-  keys[1].key = grn_obj_column(&f->ctx, docs, "_key", 4);
-  sorted = grn_table_create(&f->ctx, NULL, 0, NULL, GRN_OBJ_TABLE_NO_KEY, NULL, docs);
-  if (!keys[0].key || !keys[1].key || !sorted) {
-    ret = hk_fts_fail(f, -HK_ENOMEM, "search: %s", f->ctx.errbuf);
+  ret = hk_fts_order_open(f, docs, keys, &sorted);
+  if (ret)
     goto out;
-  }
   /* Sorted in slices: a candidate whose live pages lack a word (its
    * postings were of a replaced text) takes no place in the answer. */
   for (int offset = 0; ret == 0 && !stop && reported < max_docs;) {
@@ -808,14 +841,11 @@ hk_fts_search_index(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsQuery *q,
       grn_id rid, did;
       HkFtsDoc d;
       char k[HK_DOC_ID_LEN + 1];
-      void *vp = NULL;
       int kl;
       (void)sid;
       if (stop || reported >= max_docs)
         break;
-      /* A sorted row's value is the row of docs it stands for. */
-      rid = grn_table_cursor_get_value(&f->ctx, cursor, &vp) == sizeof(grn_id) && vp ? *(grn_id *)vp
-                                                                                     : GRN_ID_NIL;
+      rid = hk_fts_sorted_row(f, cursor);
       /* The row of docs; its key is the Docs record. */
       if (rid == GRN_ID_NIL || grn_table_get_key(&f->ctx, docs, rid, &did, sizeof did) <= 0)
         continue;
@@ -835,11 +865,7 @@ hk_fts_search_index(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsQuery *q,
     offset += got;
   }
 out:
-  for (unsigned i = 0; i < G_N_ELEMENTS(keys); i++)
-    if (keys[i].key)
-      grn_obj_unlink(&f->ctx, keys[i].key);
-  if (sorted)
-    grn_obj_close(&f->ctx, sorted);
+  hk_fts_order_close(f, keys, sorted);
   if (docs)
     grn_obj_close(&f->ctx, docs);
   for (unsigned i = 0; i < n; i++)
@@ -847,29 +873,6 @@ out:
       grn_obj_close(&f->ctx, res[i]);
   GRN_OBJ_FIN(&f->ctx, &buf);
   return ret;
-}
-
-/* The documents of one patient, as a result table keyed by Docs records
- * (the Patients.docs index), or NULL after setting the reason. */
-static grn_obj *
-hk_fts_patient_docs(hk_fts *f, const char *patient)
-{
-  grn_obj *expr = NULL, *var = NULL, *res = NULL;
-
-  GRN_EXPR_CREATE_FOR_QUERY(&f->ctx, f->docs, expr, var);
-  if (!expr)
-    goto out;
-  grn_expr_append_obj(&f->ctx, expr, f->d_patient, GRN_OP_GET_VALUE, 1);
-  grn_expr_append_const_str(&f->ctx, expr, patient, (unsigned)strlen(patient), GRN_OP_PUSH, 1);
-  grn_expr_append_op(&f->ctx, expr, GRN_OP_EQUAL, 2);
-  if (f->ctx.rc == GRN_SUCCESS)
-    res = grn_table_select(&f->ctx, f->docs, expr, NULL, GRN_OP_OR);
-out:
-  if (!res)
-    hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
-  if (expr)
-    grn_obj_close(&f->ctx, expr);
-  return res;
 }
 
 typedef struct {
@@ -982,27 +985,20 @@ hk_fts_search_walk(hk_fts *f, hk_txn *t, const HkFtsTerm *terms, unsigned n, uns
 
   *enough = false;
   GRN_UINT32_INIT(&buf, 0);
-  keys[0].key = grn_obj_column(&f->ctx, f->docs, "created", 7);
-  keys[0].flags = GRN_TABLE_SORT_DESC;
-  keys[1].key = grn_obj_column(&f->ctx, f->docs, "_key", 4);
-  sorted = grn_table_create(&f->ctx, NULL, 0, NULL, GRN_OBJ_TABLE_NO_KEY, NULL, f->docs);
-  if (!keys[0].key || !keys[1].key || !sorted) {
-    ret = hk_fts_fail(f, -HK_ENOMEM, "search: %s", f->ctx.errbuf);
+  ret = hk_fts_order_open(f, f->docs, keys, &sorted);
+  if (ret)
     goto out;
-  }
   got = grn_table_sort(&f->ctx, f->docs, 0, limit, sorted, keys, 2);
   GRN_TABLE_EACH_BEGIN(&f->ctx, sorted, cursor, sid)
   {
     char key[HK_DOC_ID_LEN + 1];
-    void *vp = NULL;
     grn_id did;
     HkFtsDoc d;
     int kl;
     (void)sid;
     if (found->len >= max_docs)
       break;
-    did = grn_table_cursor_get_value(&f->ctx, cursor, &vp) == sizeof(grn_id) && vp ? *(grn_id *)vp
-                                                                                   : GRN_ID_NIL;
+    did = hk_fts_sorted_row(f, cursor);
     kl = did ? grn_table_get_key(&f->ctx, f->docs, did, key, HK_DOC_ID_LEN) : 0;
     if (kl != HK_DOC_ID_LEN)
       continue;
@@ -1021,11 +1017,7 @@ hk_fts_search_walk(hk_fts *f, hk_txn *t, const HkFtsTerm *terms, unsigned n, uns
                       fn, data))
       break;
 out:
-  for (unsigned i = 0; i < G_N_ELEMENTS(keys); i++)
-    if (keys[i].key)
-      grn_obj_unlink(&f->ctx, keys[i].key);
-  if (sorted)
-    grn_obj_close(&f->ctx, sorted);
+  hk_fts_order_close(f, keys, sorted);
   GRN_OBJ_FIN(&f->ctx, &buf);
   g_ptr_array_unref(ids);
   g_array_unref(found);
@@ -1173,7 +1165,8 @@ hk_fts_search(hk_fts *f, const char *patient, const HkFtsQuery *q, unsigned max_
     pid = grn_table_get(&f->ctx, f->patients, patient, (unsigned)strlen(patient));
     if (pid == GRN_ID_NIL)
       goto out; /* no text of this patient in the index */
-    pdocs = hk_fts_patient_docs(f, patient);
+    /* The patient's documents (through Patients.docs). */
+    pdocs = hk_fts_select(f, f->docs, f->d_patient, GRN_OP_EQUAL, patient);
     if (!pdocs) {
       ret = -HK_ECORRUPT;
       goto out;

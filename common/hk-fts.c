@@ -1090,11 +1090,16 @@ hk_fts_scan_cheaper(hk_fts *f, grn_obj *pdocs, const HkFtsQuery *q, const HkFtsT
   uint64_t pages, sum, least;
   bool store = f->plan == HK_FTS_PLAN_STORE;
 
-  if (f->plan == HK_FTS_PLAN_AUTO) {
-    pages = hk_fts_count_pages(f, pdocs, UINT64_MAX);
-    hk_fts_estimate(f, q, terms, &sum, &least);
-    store = pages <= HK_FTS_SCAN_PAGES || sum >= pages * HK_FTS_POSTINGS_PER_PAGE;
-  }
+  if (f->plan != HK_FTS_PLAN_AUTO)
+    goto out;
+  /* Most patients: counted no further than the bound, and no estimate. */
+  store = hk_fts_count_pages(f, pdocs, HK_FTS_SCAN_PAGES) <= HK_FTS_SCAN_PAGES;
+  if (store)
+    goto out;
+  pages = hk_fts_count_pages(f, pdocs, UINT64_MAX);
+  hk_fts_estimate(f, q, terms, &sum, &least);
+  store = sum >= pages * HK_FTS_POSTINGS_PER_PAGE;
+out:
   return store;
 }
 

@@ -8,7 +8,8 @@
  * stored as extracted PDF text; builds the index (hk_fts_rebuild, what
  * `hikae-admin reindex` runs); then times QUERIES (default 200) runs of
  * each query, within one patient and across patients, on a warm index.
- * Prints a Markdown table. */
+ * Prints a Markdown table. Environment: HK_BENCH_VOCAB, HK_BENCH_FOLLOW,
+ * HK_BENCH_QUERIES_ONLY, HK_BENCH_WHERE, HK_BENCH_LIMIT (below). */
 #include "hk-error.h"
 #include "hk-fts.h"
 #include "hk-sha256.h"
@@ -327,6 +328,8 @@ main(int argc, char **argv)
   unsigned n, runs;
   int64_t t0;
   char *search;
+  const char *where;
+  unsigned across_docs;
   bool only, follow;
   int ret;
 
@@ -341,6 +344,14 @@ main(int argc, char **argv)
   /* HK_BENCH_QUERIES_ONLY=1: the store and index of an earlier run in
    * DIR (of DOCS documents), queries only. */
   only = g_getenv("HK_BENCH_QUERIES_ONLY") != NULL;
+  /* HK_BENCH_WHERE=one or all: only the searches within one patient, or
+   * only those across patients (a profile of one kind). */
+  where = g_getenv("HK_BENCH_WHERE");
+  /* HK_BENCH_LIMIT=N: documents asked for across patients (default 100,
+   * the API's largest limit; its default is 20). */
+  across_docs = g_getenv("HK_BENCH_LIMIT") ? (unsigned)atoi(g_getenv("HK_BENCH_LIMIT")) : 100;
+  if (across_docs < 1 || across_docs > 1000)
+    across_docs = 100;
   ret = hk_store_open(argv[1], only ? 0 : HK_STORE_CREATE, &s);
   t0 = g_get_monotonic_time();
   /* HK_BENCH_FOLLOW=1: the index is made empty first and takes the
@@ -394,7 +405,11 @@ main(int argc, char **argv)
     /* The forced walk reads every document a rare word is not in: not
      * at a scale where that takes minutes. */
     for (int across = 0; across < (n > 20000 ? 3 : 4); across++) {
-      double *ms = g_new(double, runs);
+      char where_s[64];
+      double *ms;
+      if (where && ((strcmp(where, "one") == 0) != (across < 2)))
+        continue;
+      ms = g_new(double, runs);
       HkFtsQuery *pq = NULL;
       char *msg = NULL;
       unsigned hits = 0;
@@ -409,17 +424,18 @@ main(int argc, char **argv)
                            : across == 3 ? HK_FTS_PLAN_STORE
                                          : HK_FTS_PLAN_AUTO);
         a = g_get_monotonic_time();
-        if (hk_fts_search(f, across >= 2 ? NULL : pid, pq, across >= 2 ? 100 : 1000, hk_count,
-                          &hits) != 0)
+        if (hk_fts_search(f, across >= 2 ? NULL : pid, pq, across >= 2 ? across_docs : 1000,
+                          hk_count, &hits) != 0)
           return 1;
         ms[i] = (g_get_monotonic_time() - a) / 1e3;
       }
       qsort(ms, runs, sizeof *ms, hk_cmp_double);
-      printf("| %s | %s | %s | %u | %.2f | %.2f |\n", *q,
-             across == 3   ? "all (100 docs), walk"
-             : across == 2 ? "all (100 docs), auto"
-             : across == 1 ? "one patient, index"
-                           : "one patient, auto",
+      g_snprintf(where_s, sizeof where_s, "%s",
+                 across == 1 ? "one patient, index" : "one patient, auto");
+      if (across >= 2)
+        g_snprintf(where_s, sizeof where_s, "all (%u docs), %s", across_docs,
+                   across == 3 ? "walk" : "auto");
+      printf("| %s | %s | %s | %u | %.2f | %.2f |\n", *q, where_s,
              hk_fts_last_plan(f) == HK_FTS_PLAN_STORE ? "store" : "index", hits, ms[runs / 2],
              ms[(runs * 99) / 100]);
       hk_fts_query_free(pq);

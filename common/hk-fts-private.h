@@ -14,8 +14,11 @@
 #define HK_FTS_GEN_MAX 64
 /* The layout of a generation (Meta `layout`): one whose layout differs is
  * unusable, and the indexer rebuilds it. 2: no copy of the text (the
- * postings only; snippets come from LMDB), pages never removed. */
-#define HK_FTS_LAYOUT "2"
+ * postings only; snippets come from LMDB), pages never removed. 3: and
+ * the documents indexed by created (newest first without a sort); the
+ * writer upgrades a layout 2 in place (hk_fts_upgrade). */
+#define HK_FTS_LAYOUT "3"
+#define HK_FTS_LAYOUT_UPGRADABLE "2"
 
 struct hk_fts {
   grn_ctx ctx;
@@ -32,6 +35,7 @@ struct hk_fts {
   grn_obj *meta, *m_value;
   grn_obj *patients;
   grn_obj *docs, *d_version, *d_created, *d_patient, *d_first, *d_pages;
+  grn_obj *created, *c_docs; /* Created: its keys, and the documents of each */
   grn_obj *pages, *p_doc;
   grn_obj *terms, *body;
   grn_obj *p_text; /* only while a rebuild loads the text (hk-fts-write.c) */
@@ -52,3 +56,7 @@ int hk_fts_fail(hk_fts *f, int err, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 /* A Meta value, into buf (cap bytes); "" if absent. */
 void hk_fts_meta_get(hk_fts *f, const char *key, char *buf, size_t cap);
 int hk_fts_meta_set(hk_fts *f, const char *key, const char *value);
+/* Take the writable generation open in f from layout 2 to 3: the index
+ * on Docs.created (built in one pass over the documents). \return 0 or
+ * -HK_EIO. */
+int hk_fts_upgrade(hk_fts *f);

@@ -47,7 +47,16 @@ static const char *const hk_fts_schema[] = {
     " --normalizer 'NormalizerNFKC150(\"unify_kana\", true, \"unify_kana_case\", true,"
     " \"unify_hyphen\", true, \"unify_prolonged_sound_mark\", true,"
     " \"unify_middle_dot\", true)'",
+    /* Layout 3 (hk_fts_created_schema): the last two. */
+    "table_create Created TABLE_PAT_KEY Int64",
+    "column_create Created docs COLUMN_INDEX Docs created",
 };
+
+/* Layout 3's addition to layout 2, the last two commands of the schema:
+ * the documents by created, so that the answers' order (newest first) is
+ * a cursor, not a sort of every document matched or of the archive. */
+static const char *const *const hk_fts_created_schema =
+    hk_fts_schema + G_N_ELEMENTS(hk_fts_schema) - 2;
 
 /* The full-text index column. A rebuild loads the pages' text into a
  * column of its own, creates the index on it (Groonga then builds it in
@@ -403,6 +412,24 @@ out:
   g_free(tmp);
   g_free(path);
   g_free(line);
+  return ret;
+}
+
+int
+hk_fts_upgrade(hk_fts *f)
+{
+  int ret = 0;
+
+  /* A layout 2 generation that a writer died upgrading has the table
+   * already: what exists is kept. */
+  if (!grn_ctx_get(&f->ctx, "Created", 7))
+    ret = hk_fts_command(f, hk_fts_created_schema[0]);
+  if (ret == 0 && !grn_ctx_get(&f->ctx, "Created.docs", 12))
+    ret = hk_fts_command(f, hk_fts_created_schema[1]);
+  if (ret == 0)
+    ret = hk_fts_meta_set(f, "layout", HK_FTS_LAYOUT);
+  if (ret == 0 && grn_obj_flush_recursive(&f->ctx, f->db) != GRN_SUCCESS)
+    ret = hk_fts_fail(f, -HK_EIO, "search index: upgrade: %s", f->ctx.errbuf);
   return ret;
 }
 

@@ -3,6 +3,7 @@
 #include "hk-fts-private.h"
 
 #include "hk-error.h"
+#include "hk-log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -218,6 +219,8 @@ hk_fts_open_gen(hk_fts *f, const char *gen)
   f->d_patient = hk_fts_obj(f, "Docs.patient");
   f->d_first = hk_fts_obj(f, "Docs.first");
   f->d_pages = hk_fts_obj(f, "Docs.pages");
+  f->created = hk_fts_obj(f, "Created");
+  f->c_docs = hk_fts_obj(f, "Created.docs");
   f->pages = hk_fts_obj(f, "Pages");
   f->p_doc = hk_fts_obj(f, "Pages.doc");
   f->terms = hk_fts_obj(f, "Terms");
@@ -230,6 +233,25 @@ hk_fts_open_gen(hk_fts *f, const char *gen)
     goto out;
   }
   hk_fts_meta_get(f, "layout", layout, sizeof layout);
+  /* The writer upgrades layout 2 (the indexer opens its index when it
+   * starts); a reader waits for it. */
+  if (f->writable && strcmp(layout, HK_FTS_LAYOUT_UPGRADABLE) == 0) {
+    hk_info("search index %s: upgrading layout " HK_FTS_LAYOUT_UPGRADABLE " to " HK_FTS_LAYOUT,
+            gen);
+    ret = hk_fts_upgrade(f);
+    if (ret)
+      goto out;
+    g_strlcpy(layout, HK_FTS_LAYOUT, sizeof layout);
+    f->created = hk_fts_obj(f, "Created");
+    f->c_docs = hk_fts_obj(f, "Created.docs");
+  }
+  if (strcmp(layout, HK_FTS_LAYOUT_UPGRADABLE) == 0) {
+    ret = hk_fts_fail(f, -HK_ECORRUPT,
+                      "search index %s has layout " HK_FTS_LAYOUT_UPGRADABLE
+                      ": the indexer upgrades it when it starts",
+                      gen);
+    goto out;
+  }
   if (strcmp(layout, HK_FTS_LAYOUT) != 0) {
     ret = hk_fts_fail(f, -HK_ECORRUPT,
                       "search index %s has layout %s, not " HK_FTS_LAYOUT
@@ -238,7 +260,8 @@ hk_fts_open_gen(hk_fts *f, const char *gen)
     goto out;
   }
   if (!f->patients || !f->docs || !f->d_version || !f->d_created || !f->d_patient || !f->d_first ||
-      !f->d_pages || !f->pages || !f->p_doc || !f->terms || (!f->body && !f->p_text)) {
+      !f->d_pages || !f->created || !f->c_docs || !f->pages || !f->p_doc || !f->terms ||
+      (!f->body && !f->p_text)) {
     ret = hk_fts_fail(f, -HK_ECORRUPT, "search index %s lacks a table or column", gen);
     goto out;
   }
@@ -788,93 +811,6 @@ hk_fts_doc_mask(hk_fts *f, HkFtsDoc *d, grn_obj *const *res, unsigned nterms)
   return mask;
 }
 
-/* The search through the index: each word's pages, their documents,
- * intersected and ordered by Groonga; then each candidate, in document ID
- * order, checked on its live pages until max_docs are reported. */
-static int
-hk_fts_search_index(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsQuery *q,
-                    const HkFtsTerm *terms, unsigned max_docs, HkFtsHitFn fn, void *data)
-{
-  unsigned n = q->terms->len, reported = 0;
-  uint32_t all = (uint32_t)((1ull << n) - 1);
-  grn_obj *res[HK_FTS_TERMS_MAX] = {0}, *docs = NULL, *sorted = NULL, buf;
-  grn_table_sort_key keys[2] = {{0}};
-  int ret = 0, stop = 0;
-
-  GRN_UINT32_INIT(&buf, 0);
-  for (unsigned i = 0; i < n && ret == 0; i++) {
-    /* Each word's pages, from the postings (Terms.body @ word). */
-    res[i] = hk_fts_select(f, f->pages, f->body, GRN_OP_MATCH, g_ptr_array_index(q->terms, i));
-    if (!res[i])
-      ret = -HK_ECORRUPT;
-  }
-  for (unsigned i = 0; i < n && ret == 0; i++) {
-    grn_obj *g = hk_fts_group_docs(f, res[i]);
-    if (!g)
-      ret = -HK_ECORRUPT;
-    else if (!docs)
-      docs = g;
-    else {
-      if (grn_table_setoperation(&f->ctx, docs, g, docs, GRN_OP_AND) != GRN_SUCCESS)
-        ret = hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
-      grn_obj_close(&f->ctx, g);
-    }
-  }
-  /* One patient: the words' documents cut to theirs before any sort. */
-  if (ret == 0 && pdocs && grn_table_setoperation(&f->ctx, docs, pdocs, docs, GRN_OP_AND))
-    ret = hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
-  if (ret || grn_table_size(&f->ctx, docs) == 0)
-    goto out;
-  ret = hk_fts_order_open(f, docs, keys, &sorted);
-  if (ret)
-    goto out;
-  /* Sorted in slices: a candidate whose live pages lack a word (its
-   * postings were of a replaced text) takes no place in the answer. */
-  for (int offset = 0; ret == 0 && !stop && reported < max_docs;) {
-    int limit = (int)MAX(max_docs * 2, 16u), got;
-    grn_table_truncate(&f->ctx, sorted);
-    got = grn_table_sort(&f->ctx, docs, offset, limit, sorted, keys, 2);
-    if (got <= 0)
-      break;
-    GRN_TABLE_EACH_BEGIN(&f->ctx, sorted, cursor, sid)
-    {
-      grn_id rid, did;
-      HkFtsDoc d;
-      char k[HK_DOC_ID_LEN + 1];
-      int kl;
-      (void)sid;
-      if (stop || reported >= max_docs)
-        break;
-      rid = hk_fts_sorted_row(f, cursor);
-      /* The row of docs; its key is the Docs record. */
-      if (rid == GRN_ID_NIL || grn_table_get_key(&f->ctx, docs, rid, &did, sizeof did) <= 0)
-        continue;
-      hk_fts_doc_read(f, did, &d, &buf);
-      if (hk_fts_doc_mask(f, &d, res, n) != all)
-        continue;
-      kl = grn_table_get_key(&f->ctx, f->docs, did, k, HK_DOC_ID_LEN);
-      if (kl != HK_DOC_ID_LEN)
-        continue;
-      k[kl] = 0;
-      stop = hk_fts_report(f, t, &d, k, terms, n, fn, data);
-      reported++;
-    }
-    GRN_TABLE_EACH_END(&f->ctx, cursor);
-    if (got < limit)
-      break;
-    offset += got;
-  }
-out:
-  hk_fts_order_close(f, keys, sorted);
-  if (docs)
-    grn_obj_close(&f->ctx, docs);
-  for (unsigned i = 0; i < n; i++)
-    if (res[i])
-      grn_obj_close(&f->ctx, res[i]);
-  GRN_OBJ_FIN(&f->ctx, &buf);
-  return ret;
-}
-
 typedef struct {
   grn_id doc;
   int64_t created;
@@ -890,6 +826,84 @@ hk_fts_doc_key_cmp(gconstpointer a, gconstpointer b)
   if (x->created != y->created)
     return x->created > y->created ? -1 : 1;
   return strcmp(x->key, y->key);
+}
+
+/* The documents in the answers' order, from the index on Docs.created
+ * (layout 3): a cursor over its keys, newest first, instead of a sort of
+ * every document. The documents of one created (a tie) are read
+ * together and put in ID order. */
+typedef struct {
+  grn_table_cursor *tc;
+  grn_obj *ic;
+  GArray *tie; /* HkFtsDocKey */
+  guint next;
+  HkFtsDocKey held; /* the first document of the next tie, read ahead */
+  grn_id held_term;
+} HkFtsNewest;
+
+static int
+hk_fts_newest_open(hk_fts *f, HkFtsNewest *it)
+{
+  int ret = 0;
+
+  memset(it, 0, sizeof *it);
+  it->tie = g_array_new(FALSE, FALSE, sizeof(HkFtsDocKey));
+  it->tc = grn_table_cursor_open(&f->ctx, f->created, NULL, 0, NULL, 0, 0, -1,
+                                 GRN_CURSOR_DESCENDING | GRN_CURSOR_BY_KEY);
+  if (it->tc)
+    it->ic = grn_index_cursor_open(&f->ctx, it->tc, f->c_docs, GRN_ID_NIL, GRN_ID_MAX, 0);
+  if (!it->ic)
+    ret = hk_fts_fail(f, -HK_ECORRUPT, "search: documents by date: %s", f->ctx.errbuf);
+  return ret;
+}
+
+static void
+hk_fts_newest_close(hk_fts *f, HkFtsNewest *it)
+{
+  if (it->ic)
+    grn_obj_close(&f->ctx, it->ic);
+  if (it->tc)
+    grn_table_cursor_close(&f->ctx, it->tc);
+  if (it->tie)
+    g_array_unref(it->tie);
+  memset(it, 0, sizeof *it);
+}
+
+/* The next document into *k. \return false at the end. */
+static bool
+hk_fts_newest_next(hk_fts *f, HkFtsNewest *it, HkFtsDocKey *k)
+{
+  if (it->next >= it->tie->len) {
+    grn_id term = it->held_term, t = GRN_ID_NIL;
+    grn_posting *p;
+    g_array_set_size(it->tie, 0);
+    it->next = 0;
+    if (term != GRN_ID_NIL)
+      g_array_append_val(it->tie, it->held);
+    it->held_term = GRN_ID_NIL;
+    while ((p = grn_index_cursor_next(&f->ctx, it->ic, &t))) {
+      HkFtsDocKey d = {.doc = p->rid};
+      int kl = grn_table_get_key(&f->ctx, f->docs, d.doc, d.key, HK_DOC_ID_LEN);
+      if (kl != HK_DOC_ID_LEN)
+        continue;
+      d.key[kl] = 0;
+      d.created = hk_fts_doc_created(f, d.doc);
+      if (term == GRN_ID_NIL)
+        term = t;
+      if (t != term) {
+        it->held = d;
+        it->held_term = t;
+        break;
+      }
+      g_array_append_val(it->tie, d);
+    }
+    if (it->tie->len > 1)
+      g_array_sort(it->tie, hk_fts_doc_key_cmp);
+  }
+  if (it->next >= it->tie->len)
+    return false;
+  *k = g_array_index(it->tie, HkFtsDocKey, it->next++);
+  return true;
 }
 
 /* Read the live pages of d (of document key) from the store: the
@@ -964,63 +978,189 @@ hk_fts_search_scan(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsTerm *terms,
   return 0;
 }
 
-/* Across patients, words on most pages: the documents walked in the
- * answers' order (newest first: Groonga sorts Docs with a limit), each
- * one's text read from the store, until max_docs hold every word. Walking
- * the postings of such words costs far more (they are as long as the
- * archive). At most max_visits documents are sorted and read: if those
- * were not enough, *enough is false, nothing was reported, and the index
- * must answer. */
+/* Across patients: the documents walked in the answers' order (newest
+ * first), each checked for every word, until max_docs hold them all.
+ * A document is checked on its live pages either in res, each word's
+ * pages from the index, or (res NULL) in its text read from the store:
+ * for words on most pages, whose postings are as long as the archive.
+ * At most max_visits documents are read: if those were not enough,
+ * *enough is false, nothing was reported, and the index's grouped
+ * answer must be used. */
 static int
-hk_fts_search_walk(hk_fts *f, hk_txn *t, const HkFtsTerm *terms, unsigned n, unsigned max_docs,
-                   uint64_t max_visits, bool *enough, HkFtsHitFn fn, void *data)
+hk_fts_walk(hk_fts *f, hk_txn *t, grn_obj *const *res, const HkFtsTerm *terms, unsigned n,
+            unsigned max_docs, uint64_t max_visits, bool *enough, HkFtsHitFn fn, void *data)
 {
   GArray *found = g_array_new(FALSE, FALSE, sizeof(HkFtsDoc));
   GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
   uint32_t all = (uint32_t)((1ull << n) - 1);
-  unsigned total = grn_table_size(&f->ctx, f->docs);
-  int limit = max_visits >= total ? -1 : (int)max_visits, got = 0, ret = 0;
-  grn_table_sort_key keys[2] = {{0}};
-  grn_obj *sorted = NULL, buf;
+  uint64_t visits = 0;
+  HkFtsNewest it;
+  HkFtsDocKey k;
+  bool ended = false;
+  grn_obj buf;
+  int ret;
 
   *enough = false;
   GRN_UINT32_INIT(&buf, 0);
-  ret = hk_fts_order_open(f, f->docs, keys, &sorted);
-  if (ret)
-    goto out;
-  got = grn_table_sort(&f->ctx, f->docs, 0, limit, sorted, keys, 2);
-  GRN_TABLE_EACH_BEGIN(&f->ctx, sorted, cursor, sid)
-  {
-    char key[HK_DOC_ID_LEN + 1];
-    grn_id did;
+  ret = hk_fts_newest_open(f, &it);
+  while (ret == 0 && found->len < max_docs && visits < max_visits) {
     HkFtsDoc d;
-    int kl;
-    (void)sid;
-    if (found->len >= max_docs)
+    uint32_t mask;
+    if (!hk_fts_newest_next(f, &it, &k)) {
+      ended = true;
       break;
-    did = hk_fts_sorted_row(f, cursor);
-    kl = did ? grn_table_get_key(&f->ctx, f->docs, did, key, HK_DOC_ID_LEN) : 0;
-    if (kl != HK_DOC_ID_LEN)
-      continue;
-    key[kl] = 0;
-    hk_fts_doc_read(f, did, &d, &buf);
-    if (hk_fts_doc_scan(f, t, key, &d, terms, n) != all)
+    }
+    visits++;
+    hk_fts_doc_read(f, k.doc, &d, &buf);
+    mask = res ? hk_fts_doc_mask(f, &d, res, n) : hk_fts_doc_scan(f, t, k.key, &d, terms, n);
+    if (mask != all)
       continue;
     g_array_append_val(found, d);
-    g_ptr_array_add(ids, g_strdup(key));
+    g_ptr_array_add(ids, g_strdup(k.key));
   }
-  GRN_TABLE_EACH_END(&f->ctx, cursor);
   /* Enough when max_docs matched, or every document was read. */
-  *enough = found->len >= max_docs || limit < 0 || (got >= 0 && (unsigned)got >= total);
+  *enough = ret == 0 && (found->len >= max_docs || ended);
   for (unsigned i = 0; *enough && i < found->len; i++)
     if (hk_fts_report(f, t, &g_array_index(found, HkFtsDoc, i), g_ptr_array_index(ids, i), terms, n,
                       fn, data))
       break;
-out:
-  hk_fts_order_close(f, keys, sorted);
+  hk_fts_newest_close(f, &it);
   GRN_OBJ_FIN(&f->ctx, &buf);
   g_ptr_array_unref(ids);
   g_array_unref(found);
+  return ret;
+}
+
+/* Whether the index's answer should walk the documents newest first and
+ * look each one's pages up in res (the words' pages), rather than group
+ * the pages by document and sort the documents. A document holds word i
+ * with a chance of about m_i / documents (m_i its pages), and all words,
+ * taken as independent, with the product: the walk reads max_docs over
+ * that. The grouping reads the rarest word's pages and sorts what they
+ * name: the walk when it reads fewer. It gives up after 4 times as many
+ * (words rarer together than apart), and *visits says when. */
+static bool
+hk_fts_index_walk_cheaper(hk_fts *f, grn_obj *const *res, unsigned n, unsigned max_docs,
+                          uint64_t *visits)
+{
+  uint64_t docs = grn_table_size(&f->ctx, f->docs), m = UINT64_MAX;
+  double share = 1, expect;
+  bool walk = f->plan == HK_FTS_PLAN_INDEX_WALK;
+
+  *visits = UINT64_MAX;
+  if (f->plan != HK_FTS_PLAN_AUTO || docs == 0)
+    goto out;
+  for (unsigned i = 0; i < n; i++) {
+    uint64_t mi = grn_table_size(&f->ctx, res[i]);
+    m = MIN(m, mi);
+    share *= MIN((double)mi / (double)docs, 1.0);
+  }
+  if (m == 0 || share <= 0)
+    goto out;
+  expect = (double)max_docs / share;
+  walk = expect <= (double)m;
+  *visits = (uint64_t)(4 * expect) + 64;
+out:
+  return walk;
+}
+
+/* The search through the index: each word's pages, their documents,
+ * intersected and ordered by Groonga; then each candidate, in document ID
+ * order, checked on its live pages until max_docs are reported. */
+static int
+hk_fts_search_index(hk_fts *f, hk_txn *t, grn_obj *pdocs, const HkFtsQuery *q,
+                    const HkFtsTerm *terms, unsigned max_docs, HkFtsHitFn fn, void *data)
+{
+  unsigned n = q->terms->len, reported = 0;
+  uint32_t all = (uint32_t)((1ull << n) - 1);
+  grn_obj *res[HK_FTS_TERMS_MAX] = {0}, *docs = NULL, *sorted = NULL, buf;
+  grn_table_sort_key keys[2] = {{0}};
+  uint64_t visits;
+  bool enough = false;
+  int ret = 0, stop = 0;
+
+  GRN_UINT32_INIT(&buf, 0);
+  for (unsigned i = 0; i < n && ret == 0; i++) {
+    /* Each word's pages, from the postings (Terms.body @ word). */
+    res[i] = hk_fts_select(f, f->pages, f->body, GRN_OP_MATCH, g_ptr_array_index(q->terms, i));
+    if (!res[i])
+      ret = -HK_ECORRUPT;
+  }
+  /* Across patients, words on many pages: the documents in order, each
+   * looked up in the words' pages, until enough. */
+  if (ret == 0 && !pdocs && hk_fts_index_walk_cheaper(f, res, n, max_docs, &visits)) {
+    ret = hk_fts_walk(f, t, res, terms, n, max_docs, visits, &enough, fn, data);
+    if (ret || enough) {
+      f->last = HK_FTS_PLAN_INDEX_WALK;
+      goto out;
+    }
+  }
+  for (unsigned i = 0; i < n && ret == 0; i++) {
+    grn_obj *g = hk_fts_group_docs(f, res[i]);
+    if (!g)
+      ret = -HK_ECORRUPT;
+    else if (!docs)
+      docs = g;
+    else {
+      if (grn_table_setoperation(&f->ctx, docs, g, docs, GRN_OP_AND) != GRN_SUCCESS)
+        ret = hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
+      grn_obj_close(&f->ctx, g);
+    }
+  }
+  /* One patient: the words' documents cut to theirs before any sort. */
+  if (ret == 0 && pdocs && grn_table_setoperation(&f->ctx, docs, pdocs, docs, GRN_OP_AND))
+    ret = hk_fts_fail(f, -HK_ECORRUPT, "search: %s", f->ctx.errbuf);
+  if (ret || grn_table_size(&f->ctx, docs) == 0)
+    goto out;
+  if (!pdocs)
+    f->last = HK_FTS_PLAN_INDEX;
+  ret = hk_fts_order_open(f, docs, keys, &sorted);
+  if (ret)
+    goto out;
+  /* Sorted in slices: a candidate whose live pages lack a word (its
+   * postings were of a replaced text) takes no place in the answer. */
+  for (int offset = 0; ret == 0 && !stop && reported < max_docs;) {
+    int limit = (int)MAX(max_docs * 2, 16u), got;
+    grn_table_truncate(&f->ctx, sorted);
+    got = grn_table_sort(&f->ctx, docs, offset, limit, sorted, keys, 2);
+    if (got <= 0)
+      break;
+    GRN_TABLE_EACH_BEGIN(&f->ctx, sorted, cursor, sid)
+    {
+      grn_id rid, did;
+      HkFtsDoc d;
+      char k[HK_DOC_ID_LEN + 1];
+      int kl;
+      (void)sid;
+      if (stop || reported >= max_docs)
+        break;
+      rid = hk_fts_sorted_row(f, cursor);
+      /* The row of docs; its key is the Docs record. */
+      if (rid == GRN_ID_NIL || grn_table_get_key(&f->ctx, docs, rid, &did, sizeof did) <= 0)
+        continue;
+      hk_fts_doc_read(f, did, &d, &buf);
+      if (hk_fts_doc_mask(f, &d, res, n) != all)
+        continue;
+      kl = grn_table_get_key(&f->ctx, f->docs, did, k, HK_DOC_ID_LEN);
+      if (kl != HK_DOC_ID_LEN)
+        continue;
+      k[kl] = 0;
+      stop = hk_fts_report(f, t, &d, k, terms, n, fn, data);
+      reported++;
+    }
+    GRN_TABLE_EACH_END(&f->ctx, cursor);
+    if (got < limit)
+      break;
+    offset += got;
+  }
+out:
+  hk_fts_order_close(f, keys, sorted);
+  if (docs)
+    grn_obj_close(&f->ctx, docs);
+  for (unsigned i = 0; i < n; i++)
+    if (res[i])
+      grn_obj_close(&f->ctx, res[i]);
+  GRN_OBJ_FIN(&f->ctx, &buf);
   return ret;
 }
 
@@ -1182,7 +1322,7 @@ hk_fts_search(hk_fts *f, const char *patient, const HkFtsQuery *q, unsigned max_
     f->last = HK_FTS_PLAN_STORE;
     ret = hk_fts_search_scan(f, t, pdocs, terms, n, max_docs, fn, data);
   } else if (!pdocs && hk_fts_walk_cheaper(f, q, terms, max_docs, &visits)) {
-    ret = hk_fts_search_walk(f, t, terms, n, max_docs, visits, &enough, fn, data);
+    ret = hk_fts_walk(f, t, NULL, terms, n, max_docs, visits, &enough, fn, data);
     if (ret == 0 && enough)
       f->last = HK_FTS_PLAN_STORE;
   }

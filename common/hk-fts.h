@@ -102,22 +102,31 @@ int hk_fts_search(hk_fts *f, const char *patient, const HkFtsQuery *q, unsigned 
                   HkFtsHitFn fn, void *data);
 
 /* How hk_fts_search finds the documents (tests and the bench choose; the
- * server leaves AUTO). All three give the same answer: the tests run each
+ * server leaves AUTO). All give the same answer: the tests run each
  * search every way.
- * - INDEX: each word's pages from the index, intersected by document.
- *   Costs what the words' postings cost: a word on every page is as
- *   long as the archive.
+ * - INDEX: each word's pages from the index, grouped by document,
+ *   intersected, and the documents sorted. Costs what the words'
+ *   postings cost, and a sort of the documents they name.
+ * - INDEX_WALK (across patients; within one patient, INDEX): each word's
+ *   pages from the index, and the documents walked newest first (an
+ *   index on their dates), each looked up in those pages, until max_docs
+ *   match: no grouping or sort of the pages of a common word.
  * - STORE: documents read from the store and the words looked for in
  *   their text: one patient's documents, or across patients the
- *   documents in ID order until max_docs match. Costs what the text read
+ *   documents newest first until max_docs match. Costs what the text read
  *   costs.
  * - AUTO: STORE for one patient with up to HK_FTS_SCAN_PAGES pages;
- *   otherwise whichever Groonga's estimate of the postings says is
- *   cheaper (docs/search.md, "Answers"). */
-typedef enum { HK_FTS_PLAN_AUTO, HK_FTS_PLAN_INDEX, HK_FTS_PLAN_STORE } HkFtsPlan;
+ *   otherwise whichever the words' postings say is cheaper
+ *   (docs/search.md, "Plans"). */
+typedef enum {
+  HK_FTS_PLAN_AUTO,
+  HK_FTS_PLAN_INDEX,
+  HK_FTS_PLAN_INDEX_WALK,
+  HK_FTS_PLAN_STORE
+} HkFtsPlan;
 void hk_fts_set_plan(hk_fts *f, HkFtsPlan plan);
-/* The way the last hk_fts_search found its documents (INDEX or STORE),
- * for the bench. */
+/* The way the last hk_fts_search found its documents (INDEX, INDEX_WALK
+ * or STORE), for the bench. */
 HkFtsPlan hk_fts_last_plan(const hk_fts *f);
 
 /* ---- the writer (the indexer, `hikae-admin reindex`) ---- */

@@ -54,7 +54,13 @@ struct hk_search_doc {
 typedef struct {
   GHashTable *docs; /* doc_id -> HkSearchDoc* */
   GPtrArray *order; /* HkSearchDoc*, as the index gave them (owns them) */
+  /* Across patients: the index is stopped once `want` documents that are
+   * current in t were given, so that snippets are made only for those. */
+  hk_txn *t;
+  unsigned want, current;
 } HkSearchHits;
+
+static bool hk_search_row_current(const HkRow *row, const HkSearchDoc *d, const char *patient);
 
 static void
 hk_search_page_free(gpointer p)
@@ -81,6 +87,7 @@ hk_search_doc_free(gpointer p)
 static void
 hk_search_hits_init(HkSearchHits *h)
 {
+  memset(h, 0, sizeof *h);
   h->docs = g_hash_table_new(g_str_hash, g_str_equal);
   h->order = g_ptr_array_new_with_free_func(hk_search_doc_free);
 }
@@ -103,6 +110,7 @@ hk_search_collect(const HkFtsHit *hit, void *data)
   HkSearchDoc *d;
   HkSearchPage *pg;
   long nchars;
+  int stop = 0;
 
   if (!hk_doc_id_valid(hit->doc_id) || !hit->patient || !hk_patient_id_valid(hit->patient)) {
     hk_warn("search index: a hit with a malformed document or patient ID, skipped");
@@ -116,12 +124,23 @@ hk_search_collect(const HkFtsHit *hit, void *data)
     g_free(d->patient);
     d->patient = NULL;
   }
+  if (!d && h->t && h->current >= h->want) {
+    stop = 1;
+    goto out;
+  }
   if (!d) {
+    HkRow row;
     d = g_new0(HkSearchDoc, 1);
     g_strlcpy(d->doc_id, hit->doc_id, sizeof d->doc_id);
     d->pages = g_ptr_array_new_with_free_func(hk_search_page_free);
     g_ptr_array_add(h->order, d);
     g_hash_table_insert(h->docs, d->doc_id, d);
+    d->version = hit->version;
+    d->patient = g_strdup(hit->patient);
+    /* Checked again with the rest of the answer: this only counts. */
+    if (h->t && hk_store_get_row(h->t, d->doc_id, &row) == 0 &&
+        hk_search_row_current(&row, d, NULL))
+      h->current++;
   }
   d->version = hit->version;
   if (!d->patient)
@@ -145,7 +164,7 @@ hk_search_collect(const HkFtsHit *hit, void *data)
   }
   g_ptr_array_add(d->pages, pg);
 out:
-  return 0;
+  return stop;
 }
 
 void
@@ -577,20 +596,25 @@ hk_route_search(HkRequest *r)
   }
   if (hk_search_parse(r, q, &fq) < 0)
     goto out;
-  /* Twice the limit: hits of replaced versions, dropped below, must not
-   * leave the answer short when more valid ones exist. */
-  if (hk_search_run(r, NULL, q, fq, limit * 2, &hits, &through) < 0)
-    goto out;
   ret = hk_txn_begin(r->srv->store, false, &t);
   if (ret < 0) {
     hk_error("store: cannot begin a read transaction: %s", hk_strerror(ret));
     hk_reply_error(r, 503, "store_unavailable", "the archive cannot be read right now");
     goto out;
   }
+  /* The index stops after limit + 1 current documents (one more than
+   * shown says whether there is more), and is asked for at most twice the
+   * limit: hits of replaced versions, dropped below, must not leave the
+   * answer short when more current ones exist. */
+  hits.t = t;
+  hits.want = limit + 1;
+  if (hk_search_run(r, NULL, q, fq, MAX(limit * 2, limit + 1), &hits, &through) < 0)
+    goto out;
   ret = hk_search_check_all(t, &hits, valid, patients);
   if (ret == 0)
     ret = hk_search_unsearched(t, through, &unsearched);
   hk_txn_abort(t);
+  t = NULL;
   if (ret < 0) {
     hk_error("search: store read failed: %s", hk_strerror(ret));
     hk_reply_error(r, 500, "internal", "the archive could not be read");
@@ -654,6 +678,8 @@ hk_route_search(HkRequest *r)
   hk_reply_jw(r, 200, g);
   g = NULL;
 out:
+  if (t)
+    hk_txn_abort(t);
   if (g)
     g_string_free(g, TRUE);
   g_free(ev);

@@ -481,6 +481,104 @@ START_TEST(test_fts_newest_first)
 }
 END_TEST
 
+/* The document IDs of a search's answers, in order, one per line. */
+static char *
+doc_order(hk_fts *f, const char *query)
+{
+  char *r = search(f, NULL, query);
+  char **lines = g_strsplit(r, "\n", -1);
+  GString *got = g_string_new(NULL);
+
+  for (char **l = lines; *l; l++) {
+    char id[HK_DOC_ID_LEN + 1];
+    g_strlcpy(id, *l, sizeof id);
+    /* A document's pages are one line each: the document once. */
+    if (**l && !strstr(got->str, id))
+      g_string_append_printf(got, "%s\n", id);
+  }
+  g_strfreev(lines);
+  g_free(r);
+  return g_string_free(got, FALSE);
+}
+
+/* The order follows a document's new version taken record by record: its
+ * new date moves it (the index on the documents' dates is kept by
+ * Groonga as the date is written). */
+START_TEST(test_fts_newest_after_replace)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  const char *p[] = {"胸部CT 所見なし", NULL}, *p2[] = {"胸部CT 再検", NULL};
+  char a[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1], c[HK_DOC_ID_LEN + 1], *want, *got;
+  hk_fts *f;
+
+  add_created = "2026-11-01T09:00:00+09:00";
+  add_text(s, "P1", "a", "a1", p, a);
+  add_created = "2026-11-02T09:00:00+09:00";
+  add_text(s, "P2", "b", "b1", p, b);
+  add_created = "2026-11-03T09:00:00+09:00";
+  add_text(s, "P3", "c", "c1", p, c);
+  f = rebuild_and_open(s);
+  want = g_strdup_printf("%s\n%s\n%s\n", c, b, a);
+  got = doc_order(f, "胸部CT");
+  ck_assert_str_eq(got, want);
+  g_free(want);
+  g_free(got);
+  /* a's second version is the newest document now. */
+  add_created = "2026-11-05T09:00:00+09:00";
+  add_text(s, "P1", "a", "a2", p2, a);
+  ck_assert_uint_eq(follow(s), 1);
+  want = g_strdup_printf("%s\n%s\n%s\n", a, c, b);
+  got = doc_order(f, "胸部CT");
+  ck_assert_str_eq(got, want);
+  g_free(want);
+  g_free(got);
+  add_created = "2026-11-01T09:00:00+09:00";
+  hk_fts_close(f);
+  hk_store_close(s);
+}
+END_TEST
+
+/* An index of layout 2 (no index on the documents' dates) is upgraded in
+ * place by the writer's open, as the indexer's at its start; a reader
+ * waits for that and does not take it as it is. */
+START_TEST(test_fts_upgrade_layout_2)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  const char *p[] = {"肺炎 の 所見", NULL};
+  char a[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1], *want, *got;
+  hk_fts *f = NULL;
+
+  add_created = "2026-11-01T09:00:00+09:00";
+  add_text(s, "P1", "a", "a1", p, a);
+  add_created = "2026-11-02T09:00:00+09:00";
+  add_text(s, "P2", "b", "b1", p, b);
+  add_created = "2026-11-01T09:00:00+09:00";
+  hk_fts_close(rebuild_and_open(s));
+  /* Made a layout 2 index: what layout 3 added, removed. */
+  ck_assert_int_eq(hk_fts_open(s, true, &f), 0);
+  ck_assert_int_eq(grn_obj_remove(&f->ctx, f->c_docs), GRN_SUCCESS);
+  ck_assert_int_eq(grn_obj_remove(&f->ctx, f->created), GRN_SUCCESS);
+  ck_assert_int_eq(hk_fts_meta_set(f, "layout", "2"), 0);
+  f->c_docs = f->created = NULL;
+  hk_fts_close(f);
+  f = NULL;
+  ck_assert_int_eq(hk_fts_open(s, false, &f), -HK_ECORRUPT);
+  ck_assert_ptr_null(f);
+  ck_assert_int_eq(hk_fts_open(s, true, &f), 0);
+  hk_fts_close(f);
+  f = NULL;
+  ck_assert_int_eq(hk_fts_open(s, false, &f), 0);
+  /* The dates of the documents already there are in the new index. */
+  want = g_strdup_printf("%s\n%s\n", b, a);
+  got = doc_order(f, "肺炎");
+  ck_assert_str_eq(got, want);
+  g_free(want);
+  g_free(got);
+  hk_fts_close(f);
+  hk_store_close(s);
+}
+END_TEST
+
 static const char *const answers_queries[] = {"肺炎", "ペニシリン", "造影剤", "癌", "記録",
                                               "abc",  "所見 記録",  "P",      NULL};
 
@@ -921,6 +1019,8 @@ fts_suite(void)
   tcase_add_test(tc, test_fts_reindex_same);
   tcase_add_test(tc, test_fts_lag_catch_up);
   tcase_add_test(tc, test_fts_newest_first);
+  tcase_add_test(tc, test_fts_newest_after_replace);
+  tcase_add_test(tc, test_fts_upgrade_layout_2);
   tcase_add_test(tc, test_fts_other_store);
   tcase_add_test(tc, test_fts_read_only_files);
   tcase_add_test(tc, test_fts_verify_log);

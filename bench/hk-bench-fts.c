@@ -344,8 +344,9 @@ main(int argc, char **argv)
   /* HK_BENCH_QUERIES_ONLY=1: the store and index of an earlier run in
    * DIR (of DOCS documents), queries only. */
   only = g_getenv("HK_BENCH_QUERIES_ONLY") != NULL;
-  /* HK_BENCH_WHERE=one or all: only the searches within one patient, or
-   * only those across patients (a profile of one kind). */
+  /* HK_BENCH_WHERE=one, all or plans: only the searches within one
+   * patient, or only those across patients (a profile of one kind), or
+   * those and each plan forced across patients. */
   where = g_getenv("HK_BENCH_WHERE");
   /* HK_BENCH_LIMIT=N: documents asked for across patients (default 100,
    * the API's largest limit; its default is 20). */
@@ -409,7 +410,7 @@ main(int argc, char **argv)
     /* 0: one patient, read from the store (the default for a patient
      * with up to HK_FTS_SCAN_PAGES pages); 1: one patient through the
      * index; 2: across patients; 3: across patients, walking the text;
-     * with HK_BENCH_WHERE=all, 4 and 5: across patients, the index
+     * with HK_BENCH_WHERE=plans, 4 and 5: across patients, the index
      * grouped, and the index walked (each plan forced). */
     /* The forced walk reads every document a rare word is not in: not
      * at a scale where that takes minutes. */
@@ -418,7 +419,7 @@ main(int argc, char **argv)
       double *ms;
       if (where && ((strcmp(where, "one") == 0) != (across < 2)))
         continue;
-      if ((across == 3 && n > 20000) || (across >= 4 && g_strcmp0(where, "all") != 0))
+      if ((across == 3 && n > 20000) || (across >= 4 && g_strcmp0(where, "plans") != 0))
         continue;
       ms = g_new(double, runs);
       HkFtsQuery *pq = NULL;

@@ -457,10 +457,12 @@ hk_fts_query_term(const HkFtsQuery *q, unsigned i)
 
 /* ---- search ---- */
 
-/* One term, normalised as the lexicon normalises (for the marks). */
+/* One term, normalised as the lexicon normalises (for the marks), and as
+ * the user wrote it (borrowed from the query). */
 typedef struct {
   char *norm;
   size_t len;
+  const char *raw;
 } HkFtsTerm;
 
 /* Normalise s as the lexicon does, blanks removed. *checks (may be NULL)
@@ -558,16 +560,52 @@ typedef struct {
   GArray *marks; /* HkFtsMark */
 } HkFtsSnippet;
 
+/* How much of text surely holds the first match: up to the end of the
+ * first place where a term is spelt as written or as normalised (the
+ * normaliser maps that spelling to the term wherever it stands), and
+ * on to the end of its line, so that no sequence the normaliser joins
+ * is cut. len when no spelling is found as it is (another kana or
+ * width form: the whole text is normalised). */
+static size_t
+hk_fts_first_cut(const char *text, size_t len, const HkFtsTerm *terms, unsigned nterms)
+{
+  size_t cut = len;
+
+  for (unsigned t = 0; t < nterms; t++) {
+    const char *sp[2] = {terms[t].norm, terms[t].raw};
+    size_t sl[2] = {terms[t].len, terms[t].raw ? strlen(terms[t].raw) : 0};
+    for (unsigned k = 0; k < 2; k++) {
+      const char *at = sl[k] ? memmem(text, len, sp[k], sl[k]) : NULL;
+      if (at)
+        cut = MIN(cut, (size_t)(at - text) + sl[k]);
+    }
+  }
+  while (cut < len && text[cut] != '\n')
+    cut++;
+  return cut;
+}
+
 /* The snippet of a page's text around its first match, with the marks of
- * every match inside it (code points). */
+ * every match inside it (code points). Normalising a page costs more
+ * than the rest of a search's answer: only the text up to the first
+ * match is normalised to find it, and the snippet's own text for the
+ * marks. */
 static void
 hk_fts_snippet(hk_fts *f, const char *text, size_t len, const HkFtsTerm *terms, unsigned nterms,
                HkFtsSnippet *out)
 {
-  GArray *ranges = hk_fts_find(f, text, len, terms, nterms);
+  size_t cut = hk_fts_first_cut(text, len, terms, nterms);
+  GArray *ranges = hk_fts_find(f, text, cut, terms, nterms), *marks = NULL;
   const char *from, *to;
   long first = 0, lead, total;
 
+  /* A spelling found that the normaliser read otherwise in its context:
+   * the whole text, as without the cut. */
+  if (ranges->len == 0 && cut < len) {
+    g_array_unref(ranges);
+    cut = len;
+    ranges = hk_fts_find(f, text, len, terms, nterms);
+  }
   out->marks = g_array_new(FALSE, FALSE, sizeof(HkFtsMark));
   if (ranges->len)
     first = g_utf8_pointer_to_offset(text, text + g_array_index(ranges, HkFtsRange, 0).start);
@@ -581,8 +619,17 @@ hk_fts_snippet(hk_fts *f, const char *text, size_t len, const HkFtsTerm *terms, 
   for (char *p = out->snippet; *p; p++)
     if (*p == '\n' || *p == '\r' || *p == '\t')
       *p = ' ';
-  for (unsigned i = 0; i < ranges->len; i++) {
-    const HkFtsRange *r = &g_array_index(ranges, HkFtsRange, i);
+  /* The marks: from what was normalised if it covers the snippet, else
+   * from the snippet's text (ranges relative to from). */
+  if (cut < (size_t)(to - text)) {
+    marks = hk_fts_find(f, from, (size_t)(to - from), terms, nterms);
+    for (unsigned i = 0; i < marks->len; i++) {
+      g_array_index(marks, HkFtsRange, i).start += (size_t)(from - text);
+      g_array_index(marks, HkFtsRange, i).end += (size_t)(from - text);
+    }
+  }
+  for (unsigned i = 0; i < (marks ? marks : ranges)->len; i++) {
+    const HkFtsRange *r = &g_array_index(marks ? marks : ranges, HkFtsRange, i);
     const char *s = text + r->start, *e = text + r->end;
     HkFtsMark m;
     if (s < from || e > to)
@@ -599,6 +646,8 @@ hk_fts_snippet(hk_fts *f, const char *text, size_t len, const HkFtsTerm *terms, 
     }
     g_array_append_val(out->marks, m);
   }
+  if (marks)
+    g_array_unref(marks);
   g_array_unref(ranges);
 }
 
@@ -1295,6 +1344,7 @@ hk_fts_search(hk_fts *f, const char *patient, const HkFtsQuery *q, unsigned max_
     goto out;
   for (unsigned i = 0; i < n; i++) {
     const char *term = g_ptr_array_index(q->terms, i);
+    terms[i].raw = term;
     terms[i].norm = hk_fts_normalize(f, term, strlen(term), &terms[i].len, NULL);
     /* A word the normaliser removes entirely finds nothing (and must not
      * reach Groonga empty: an empty match is no condition). */

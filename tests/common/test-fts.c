@@ -228,6 +228,31 @@ START_TEST(test_fts_terms_and_forms)
 }
 END_TEST
 
+/* The snippet starts at the first match in any form, and marks every
+ * match inside it, whatever line the first match as typed is on (only
+ * the text up to that line is normalised to find the first). */
+START_TEST(test_fts_snippet_first_form)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  char a[HK_DOC_ID_LEN + 1];
+  const char *pa[] = {"検査: ﾍﾟﾆｼﾘﾝ 陰性\n経過は良好\nペニシリン 再投与\n"
+                      "翌日 ぺにしりん 継続",
+                      NULL};
+  hk_fts *f;
+  char *r;
+
+  add_text(s, "P1", "a", "a", pa, a);
+  f = rebuild_and_open(s);
+  for (const char *const *q = (const char *const[]){"ペニシリン", "ぺにしりん", "ﾍﾟﾆｼﾘﾝ", NULL};
+       *q; q++) {
+    r = search(f, NULL, *q);
+    assert_hits(r, "%s v1 P1 p1 [ﾍﾟﾆｼﾘﾝ|ペニシリン|ぺにしりん]\n", a);
+  }
+  hk_fts_close(f);
+  hk_store_close(s);
+}
+END_TEST
+
 /* A term across a PDF line break, and across a blank. */
 START_TEST(test_fts_line_break)
 {
@@ -1019,6 +1044,7 @@ fts_suite(void)
   tcase_add_test(tc, test_fts_reindex_same);
   tcase_add_test(tc, test_fts_lag_catch_up);
   tcase_add_test(tc, test_fts_newest_first);
+  tcase_add_test(tc, test_fts_snippet_first_form);
   tcase_add_test(tc, test_fts_newest_after_replace);
   tcase_add_test(tc, test_fts_upgrade_layout_2);
   tcase_add_test(tc, test_fts_other_store);

@@ -243,8 +243,8 @@ START_TEST(test_fts_snippet_first_form)
 
   add_text(s, "P1", "a", "a", pa, a);
   f = rebuild_and_open(s);
-  for (const char *const *q = (const char *const[]){"ペニシリン", "ぺにしりん", "ﾍﾟﾆｼﾘﾝ", NULL};
-       *q; q++) {
+  for (const char *const *q = (const char *const[]){"ペニシリン", "ぺにしりん", "ﾍﾟﾆｼﾘﾝ", NULL}; *q;
+       q++) {
     r = search(f, NULL, *q);
     assert_hits(r, "%s v1 P1 p1 [ﾍﾟﾆｼﾘﾝ|ペニシリン|ぺにしりん]\n", a);
   }

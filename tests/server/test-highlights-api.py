@@ -26,6 +26,43 @@ SAMPLES = os.path.join(hk.BUILD, "samples", "hikae-samples")
 PW = dict(hk.PW, carol="carol long password 333")
 
 
+def jpeg_size(data):
+    """(width, height, components) of a baseline or progressive JPEG."""
+    i = 2
+    while i < len(data):
+        marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2):
+            h = int.from_bytes(data[i + 5:i + 7], "big")
+            w = int.from_bytes(data[i + 7:i + 9], "big")
+            return w, h, data[i + 9]
+        i += 2 + length
+    raise AssertionError("no SOF in the JPEG")
+
+
+def scan_pdf(jpeg):
+    """A one-page A4 PDF whose page is the scan and nothing else (no text
+    layer: the indexer OCRs the page as drawn)."""
+    w, h, comps = jpeg_size(jpeg)
+    content = b"q 595 0 0 842 0 0 cm /Im0 Do Q"
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+            b"/Resources << /XObject << /Im0 4 0 R >> >> /Contents 5 0 R >>",
+            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /%s "
+            b"/BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n%s\nendstream"
+            % (w, h, b"DeviceGray" if comps == 1 else b"DeviceRGB", len(jpeg), jpeg),
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content)]
+    out, offsets = b"%PDF-1.4\n", []
+    for i, o in enumerate(objs):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % (i + 1) + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return out
+
+
 def main():
     env = hk.Env("hk-highlights-it-")
     try:
@@ -35,6 +72,20 @@ def main():
         run(SAMPLES, "--out", out, "--patients", "3", "--docs-per-patient", "4", "--seed", "12",
             "--jobs", "1", "--ocr-scans", "3")
         run(hk.INDEXER, "--store", store, "--drop", os.path.join(out, "drop"), "--once", "--ocr",
+            "--parser-timeout", "300", "--parser-cpu", "300", timeout=600)
+        # The first scan holding the word, again as a PDF page without a
+        # text layer: OCRed from the page as poppler draws it.
+        with open(os.path.join(out, "manifest.jsonl")) as f:
+            first = next(m for m in map(json.loads, filter(str.strip, f))
+                         if m.get("record") == "document" and "ペニシリン" in (m.get("text") or ""))
+        with open(os.path.join(out, "drop", first["path"]), "rb") as f:
+            jpeg = f.read()
+        with open(os.path.join(out, "drop", first["path"]) + ".meta.json") as f:
+            side = json.load(f)
+        drop2 = os.path.join(env.tmp, "drop2")
+        side.update(source_id="HL:PDFSCAN", content_type="application/pdf", title="scanned PDF")
+        hk.doc(drop2, "scan.pdf", side, scan_pdf(jpeg))
+        run(hk.INDEXER, "--store", store, "--drop", drop2, "--once", "--ocr",
             "--parser-timeout", "300", "--parser-cpu", "300", timeout=600)
         run(hk.ADMIN, "verify", "--store", store)
         for user, role in (("audrey", "auditor"), ("carol", "clinician_search")):
@@ -81,6 +132,20 @@ def main():
             # Two terms: both marked, the word's rectangles among them.
             s, _, js3 = hl(doc, "ペニシリン 患者")
             check(s == 200 and all(b in js3["boxes"] for b in boxes), "two terms: %s" % js3)
+        # The same scan as a PDF page without text: its boxes are where the
+        # JPEG's are (the page is the image, stretched to A4: the same
+        # fractions): on the same line (middles within a hundredth of the
+        # page's height), over the same word (Tesseract may start a box a
+        # character early or late: half the narrower one in common).
+        s, _, js = hl(ids["HL:PDFSCAN"], "ペニシリン")
+        s2, _, js2 = hl(ids[first["source_id"]], "ペニシリン")
+        check(s == 200 and s2 == 200 and js["boxes"] and js2["boxes"],
+              "the scanned PDF page has boxes: %s / %s" % (js, js2))
+        for b in js["boxes"]:
+            check(any(abs((b[1] + b[3]) - (c[1] + c[3])) / 2 < 65535 / 100 and
+                      min(b[2], c[2]) - max(b[0], c[0]) >= min(b[2] - b[0], c[2] - c[0]) / 2
+                      for c in js2["boxes"]),
+                  "PDF box %s is not where the JPEG's are: %s" % (b, js2["boxes"]))
         print("ok   a word on a scan answers its rectangles, normalised as the search")
 
         for doc in without:

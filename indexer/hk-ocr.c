@@ -297,6 +297,16 @@ hk_ocr_unturn(int l, int t, int r, int b, int w, int h, float radians, HkBox *ou
   out->y1 = (uint16_t)lround(y1 * HK_BOX_UNITS / h);
 }
 
+/* Whether s is nothing but white space. */
+static bool
+hk_ocr_blank(const char *s)
+{
+  for (; *s; s = g_utf8_next_char(s))
+    if (!g_unichar_isspace(g_utf8_get_char(s)))
+      return false;
+  return true;
+}
+
 /* The box of each symbol Tesseract read, aligned with joined (the text
  * stored: Tesseract's symbols are its text's characters, less the spaces
  * hk_ocr_join took out). \return the boxes (HkBox), or NULL: none read,
@@ -323,6 +333,12 @@ hk_ocr_boxes(const char *joined, int w, int h, float radians)
     if (!sym)
       continue;
     n = strlen(sym);
+    /* A symbol of white space (Tesseract reads some on a ruled page): the
+     * text's white space has no boxes. */
+    if (hk_ocr_blank(sym)) {
+      hk_tess.delete_text(sym);
+      continue;
+    }
     while (*at && g_unichar_isspace(g_utf8_get_char(at))) {
       at = g_utf8_next_char(at);
       cp++;

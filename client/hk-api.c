@@ -845,3 +845,49 @@ hk_api_parse_text_search(const char *body, gssize len, GError **error)
 out:
   return res;
 }
+
+GArray *
+hk_api_parse_highlights(const char *body, gssize len, GError **error)
+{
+  JsonObject *o = NULL;
+  g_autoptr(JsonParser) parser = parse_root(body, len, &o, error);
+  GArray *res = NULL;
+  JsonArray *boxes;
+  gint64 units;
+  guint n;
+
+  if (!parser)
+    goto out;
+  units = json_object_has_member(o, "units") ? json_object_get_int_member(o, "units") : 0;
+  boxes = json_object_has_member(o, "boxes") ? json_object_get_array_member(o, "boxes") : NULL;
+  n = boxes ? json_array_get_length(boxes) : 0;
+  if (units <= 0 || !boxes || n > HK_API_HIGHLIGHTS_MAX) {
+    g_set_error_literal(error, HK_API_ERROR, HK_API_ERROR_PARSE,
+                        "highlights: no units, no boxes, or too many");
+    goto out;
+  }
+  res = g_array_sized_new(FALSE, FALSE, sizeof(HkHighlightBox), n);
+  for (guint i = 0; i < n; i++) {
+    JsonNode *node = json_array_get_element(boxes, i);
+    JsonArray *a = JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+    gint64 v[4];
+    gboolean ok = a && json_array_get_length(a) == 4;
+    for (guint k = 0; ok && k < 4; k++) {
+      JsonNode *e = json_array_get_element(a, k);
+      ok = JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_INT64;
+      v[k] = ok ? json_node_get_int(e) : 0;
+      ok = ok && v[k] >= 0 && v[k] <= units;
+    }
+    if (!ok || v[0] > v[2] || v[1] > v[3]) {
+      g_set_error(error, HK_API_ERROR, HK_API_ERROR_PARSE, "highlights: box %u is not a rectangle",
+                  i);
+      g_clear_pointer(&res, g_array_unref);
+      goto out;
+    }
+    HkHighlightBox b = {(double)v[0] / (double)units, (double)v[1] / (double)units,
+                        (double)v[2] / (double)units, (double)v[3] / (double)units};
+    g_array_append_val(res, b);
+  }
+out:
+  return res;
+}

@@ -168,6 +168,18 @@ GPtrArray *hk_api_parse_documents(const char *body, gssize len, char **next_curs
 HkDocInfo *hk_api_parse_document(const char *body, gssize len, GError **error);
 /* GET /census : a GPtrArray of HkPatientInfo* with the bed fields set. */
 GPtrArray *hk_api_parse_census(const char *body, gssize len, GError **error);
+
+/* A rectangle where a search's words are on a scanned page, in fractions
+ * of the page's width and height from its top left corner (0..1). */
+typedef struct {
+  double x0, y0, x1, y1;
+} HkHighlightBox;
+
+/* GET /documents/{id}/highlights: the rectangles (HkHighlightBox), at
+ * most HK_API_HIGHLIGHTS_MAX; a rectangle out of the page, with its
+ * corners swapped, or not of 4 numbers is refused (HK_API_ERROR_PARSE). */
+#define HK_API_HIGHLIGHTS_MAX 16384u
+GArray *hk_api_parse_highlights(const char *body, gssize len, GError **error);
 /* GET /search?q= : {"results":[{"patient":{...},"documents":[...]}],
  * "unsearched"}. A result without a patient ID, or a document without an
  * ID, is dropped: a hit must never be shown under no one. */

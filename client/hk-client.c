@@ -827,6 +827,28 @@ hk_client_content_finish(HkClient *self, GAsyncResult *result, char **content_ty
 }
 
 void
+hk_client_highlights_async(HkClient *self, const char *doc_id, guint version, guint page,
+                           const char *q, GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data)
+{
+  g_autofree char *eid = g_uri_escape_string(doc_id, NULL, FALSE);
+  g_autofree char *eq = g_uri_escape_string(q ? q : "", NULL, FALSE);
+  g_autofree char *path =
+      version ? g_strdup_printf("/api/v1/documents/%s/highlights?page=%u&version=%u&q=%s", eid,
+                                page, version, eq)
+              : g_strdup_printf("/api/v1/documents/%s/highlights?page=%u&q=%s", eid, page, eq);
+
+  get_async(self, path, (ParseFunc)hk_api_parse_highlights, (GDestroyNotify)g_array_unref,
+            hk_client_highlights_async, cancellable, callback, user_data);
+}
+
+GArray *
+hk_client_highlights_finish(HkClient *self, GAsyncResult *result, GError **error)
+{
+  return get_finish(self, result, error);
+}
+
+void
 hk_client_thumbnail_async(HkClient *self, const char *doc_id, GCancellable *cancellable,
                           GAsyncReadyCallback callback, gpointer user_data)
 {

@@ -114,6 +114,13 @@ GBytes *hk_client_content_finish(HkClient *self, GAsyncResult *result, char **co
                                  GError **error);
 
 /* GET /documents/{id}/thumbnail: JPEG bytes, or NULL with NOT_FOUND. */
+/* GET /api/v1/documents/{id}/highlights: where the words q are on page
+ * (from 1) of version (0: current) of a scan, as HkHighlightBox (hk-api.h),
+ * an empty array if the page has no OCR boxes. */
+void hk_client_highlights_async(HkClient *self, const char *doc_id, guint version, guint page,
+                                const char *q, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data);
+GArray *hk_client_highlights_finish(HkClient *self, GAsyncResult *result, GError **error);
 void hk_client_thumbnail_async(HkClient *self, const char *doc_id, GCancellable *cancellable,
                                GAsyncReadyCallback callback, gpointer user_data);
 GBytes *hk_client_thumbnail_finish(HkClient *self, GAsyncResult *result, GError **error);

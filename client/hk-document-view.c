@@ -59,7 +59,15 @@ struct _HkDocumentView {
    * field), or NULL; and the 1-based page a search hit opens at, or 0. */
   char *highlight;
   guint open_page;
-  int scroll_page; /* a page to scroll to once the pages are laid out, or -1 */
+  /* Where the server's OCR boxes put the hit's words on a scan, or on the
+   * PDF page marks_page (0-based) that has no text layer (HkHighlightBox),
+   * or NULL; n_marks: the rectangles drawn so far. */
+  GArray *marks;
+  int marks_page;
+  guint n_marks;
+  guint mark_ticks;       /* frames waited to scroll to the first mark */
+  gboolean mark_scrolled; /* the scan was scrolled to its first mark */
+  int scroll_page;        /* a page to scroll to once the pages are laid out, or -1 */
   char *notice;
   GBytes *bytes;      /* arrived before the document's record: waits for it */
   gboolean refetched; /* the current version's bytes were asked for again */
@@ -130,6 +138,7 @@ typedef struct {
   guint gen;
   gboolean thumb;
   char *highlight;
+  GArray *marks; /* HkHighlightBox for this page, or NULL */
 } RenderJob;
 
 static void
@@ -137,7 +146,26 @@ render_job_free(RenderJob *j)
 {
   g_clear_object(&j->pdf);
   g_free(j->highlight);
+  if (j->marks)
+    g_array_unref(j->marks);
   g_free(j);
+}
+
+/* The server's rectangles (HkHighlightBox, fractions of the page) as
+ * translucent yellow boxes, the colour of mark_text's, over a page drawn
+ * w by h in cr's units. */
+static void
+mark_boxes(cairo_t *cr, double w, double h, const GArray *marks)
+{
+  cairo_save(cr);
+  cairo_set_operator(cr, CAIRO_OPERATOR_MULTIPLY);
+  cairo_set_source_rgba(cr, 1.0, 0.85, 0.0, 0.6);
+  for (guint i = 0; i < marks->len; i++) {
+    const HkHighlightBox *b = &g_array_index(marks, HkHighlightBox, i);
+    cairo_rectangle(cr, b->x0 * w, b->y0 * h, (b->x1 - b->x0) * w, (b->y1 - b->y0) * h);
+  }
+  cairo_fill(cr);
+  cairo_restore(cr);
 }
 
 /* Mark each place highlight is on page, as a translucent yellow box over
@@ -161,7 +189,8 @@ mark_text(PopplerPage *page, cairo_t *cr, double ph, const char *highlight)
 /* Draw one page at scale (pixels per point) on white, highlight (if not
  * NULL) marked; the caller holds poppler_lock. */
 static GdkTexture *
-render_page(PopplerDocument *pdf, int index, double scale, const char *highlight)
+render_page(PopplerDocument *pdf, int index, double scale, const char *highlight,
+            const GArray *marks)
 {
   PopplerPage *page = poppler_document_get_page(pdf, index);
   cairo_surface_t *s;
@@ -185,6 +214,8 @@ render_page(PopplerDocument *pdf, int index, double scale, const char *highlight
   cairo_paint(cr);
   if (page && highlight && *highlight)
     mark_text(page, cr, ph, highlight);
+  if (page && marks)
+    mark_boxes(cr, pw, ph, marks);
   cairo_destroy(cr);
   g_clear_object(&page);
   tex = texture_from_surface(s);
@@ -199,7 +230,8 @@ render_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancell
   GdkTexture *tex;
 
   g_mutex_lock(&poppler_lock);
-  tex = render_page(j->pdf, j->page, j->scale, j->thumb ? NULL : j->highlight);
+  tex = render_page(j->pdf, j->page, j->scale, j->thumb ? NULL : j->highlight,
+                    j->thumb ? NULL : j->marks);
   g_mutex_unlock(&poppler_lock);
   g_task_return_pointer(task, tex, g_object_unref);
 }
@@ -234,6 +266,8 @@ render_done(GObject *source, GAsyncResult *result, gpointer user_data)
     GtkWidget *pic = g_ptr_array_index(self->page_pics, j->page);
     gtk_picture_set_paintable(GTK_PICTURE(pic), GDK_PAINTABLE(tex));
     self->n_rendered = MAX(self->n_rendered, j->page + 1);
+    if (j->marks)
+      self->n_marks = j->marks->len;
     if (j->page == 0)
       content_shown(self, pic);
   }
@@ -252,6 +286,8 @@ start_render(HkDocumentView *self, int page, double scale, gboolean thumb)
   j->gen = self->gen;
   j->thumb = thumb;
   j->highlight = g_strdup(self->highlight);
+  if (self->marks && page == self->marks_page)
+    j->marks = g_array_ref(self->marks);
   g_task_set_task_data(task, j, (GDestroyNotify)render_job_free);
   self->rendering = TRUE;
   g_task_run_in_thread(task, render_thread);
@@ -427,6 +463,24 @@ jpeg_done(GObject *source, GAsyncResult *result, gpointer user_data)
   show_image(self, tex);
 }
 
+/* A copy of the upright scan src with the marks drawn on it, so that they
+ * turn with it. */
+static cairo_surface_t *
+marked_scan(cairo_surface_t *src, const GArray *marks)
+{
+  int w = cairo_image_surface_get_width(src), h = cairo_image_surface_get_height(src);
+  cairo_surface_t *out = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+  cairo_t *cr = cairo_create(out);
+
+  cairo_set_source_surface(cr, src, 0, 0);
+  cairo_paint(cr);
+  mark_boxes(cr, w, h, marks);
+  cairo_destroy(cr);
+  return out;
+}
+
+static void start_rotate(HkDocumentView *self);
+
 /* Turn the decoded scan (self->jpeg) to self->rotation, off the main loop. */
 static void
 start_rotate(HkDocumentView *self)
@@ -526,7 +580,7 @@ open_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellab
         poppler_page_get_size(p0, &pw, NULL);
       g_clear_object(&p0);
       j->first_scale = zoom_for(j->fit, j->zoom, j->fit_px, pw);
-      j->first = render_page(j->pdf, 0, j->first_scale, j->highlight);
+      j->first = render_page(j->pdf, 0, j->first_scale, j->highlight, NULL);
     }
     g_mutex_unlock(&poppler_lock);
     if (j->pdf)
@@ -554,9 +608,87 @@ open_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellab
 static void content_done(GObject *source, GAsyncResult *result, gpointer user_data);
 static void find_activate(GtkSearchEntry *entry, HkDocumentView *self);
 
+/* Bring the first mark into sight, a little below the top, once the
+ * scan's size is laid out (a few frames at most). */
+static gboolean
+scroll_to_mark(GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
+{
+  HkDocumentView *self = user_data;
+  GtkAdjustment *v = gtk_scrolled_window_get_vadjustment(self->image_scroll);
+  double y, want;
+
+  if (!self->marks || !self->jpeg || self->kind != HK_DOCUMENT_KIND_JPEG)
+    return G_SOURCE_REMOVE;
+  y = g_array_index(self->marks, HkHighlightBox, 0).y0 *
+      cairo_image_surface_get_height(self->jpeg) * self->zoom;
+  want = MAX(0, y - gtk_adjustment_get_page_size(v) / 4);
+  if (gtk_adjustment_get_upper(v) - gtk_adjustment_get_page_size(v) < want &&
+      ++self->mark_ticks < 30)
+    return G_SOURCE_CONTINUE;
+  gtk_adjustment_set_value(v, want);
+  self->mark_scrolled = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+marks_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  HkDocumentView *self = user_data;
+  g_autoptr(GError) e = NULL;
+  g_autoptr(GArray) marks = hk_client_highlights_finish(HK_CLIENT(source), result, &e);
+
+  if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    goto out;
+  /* Marks are a help, not the record: without them the page is shown as
+   * it is (the server's index may be down, the page may have no boxes). */
+  if (!marks || marks->len == 0) {
+    if (e)
+      g_message("no highlights for this page: %s", e->message);
+    goto out;
+  }
+  g_clear_pointer(&self->marks, g_array_unref);
+  self->marks = g_steal_pointer(&marks);
+  if (self->kind == HK_DOCUMENT_KIND_JPEG && self->jpeg) {
+    cairo_surface_t *marked = marked_scan(self->jpeg, self->marks);
+    cairo_surface_destroy(self->jpeg);
+    self->jpeg = marked;
+    self->n_marks = self->marks->len;
+    if (self->rotation == 0) {
+      g_autoptr(GdkTexture) tex = texture_from_surface(self->jpeg);
+      show_image(self, tex);
+      self->mark_ticks = 0;
+      gtk_widget_add_tick_callback(GTK_WIDGET(self->image_scroll), scroll_to_mark,
+                                   g_object_ref(self), g_object_unref);
+    } else {
+      /* A turned scan is left where the user had it. */
+      self->mark_scrolled = TRUE;
+      start_rotate(self);
+    }
+  } else if (self->kind == HK_DOCUMENT_KIND_PDF && self->pdf) {
+    /* Draw the pages again: the marked one with its marks. */
+    layout_pages(self);
+    render_next(self);
+  }
+out:
+  g_object_unref(self);
+}
+
+/* Ask the server where the hit's words are on page (1-based) of a scan,
+ * from its OCR boxes: drawn when they come. */
+static void
+fetch_marks(HkDocumentView *self, guint page)
+{
+  if (!self->client || !self->doc || !self->highlight)
+    return;
+  self->marks_page = (int)page - 1;
+  hk_client_highlights_async(self->client, self->doc->id,
+                             self->version ? self->version : self->doc->version, page,
+                             self->highlight, self->cancel, marks_done, g_object_ref(self));
+}
+
 /* Opened from a search hit: find the words from the page the hit named,
  * as if typed in the find field (which then shows them). A scan has no
- * boxes for its OCR text: it opens as it is. */
+ * text to find in: its OCR boxes, from the server, mark the words. */
 static void
 find_opened(HkDocumentView *self)
 {
@@ -611,6 +743,8 @@ open_done(GObject *source, GAsyncResult *result, gpointer user_data)
     g_clear_pointer(&self->jpeg, cairo_surface_destroy);
     self->jpeg = g_steal_pointer(&j->jpeg);
     show_image(self, tex);
+    if (self->highlight && self->open_page > 0)
+      fetch_marks(self, 1);
     break;
   }
   case HK_DOCUMENT_KIND_TEXT: {
@@ -821,6 +955,10 @@ reset(HkDocumentView *self)
   self->scroll_page = -1;
   self->open_page = 0;
   g_clear_pointer(&self->highlight, g_free);
+  g_clear_pointer(&self->marks, g_array_unref);
+  self->marks_page = -1;
+  self->n_marks = 0;
+  self->mark_scrolled = FALSE;
   self->rotation = 0;
   self->zoom = 1.0;
   self->fit_width = TRUE;
@@ -1056,6 +1194,11 @@ find_done(GObject *source, GAsyncResult *result, gpointer user_data)
      * show the page the hit named. */
     if (self->open_page > 0)
       scroll_to_page(self, (int)self->open_page - 1);
+    /* A page without a text layer (a scan in a PDF): its OCR boxes may
+     * mark the words. */
+    if (self->open_page > 0 &&
+        g_strcmp0(self->highlight, gtk_editable_get_text(GTK_EDITABLE(self->find_entry))) == 0)
+      fetch_marks(self, self->open_page);
   }
   self->open_page = 0;
 }
@@ -1166,6 +1309,8 @@ hk_document_view_finalize(GObject *object)
   hk_patient_info_free(self->patient);
   g_ptr_array_unref(self->page_pics);
   g_free(self->highlight);
+  if (self->marks)
+    g_array_unref(self->marks);
   g_free(self->notice);
   G_OBJECT_CLASS(hk_document_view_parent_class)->finalize(object);
 }
@@ -1231,4 +1376,10 @@ hk_document_view_init(HkDocumentView *self)
   g_signal_connect(self->find_entry, "activate", G_CALLBACK(find_activate), self);
   gtk_accessible_update_property(GTK_ACCESSIBLE(self), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Document"),
                                  -1);
+}
+
+guint
+hk_document_view_get_n_marks(HkDocumentView *self)
+{
+  return self->mark_scrolled || self->kind != HK_DOCUMENT_KIND_JPEG ? self->n_marks : 0;
 }

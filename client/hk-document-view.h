@@ -36,6 +36,10 @@ void hk_document_view_load_at(HkDocumentView *self, const HkPatientInfo *patient
 /* TRUE once the find (typed, or from a search hit) found its words;
  * *page: the 1-based page. */
 gboolean hk_document_view_get_found(HkDocumentView *self, int *page);
+/* Rectangles drawn from the server's OCR boxes where a search hit's words
+ * are on a scan (or a PDF page without a text layer): 0 until they are on
+ * screen, or if the page has none. */
+guint hk_document_view_get_n_marks(HkDocumentView *self);
 /* The words marked on the pages, or NULL. */
 const char *hk_document_view_get_highlight(HkDocumentView *self);
 void hk_document_view_clear(HkDocumentView *self);

@@ -551,6 +551,45 @@ out:
   return out;
 }
 
+int
+hk_fts_match_ranges(hk_fts *f, const HkFtsQuery *q, const char *text, size_t len, GArray **out)
+{
+  unsigned n = q ? q->terms->len : 0;
+  HkFtsTerm *terms = g_new0(HkFtsTerm, MAX(n, 1));
+  GArray *ranges = NULL;
+  int ret = hk_fts_refresh(f);
+
+  *out = g_array_new(FALSE, FALSE, sizeof(unsigned[2]));
+  for (unsigned i = 0; ret == 0 && i < n; i++) {
+    const char *term = g_ptr_array_index(q->terms, i);
+    terms[i].norm = hk_fts_normalize(f, term, strlen(term), &terms[i].len, NULL);
+    if (!terms[i].norm)
+      ret = -HK_ENOMEM;
+  }
+  if (ret == 0)
+    ranges = hk_fts_find(f, text, len, terms, n);
+  for (unsigned i = 0; ranges && i < ranges->len; i++) {
+    const HkFtsRange *r = &g_array_index(ranges, HkFtsRange, i);
+    unsigned m[2] = {(unsigned)g_utf8_pointer_to_offset(text, text + r->start),
+                     (unsigned)g_utf8_pointer_to_offset(text + r->start, text + r->end)};
+    /* Overlapping matches merge, as the snippet's marks do. */
+    if ((*out)->len) {
+      unsigned *last = (unsigned *)(void *)(*out)->data + 2 * ((*out)->len - 1);
+      if (m[0] <= last[0] + last[1]) {
+        last[1] = MAX(last[0] + last[1], m[0] + m[1]) - last[0];
+        continue;
+      }
+    }
+    g_array_append_vals(*out, m, 1);
+  }
+  if (ranges)
+    g_array_unref(ranges);
+  for (unsigned i = 0; i < n; i++)
+    g_free(terms[i].norm);
+  g_free(terms);
+  return ret;
+}
+
 typedef struct {
   unsigned m[2];
 } HkFtsMark;

@@ -77,6 +77,14 @@ void hk_fts_query_free(HkFtsQuery *q);
 unsigned hk_fts_query_terms(const HkFtsQuery *q);
 const char *hk_fts_query_term(const HkFtsQuery *q, unsigned i);
 
+/* The matches of q's terms in text (len bytes of UTF-8), found as the
+ * search finds them (the index's normaliser), as [start, length]
+ * code-point ranges of text (unsigned[2]) in order, overlapping ones
+ * merged, in *out (g_array_unref, also on error). \return 0, or an error
+ * of the index (-HK_ECORRUPT, -HK_ENOTFOUND) or -HK_ENOMEM. */
+int hk_fts_match_ranges(hk_fts *f, const HkFtsQuery *q, const char *text, size_t len,
+                        GArray **out);
+
 typedef struct {
   const char *doc_id;
   unsigned version;           /* the version whose text matched */

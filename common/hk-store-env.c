@@ -21,6 +21,7 @@ static const char *const hk_db_names[DB_COUNT] = {
     "meta",    "docs",     "versions",     "withdrawn", "blobs",      "thumbs", "patients",
     "pindex",  "timeline", "census",       "files",     "quarantine", "thumbq", "sources",
     "refused", "rows",     "patient_rows", "texts",     "text_pages", "textq",  "textlog",
+    "text_boxes",
 };
 
 #define HK_MAX_READERS 510

@@ -41,6 +41,8 @@ enum {
   /* seq -> version whose text was stored: what the full-text index
    * (common/hk-fts.h) has still to take. */
   DB_TEXTLOG,
+  /* version + page -> where the page's OCR characters are (hk-boxes.h). */
+  DB_TEXT_BOXES,
   DB_COUNT
 };
 

@@ -198,9 +198,10 @@ hk_store_text_queued(hk_txn *t, const char *doc_id, uint32_t version)
   return ret;
 }
 
-/* Delete the pages stored for key (an earlier attempt's). */
+/* Delete the pages (db DB_TEXT_PAGES) or boxes (DB_TEXT_BOXES) stored for
+ * key (an earlier attempt's). */
 static int
-hk_text_drop_pages(hk_txn *t, const uint8_t key[HK_TEXT_KEY])
+hk_text_drop_pages(hk_txn *t, int db, const uint8_t key[HK_TEXT_KEY])
 {
   MDB_cursor *c = NULL;
   uint8_t first[HK_TEXT_PAGE_KEY];
@@ -209,7 +210,7 @@ hk_text_drop_pages(hk_txn *t, const uint8_t key[HK_TEXT_KEY])
 
   memcpy(first, key, HK_TEXT_KEY);
   hk_be32(first + HK_TEXT_KEY, 0);
-  ret = hk_cursor(t, DB_TEXT_PAGES, &c);
+  ret = hk_cursor(t, db, &c);
   if (ret)
     goto out;
   /* Seek again after each delete: where a cursor stands after
@@ -239,7 +240,9 @@ hk_store_put_text(hk_txn *t, const char *doc_id, uint32_t version, const HkTextI
   int ret = hk_text_key(key, doc_id, version);
 
   if (ret == 0)
-    ret = hk_text_drop_pages(t, key);
+    ret = hk_text_drop_pages(t, DB_TEXT_PAGES, key);
+  if (ret == 0)
+    ret = hk_text_drop_pages(t, DB_TEXT_BOXES, key);
   memcpy(pkey, key, HK_TEXT_KEY);
   for (uint32_t i = 0; ret == 0 && pages && i < pages->pages; i++) {
     HkTextPage page;
@@ -291,6 +294,58 @@ hk_store_get_text_page(hk_txn *t, const char *doc_id, uint32_t version, uint32_t
   return ret;
 }
 
+int
+hk_store_put_text_boxes(hk_txn *t, const char *doc_id, uint32_t version, uint32_t page,
+                        const void *rec, size_t len)
+{
+  uint8_t key[HK_TEXT_PAGE_KEY];
+  int ret = hk_text_key(key, doc_id, version);
+
+  hk_be32(key + HK_TEXT_KEY, page);
+  if (ret == 0)
+    ret = hk_put(t, DB_TEXT_BOXES, key, sizeof key, rec, len, 0);
+  return ret;
+}
+
+/* Check a box record of key (a page key) against the page's text. */
+static int
+hk_text_boxes_decode(hk_txn *t, const uint8_t key[HK_TEXT_PAGE_KEY], const MDB_val *v, HkBoxes *out)
+{
+  MDB_val pv;
+  HkTextPage page;
+  int ret = hk_get(t, DB_TEXT_PAGES, key, HK_TEXT_PAGE_KEY, &pv);
+
+  /* Boxes of a page with no text are no boxes of anything. */
+  if (ret == -HK_ENOTFOUND)
+    ret = -HK_ECORRUPT;
+  if (ret == 0)
+    ret = hk_text_page_decode(pv.mv_data, pv.mv_size, &page);
+  if (ret == 0)
+    ret = hk_boxes_decode(v->mv_data, v->mv_size,
+                          (uint32_t)g_utf8_strlen(page.text.p, (gssize)page.text.len), out);
+  return ret;
+}
+
+int
+hk_store_get_text_boxes(hk_txn *t, const char *doc_id, uint32_t version, uint32_t page,
+                        HkBoxes *out)
+{
+  uint8_t key[HK_TEXT_PAGE_KEY];
+  MDB_val v;
+  int ret = hk_text_key(key, doc_id, version);
+
+  out->n = 0;
+  out->at = NULL;
+  hk_be32(key + HK_TEXT_KEY, page);
+  if (ret == 0)
+    ret = hk_get(t, DB_TEXT_BOXES, key, sizeof key, &v);
+  if (ret == -HK_ENOTFOUND)
+    ret = 0;
+  else if (ret == 0)
+    ret = hk_text_boxes_decode(t, key, &v, out);
+  return ret;
+}
+
 /* ---- verify and stats ---- */
 
 /* The name of a text key for verify's messages: "<id> v<N>", "<id> v<N>
@@ -330,10 +385,11 @@ hk_text_check_table(hk_txn *t, int db, const char *what, FILE *err, uint64_t *ch
     goto out;
   for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && ret == 0;
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    size_t want = db == DB_TEXT_PAGES ? HK_TEXT_PAGE_KEY : HK_TEXT_KEY;
+    size_t want = db == DB_TEXT_PAGES || db == DB_TEXT_BOXES ? HK_TEXT_PAGE_KEY : HK_TEXT_KEY;
     const char *problem = NULL;
     HkTextInfo info;
     HkTextPage page;
+    HkBoxes boxes;
     int got;
 
     (*checked)++;
@@ -344,6 +400,8 @@ hk_text_check_table(hk_txn *t, int db, const char *what, FILE *err, uint64_t *ch
       problem = "does not decode";
     } else if (db == DB_TEXT_PAGES && hk_text_page_decode(v.mv_data, v.mv_size, &page) != 0) {
       problem = "does not decode";
+    } else if (db == DB_TEXT_BOXES && hk_text_boxes_decode(t, k.mv_data, &v, &boxes) != 0) {
+      problem = "boxes that do not decode or fit their page's text";
     } else if ((got = hk_get(t, DB_VERSIONS, k.mv_data, HK_TEXT_KEY, &other)) != 0) {
       problem = got == -HK_ENOTFOUND ? "no such version" : NULL;
       ret = got == -HK_ENOTFOUND ? 0 : got;
@@ -423,6 +481,8 @@ hk_store_check_texts(hk_txn *t, FILE *err, uint64_t *checked, uint64_t *bad)
   ret = hk_text_check_table(t, DB_TEXTS, "status", err, checked, bad);
   if (ret == 0)
     ret = hk_text_check_table(t, DB_TEXT_PAGES, "page", err, checked, bad);
+  if (ret == 0)
+    ret = hk_text_check_table(t, DB_TEXT_BOXES, "boxes", err, checked, bad);
   if (ret == 0)
     ret = hk_text_check_table(t, DB_TEXTQ, "queue", err, checked, bad);
   if (ret == 0)

@@ -11,6 +11,7 @@
  * once. */
 #pragma once
 
+#include "hk-boxes.h"
 #include "hk-patient-row.h"
 #include "hk-patient.h"
 #include "hk-row.h"
@@ -146,6 +147,18 @@ int hk_store_get_text(hk_txn *t, const char *doc_id, uint32_t version, HkTextInf
 /* Page `page` (from 1) of a version, as hk_store_get_text. */
 int hk_store_get_text_page(hk_txn *t, const char *doc_id, uint32_t version, uint32_t page,
                            HkTextPage *out);
+/* Store the boxes of page `page` (from 1) of a version, a page record of
+ * hk-boxes.h checked by the caller against the page's text, after
+ * hk_store_put_text has stored that text (which drops any boxes stored
+ * before). */
+int hk_store_put_text_boxes(hk_txn *t, const char *doc_id, uint32_t version, uint32_t page,
+                            const void *rec, size_t len);
+/* The boxes of page `page` of a version (pointing into the map: valid
+ * until t ends), checked against the page's stored text. A page without
+ * boxes (not OCRed, stored before boxes existed, over a limit) reads as
+ * 0 boxes. -HK_EINVAL for a malformed document ID; -HK_ECORRUPT. */
+int hk_store_get_text_boxes(hk_txn *t, const char *doc_id, uint32_t version, uint32_t page,
+                            HkBoxes *out);
 /* Backfill (docs/search.md): queue the versions that have neither a text
  * status nor a queue entry (stored before extraction existed), visiting
  * at most max versions, the current version of every document first, then

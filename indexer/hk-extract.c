@@ -1,5 +1,6 @@
 #include "hk-extract.h"
 
+#include "hk-boxes.h"
 #include "hk-error.h"
 #include "hk-ocr.h"
 #include "hk-text.h"
@@ -20,10 +21,10 @@ hk_extract_blank(const char *text)
 }
 
 /* Draw a page at HK_EXTRACT_OCR_DPI, or less if that passes
- * HK_EXTRACT_OCR_MAX_PIXELS, on white, in grey, and OCR it. eturn the
+ * HK_EXTRACT_OCR_MAX_PIXELS, on white, in grey, and OCR it. \return the
  * text (g_free) and its confidence, or NULL if the page cannot be drawn. */
 static char *
-hk_extract_ocr_page(PopplerPage *page, uint32_t *confidence)
+hk_extract_ocr_page(PopplerPage *page, uint32_t *confidence, GArray **boxes)
 {
   cairo_surface_t *surf = NULL;
   cairo_t *cr = NULL;
@@ -64,7 +65,7 @@ hk_extract_ocr_page(PopplerPage *page, uint32_t *confidence)
                           8);
     }
   }
-  text = hk_ocr_gray(gray, w, h, w, confidence);
+  text = hk_ocr_gray(gray, w, h, w, confidence, boxes);
 out:
   g_free(gray);
   if (cr)
@@ -75,18 +76,21 @@ out:
 }
 
 int
-hk_extract_pdf(const void *data, size_t len, GBytes **list, char **reason)
+hk_extract_pdf(const void *data, size_t len, GBytes **list, GBytes **boxes, char **reason)
 {
   GBytes *bytes = g_bytes_new_static(data, len);
   PopplerDocument *doc = NULL;
   GError *err = NULL;
   HkTextList l;
+  HkBoxList bl;
   unsigned ocr_pages = 0;
   int n, ret = -HK_EINVAL;
 
   *list = NULL;
+  *boxes = NULL;
   *reason = NULL;
   hk_text_list_begin(&l);
+  hk_box_list_begin(&bl);
   doc = poppler_document_new_from_bytes(bytes, NULL, &err);
   if (!doc) {
     if (g_error_matches(err, POPPLER_ERROR, POPPLER_ERROR_ENCRYPTED))
@@ -105,12 +109,14 @@ hk_extract_pdf(const void *data, size_t len, GBytes **list, char **reason)
     char *text = page ? poppler_page_get_text(page) : NULL;
     uint8_t source = HK_TEXT_SOURCE_PDF;
     uint32_t conf = HK_TEXT_NO_CONFIDENCE;
+    GArray *found = NULL;
+    size_t before = l.bytes;
     bool more;
     /* No text layer: a scanned page, read by OCR while the page limit
      * lasts; past it the page stays empty and the list says it was cut. */
     if (page && hk_extract_blank(text) && hk_ocr_ready()) {
       if (ocr_pages < HK_EXTRACT_OCR_PAGES_MAX) {
-        char *read = hk_extract_ocr_page(page, &conf);
+        char *read = hk_extract_ocr_page(page, &conf, &found);
         ocr_pages++;
         if (read) {
           g_free(text);
@@ -122,6 +128,12 @@ hk_extract_pdf(const void *data, size_t len, GBytes **list, char **reason)
       }
     }
     more = hk_text_list_add(&l, source, conf, text, text ? strlen(text) : 0);
+    /* Boxes belong to the text as stored: a page cut at a limit has none,
+     * and past the list's own limit the pages have none. */
+    if (found && source == HK_TEXT_SOURCE_OCR && l.bytes - before == strlen(text))
+      hk_box_list_add(&bl, (uint32_t)i + 1, (const HkBox *)(void *)found->data, found->len);
+    if (found)
+      g_array_unref(found);
     g_free(text);
     if (page)
       g_object_unref(page);
@@ -134,10 +146,13 @@ hk_extract_pdf(const void *data, size_t len, GBytes **list, char **reason)
   }
   ret = 0;
 out:
-  if (ret == 0)
+  if (ret == 0) {
     *list = hk_text_list_end(&l);
-  else
+    *boxes = hk_box_list_end(&bl);
+  } else {
     g_bytes_unref(hk_text_list_end(&l));
+    g_clear_pointer(&bl.out, g_byte_array_unref);
+  }
   if (doc)
     g_object_unref(doc);
   g_clear_error(&err);

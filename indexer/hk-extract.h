@@ -26,10 +26,11 @@
 
 /* The text layer of every page of a PDF, as a page list (source "pdf"). A
  * page without a text layer is OCRed if the model is loaded
- * (hk_ocr_ready: source "ocr", with its confidence), else stored empty.
- * \return 0 and the list in *list (g_bytes_unref), or -HK_EINVAL and a
- * reason in *reason (g_free). */
-int hk_extract_pdf(const void *data, size_t len, GBytes **list, char **reason);
+ * (hk_ocr_ready: source "ocr", with its confidence, and its characters'
+ * boxes in a box list, hk-boxes.h), else stored empty.
+ * \return 0, the list in *list and the boxes in *boxes (NULL if no page has
+ * any; g_bytes_unref), or -HK_EINVAL and a reason in *reason (g_free). */
+int hk_extract_pdf(const void *data, size_t len, GBytes **list, GBytes **boxes, char **reason);
 
 /* A text/plain document as one page (source "text"). The drop folder's
  * contract says UTF-8: bytes that are not (or that hold a NUL) are a

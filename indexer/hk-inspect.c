@@ -239,6 +239,22 @@ hk_inherited_vm(void)
   return pages * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* A text answer: the page list's length (4, native order, as the header),
+ * the page list, then the box list (hk-boxes.h), if any. */
+static GBytes *
+hk_text_answer(GBytes *list, GBytes *boxes)
+{
+  GByteArray *out = g_byte_array_new();
+  uint32_t n = (uint32_t)g_bytes_get_size(list);
+
+  g_byte_array_append(out, (const guint8 *)&n, sizeof n);
+  g_byte_array_append(out, g_bytes_get_data(list, NULL), n);
+  /* Boxes that would not fit beside the text are left out, not the text. */
+  if (boxes && out->len + g_bytes_get_size(boxes) <= HK_THUMB_ANSWER_MAX)
+    g_byte_array_append(out, g_bytes_get_data(boxes, NULL), (guint)g_bytes_get_size(boxes));
+  return g_byte_array_free_to_bytes(out);
+}
+
 static void
 hk_worker_answer(int fd, int ret, const char *reason, GBytes *thumb)
 {
@@ -318,8 +334,15 @@ hk_worker_main(int in, int out, HkSandboxProfile profile)
     } else if ((reason = hk_test_hook(type, served, rq.want_text != 0)) == NULL && rq.want_text) {
       /* A PDF's text layer, or a scan's text by OCR (the model came with
        * the fork: hk-ocr.h). */
-      ret = rq.type == HK_TYPE_PDF ? hk_extract_pdf(data, (size_t)rq.len, &thumb, &reason)
-                                   : hk_ocr_jpeg(data, (size_t)rq.len, &thumb, &reason);
+      GBytes *list = NULL, *boxes = NULL;
+      ret = rq.type == HK_TYPE_PDF ? hk_extract_pdf(data, (size_t)rq.len, &list, &boxes, &reason)
+                                   : hk_ocr_jpeg(data, (size_t)rq.len, &list, &boxes, &reason);
+      if (list)
+        thumb = hk_text_answer(list, boxes);
+      if (list)
+        g_bytes_unref(list);
+      if (boxes)
+        g_bytes_unref(boxes);
     } else if (!reason) {
       ret = hk_thumbnail_check(type, data, (size_t)rq.len, rq.want_thumb != 0, &thumb, &reason);
     }
@@ -699,6 +722,24 @@ hk_fault_reason(const HkWorker *w, int status, uint64_t ticks, bool malformed, b
   return reason;
 }
 
+/* A text answer (hk_text_answer) into the job's page list and box list,
+ * both still to be checked; framing that does not hold leaves both NULL
+ * (a malformed answer). */
+static void
+hk_text_answer_split(const uint8_t *p, size_t len, HkInspectJob *job)
+{
+  uint32_t n;
+
+  if (len < sizeof n)
+    return;
+  memcpy(&n, p, sizeof n);
+  if (n > len - sizeof n)
+    return;
+  job->text = g_bytes_new(p + sizeof n, n);
+  if (len - sizeof n - n > 0)
+    job->boxes = g_bytes_new(p + sizeof n + n, len - sizeof n - n);
+}
+
 /* Take a finished worker's outcome into its job. \return true if the job
  * must be tried again in a fresh worker. */
 static bool
@@ -713,7 +754,7 @@ hk_worker_end(HkWorker *w, HkPump res, bool malformed)
     g_free(job->reason);
     job->reason = hdr[1] ? g_strndup((const char *)w->buf->data + HK_ANSWER_HDR, hdr[1]) : NULL;
     if (hdr[2] && job->want_text)
-      job->text = g_bytes_new(w->buf->data + HK_ANSWER_HDR + hdr[1], hdr[2]);
+      hk_text_answer_split(w->buf->data + HK_ANSWER_HDR + hdr[1], hdr[2], job);
     else if (hdr[2])
       job->thumb = g_bytes_new(w->buf->data + HK_ANSWER_HDR + hdr[1], hdr[2]);
     job->ret = hdr[0] == 0 ? 0 : hdr[0] == 2 ? -HK_EIO : -HK_EINVAL;
@@ -751,6 +792,7 @@ hk_inspect_batch(HkInspectJob *jobs, size_t n, unsigned parallel)
   for (size_t i = 0; i < n; i++) {
     jobs[i].thumb = NULL;
     jobs[i].text = NULL;
+    jobs[i].boxes = NULL;
     jobs[i].limit_hit = false;
     jobs[i].cancelled = false;
     jobs[i].reason = NULL;

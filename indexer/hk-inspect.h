@@ -69,6 +69,7 @@ typedef struct {
   int ret;
   GBytes *thumb;
   GBytes *text;   /* want_text: the page list (hk-text.h), to be decoded: a worker's answer */
+  GBytes *boxes;  /* want_text: the box list (hk-boxes.h) or NULL, as unchecked as text */
   bool limit_hit; /* stopped by its CPU or wall-clock limit */
   bool cancelled; /* not parsed: the batch was cancelled (hk_inspect_set_cancel) */
   char *reason;

@@ -1,5 +1,6 @@
 #include "hk-ocr.h"
 
+#include "hk-boxes.h"
 #include "hk-error.h"
 #include "hk-text.h"
 #include "hk-thumbnail.h"
@@ -40,6 +41,14 @@ static struct {
   void (*clear)(TessBaseAPI *);
   void (*delete_text)(const char *);
   void (*delete_api)(TessBaseAPI *);
+  /* Where each character was read (hk-boxes.h); without them, no boxes. */
+  TessResultIterator *(*get_iterator)(TessBaseAPI *);
+  TessPageIterator *(*page_iterator)(TessResultIterator *);
+  char *(*iter_text)(const TessResultIterator *, TessPageIteratorLevel);
+  BOOL (*bounding_box)(const TessPageIterator *, TessPageIteratorLevel, int *, int *, int *, int *);
+  BOOL (*iter_next)(TessResultIterator *, TessPageIteratorLevel);
+  void (*iter_delete)(TessResultIterator *);
+  bool boxes;
 } hk_tess;
 
 /* The Leptonica calls that straighten a page before Tesseract reads it, found
@@ -100,6 +109,19 @@ hk_ocr_warmup(bool *available)
   hk_tess.delete_text = (void (*)(const char *))dlsym(lib, "TessDeleteText");
   hk_tess.delete_api = (void (*)(TessBaseAPI *))dlsym(lib, "TessBaseAPIDelete");
   hk_tess.set_image2 = (void (*)(TessBaseAPI *, struct Pix *))dlsym(lib, "TessBaseAPISetImage2");
+  hk_tess.get_iterator =
+      (TessResultIterator * (*)(TessBaseAPI *)) dlsym(lib, "TessBaseAPIGetIterator");
+  hk_tess.page_iterator = (TessPageIterator * (*)(TessResultIterator *))
+      dlsym(lib, "TessResultIteratorGetPageIterator");
+  hk_tess.iter_text = (char *(*)(const TessResultIterator *, TessPageIteratorLevel))dlsym(
+      lib, "TessResultIteratorGetUTF8Text");
+  hk_tess.bounding_box = (BOOL(*)(const TessPageIterator *, TessPageIteratorLevel, int *, int *,
+                                  int *, int *))dlsym(lib, "TessPageIteratorBoundingBox");
+  hk_tess.iter_next =
+      (BOOL(*)(TessResultIterator *, TessPageIteratorLevel))dlsym(lib, "TessResultIteratorNext");
+  hk_tess.iter_delete = (void (*)(TessResultIterator *))dlsym(lib, "TessResultIteratorDelete");
+  hk_tess.boxes = hk_tess.get_iterator && hk_tess.page_iterator && hk_tess.iter_text &&
+                  hk_tess.bounding_box && hk_tess.iter_next && hk_tess.iter_delete;
   hk_lept.create = (PIX * (*)(l_int32, l_int32, l_int32)) dlsym(lib, "pixCreate");
   hk_lept.data = (l_uint32 * (*)(PIX *)) dlsym(lib, "pixGetData");
   hk_lept.wpl = (l_int32(*)(const PIX *))dlsym(lib, "pixGetWpl");
@@ -202,7 +224,7 @@ hk_ocr_otsu(const uint64_t hist[256])
  * turning, no Leptonica, no memory; the caller then hands Tesseract the
  * page as it was. */
 static PIX *
-hk_ocr_deskew(const unsigned char *gray, int w, int h, int stride)
+hk_ocr_deskew(const unsigned char *gray, int w, int h, int stride, float *radians)
 {
   PIX *pix = NULL, *bin = NULL, *turned = NULL;
   uint64_t hist[256] = {0};
@@ -210,6 +232,7 @@ hk_ocr_deskew(const unsigned char *gray, int w, int h, int stride)
   l_uint32 *data;
   l_int32 wpl;
 
+  *radians = 0;
   if (!hk_lept.ready || w < HK_OCR_DESKEW_MIN_SIDE || h < HK_OCR_DESKEW_MIN_SIDE)
     goto out;
   pix = hk_lept.create(w, h, 8);
@@ -233,6 +256,8 @@ hk_ocr_deskew(const unsigned char *gray, int w, int h, int stride)
   /* The corners turned in are paper. */
   turned = hk_lept.rotate(pix, angle * (l_float32)(G_PI / 180.0), L_ROTATE_AREA_MAP,
                           L_BRING_IN_WHITE, 0, 0);
+  if (turned)
+    *radians = angle * (float)(G_PI / 180.0);
 out:
   if (bin)
     hk_lept.destroy(&bin);
@@ -241,17 +266,121 @@ out:
   return turned;
 }
 
+/* A rectangle of the turned page (Tesseract's pixels: right and bottom
+ * exclusive) as a box's rectangle on the page as it was: its corners turned
+ * back the way pixRotateAMGray samples (a pixel of the turned page is
+ * taken from the page's point at (dx cos + dy sin, dy cos - dx sin) from
+ * the centre), their bounding box, in HK_BOX_UNITS of the page. */
+static void
+hk_ocr_unturn(int l, int t, int r, int b, int w, int h, float radians, HkBox *out)
+{
+  const double xc = (double)(w / 2), yc = (double)(h / 2);
+  const double c = cos(radians), s = sin(radians);
+  const double xs[4] = {l, r, r, l}, ys[4] = {t, t, b, b};
+  double x0 = w, y0 = h, x1 = 0, y1 = 0;
+
+  for (int i = 0; i < 4; i++) {
+    const double dx = xs[i] - xc, dy = ys[i] - yc;
+    const double x = xc + dx * c + dy * s, y = yc + dy * c - dx * s;
+    x0 = MIN(x0, x);
+    y0 = MIN(y0, y);
+    x1 = MAX(x1, x);
+    y1 = MAX(y1, y);
+  }
+  x0 = CLAMP(x0, 0, w);
+  x1 = CLAMP(x1, x0, w);
+  y0 = CLAMP(y0, 0, h);
+  y1 = CLAMP(y1, y0, h);
+  out->x0 = (uint16_t)lround(x0 * HK_BOX_UNITS / w);
+  out->x1 = (uint16_t)lround(x1 * HK_BOX_UNITS / w);
+  out->y0 = (uint16_t)lround(y0 * HK_BOX_UNITS / h);
+  out->y1 = (uint16_t)lround(y1 * HK_BOX_UNITS / h);
+}
+
+/* Whether s is nothing but white space. */
+static bool
+hk_ocr_blank(const char *s)
+{
+  for (; *s; s = g_utf8_next_char(s))
+    if (!g_unichar_isspace(g_utf8_get_char(s)))
+      return false;
+  return true;
+}
+
+/* The box of each symbol Tesseract read, aligned with joined (the text
+ * stored: Tesseract's symbols are its text's characters, less the spaces
+ * hk_ocr_join took out). \return the boxes (HkBox), or NULL: none read,
+ * more than HK_BOXES_PAGE_MAX, or a symbol not where the text has it (the
+ * page then has no boxes rather than wrong ones). */
+static GArray *
+hk_ocr_boxes(const char *joined, int w, int h, float radians)
+{
+  GArray *boxes = g_array_new(FALSE, FALSE, sizeof(HkBox));
+  TessResultIterator *ri = NULL;
+  TessPageIterator *pi;
+  const char *at = joined;
+  uint32_t cp = 0;
+  bool ok = true;
+
+  if (!hk_tess.boxes || w <= 0 || h <= 0 || !(ri = hk_tess.get_iterator(hk_tess.api)))
+    goto out;
+  pi = hk_tess.page_iterator(ri);
+  do {
+    char *sym = hk_tess.iter_text(ri, RIL_SYMBOL);
+    int l, t, r, b;
+    size_t n;
+    HkBox box = {0};
+    if (!sym)
+      continue;
+    n = strlen(sym);
+    /* A symbol of white space (Tesseract reads some on a ruled page): the
+     * text's white space has no boxes. */
+    if (hk_ocr_blank(sym)) {
+      hk_tess.delete_text(sym);
+      continue;
+    }
+    while (*at && g_unichar_isspace(g_utf8_get_char(at))) {
+      at = g_utf8_next_char(at);
+      cp++;
+    }
+    if (n == 0 || strncmp(at, sym, n) != 0 || !g_utf8_validate(sym, (gssize)n, NULL) ||
+        boxes->len >= HK_BOXES_PAGE_MAX || !hk_tess.bounding_box(pi, RIL_SYMBOL, &l, &t, &r, &b))
+      ok = false;
+    if (ok) {
+      box.start = cp;
+      box.len = (uint16_t)MIN(g_utf8_strlen(sym, (gssize)n), UINT16_MAX);
+      hk_ocr_unturn(l, t, r, b, w, h, radians, &box);
+      g_array_append_val(boxes, box);
+      cp += (uint32_t)g_utf8_strlen(sym, (gssize)n);
+      at += n;
+    }
+    hk_tess.delete_text(sym);
+  } while (ok && hk_tess.iter_next(ri, RIL_SYMBOL));
+out:
+  if (ri)
+    hk_tess.iter_delete(ri);
+  if (!ok || boxes->len == 0) {
+    g_array_unref(boxes);
+    boxes = NULL;
+  }
+  return boxes;
+}
+
 char *
-hk_ocr_gray(const unsigned char *gray, int w, int h, int stride, uint32_t *confidence)
+hk_ocr_gray(const unsigned char *gray, int w, int h, int stride, uint32_t *confidence,
+            GArray **boxes)
 {
   char *text, *joined;
   PIX *pix;
+  float radians = 0;
   int conf;
 
   *confidence = 0;
+  if (boxes)
+    *boxes = NULL;
   if (!hk_tess.ready)
     return g_strdup("");
-  pix = hk_ocr_deskew(gray, w, h, stride);
+  pix = hk_ocr_deskew(gray, w, h, stride, &radians);
   /* Tesseract copies the Pix: ours can go at once. */
   if (pix) {
     hk_tess.set_image2(hk_tess.api, pix);
@@ -263,6 +392,9 @@ hk_ocr_gray(const unsigned char *gray, int w, int h, int stride, uint32_t *confi
   conf = hk_tess.mean_conf(hk_tess.api);
   joined = hk_ocr_join(text ? text : "");
   *confidence = (uint32_t)CLAMP(conf, 0, 100) * 100;
+  /* The page recognised by get_text is the one iterated: before clear. */
+  if (boxes)
+    *boxes = hk_ocr_boxes(joined, w, h, radians);
   if (text)
     hk_tess.delete_text(text);
   hk_tess.clear(hk_tess.api);
@@ -270,16 +402,19 @@ hk_ocr_gray(const unsigned char *gray, int w, int h, int stride, uint32_t *confi
 }
 
 int
-hk_ocr_jpeg(const void *data, size_t len, GBytes **list, char **reason)
+hk_ocr_jpeg(const void *data, size_t len, GBytes **list, GBytes **boxes, char **reason)
 {
   tjhandle tj = NULL;
   unsigned char *gray = NULL;
   char *joined = NULL;
   uint32_t conf = 0;
   int w = 0, h = 0, subsamp = -1, cs = -1, ret = -HK_EINVAL;
+  GArray *found = NULL;
   HkTextList l;
+  HkBoxList bl;
 
   *list = NULL;
+  *boxes = NULL;
   *reason = NULL;
   if (!hk_tess.ready) {
     *reason = g_strdup("OCR is not available (libtesseract or its Japanese model is missing)");
@@ -302,12 +437,19 @@ hk_ocr_jpeg(const void *data, size_t len, GBytes **list, char **reason)
     *reason = g_strdup_printf("JPEG data do not decode: %s", tjGetErrorStr2(tj));
     goto out;
   }
-  joined = hk_ocr_gray(gray, w, h, w, &conf);
+  joined = hk_ocr_gray(gray, w, h, w, &conf, &found);
   hk_text_list_begin(&l);
   hk_text_list_add(&l, HK_TEXT_SOURCE_OCR, conf, joined, strlen(joined));
+  /* Boxes belong to the text as stored: a page cut at a limit has none. */
+  hk_box_list_begin(&bl);
+  if (found && l.bytes == strlen(joined))
+    hk_box_list_add(&bl, 1, (const HkBox *)(void *)found->data, found->len);
+  *boxes = hk_box_list_end(&bl);
   *list = hk_text_list_end(&l);
   ret = 0;
 out:
+  if (found)
+    g_array_unref(found);
   g_free(joined);
   g_free(gray);
   if (tj)

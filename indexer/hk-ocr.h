@@ -28,9 +28,10 @@ bool hk_ocr_warmup(bool *available);
 void hk_ocr_disable(void);
 
 /* OCR the pixels of a JPEG as one page (source "ocr", with Tesseract's mean
- * confidence). \return 0 and a page list in *list, or -HK_EINVAL and a
- * reason. Call it only in a parser worker (hk-inspect.h). */
-int hk_ocr_jpeg(const void *data, size_t len, GBytes **list, char **reason);
+ * confidence). \return 0, a page list in *list and the page's box list
+ * (hk-boxes.h) in *boxes (NULL if none), or -HK_EINVAL and a reason. Call
+ * it only in a parser worker (hk-inspect.h). */
+int hk_ocr_jpeg(const void *data, size_t len, GBytes **list, GBytes **boxes, char **reason);
 
 /* Whether the model is loaded in this process (a worker inherits it). */
 bool hk_ocr_ready(void);
@@ -40,8 +41,12 @@ bool hk_ocr_ready(void);
  * confidence in hundredths of a percent in *confidence. "" if the model is
  * not loaded. A tilted page is read turned straight (Leptonica measures the
  * tilt of its lines); a page whose tilt cannot be measured, or is under
- * 0.1 degree, is read as it is. Call it only in a parser worker. */
-char *hk_ocr_gray(const unsigned char *gray, int w, int h, int stride, uint32_t *confidence);
+ * 0.1 degree, is read as it is. If boxes is not NULL, *boxes is where each
+ * character of the text returned is on the page as given (an array of
+ * HkBox, hk-boxes.h; g_array_unref), or NULL if the page has none. Call it
+ * only in a parser worker. */
+char *hk_ocr_gray(const unsigned char *gray, int w, int h, int stride, uint32_t *confidence,
+                  GArray **boxes);
 
 /* Tesseract's Japanese output with the spaces it puts between Japanese
  * characters removed (a space between two Latin words, or next to a

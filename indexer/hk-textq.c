@@ -1,5 +1,6 @@
 #include "hk-textq.h"
 
+#include "hk-boxes.h"
 #include "hk-error.h"
 #include "hk-extract.h"
 #include "hk-inspect.h"
@@ -21,7 +22,8 @@ typedef struct {
   GBytes *bytes;
   /* what was found */
   uint8_t status;
-  GBytes *list; /* page list, or NULL */
+  GBytes *list;  /* page list, or NULL */
+  GBytes *boxes; /* box list (hk-boxes.h), checked against list, or NULL */
   char *reason;
 } HkTextItem;
 
@@ -38,6 +40,8 @@ hk_text_item_clear(HkTextItem *it)
     g_bytes_unref(it->bytes);
   if (it->list)
     g_bytes_unref(it->list);
+  if (it->boxes)
+    g_bytes_unref(it->boxes);
   g_free(it->reason);
 }
 
@@ -68,6 +72,23 @@ hk_textq_read(hk_txn *t, HkTextItem *it)
     it->bytes = g_bytes_new(data, len);
   }
   hk_version_free(v);
+  return ret;
+}
+
+/* Store the boxes of a version's pages (checked in hk_textq_run). */
+static int
+hk_textq_put_boxes(hk_txn *t, HkTextItem *it)
+{
+  HkBoxListReader r;
+  int ret = hk_box_list_decode(g_bytes_get_data(it->boxes, NULL), g_bytes_get_size(it->boxes), &r);
+
+  for (uint32_t i = 0; ret == 0 && i < r.entries; i++) {
+    uint32_t page;
+    const uint8_t *rec;
+    size_t len;
+    hk_box_list_next(&r, &page, &rec, &len);
+    ret = hk_store_put_text_boxes(t, it->key.doc_id, it->key.version, page, rec, len);
+  }
   return ret;
 }
 
@@ -110,6 +131,8 @@ hk_textq_put(hk_txn *t, void *data)
     }
     ret = hk_store_put_text(t, it->key.doc_id, it->key.version, &info, it->list ? &list : NULL,
                             failed && info.attempts < HK_TEXT_MAX_ATTEMPTS);
+    if (ret == 0 && it->boxes)
+      ret = hk_textq_put_boxes(t, it);
   }
   return ret;
 }
@@ -171,6 +194,8 @@ hk_textq_ocr_again(HkInspectJob *jobs, guint njobs, unsigned parallel)
   for (guint k = 0; k < n; k++) {
     HkInspectJob *job = &jobs[of[k]];
     g_bytes_unref(job->text);
+    if (job->boxes)
+      g_bytes_unref(job->boxes);
     g_free(job->reason);
     *job = again[k];
   }
@@ -236,6 +261,15 @@ hk_textq_run(HkTextItem *items, guint n, unsigned parallel, bool *cancelled)
                                    &check) == 0) {
       it->status = HK_TEXT_DONE;
       it->list = g_steal_pointer(&job->text);
+      /* Boxes are a hostile parser's answer too: all checked against the
+       * text, or none kept; the text is kept either way. */
+      if (job->boxes &&
+          hk_box_list_check(g_bytes_get_data(job->boxes, NULL), g_bytes_get_size(job->boxes),
+                            g_bytes_get_data(it->list, NULL), g_bytes_get_size(it->list)) == 0)
+        it->boxes = g_steal_pointer(&job->boxes);
+      else if (job->boxes)
+        hk_info("text of %s v%u: the parser's box answer was malformed: stored without boxes",
+                it->key.doc_id, it->key.version);
     } else {
       it->status = job->limit_hit ? HK_TEXT_TIMEOUT : HK_TEXT_FAILED;
       /* A worker is hostile input's parser: what it answers is checked. */
@@ -246,6 +280,8 @@ hk_textq_run(HkTextItem *items, guint n, unsigned parallel, bool *cancelled)
     }
     if (job->text)
       g_bytes_unref(job->text);
+    if (job->boxes)
+      g_bytes_unref(job->boxes);
     if (job->thumb)
       g_bytes_unref(job->thumb);
     g_free(job->reason);

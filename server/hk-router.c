@@ -34,6 +34,8 @@ static const HkRoute hk_routes[] = {
     hk_route_document_content },
   { { "documents", "*", "thumbnail" }, 3, EVHTTP_REQ_GET, HK_AUTH_VIEWER,
     hk_route_document_thumbnail },
+  { { "documents", "*", "highlights" }, 3, EVHTTP_REQ_GET, HK_AUTH_VIEWER,
+    hk_route_document_highlights },
   { { "census" }, 1, EVHTTP_REQ_GET, HK_AUTH_VIEWER, hk_route_census },
   { { "print-events" }, 1, EVHTTP_REQ_POST, HK_AUTH_VIEWER, hk_route_print_event },
   { { "audit" }, 1, EVHTTP_REQ_GET, HK_AUTH_AUDITOR, hk_route_audit },

@@ -169,6 +169,8 @@ void hk_route_patient_documents(HkRequest *r);
 void hk_route_document_get(HkRequest *r);
 void hk_route_document_content(HkRequest *r);
 void hk_route_document_thumbnail(HkRequest *r);
+/* hk-route-highlights.c: where q's matches are on an OCR page. */
+void hk_route_document_highlights(HkRequest *r);
 void hk_route_census(HkRequest *r);
 void hk_route_print_event(HkRequest *r);
 void hk_route_audit(HkRequest *r);

@@ -113,6 +113,19 @@ pdf_side=$(grep -l "\"patient_id\" *: *\"$HK_TEST_PATIENT\"" $(find samples/drop
 export HK_TEST_PDF_WORD=$(jq -r .source_id "$pdf_side")
 pdftotext "${pdf_side%.meta.json}" - 2>/dev/null | grep -qF "$HK_TEST_PDF_WORD" \
   || fail "the PDF $pdf_side does not print its source ID $HK_TEST_PDF_WORD"
+# A scan of known text of theirs (issue 14, item 4): opened from its hit,
+# the word is marked by the server's OCR boxes. Seed 12 puts ペニシリン on
+# two of three scans (tests/samples/test-ocr-scans.sh).
+"$B/samples/hikae-samples" --out scans --patients 3 --docs-per-patient 4 --seed 12 --jobs 1 \
+  --ocr-scans 3 >scans.log 2>&1 || fail "hikae-samples --ocr-scans"
+scan=$(jq -r 'select(.record == "document" and .text) | select(.text | contains("ペニシリン")) | .path' \
+  scans/manifest.jsonl | head -1)
+[ -n "$scan" ] || fail "no scan of known text holds ペニシリン"
+cp "scans/drop/$scan" samples/drop/search/scan.jpg || fail "copy the scan"
+jq '.source_id = "TEST:SEARCH:SCAN" | .title = "search scan" | .type = "consent"
+    | .content_type = "image/jpeg" | .created_at = "2003-01-01T09:00:00+09:00"' "$side" \
+  > samples/drop/search/scan.jpg.meta.json || fail "search scan sidecar"
+export HK_TEST_SCAN_WORD=ペニシリン
 ssmix2=
 [ -d samples/ssmix2 ] && ssmix2="--ssmix2 samples/ssmix2"
 "$B/indexer/hikae-indexer" --store store --drop samples/drop $ssmix2 --once \

@@ -789,6 +789,12 @@ doc_found(gpointer data)
 }
 
 static gboolean
+doc_marked(gpointer data)
+{
+  return hk_document_view_get_n_marks(data) > 0;
+}
+
+static gboolean
 text_search_done(gpointer data)
 {
   return hk_text_search_page_get_n_results(data) >= 0 &&
@@ -818,7 +824,8 @@ search_timeline(HkPatientPage *pp, const char *words)
  * hit names the patient and opens that patient's timeline with the words. */
 static void
 check_words(HkViewerSettings s, const char *server, const char *user, const char *search_user,
-            const char *password, const char *patient_id, const char *pdf_word)
+            const char *password, const char *patient_id, const char *pdf_word,
+            const char *scan_word)
 {
   HkWindow *win = open_window(&s);
   HkLoginPage *lp = HK_LOGIN_PAGE(hk_window_get_page_widget(win, "login"));
@@ -886,6 +893,30 @@ check_words(HkViewerSettings s, const char *server, const char *user, const char
           "found on page %d, the hit said %u", page, m->page);
     screenshot(GTK_WIDGET(win), "words-pdf");
     gtk_widget_activate_action(GTK_WIDGET(win), "win.back", NULL);
+  }
+  /* 2b. A scan read by OCR: opened from its hit with the words marked by
+   * the server's OCR boxes (poppler has no text to find on an image). */
+  if (scan_word) {
+    docs = search_timeline(pp, scan_word);
+    d = NULL;
+    for (guint i = 0; docs && i < docs->len; i++) {
+      const HkDocInfo *x = g_ptr_array_index(docs, i);
+      if (g_strcmp0(x->title, "search scan") == 0 && x->matches)
+        d = x;
+    }
+    CHECK(d != NULL, "the scan is not found by %s: %s", scan_word,
+          hk_patient_page_get_count_text(pp));
+    if (d) {
+      const HkDocMatch *m = g_ptr_array_index(d->matches, 0);
+      g_free(term);
+      term = hk_doc_match_dup_term(m);
+      gtk_widget_activate_action(GTK_WIDGET(pp), "win.open-document-at", "(ssu)", d->id,
+                                 term ? term : scan_word, m->page);
+      CHECK(wait_for(doc_marked, dv, 20000), "no highlight drawn on the scan opened from its hit");
+      CHECK(hk_document_view_get_kind(dv) == HK_DOCUMENT_KIND_JPEG, "the scan is not shown as one");
+      screenshot(GTK_WIDGET(win), "words-scan");
+      gtk_widget_activate_action(GTK_WIDGET(win), "win.back", NULL);
+    }
   }
   /* 3. Words nobody wrote. */
   docs = search_timeline(pp, "存在しない語ゾゾゾ");
@@ -1368,7 +1399,8 @@ out:
   check_expiry(s, short_server, short_clock, user, password, patient_id, hira ? hira : kana,
                atoi(short_s));
   check_idle_lock(s, server, user, password, patient_id);
-  check_words(s, server, user, search_user, password, patient_id, pdf_word);
+  check_words(s, server, user, search_user, password, patient_id, pdf_word,
+              g_getenv("HK_TEST_SCAN_WORD"));
 
   printf("%s\n", failures ? "FAIL" : "PASS");
   return failures ? 1 : 0;

@@ -262,6 +262,40 @@ END_TEST
 /* A search answer's matches: marks outside their snippet (or not two
  * integers) are dropped, never drawn on other text; the first mark's text
  * is what the document view searches for; "unsearched" is read. */
+/* The server's highlight rectangles become fractions of the page; an
+ * answer with a rectangle that is not one is refused whole. */
+START_TEST(test_parse_highlights)
+{
+  const char *good = "{\"page\":1,\"version\":2,\"units\":65535,"
+                     "\"boxes\":[[0,6553,65535,13107],[100,200,300,400]]}";
+  static const char *const bad[] = {
+      "{\"page\":1,\"units\":65535,\"boxes\":[[0,0,65536,10]]}",
+      "{\"page\":1,\"units\":65535,\"boxes\":[[10,0,5,10]]}",
+      "{\"page\":1,\"units\":65535,\"boxes\":[[0,0,5]]}",
+      "{\"page\":1,\"units\":65535,\"boxes\":[[0,0,5,\"x\"]]}",
+      "{\"page\":1,\"units\":65535,\"boxes\":[[-1,0,5,5]]}",
+      "{\"page\":1,\"units\":0,\"boxes\":[]}",
+      "{\"page\":1,\"units\":65535}",
+      "[1,2]",
+  };
+  g_autoptr(GArray) b = hk_api_parse_highlights(good, -1, NULL);
+  g_autoptr(GArray) none = hk_api_parse_highlights("{\"units\":65535,\"boxes\":[]}", -1, NULL);
+
+  ck_assert_ptr_nonnull(b);
+  ck_assert_uint_eq(b->len, 2);
+  ck_assert_double_eq_tol(g_array_index(b, HkHighlightBox, 0).x1, 1.0, 1e-9);
+  ck_assert_double_eq_tol(g_array_index(b, HkHighlightBox, 0).y0, 0.1, 1e-4);
+  ck_assert_double_eq_tol(g_array_index(b, HkHighlightBox, 1).y1, 400.0 / 65535, 1e-9);
+  ck_assert_ptr_nonnull(none);
+  ck_assert_uint_eq(none->len, 0);
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+    g_autoptr(GError) e = NULL;
+    GArray *r = hk_api_parse_highlights(bad[i], -1, &e);
+    ck_assert_msg(r == NULL && e != NULL, "accepted: %s", bad[i]);
+  }
+}
+END_TEST
+
 START_TEST(test_parse_matches)
 {
   const char *docs =
@@ -886,6 +920,7 @@ main(void)
   g_setenv("TZ", "Asia/Tokyo", TRUE);
   tcase_add_checked_fixture(tc, NULL, release_font_caches);
   tcase_add_test(tc, test_age);
+  tcase_add_test(tc, test_parse_highlights);
   tcase_add_test(tc, test_freshness);
   tcase_add_test(tc, test_ago);
   tcase_add_test(tc, test_parse_status);

@@ -83,4 +83,22 @@ assert_eq 3 "$(wc -l <"$T/cer.tsv")" "every scan compared"
 awk -F'\t' '$4 != "done" || $10 < 0 || $10 * 10 > $9 { print; bad = 1 } END { exit bad }' \
   "$T/cer.tsv" || fail "OCR status or character error rate over 10 %"
 ok "each scan's OCR text within 10 % CER (NFKC, white space removed) of its known text"
+# Every scan's page has its characters' boxes (issue 14, item 4: a hit on
+# a scan opens with its words marked). Seed 7's referral letters have
+# ruled fields in which Tesseract reads a blank symbol that the text does
+# not have: such a page once got no boxes at all.
+command -v mdb_dump >/dev/null || fail "mdb_dump not found (lmdb-utils, scripts/packages.txt)"
+# boxes STORE MANIFEST: how many of the manifest's scans have boxes on
+# their page (text_boxes keys: document ID, version, page, in hex).
+boxes() {
+  mdb_dump -s text_boxes "$1" | awk '/^ / {n++; if (n % 2) print substr($1, 1, 16)}' | sort -u >"$T/boxed"
+  "$ADMIN" ls --store "$1" | jq -r --slurpfile m <(jq -c 'select(.record == "document" and .text) | .source_id' "$2") \
+    'select(.source_id as $s | $m | index($s)) | .id' | sort | comm -12 - "$T/boxed" | wc -l
+}
+assert_eq 3 "$(boxes "$T/st" "$M")" "each of the three scans has its boxes"
+"$SAMPLES" --out "$T/f" --patients 5 --docs-per-patient 0 --ocr-scans 3 --seed 7 --jobs 1 >/dev/null
+"$INDEXER" --store "$T/st7" --drop "$T/f/drop" --once --ocr --parser-timeout 300 --parser-cpu 300 \
+  2>"$T/log7" || fail "indexer: $(tail -3 "$T/log7")"
+assert_eq 3 "$(boxes "$T/st7" "$T/f/manifest.jsonl")" "each of seed 7's three scans (ruled fields) has its boxes"
+ok "every scan page has OCR boxes"
 echo "$HK_CHECKS passed, 0 failed"

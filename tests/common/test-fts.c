@@ -461,51 +461,6 @@ START_TEST(test_fts_replace_and_move)
 }
 END_TEST
 
-/* Answers come newest first (the clinician looks for the last report),
- * whichever way the search runs, then in document ID order. */
-START_TEST(test_fts_newest_first)
-{
-  hk_store *s = open_store(HK_STORE_CREATE);
-  const char *p[] = {"心電図 異常なし", NULL};
-  const char *when[] = {"2026-11-01T09:00:00+09:00", "2026-11-03T09:00:00+09:00",
-                        "2026-11-02T09:00:00+09:00", "2026-11-03T09:00:00+09:00"};
-  char id[4][HK_DOC_ID_LEN + 1], *want;
-  hk_fts *f;
-
-  for (unsigned i = 0; i < 4; i++) {
-    char sid[8], bytes[8];
-    g_snprintf(sid, sizeof sid, "e%u", i);
-    g_snprintf(bytes, sizeof bytes, "b%u", i);
-    add_created = when[i];
-    add_text(s, i < 2 ? "P1" : "P2", sid, bytes, p, id[i]);
-  }
-  add_created = "2026-11-01T09:00:00+09:00";
-  f = rebuild_and_open(s);
-  /* 1 and 3 are as new: by ID. */
-  if (strcmp(id[1], id[3]) < 0)
-    want = g_strdup_printf("%s\n%s\n%s\n%s\n", id[1], id[3], id[2], id[0]);
-  else
-    want = g_strdup_printf("%s\n%s\n%s\n%s\n", id[3], id[1], id[2], id[0]);
-  {
-    char *r = search(f, NULL, "心電図");
-    char **lines = g_strsplit(r, "\n", -1);
-    GString *got = g_string_new(NULL);
-    for (char **l = lines; *l; l++)
-      if (**l)
-        g_string_append_printf(got, "%.*s\n", HK_DOC_ID_LEN, *l);
-    ck_assert_str_eq(got->str, want);
-    g_string_free(got, TRUE);
-    g_strfreev(lines);
-    g_free(r);
-  }
-  g_free(want);
-  assert_hits(search(f, "P1", "心電図"), "%s v1 P1 p1 [心電図]\n%s v1 P1 p1 [心電図]\n", id[1],
-              id[0]);
-  hk_fts_close(f);
-  hk_store_close(s);
-}
-END_TEST
-
 /* The document IDs of a search's answers, in order, one per line. */
 static char *
 doc_order(hk_fts *f, const char *query)
@@ -525,6 +480,42 @@ doc_order(hk_fts *f, const char *query)
   g_free(r);
   return g_string_free(got, FALSE);
 }
+
+/* Answers come newest first (the clinician looks for the last report),
+ * whichever way the search runs, then in document ID order. */
+START_TEST(test_fts_newest_first)
+{
+  hk_store *s = open_store(HK_STORE_CREATE);
+  const char *p[] = {"心電図 異常なし", NULL};
+  const char *when[] = {"2026-11-01T09:00:00+09:00", "2026-11-03T09:00:00+09:00",
+                        "2026-11-02T09:00:00+09:00", "2026-11-03T09:00:00+09:00"};
+  char id[4][HK_DOC_ID_LEN + 1], *want, *got;
+  hk_fts *f;
+
+  for (unsigned i = 0; i < 4; i++) {
+    char sid[8], bytes[8];
+    g_snprintf(sid, sizeof sid, "e%u", i);
+    g_snprintf(bytes, sizeof bytes, "b%u", i);
+    add_created = when[i];
+    add_text(s, i < 2 ? "P1" : "P2", sid, bytes, p, id[i]);
+  }
+  add_created = "2026-11-01T09:00:00+09:00";
+  f = rebuild_and_open(s);
+  /* 1 and 3 are as new: by ID. */
+  if (strcmp(id[1], id[3]) < 0)
+    want = g_strdup_printf("%s\n%s\n%s\n%s\n", id[1], id[3], id[2], id[0]);
+  else
+    want = g_strdup_printf("%s\n%s\n%s\n%s\n", id[3], id[1], id[2], id[0]);
+  got = doc_order(f, "心電図");
+  ck_assert_str_eq(got, want);
+  g_free(got);
+  g_free(want);
+  assert_hits(search(f, "P1", "心電図"), "%s v1 P1 p1 [心電図]\n%s v1 P1 p1 [心電図]\n", id[1],
+              id[0]);
+  hk_fts_close(f);
+  hk_store_close(s);
+}
+END_TEST
 
 /* The order follows a document's new version taken record by record: its
  * new date moves it (the index on the documents' dates is kept by

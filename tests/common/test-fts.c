@@ -481,6 +481,17 @@ doc_order(hk_fts *f, const char *query)
   return g_string_free(got, FALSE);
 }
 
+/* The answers to query are the documents of want (freed), in order. */
+static void
+assert_order(hk_fts *f, const char *query, char *want)
+{
+  char *got = doc_order(f, query);
+
+  ck_assert_str_eq(got, want);
+  g_free(got);
+  g_free(want);
+}
+
 /* Answers come newest first (the clinician looks for the last report),
  * whichever way the search runs, then in document ID order. */
 START_TEST(test_fts_newest_first)
@@ -489,7 +500,7 @@ START_TEST(test_fts_newest_first)
   const char *p[] = {"心電図 異常なし", NULL};
   const char *when[] = {"2026-11-01T09:00:00+09:00", "2026-11-03T09:00:00+09:00",
                         "2026-11-02T09:00:00+09:00", "2026-11-03T09:00:00+09:00"};
-  char id[4][HK_DOC_ID_LEN + 1], *want, *got;
+  char id[4][HK_DOC_ID_LEN + 1], *want;
   hk_fts *f;
 
   for (unsigned i = 0; i < 4; i++) {
@@ -506,10 +517,7 @@ START_TEST(test_fts_newest_first)
     want = g_strdup_printf("%s\n%s\n%s\n%s\n", id[1], id[3], id[2], id[0]);
   else
     want = g_strdup_printf("%s\n%s\n%s\n%s\n", id[3], id[1], id[2], id[0]);
-  got = doc_order(f, "心電図");
-  ck_assert_str_eq(got, want);
-  g_free(got);
-  g_free(want);
+  assert_order(f, "心電図", want);
   assert_hits(search(f, "P1", "心電図"), "%s v1 P1 p1 [心電図]\n%s v1 P1 p1 [心電図]\n", id[1],
               id[0]);
   hk_fts_close(f);
@@ -524,7 +532,7 @@ START_TEST(test_fts_newest_after_replace)
 {
   hk_store *s = open_store(HK_STORE_CREATE);
   const char *p[] = {"胸部CT 所見なし", NULL}, *p2[] = {"胸部CT 再検", NULL};
-  char a[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1], c[HK_DOC_ID_LEN + 1], *want, *got;
+  char a[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1], c[HK_DOC_ID_LEN + 1];
   hk_fts *f;
 
   add_created = "2026-11-01T09:00:00+09:00";
@@ -534,20 +542,12 @@ START_TEST(test_fts_newest_after_replace)
   add_created = "2026-11-03T09:00:00+09:00";
   add_text(s, "P3", "c", "c1", p, c);
   f = rebuild_and_open(s);
-  want = g_strdup_printf("%s\n%s\n%s\n", c, b, a);
-  got = doc_order(f, "胸部CT");
-  ck_assert_str_eq(got, want);
-  g_free(want);
-  g_free(got);
+  assert_order(f, "胸部CT", g_strdup_printf("%s\n%s\n%s\n", c, b, a));
   /* a's second version is the newest document now. */
   add_created = "2026-11-05T09:00:00+09:00";
   add_text(s, "P1", "a", "a2", p2, a);
   ck_assert_uint_eq(follow(s), 1);
-  want = g_strdup_printf("%s\n%s\n%s\n", a, c, b);
-  got = doc_order(f, "胸部CT");
-  ck_assert_str_eq(got, want);
-  g_free(want);
-  g_free(got);
+  assert_order(f, "胸部CT", g_strdup_printf("%s\n%s\n%s\n", a, c, b));
   add_created = "2026-11-01T09:00:00+09:00";
   hk_fts_close(f);
   hk_store_close(s);
@@ -561,7 +561,7 @@ START_TEST(test_fts_upgrade_layout_2)
 {
   hk_store *s = open_store(HK_STORE_CREATE);
   const char *p[] = {"肺炎 の 所見", NULL};
-  char a[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1], *want, *got;
+  char a[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1];
   hk_fts *f = NULL;
 
   add_created = "2026-11-01T09:00:00+09:00";
@@ -585,11 +585,7 @@ START_TEST(test_fts_upgrade_layout_2)
   f = NULL;
   ck_assert_int_eq(hk_fts_open(s, false, &f), 0);
   /* The dates of the documents already there are in the new index. */
-  want = g_strdup_printf("%s\n%s\n", b, a);
-  got = doc_order(f, "肺炎");
-  ck_assert_str_eq(got, want);
-  g_free(want);
-  g_free(got);
+  assert_order(f, "肺炎", g_strdup_printf("%s\n%s\n", b, a));
   hk_fts_close(f);
   hk_store_close(s);
 }

@@ -148,6 +148,16 @@ hk_text_key(uint8_t key[HK_TEXT_KEY], const char *doc_id, uint32_t version)
   return ret;
 }
 
+/* The key of one page of a text (text_pages, text_boxes). */
+static int
+hk_text_page_key(uint8_t key[HK_TEXT_PAGE_KEY], const char *doc_id, uint32_t version, uint32_t page)
+{
+  int ret = hk_text_key(key, doc_id, version);
+
+  hk_be32(key + HK_TEXT_KEY, page);
+  return ret;
+}
+
 int
 hk_text_queue(hk_txn *t, const uint8_t id[8], uint32_t version)
 {
@@ -284,9 +294,8 @@ hk_store_get_text_page(hk_txn *t, const char *doc_id, uint32_t version, uint32_t
 {
   uint8_t key[HK_TEXT_PAGE_KEY];
   MDB_val v;
-  int ret = hk_text_key(key, doc_id, version);
+  int ret = hk_text_page_key(key, doc_id, version, page);
 
-  hk_be32(key + HK_TEXT_KEY, page);
   if (ret == 0)
     ret = hk_get(t, DB_TEXT_PAGES, key, sizeof key, &v);
   if (ret == 0)
@@ -299,9 +308,8 @@ hk_store_put_text_boxes(hk_txn *t, const char *doc_id, uint32_t version, uint32_
                         const void *rec, size_t len)
 {
   uint8_t key[HK_TEXT_PAGE_KEY];
-  int ret = hk_text_key(key, doc_id, version);
+  int ret = hk_text_page_key(key, doc_id, version, page);
 
-  hk_be32(key + HK_TEXT_KEY, page);
   if (ret == 0)
     ret = hk_put(t, DB_TEXT_BOXES, key, sizeof key, rec, len, 0);
   return ret;
@@ -332,11 +340,10 @@ hk_store_get_text_boxes(hk_txn *t, const char *doc_id, uint32_t version, uint32_
 {
   uint8_t key[HK_TEXT_PAGE_KEY];
   MDB_val v;
-  int ret = hk_text_key(key, doc_id, version);
+  int ret = hk_text_page_key(key, doc_id, version, page);
 
   out->n = 0;
   out->at = NULL;
-  hk_be32(key + HK_TEXT_KEY, page);
   if (ret == 0)
     ret = hk_get(t, DB_TEXT_BOXES, key, sizeof key, &v);
   if (ret == -HK_ENOTFOUND)

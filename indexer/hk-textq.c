@@ -319,9 +319,8 @@ hk_textq_hold(void)
   hk_info("text extraction released");
 }
 
-/* Read items (keys set) from one snapshot; with bytes, then let the
- * store's pages go (hk_store_trim): the bytes are copied, and the OCR
- * that follows may take seconds. */
+/* Read items (keys set) from one snapshot (with bytes: copied, the
+ * workers need them after it ends). */
 static int
 hk_textq_read_all(hk_store *s, HkTextItem *items, guint n, bool bytes)
 {
@@ -331,8 +330,6 @@ hk_textq_read_all(hk_store *s, HkTextItem *items, guint n, bool bytes)
   for (guint i = 0; ret == 0 && i < n; i++)
     ret = hk_textq_read(t, &items[i], bytes);
   hk_txn_abort(t);
-  if (bytes)
-    hk_store_trim(s);
   return ret;
 }
 
@@ -385,6 +382,9 @@ hk_textq_drain(hk_store *s, unsigned max, unsigned parallel, unsigned *left)
       break;
     done += n;
   }
+  /* The store's pages the batch touched go (the bytes were copied):
+   * once a batch, each costs the pages' faults again. */
+  hk_store_trim(s);
   if (ret)
     goto out;
   if (done < keys->len)

@@ -13,6 +13,9 @@
 /* How long an idle thread waits before it looks at the store again on its
  * own: a seal lifted, a write that failed. New versions kick it at once. */
 #define HK_EXTRACTOR_IDLE_S 5
+/* Queued versions taken per batch, extracted `workers` at a time and
+ * stored in one commit (hk_textq_drain closes a batch after a second). */
+#define HK_EXTRACTOR_BATCH 32u
 
 struct hk_extractor {
   hk_store *store;
@@ -102,9 +105,10 @@ hk_extractor_main(gpointer data)
     g_mutex_unlock(&x->lock);
     if (stop)
       break;
-    /* One version per worker: the queue is read again between batches, and
-     * a batch is all a stop waits for (or cancels). */
-    ret = hk_extractor_step(x->store, x->cfg.workers, x->cfg.workers, &x->backfill_done, &more);
+    /* The queue is read again between batches; a stop cancels the
+     * versions in the workers' hands, and what was extracted before them
+     * is stored. */
+    ret = hk_extractor_step(x->store, HK_EXTRACTOR_BATCH, x->cfg.workers, &x->backfill_done, &more);
     if (ret && ret != -HK_ESEALED)
       hk_warn("text extraction: %s; trying again in %d s", hk_strerror(ret), HK_EXTRACTOR_IDLE_S);
   }

@@ -6,7 +6,8 @@
  * an extraction's write holds the store only for the records it stores.
  * When the queue is empty it queues, a bounded step at a time, the
  * versions stored before extraction existed (hk_store_text_backfill).
- * Stopping cancels the batch in hand: its versions stay queued. */
+ * A batch of the queue is stored in one commit; stopping cancels the
+ * versions in the workers' hands (they stay queued) and stores the rest. */
 #pragma once
 
 #include "hk-inspect.h"
@@ -28,8 +29,9 @@ typedef struct hk_extractor hk_extractor;
 int hk_extractor_start(hk_store *s, const HkExtractorConfig *cfg, hk_extractor **out);
 /* New versions were committed: look at the queue now. */
 void hk_extractor_kick(hk_extractor *x);
-/* Cancel the batch in hand (nothing of it is written), stop the thread and
- * its workers, and free x. NULL is a no-op. */
+/* Cancel the extractions in hand (their versions stay queued; what the
+ * batch extracted before them is stored), stop the thread and its
+ * workers, and free x. NULL is a no-op. */
 void hk_extractor_stop(hk_extractor *x);
 
 /* Extract in the calling thread until the queue is empty and the backfill

@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -34,6 +35,19 @@ typedef struct {
 
 /* Seconds before trying an index that failed again. */
 #define HK_FTSQ_RETRY_S 30
+/* The indexer's loop starts a writer no sooner than this after the last
+ * one ended: while texts keep coming, each writer takes what came in the
+ * meantime, at the price of one fork, one opening of the store and of
+ * the index, and one flush of the index (msync), instead of one per
+ * text or two. At 200 documents/s they ran back to back beside ingest's
+ * commits (docs/benchmarks.md, "Ingest", visibility). */
+#define HK_FTSQ_GAP_MS 1000
+/* Nice value of the writer: ingest's checks and commits get the CPU
+ * first. Not SCHED_IDLE (the extraction workers' policy): the writer
+ * holds a read transaction of the store, whose pages a starved writer
+ * would pin while the store grows, and a stop of the indexer waits for
+ * it. */
+#define HK_FTSQ_NICE 10
 /* The index never takes the store's last space: below this much free on
  * the store's file system it is not written. */
 #define HK_FTSQ_MIN_FREE (256ull << 20)
@@ -45,6 +59,7 @@ struct hk_ftsq {
   char *current;     /* STORE_DIR/search/current */
   ino_t current_ino; /* of that file then: a rebuild replaces it */
   int64_t retry_at;  /* monotonic µs */
+  int64_t start_at;  /* monotonic µs: no writer before (HK_FTSQ_GAP_MS) */
   char *last_reason;
   /* The child writing now (pid 0: none), the read end of its pipe, and
    * what it has answered so far: the indexer's loop goes on meanwhile. */
@@ -176,8 +191,14 @@ hk_ftsq_child(const char *store_dir, uint64_t docs, unsigned max, HkFtsqResult *
   hk_fts *f = NULL;
   uint64_t built = 0;
   unsigned done = 0;
-  int ret;
+  int prio, ret;
 
+  /* Never above the indexer's own (one started at nice 19); may be
+   * refused (a unit's filter): it then writes at the indexer's. */
+  errno = 0;
+  prio = getpriority(PRIO_PROCESS, 0);
+  if (errno == 0 && prio < HK_FTSQ_NICE)
+    setpriority(PRIO_PROCESS, 0, HK_FTSQ_NICE);
   hk_ftsq_test_hold();
   ret = hk_store_open(store_dir, HK_STORE_RDONLY, &s);
 
@@ -282,6 +303,7 @@ hk_ftsq_done(hk_ftsq *q, bool reaped, int st, bool *left)
   while (!reaped && waitpid(q->pid, &st, 0) < 0 && errno == EINTR)
     ;
   q->pid = 0;
+  q->start_at = g_get_monotonic_time() + (int64_t)HK_FTSQ_GAP_MS * 1000;
   if (q->got != sizeof *r) {
     memset(r, 0, sizeof *r);
     r->ret = -HK_EIO;
@@ -346,15 +368,17 @@ hk_ftsq_collect(hk_ftsq *q, bool block, bool *left)
     hk_ftsq_done(q, reaped, st, left);
 }
 
-/* Start a child if there is something for it. \return true if one runs. */
+/* Start a child if there is something for it; paced: not within
+ * HK_FTSQ_GAP_MS of the last one. \return true if one runs. */
 static bool
-hk_ftsq_start(hk_ftsq *q, unsigned max)
+hk_ftsq_start(hk_ftsq *q, unsigned max, bool paced)
 {
   struct statvfs vfs;
   uint64_t docs = 0;
+  int64_t now = g_get_monotonic_time();
   int ret;
 
-  if (g_get_monotonic_time() < q->retry_at)
+  if (now < q->retry_at || (paced && now < q->start_at))
     return false;
   ret = hk_ftsq_store(q, &q->seq, &docs);
   if (ret) {
@@ -388,7 +412,7 @@ hk_ftsq_step(hk_ftsq *q, unsigned max, bool *left)
   if (q->pid > 0)
     hk_ftsq_collect(q, false, left);
   else
-    hk_ftsq_start(q, max);
+    hk_ftsq_start(q, max, true);
 }
 
 int
@@ -401,6 +425,6 @@ void
 hk_ftsq_drain(hk_ftsq *q, unsigned max, bool *left)
 {
   *left = false;
-  if (q->pid > 0 || hk_ftsq_start(q, max))
+  if (q->pid > 0 || hk_ftsq_start(q, max, false))
     hk_ftsq_collect(q, true, left);
 }

@@ -13,6 +13,15 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A batch of the queue is extracted a few versions at a time but stored
+ * in one write transaction, each of which is an fsync that ingest's
+ * commits queue behind (LMDB has one writer): plain texts take
+ * microseconds each, and stored one per commit they cost ingest a commit
+ * each (docs/benchmarks.md, "Ingest", visibility). The batch is closed
+ * after this long, so that its texts are not held back for an OCR
+ * backlog. */
+#define HK_TEXTQ_BATCH_MS 1000
+
 /* One queued version between the read of the queue and the write of what
  * was found. */
 typedef struct {
@@ -45,21 +54,24 @@ hk_text_item_clear(HkTextItem *it)
   g_free(it->reason);
 }
 
-/* Read what each queued version needs: its content type, its bytes (copied:
- * the workers need them after the snapshot ends) and its attempts so far. */
+/* Read what each queued version needs: its content type, its attempts so
+ * far and, with bytes, its bytes (copied: the workers need them after the
+ * snapshot ends). */
 static int
-hk_textq_read(hk_txn *t, HkTextItem *it)
+hk_textq_read(hk_txn *t, HkTextItem *it, bool bytes)
 {
   HkVersion *v = NULL;
   HkTextInfo info;
   const void *data = NULL;
   size_t len = 0;
-  int ret;
+  int ret = 0;
 
+  if (it->status)
+    goto out; /* found unreadable before */
   if (hk_store_get_text(t, it->key.doc_id, it->key.version, &info) == 0)
     it->attempts = info.attempts;
   ret = hk_store_get_version(t, it->key.doc_id, it->key.version, &v);
-  if (ret == 0)
+  if (ret == 0 && bytes)
     ret = hk_store_get_blob(t, v->sha256, &data, &len);
   /* verify names a version or blob that is missing; here it is a failed
    * extraction, not a reason to stop the queue. */
@@ -68,9 +80,12 @@ hk_textq_read(hk_txn *t, HkTextItem *it)
     it->reason = g_strdup_printf("cannot read the version to extract from: %s", hk_strerror(ret));
     ret = 0;
   } else if (ret == 0) {
+    g_free(it->content_type);
     it->content_type = g_strdup(v->content_type ? v->content_type : "");
-    it->bytes = g_bytes_new(data, len);
+    if (bytes)
+      it->bytes = g_bytes_new(data, len);
   }
+out:
   hk_version_free(v);
   return ret;
 }
@@ -203,19 +218,15 @@ hk_textq_ocr_again(HkInspectJob *jobs, guint njobs, unsigned parallel)
   g_free(of);
 }
 
-/* Decide, extract, and take each worker's answer. */
-static void
-hk_textq_run(HkTextItem *items, guint n, unsigned parallel, bool *cancelled)
+/* The OCR model is loaded with the first scan, not at start-up (it costs
+ * a second or two and tens of MiB); the workers forked before it lack it
+ * and are replaced. (A PDF loads it only once it shows a page without
+ * text: hk_textq_ocr_again.) \return whether OCR can be done. */
+static bool
+hk_textq_warmup(const HkTextItem *items, guint n)
 {
-  HkInspectJob *jobs = g_new0(HkInspectJob, MAX(n, 1));
-  guint *of = g_new0(guint, MAX(n, 1));
-  guint njobs = 0;
   bool ocr = false;
 
-  /* The OCR model is loaded with the first scan, not at start-up (it costs
-   * a second or two and tens of MiB); the workers forked before it lack it
-   * and are replaced. (A PDF loads it only once it shows a page without
-   * text: below.) */
   for (guint i = 0; i < n; i++) {
     if (!items[i].status && strcmp(items[i].content_type, "image/jpeg") == 0) {
       if (hk_ocr_warmup(&ocr))
@@ -223,6 +234,18 @@ hk_textq_run(HkTextItem *items, guint n, unsigned parallel, bool *cancelled)
       break;
     }
   }
+  return ocr;
+}
+
+/* Decide, extract, and take each worker's answer. */
+static void
+hk_textq_run(HkTextItem *items, guint n, unsigned parallel, bool *cancelled)
+{
+  HkInspectJob *jobs = g_new0(HkInspectJob, MAX(n, 1));
+  guint *of = g_new0(guint, MAX(n, 1));
+  guint njobs = 0;
+  bool ocr = hk_textq_warmup(items, n);
+
   for (guint i = 0; i < n; i++) {
     HkTextItem *it = &items[i];
     gsize len = 0;
@@ -332,48 +355,90 @@ hk_textq_hold(void)
   hk_info("text extraction released");
 }
 
+/* Read items (keys set) from one snapshot (with bytes: copied, the
+ * workers need them after it ends). */
+static int
+hk_textq_read_all(hk_store *s, HkTextItem *items, guint n, bool bytes)
+{
+  hk_txn *t = NULL;
+  int ret = hk_txn_begin(s, false, &t);
+
+  for (guint i = 0; ret == 0 && i < n; i++)
+    ret = hk_textq_read(t, &items[i], bytes);
+  hk_txn_abort(t);
+  return ret;
+}
+
 int
 hk_textq_drain(hk_store *s, unsigned max, unsigned parallel, unsigned *left)
 {
   GArray *keys = g_array_new(FALSE, FALSE, sizeof(HkTextKey));
   HkTextItem *items = NULL;
   hk_txn *t = NULL;
+  int64_t until;
+  guint done = 0;
   bool cancelled = false;
   int ret;
 
   *left = 0;
+  parallel = MAX(parallel, 1);
   ret = hk_txn_begin(s, false, &t);
   if (ret == 0)
     ret = hk_store_text_queue(t, max, keys);
-  if (ret == 0)
-    items = g_new0(HkTextItem, MAX(keys->len, 1));
-  for (guint i = 0; ret == 0 && i < keys->len; i++) {
-    items[i].key = g_array_index(keys, HkTextKey, i);
-    ret = hk_textq_read(t, &items[i]);
-  }
   hk_txn_abort(t);
   t = NULL;
-  hk_store_trim(s);
   if (ret || keys->len == 0)
     goto out;
-  hk_textq_hold();
-  hk_textq_run(items, keys->len, parallel, &cancelled);
-  /* Stopping: nothing is written, so every version of the batch stays
-   * queued with the attempts it had. */
-  if (cancelled || hk_inspect_cancelled()) {
-    *left = 1;
-    goto out;
-  }
-  /* A failure is the operator's to know of; the document is served anyway. */
+  items = g_new0(HkTextItem, keys->len);
   for (guint i = 0; i < keys->len; i++)
+    items[i].key = g_array_index(keys, HkTextKey, i);
+  /* The content types first, so that a scan anywhere in the batch loads
+   * the OCR model before any worker is forked (else the workers of the
+   * versions before it would be replaced). */
+  ret = hk_textq_read_all(s, items, keys->len, false);
+  if (ret)
+    goto out;
+  hk_textq_warmup(items, keys->len);
+  hk_textq_hold();
+  until = g_get_monotonic_time() + HK_TEXTQ_BATCH_MS * 1000;
+  /* parallel versions at a time, each read just before its extraction
+   * (only their bytes are held), until the batch is through or has
+   * taken HK_TEXTQ_BATCH_MS; then one commit for all of them. */
+  while (ret == 0 && done < keys->len && !hk_inspect_cancelled() &&
+         (done == 0 || g_get_monotonic_time() < until)) {
+    guint n = MIN(parallel, keys->len - done);
+    ret = hk_textq_read_all(s, &items[done], n, true);
+    if (ret == 0)
+      hk_textq_run(&items[done], n, parallel, &cancelled);
+    for (guint i = done; i < done + n; i++)
+      g_clear_pointer(&items[i].bytes, g_bytes_unref);
+    /* Stopping: the versions in hand stay queued with the attempts they
+     * had; those extracted before are stored. */
+    if (ret || cancelled || hk_inspect_cancelled())
+      break;
+    done += n;
+  }
+  /* The store's pages the batch touched go (the bytes were copied):
+   * once a batch, each costs the pages' faults again. */
+  hk_store_trim(s);
+  if (ret)
+    goto out;
+  if (done < keys->len)
+    *left = 1;
+  if (done == 0)
+    goto out;
+  /* A failure is the operator's to know of; the document is served anyway. */
+  for (guint i = 0; i < done; i++)
     if ((items[i].status == HK_TEXT_FAILED || items[i].status == HK_TEXT_TIMEOUT) &&
         items[i].reason)
       hk_info("text of %s v%u: %s: %s", items[i].key.doc_id, items[i].key.version,
               hk_text_status_name(items[i].status), items[i].reason);
-  ret = hk_store_write(s, 8, hk_textq_put, &(HkTextqRun){items, keys->len});
+  ret = hk_store_write(s, 8, hk_textq_put, &(HkTextqRun){items, done});
+  if (ret == 0)
+    hk_debug("text extraction: %u text(s) stored in one commit", done);
   /* A failure kept for another attempt counts as left: --once tries it
    * again now, at most HK_TEXT_MAX_ATTEMPTS passes in all. */
-  for (guint i = 0; ret == 0 && i < keys->len; i++)
+  for (guint i = 0; ret == 0 && i < done; i++)
     if ((items[i].status == HK_TEXT_FAILED || items[i].status == HK_TEXT_TIMEOUT) &&
         items[i].attempts + 1 < HK_TEXT_MAX_ATTEMPTS)
       *left = 1;

@@ -27,7 +27,7 @@ exec 3<> "$T/hold"
 printf 'first note: ペニシリン\n' > "$T/a.txt"
 printf 'second note: 造影剤\n' > "$T/b.txt"
 HK_TEST_EXTRACT_HOLD=$T/hold "$INDEXER" --store "$T/st" --drop "$D" --poll-interval 3600 \
-  2> "$T/log" &
+  --verbose 2> "$T/log" &
 pid=$!
 mkdoc "$D" a.txt X:A progress_note "$T/a.txt" text/plain
 wait_for has "$T/st" X:A || fail "X:A not visible: $(cat "$T/log")"
@@ -43,6 +43,23 @@ wait_for held "$T/log" 2 || fail "no second batch: $(cat "$T/log")"
 printf x >&3
 wait_for field_is "$T/st" texts_done 2 || fail "texts not extracted: $(cat "$T/log")"
 ok "released, both texts are extracted"
+# Versions that queued up meanwhile are extracted in one batch and stored
+# in one commit (an fsync ingest's commits wait behind), not one each.
+printf 'third note\n' > "$T/c.txt"
+mkdoc "$D" c.txt X:C progress_note "$T/c.txt" text/plain
+wait_for held "$T/log" 3 || fail "the extraction of X:C was not held: $(cat "$T/log")"
+for n in D E F G; do
+  printf 'note %s\n' "$n" > "$T/$n.txt"
+  mkdoc "$D" "$n.txt" "X:$n" progress_note "$T/$n.txt" text/plain
+  wait_for has "$T/st" "X:$n" || fail "X:$n not visible: $(cat "$T/log")"
+done
+printf x >&3
+wait_for held "$T/log" 4 || fail "no batch after X:C's: $(cat "$T/log")"
+printf x >&3
+wait_for field_is "$T/st" texts_done 7 || fail "texts not extracted: $(cat "$T/log")"
+grep -q "text extraction: 4 text(s) stored in one commit" "$T/log" ||
+  fail "the 4 queued texts were not stored in one commit: $(grep 'stored in one' "$T/log")"
+ok "versions queued during an extraction are stored together, in one commit"
 kill -TERM "$pid"
 rc=0; wait "$pid" || rc=$?
 assert_eq 0 "$rc" "SIGTERM stops the indexer and its extraction thread cleanly"

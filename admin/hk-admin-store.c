@@ -516,6 +516,7 @@ hk_admin_reindex_main(int argc, char **argv)
   status = hk_admin_open(&argc, &argv, NULL, "reindex", false, &s, &dir);
   if (status)
     goto out;
+  where = hk_fts_dir(dir);
   ret = hk_fts_rebuild(s, &docs);
   if (ret == 0)
     ret = hk_fts_open(s, false, &f);
@@ -525,11 +526,11 @@ hk_admin_reindex_main(int argc, char **argv)
     const char *why = f && hk_fts_reason(f)[0] ? hk_fts_reason(f) : hk_strerror(ret);
     if (ret == -HK_EBUSY)
       why = "another reindex is running";
-    fprintf(stderr, "%s: reindex: %s\n", HK_ADMIN_PROGRAM, why);
+    /* The operator is told which folder, not only what went wrong. */
+    fprintf(stderr, "%s: reindex: %s: %s\n", HK_ADMIN_PROGRAM, where, why);
     status = 1;
     goto out;
   }
-  where = hk_fts_dir(dir);
   printf("reindexed %" G_GUINT64_FORMAT " documents (texts through %" G_GUINT64_FORMAT
          ") into %s in %.1f s\n",
          docs, through, where, (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);

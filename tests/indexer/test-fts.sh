@@ -61,7 +61,7 @@ rc=0; "$SEARCH" "$S" 腎盂 2> "$T/err" || rc=$?
 assert_eq 3 "$rc" "a search says the index is unavailable"
 rc=0; "$ADMIN" reindex --store "$S" > /dev/null 2> "$T/err" || rc=$?
 assert_eq 1 "$rc" "reindex fails there"
-grep -q "reindex" "$T/err" || fail "reindex message: $(cat "$T/err")"
+grep -q "reindex: $S/search: " "$T/err" || fail "reindex message does not name the folder: $(cat "$T/err")"
 rm -f "$S/search"
 run
 grep -q "search index built" "$T/log" || fail "not rebuilt: $(cat "$T/log")"

@@ -1,5 +1,6 @@
 #include "hk-extractor.h"
 
+#include "hk-busy.h"
 #include "hk-error.h"
 #include "hk-log.h"
 #include "hk-textq.h"
@@ -16,6 +17,23 @@
 /* Queued versions taken per batch, extracted `workers` at a time and
  * stored in one commit (hk_textq_drain closes a batch after a second). */
 #define HK_EXTRACTOR_BATCH 32u
+/* Ingest first. Any CPU the workers take, even at the lowest priority,
+ * slowed a burst of 200 documents/s by 1.4x on 2 cores (two SCHED_IDLE
+ * busy loops did the same: docs/benchmarks.md, "Ingest"). So while ingest
+ * has been at work more than this share of the time, over about
+ * HK_EXTRACTOR_BUSY_TAU_MS, no batch starts; */
+#define HK_EXTRACTOR_BUSY_SHARE 0.5
+#define HK_EXTRACTOR_BUSY_TAU_MS 250
+/* A commit kicks the thread: whether a burst follows shows in the share
+ * within this long, so the first batch after a kick waits it out (at
+ * 200 documents/s, a batch started at the burst's first commit forked
+ * the workers in the middle of it). */
+#define HK_EXTRACTOR_SETTLE_MS 250
+/* but a batch starts after this long on hold, so that texts are not held
+ * back for ever by an ingest that never rests. */
+#define HK_EXTRACTOR_HOLD_MAX_S 30
+/* How often a held thread looks at the share again. */
+#define HK_EXTRACTOR_HOLD_LOOK_MS 100
 
 struct hk_extractor {
   hk_store *store;
@@ -25,6 +43,7 @@ struct hk_extractor {
   GCond cond;
   bool kicked;   /* under lock */
   bool stopping; /* under lock */
+  HkBusy busy;   /* ingest's work, under lock */
   int cancel[2]; /* written once when stopping: ends a batch in hand */
   bool backfill_done;
 };
@@ -84,6 +103,43 @@ hk_extractor_step(hk_store *s, unsigned max, unsigned workers, bool *backfill_do
   return ret;
 }
 
+/* Whether a batch should wait at now: ingest is busy, and the hold that
+ * began at since has not lasted HK_EXTRACTOR_HOLD_MAX_S. */
+bool
+hk_extractor_should_hold(const HkBusy *busy, int64_t since, int64_t now)
+{
+  return hk_busy_share(busy, now) > HK_EXTRACTOR_BUSY_SHARE &&
+         now - since < HK_EXTRACTOR_HOLD_MAX_S * G_TIME_SPAN_SECOND;
+}
+
+/* Wait (x->lock held) while ingest is busy: see HK_EXTRACTOR_BUSY_SHARE;
+ * after a kick, first HK_EXTRACTOR_SETTLE_MS. */
+static void
+hk_extractor_hold(hk_extractor *x, bool kicked)
+{
+  int64_t since = g_get_monotonic_time(), now = since;
+  int64_t settled = since + (kicked ? HK_EXTRACTOR_SETTLE_MS * G_TIME_SPAN_MILLISECOND : 0);
+  bool held = false;
+
+  while (!x->stopping && now < settled) {
+    g_cond_wait_until(&x->cond, &x->lock, settled);
+    now = g_get_monotonic_time();
+  }
+
+  while (!x->stopping && hk_extractor_should_hold(&x->busy, since, now)) {
+    if (!held)
+      hk_debug("text extraction waits: ingest busy (%.2f of the time)",
+               hk_busy_share(&x->busy, now));
+    held = true;
+    g_cond_wait_until(&x->cond, &x->lock,
+                      now + HK_EXTRACTOR_HOLD_LOOK_MS * G_TIME_SPAN_MILLISECOND);
+    now = g_get_monotonic_time();
+  }
+  if (held)
+    hk_debug("text extraction goes on after %.1f s on hold",
+             (double)(now - since) / G_TIME_SPAN_SECOND);
+}
+
 static gpointer
 hk_extractor_main(gpointer data)
 {
@@ -100,6 +156,7 @@ hk_extractor_main(gpointer data)
     while (!x->stopping && !x->kicked && !more)
       if (!g_cond_wait_until(&x->cond, &x->lock, until))
         break;
+    hk_extractor_hold(x, x->kicked);
     x->kicked = false;
     stop = x->stopping;
     g_mutex_unlock(&x->lock);
@@ -129,6 +186,7 @@ hk_extractor_start(hk_store *s, const HkExtractorConfig *cfg, hk_extractor **out
   x->cfg = *cfg;
   x->cfg.workers = CLAMP(x->cfg.workers, 1, HK_INSPECT_MAX_PARALLEL);
   x->cancel[0] = x->cancel[1] = -1;
+  hk_busy_init(&x->busy, HK_EXTRACTOR_BUSY_TAU_MS * G_TIME_SPAN_MILLISECOND);
   g_mutex_init(&x->lock);
   g_cond_init(&x->cond);
   if (pipe2(x->cancel, O_CLOEXEC) != 0) {
@@ -168,6 +226,16 @@ hk_extractor_kick(hk_extractor *x)
   g_mutex_lock(&x->lock);
   x->kicked = true;
   g_cond_signal(&x->cond);
+  g_mutex_unlock(&x->lock);
+}
+
+void
+hk_extractor_ingest_busy(hk_extractor *x, int64_t start_us, int64_t end_us)
+{
+  if (!x)
+    return;
+  g_mutex_lock(&x->lock);
+  hk_busy_add(&x->busy, start_us, end_us);
   g_mutex_unlock(&x->lock);
 }
 

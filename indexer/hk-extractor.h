@@ -10,6 +10,7 @@
  * versions in the workers' hands (they stay queued) and stores the rest. */
 #pragma once
 
+#include "hk-busy.h"
 #include "hk-inspect.h"
 #include "hk-store.h"
 
@@ -29,6 +30,12 @@ typedef struct hk_extractor hk_extractor;
 int hk_extractor_start(hk_store *s, const HkExtractorConfig *cfg, hk_extractor **out);
 /* New versions were committed: look at the queue now. */
 void hk_extractor_kick(hk_extractor *x);
+/* Ingest was at work (scanning, checking, committing) from start_us to
+ * end_us (monotonic): while it is busy, batches wait (hk-extractor.c). */
+void hk_extractor_ingest_busy(hk_extractor *x, int64_t start_us, int64_t end_us);
+/* Whether a batch waits at now, on a hold begun at since (exposed for the
+ * tests: the times are theirs). */
+bool hk_extractor_should_hold(const HkBusy *busy, int64_t since, int64_t now);
 /* Cancel the extractions in hand (their versions stay queued; what the
  * batch extracted before them is stored), stop the thread and its
  * workers, and free x. NULL is a no-op. */

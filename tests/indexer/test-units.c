@@ -1,7 +1,10 @@
 /* Unit tests of indexer modules that need no store: the tripwire's sliding
- * window (explicit timestamps, no sleeping) and the thumbnails the confined
- * parser children make (real poppler, cairo and libjpeg-turbo). */
+ * window and ingest's busy share (explicit timestamps, no sleeping), and
+ * the thumbnails the confined parser children make (real poppler, cairo
+ * and libjpeg-turbo). */
+#include "hk-busy.h"
 #include "hk-error.h"
+#include "hk-extractor.h"
 #include "hk-ingest.h"
 #include "hk-test.h"
 #include "hk-inspect.h"
@@ -188,6 +191,57 @@ START_TEST(test_commit_interval)
 }
 END_TEST
 
+#define MS ((int64_t)1000)
+
+/* Ingest's share of busy time, on explicit timestamps: a loop at work 35
+ * of every 100 ms (as at 10 documents/s) stays under the share at which
+ * the extraction waits; one at work all the time (as at 200/s) passes it
+ * within a few time constants; and after the burst it falls back. */
+START_TEST(test_busy_share)
+{
+  HkBusy b;
+  int64_t t = T0;
+
+  hk_busy_init(&b, 250 * MS);
+  ck_assert(hk_busy_share(&b, t) == 0.0);
+  for (int i = 0; i < 50; i++, t += 100 * MS) {
+    hk_busy_add(&b, t, t + 35 * MS);
+    ck_assert_msg(hk_busy_share(&b, t + 35 * MS) < 0.5, "10/s: share %.2f at step %d",
+                  hk_busy_share(&b, t + 35 * MS), i);
+  }
+  ck_assert(hk_busy_share(&b, t) > 0.2);
+  for (int i = 0; i < 20; i++, t += 50 * MS)
+    hk_busy_add(&b, t, t + 50 * MS);
+  ck_assert_msg(hk_busy_share(&b, t) > 0.95, "burst: share %.2f", hk_busy_share(&b, t));
+  /* An overlapping span counts once: the share cannot pass 1. */
+  hk_busy_add(&b, t - 500 * MS, t + 10 * MS);
+  t += 10 * MS;
+  ck_assert(hk_busy_share(&b, t) <= 1.0);
+  ck_assert_msg(hk_busy_share(&b, t + 1000 * MS) < 0.05, "a second idle: share %.2f",
+                hk_busy_share(&b, t + 1000 * MS));
+}
+END_TEST
+
+/* The extraction waits while ingest is busy, but never more than 30 s on
+ * one hold: texts are not held back for ever by an ingest that never
+ * rests. */
+START_TEST(test_extractor_hold)
+{
+  HkBusy b;
+  int64_t t = T0;
+
+  hk_busy_init(&b, 250 * MS);
+  ck_assert(!hk_extractor_should_hold(&b, t, t));
+  for (int i = 0; i < 400; i++, t += 100 * MS)
+    hk_busy_add(&b, t, t + 100 * MS);
+  ck_assert(hk_extractor_should_hold(&b, t, t));
+  ck_assert(hk_extractor_should_hold(&b, t - 29 * SEC, t));
+  ck_assert(!hk_extractor_should_hold(&b, t - 30 * SEC, t));
+  /* Ingest at rest again: no hold. */
+  ck_assert(!hk_extractor_should_hold(&b, t, t + 1 * SEC));
+}
+END_TEST
+
 static Suite *
 indexer_suite(void)
 {
@@ -203,6 +257,8 @@ indexer_suite(void)
   suite_add_tcase(s, th);
   TCase *ti = tcase_create("ingest");
   tcase_add_test(ti, test_commit_interval);
+  tcase_add_test(ti, test_busy_share);
+  tcase_add_test(ti, test_extractor_hold);
   suite_add_tcase(s, ti);
   return s;
 }

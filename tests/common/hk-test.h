@@ -1,7 +1,10 @@
 /* hk-test.h: what the Check runners of tests/common share: a private
  * temporary folder per test (made with g_dir_make_tmp, removed afterwards, as
- * Knot's test_mkdtemp does) and the one-line main() of every runner. */
+ * Knot's test_mkdtemp does), a store opened or the test failed, and the
+ * one-line main() of every runner. */
 #pragma once
+
+#include "hk-store.h"
 
 #include <check.h>
 #include <glib.h>
@@ -64,6 +67,18 @@ hk_test_store_setup(const char *name, char **tmp, char **store_dir)
 {
   *tmp = hk_test_mkdtemp(name);
   *store_dir = g_build_filename(*tmp, "store", NULL);
+}
+
+/* Open the store in store_dir with flags (HK_STORE_*); a failure fails
+ * the test. */
+static inline hk_store *
+hk_test_store_open(const char *store_dir, unsigned flags)
+{
+  hk_store *s = NULL;
+
+  ck_assert_int_eq(hk_store_open(store_dir, flags, &s), 0);
+  ck_assert_ptr_nonnull(s);
+  return s;
 }
 
 /* Remove what hk_test_store_setup made and forget both paths. */

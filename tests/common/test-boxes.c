@@ -222,15 +222,6 @@ START_TEST(test_limits)
 }
 END_TEST
 
-static hk_store *
-open_store(unsigned flags)
-{
-  hk_store *s = NULL;
-
-  ck_assert_int_eq(hk_store_open(store_dir, flags, &s), 0);
-  return s;
-}
-
 /* A scanned document of two OCR pages; its ID in id. */
 static void
 add_doc(hk_store *s, char id[HK_DOC_ID_LEN + 1])
@@ -310,7 +301,7 @@ verify_bad(hk_store *s)
 
 START_TEST(test_store_round_trip)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char id[HK_DOC_ID_LEN + 1];
   GByteArray *rec = g_byte_array_new();
   HkBox first = {0};
@@ -361,7 +352,7 @@ END_TEST
  * by a reader before its writer has added it: every page has no boxes. */
 START_TEST(test_store_without_table)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char id[HK_DOC_ID_LEN + 1];
   MDB_env *env = NULL;
   MDB_txn *txn = NULL;
@@ -379,7 +370,7 @@ START_TEST(test_store_without_table)
   ck_assert_int_eq(mdb_drop(txn, dbi, 1), 0);
   ck_assert_int_eq(mdb_txn_commit(txn), 0);
   mdb_env_close(env);
-  s = open_store(HK_STORE_RDONLY);
+  s = hk_test_store_open(store_dir, HK_STORE_RDONLY);
   ck_assert_int_eq(get_boxes(s, id, 1, &first, &n), 0);
   ck_assert_uint_eq(n, 0);
   ck_assert_uint_eq(verify_bad(s), 0);

@@ -34,15 +34,6 @@ teardown(void)
   hk_test_store_teardown(&tmp, &store_dir);
 }
 
-static hk_store *
-open_store(unsigned flags)
-{
-  hk_store *s = NULL;
-
-  ck_assert_int_eq(hk_store_open(store_dir, flags, &s), 0);
-  return s;
-}
-
 static hk_txn *
 begin(hk_store *s, bool write)
 {
@@ -192,7 +183,7 @@ rebuild_and_open(hk_store *s)
 /* 1- and 2-character terms, and every kana and width form. */
 START_TEST(test_fts_terms_and_forms)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char a[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1];
   const char *pa[] = {"既往歴: 肺炎。ペニシリンにアレルギー。", "胃癌の疑い", NULL};
   const char *pb[] = {"ＡＢＣ検査は正常", NULL};
@@ -233,7 +224,7 @@ END_TEST
  * the text up to that line is normalised to find the first). */
 START_TEST(test_fts_snippet_first_form)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char a[HK_DOC_ID_LEN + 1];
   const char *pa[] = {"検査: ﾍﾟﾆｼﾘﾝ 陰性\n経過は良好\nペニシリン 再投与\n"
                       "翌日 ぺにしりん 継続",
@@ -256,7 +247,7 @@ END_TEST
 /* A term across a PDF line break, and across a blank. */
 START_TEST(test_fts_line_break)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char a[HK_DOC_ID_LEN + 1];
   const char *pa[] = {"本日、造影\n剤を使用した。\nヨード造影 剤", NULL};
   hk_fts *f;
@@ -275,7 +266,7 @@ END_TEST
 /* Operators and query syntax are literal text. */
 START_TEST(test_fts_escaping)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char a[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1];
   const char *pa[] = {"所見 OR 所見なし \"引用\" 5*3 (括弧) @mail -x \\back text:value", NULL};
   const char *pb[] = {"所見あり", NULL};
@@ -350,7 +341,7 @@ END_TEST
 /* Every word is required, anywhere in the document; the patient filter. */
 START_TEST(test_fts_and_patient)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char a[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1], c[HK_DOC_ID_LEN + 1];
   const char *pa[] = {"ペニシリン", "造影剤", NULL};
   const char *pb[] = {"ペニシリン", NULL};
@@ -378,7 +369,7 @@ END_TEST
 /* No index: -HK_ENOTFOUND; the store's text counters. */
 START_TEST(test_fts_missing)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char a[HK_DOC_ID_LEN + 1];
   const char *pa[] = {"肺炎", NULL};
   hk_fts *f = (hk_fts *)1;
@@ -431,7 +422,7 @@ follow(hk_store *s)
  * its new patient only. */
 START_TEST(test_fts_replace_and_move)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char a[HK_DOC_ID_LEN + 1], a2[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1], b2[HK_DOC_ID_LEN + 1];
   const char *v1[] = {"旧い所見: 肺炎", "二頁目", NULL};
   const char *v2[] = {"新しい所見: 気管支炎", NULL};
@@ -504,7 +495,7 @@ assert_order(hk_fts *f, const char *query, char *want)
  * whichever way the search runs, then in document ID order. */
 START_TEST(test_fts_newest_first)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   const char *p[] = {"心電図 異常なし", NULL};
   const char *when[] = {"2026-11-01T09:00:00+09:00", "2026-11-03T09:00:00+09:00",
                         "2026-11-02T09:00:00+09:00", "2026-11-03T09:00:00+09:00"};
@@ -538,7 +529,7 @@ END_TEST
  * Groonga as the date is written). */
 START_TEST(test_fts_newest_after_replace)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   const char *p[] = {"胸部CT 所見なし", NULL}, *p2[] = {"胸部CT 再検", NULL};
   char a[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1], c[HK_DOC_ID_LEN + 1];
   hk_fts *f;
@@ -567,7 +558,7 @@ END_TEST
  * waits for that and does not take it as it is. */
 START_TEST(test_fts_upgrade_layout_2)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   const char *p[] = {"肺炎 の 所見", NULL};
   char a[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1];
   hk_fts *f = NULL;
@@ -621,7 +612,7 @@ answers(hk_fts *f)
  * answer the same; a reader open across the rebuild moves to the new one. */
 START_TEST(test_fts_reindex_same)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char id[HK_DOC_ID_LEN + 1];
   const char *p1[] = {"肺炎の記録", "ペニシリン", NULL};
   const char *p2[] = {"造影\n剤 abc", NULL};
@@ -663,7 +654,7 @@ END_TEST
  * catch-up; the store's counters say how far behind it is. */
 START_TEST(test_fts_lag_catch_up)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char a[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1];
   const char *pa[] = {"肺炎", NULL};
   const char *pb[] = {"心不全の増悪", NULL};
@@ -705,7 +696,7 @@ END_TEST
 /* An index from another store, or ahead of this one, is refused. */
 START_TEST(test_fts_other_store)
 {
-  hk_store *s = open_store(HK_STORE_CREATE), *o;
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE), *o;
   char a[HK_DOC_ID_LEN + 1];
   const char *pa[] = {"肺炎", NULL};
   char *other = g_build_filename(tmp, "other", NULL);
@@ -781,7 +772,7 @@ drop_dac_caps(void)
  * mount; it does not crash or half-open. */
 START_TEST(test_fts_read_only_files)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char a[HK_DOC_ID_LEN + 1];
   const char *pa[] = {"肺炎", NULL};
   char *dir = g_build_filename(store_dir, "search", NULL);
@@ -832,7 +823,7 @@ END_TEST
 /* verify names a damaged text log entry and one beyond the sequence. */
 START_TEST(test_fts_verify_log)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char a[HK_DOC_ID_LEN + 1];
   const char *pa[] = {"肺炎", NULL};
   uint64_t checked = 0, bad = 0;
@@ -868,7 +859,7 @@ START_TEST(test_fts_verify_log)
   ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0); /* beyond the sequence */
   ck_assert_int_eq(mdb_txn_commit(txn), 0);
   mdb_env_close(env);
-  s = open_store(0);
+  s = hk_test_store_open(store_dir, 0);
   t = begin(s, false);
   ck_assert_int_eq(hk_store_check_texts(t, err, &checked, &bad), 0);
   fclose(err);
@@ -885,7 +876,7 @@ END_TEST
  * to the folder's group, read and write: Groonga needs both to read. */
 START_TEST(test_fts_shared_group)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char a[HK_DOC_ID_LEN + 1], gen[80] = "";
   const char *pa[] = {"肺炎", NULL};
   char *dir = g_build_filename(store_dir, "search", NULL), *cur, *gdir, *text = NULL;
@@ -963,7 +954,7 @@ out:
  * the writer, in another process, takes 200 new texts. */
 START_TEST(test_fts_threads)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char id[HK_DOC_ID_LEN + 1], sid[16];
   const char *pa[] = {"肺炎", NULL};
   const char *pn[] = {"肺炎の経過", "新しい記録", NULL};

@@ -31,16 +31,6 @@ teardown(void)
   hk_test_store_teardown(&tmp, &store_dir);
 }
 
-static hk_store *
-open_store(unsigned flags)
-{
-  hk_store *s = NULL;
-
-  ck_assert_int_eq(hk_store_open(store_dir, flags, &s), 0);
-  ck_assert_ptr_nonnull(s);
-  return s;
-}
-
 /* The growth test's map: small enough to fill. */
 #define GROW_MAP (256ull << 20)
 
@@ -149,7 +139,7 @@ START_TEST(test_open_create_reopen)
   ck_assert_int_eq(hk_store_open(store_dir, HK_STORE_RDONLY | HK_STORE_CREATE, &s), -HK_ENOTFOUND);
   ck_assert(!g_file_test(store_dir, G_FILE_TEST_EXISTS));
 
-  s = open_store(HK_STORE_CREATE);
+  s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   ck_assert_str_eq(hk_store_dir(s), store_dir);
   ck_assert_uint_ge(hk_store_map_size(s), 256ull << 20);
   t = begin(s, true);
@@ -159,7 +149,7 @@ START_TEST(test_open_create_reopen)
   hk_store_close(s);
 
   /* Reopen (writer, then CREATE again, then reader): the data is there. */
-  s = open_store(0);
+  s = hk_test_store_open(store_dir, 0);
   t = begin(s, false);
   ck_assert_int_eq(hk_store_get_blob(t, sha, &data, &len), 0);
   ck_assert_uint_eq(len, 5);
@@ -167,11 +157,11 @@ START_TEST(test_open_create_reopen)
   hk_txn_abort(t);
   hk_store_close(s);
 
-  s = open_store(HK_STORE_CREATE);
+  s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   ck_assert_uint_eq(get_stats(s).blobs, 1);
   hk_store_close(s);
 
-  s = open_store(HK_STORE_RDONLY);
+  s = hk_test_store_open(store_dir, HK_STORE_RDONLY);
   t = begin(s, false);
   ck_assert_int_eq(hk_store_get_blob(t, sha, &data, &len), 0);
   ck_assert_mem_eq(data, "hello", 5);
@@ -328,7 +318,7 @@ raw_timeline(const char *pid, const char *doc, const void *value, size_t len)
 
 START_TEST(test_open_format)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   MDB_env *env = NULL;
   char *plain = g_build_filename(tmp, "plain", NULL);
 
@@ -360,7 +350,7 @@ START_TEST(test_open_format)
   set_raw_format("2");
   ck_assert_int_eq(hk_store_open(store_dir, HK_STORE_RDONLY, &s), -HK_EFORMAT);
   ck_assert_int_eq(hk_store_open(store_dir, 0, &s), -HK_EFORMAT);
-  s = open_store(HK_STORE_MIGRATE);
+  s = hk_test_store_open(store_dir, HK_STORE_MIGRATE);
   ck_assert_int_eq(hk_store_format(s), 2);
   hk_store_close(s);
 
@@ -368,7 +358,7 @@ START_TEST(test_open_format)
   set_raw_format("3");
   ck_assert_int_eq(hk_store_open(store_dir, HK_STORE_RDONLY, &s), -HK_EFORMAT);
   ck_assert_int_eq(hk_store_open(store_dir, 0, &s), -HK_EFORMAT);
-  s = open_store(HK_STORE_MIGRATE);
+  s = hk_test_store_open(store_dir, HK_STORE_MIGRATE);
   ck_assert_int_eq(hk_store_format(s), 3);
   hk_store_close(s);
 
@@ -376,12 +366,12 @@ START_TEST(test_open_format)
   set_raw_format("4");
   ck_assert_int_eq(hk_store_open(store_dir, HK_STORE_RDONLY, &s), -HK_EFORMAT);
   ck_assert_int_eq(hk_store_open(store_dir, 0, &s), -HK_EFORMAT);
-  s = open_store(HK_STORE_MIGRATE);
+  s = hk_test_store_open(store_dir, HK_STORE_MIGRATE);
   ck_assert_int_eq(hk_store_format(s), 4);
   hk_store_close(s);
 
   set_raw_format("5");
-  s = open_store(HK_STORE_RDONLY);
+  s = hk_test_store_open(store_dir, HK_STORE_RDONLY);
   hk_store_close(s);
 
   /* Another program's LMDB environment (no hikae databases). */
@@ -397,7 +387,7 @@ END_TEST
 
 START_TEST(test_txn_readonly_and_sticky)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   hk_txn *t = begin(s, false);
   HkFileState fs = {.meta_size = 1};
   char sha[65];
@@ -437,7 +427,7 @@ END_TEST
 
 START_TEST(test_blobs)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   hk_txn *t = begin(s, true);
   const char *a = "%PDF-1.7 first document", *b = "second\0with nul";
   size_t blen = 15;
@@ -491,7 +481,7 @@ END_TEST
 
 START_TEST(test_versions)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   hk_txn *t = begin(s, true);
   HkVersion *v1 = make_version("0001234567", "EHR:PN:998877", "progress_note",
                                "2026-11-20T14:03:00+09:00", "bytes one");
@@ -580,7 +570,7 @@ START_TEST(test_versions)
   hk_store_close(s);
 
   /* Everything survives a reopen. */
-  s = open_store(HK_STORE_RDONLY);
+  s = hk_test_store_open(store_dir, HK_STORE_RDONLY);
   t = begin(s, false);
   ck_assert_int_eq(hk_store_get_document(t, want_id, &doc), 0);
   ck_assert_uint_eq(doc->versions->len, 3);
@@ -628,7 +618,7 @@ walk_has(Walk *w, const char *doc_id, unsigned version, bool current, bool withd
 
 START_TEST(test_withdraw_and_foreach)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   hk_txn *t = begin(s, true);
   HkVersion *a1 = make_version("P1", "SS:A", "lab_report", "2026-01-01T00:00:00Z", "a1");
   HkVersion *a2 = make_version("P1", "SS:A", "lab_report", "2026-01-01T00:00:00Z", "a2");
@@ -770,7 +760,7 @@ tl_all_pages(hk_txn *t, const char *pid, HkTimelineQuery q, unsigned *pages)
 
 START_TEST(test_timeline)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char ids[TL_DOCS][HK_DOC_ID_LEN + 1];
   HkTimelineQuery q = {NULL, INT64_MIN, INT64_MAX, NULL, 1000};
   GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
@@ -902,7 +892,7 @@ END_TEST
 
 START_TEST(test_timeline_follows_new_version)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   HkTimelineQuery q = {NULL, INT64_MIN, INT64_MAX, NULL, 100};
   GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
   char a[HK_DOC_ID_LEN + 1], b[HK_DOC_ID_LEN + 1];
@@ -1095,7 +1085,7 @@ search(hk_store *s, const char *query, unsigned limit)
 
 START_TEST(test_patient_roundtrip)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   HkPatient *p = make_patient("0001234567", "山田 花子", "ヤマダ ハナコ", "1950-05-04");
   HkPatient *got = NULL;
   hk_txn *t;
@@ -1159,7 +1149,7 @@ END_TEST
 
 START_TEST(test_patient_search)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   HkPatient *hanako = make_patient("0001234567", "山田 花子", "ヤマダ ハナコ", "1950-05-04");
   HkPatient *taro = make_patient("0001234568", "山田 太郎", "ヤマダ タロウ", "1948-01-02");
   HkPatient *sato = make_patient("A-77", "佐藤 花子", "サトウ ハナコ", "1950-05-04");
@@ -1296,7 +1286,7 @@ census(hk_store *s, const char *ward)
 
 START_TEST(test_census)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   HkPatient *a = make_patient("A", "甲", "コウ", NULL);
   HkPatient *b = make_patient("B", "乙", "オツ", NULL);
   HkPatient *c = make_patient("C", "丙", "ヘイ", NULL);
@@ -1371,7 +1361,7 @@ quarantine_stop(const HkQuarantine *q, void *data)
 
 START_TEST(test_quarantine)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   GPtrArray *seen = g_ptr_array_new_with_free_func((GDestroyNotify)hk_quarantine_free);
   HkQuarantine q1 = {"/drop/a.pdf", "bad_input", "sidecar does not parse", 1000, NULL, NULL};
   HkQuarantine q2 = {"/drop/b.jpg",
@@ -1431,7 +1421,7 @@ END_TEST
 
 START_TEST(test_file_state)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   HkFileState a = {1, 2, 3, 4, 5, 6, 1}, b = {-7, 8, 9, 10, 11, 12, 0}, got;
   /* Longer than LMDB's 511-byte key limit; two that share their first 600
    * bytes must still be told apart. */
@@ -1477,7 +1467,7 @@ END_TEST
 
 START_TEST(test_indexer_meta)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   HkIndexerInfo info = {0}, got;
   int64_t now = hk_time_now(), when = 0;
   hk_txn *t = begin(s, false);
@@ -1560,7 +1550,7 @@ quarantine_count(const HkQuarantine *q, void *data)
  * trip a GLib critical (hk_test_run makes those fatal). */
 START_TEST(test_corrupt_records)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   HkPatient *p = make_patient("P1", "山田 花子", "ヤマダ ハナコ", NULL);
   HkQuarantine q = {"/drop/x", "bad_input", "why", 0, NULL, NULL};
   HkIndexerInfo info;
@@ -1591,7 +1581,7 @@ START_TEST(test_corrupt_records)
   raw_put("withdrawn", vkey, 12, "");
   raw_put("versions", vkey, 12, "{\"id\":");
 
-  s = open_store(HK_STORE_RDONLY);
+  s = hk_test_store_open(store_dir, HK_STORE_RDONLY);
   t = begin(s, false);
   ck_assert_int_eq(hk_store_get_indexer(t, &info), -HK_ECORRUPT);
   hk_indexer_info_clear(&info);
@@ -1609,7 +1599,7 @@ START_TEST(test_corrupt_records)
 
   /* With the version whole again, an unreadable withdrawal record still
    * says "withdrawn": the flag is the record's existence. */
-  s = open_store(0);
+  s = hk_test_store_open(store_dir, 0);
   t = begin(s, true);
   v = make_version("P1", "D1", "progress_note", "2026-01-01T00:00:00Z", "D1");
   v->version = 1;
@@ -1620,7 +1610,7 @@ START_TEST(test_corrupt_records)
   hk_store_close(s);
   raw_put("versions", vkey, 12, json);
   g_free(json);
-  s = open_store(HK_STORE_RDONLY);
+  s = hk_test_store_open(store_dir, HK_STORE_RDONLY);
   t = begin(s, false);
   ck_assert_int_eq(hk_store_get_document(t, id, &doc), 0);
   ck_assert(doc->withdrawn);
@@ -1632,7 +1622,7 @@ END_TEST
 
 START_TEST(test_stats)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   HkStoreStats st = get_stats(s);
   HkPatient *p = make_patient("P1", "山田 花子", "ヤマダ ハナコ", "1950-05-04");
   HkPatient *p2 = make_patient("P2", "佐藤 花子", "サトウ ハナコ", "1950-05-04");
@@ -1878,7 +1868,7 @@ END_TEST
 
 START_TEST(test_copy)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char *copy_dir = g_build_filename(tmp, "copy", NULL);
   HkPatient *p = make_patient("P1", "山田 花子", "ヤマダ ハナコ", "1950-05-04");
   HkQuarantine q = {"/drop/x", "bad_input", "no sidecar", 0, NULL, NULL};
@@ -1936,7 +1926,7 @@ END_TEST
  * Fixed: index keys are cut to 400 bytes. */
 START_TEST(test_long_name_patient)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   GString *name = g_string_new(NULL);
   HkPatient *p = hk_patient_new("P1"), *got = NULL;
   hk_txn *t;
@@ -1964,7 +1954,7 @@ END_TEST
  * supersede the other (issue 10, item 3). */
 START_TEST(test_sources_namespaced)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   hk_txn *t = begin(s, true);
   HkVersion *a = make_version("P1", "EHR:1", "progress_note", "2026-01-01T00:00:00Z", "from a");
   HkVersion *b = make_version("P9", "EHR:1", "consent", "2026-01-02T00:00:00Z", "from b");
@@ -2011,7 +2001,7 @@ END_TEST
  * whoever quarantines it; bad input and unknown documents are not. */
 START_TEST(test_refusal_recorded)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   hk_txn *t = begin(s, true);
   HkVersion *v = make_version("P1", "EHR:R", "progress_note", "2026-01-01T00:00:00Z", "good");
   HkQuarantine q = {.source = "/drop/r.txt",
@@ -2300,7 +2290,7 @@ fill_rows_store(hk_store *s, char ids[3][HK_DOC_ID_LEN + 1])
  * timeline read from rows says what the records say. */
 START_TEST(test_rows_follow_records)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char ids[3][HK_DOC_ID_LEN + 1];
   const char *pids[] = {"P1", "P2"};
   HkRow row;
@@ -2363,7 +2353,7 @@ raw_row_of(const char *doc)
  * timeline entry no document's versions lead to. */
 START_TEST(test_rows_corrupt_named)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char ids[3][HK_DOC_ID_LEN + 1], *out = NULL, *want;
   uint64_t checked = 0, bad = 0;
   size_t outlen = 0;
@@ -2388,7 +2378,7 @@ START_TEST(test_rows_corrupt_named)
   ck_assert_int_eq(hk_version_doc_id_bin(ids[0], orphan + 11), 0);
   raw_put("timeline", orphan, sizeof orphan, "lab_report");
   g_bytes_unref(other);
-  s = open_store(HK_STORE_RDONLY);
+  s = hk_test_store_open(store_dir, HK_STORE_RDONLY);
   t = begin(s, false);
   err = open_memstream(&out, &outlen);
   ck_assert_int_eq(hk_store_check_rows(t, err, &checked, &bad), 0);
@@ -2444,7 +2434,7 @@ check_prows(hk_store *s, uint64_t want_checked, char **text)
  * migration builds every row. */
 START_TEST(test_patient_rows)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   HkPatient *a = hk_patient_new("PR1"), *b = hk_patient_new("PR2");
   GArray *rows = g_array_new(FALSE, FALSE, sizeof(HkPatientRow));
   GPtrArray *keep = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
@@ -2474,7 +2464,7 @@ START_TEST(test_patient_rows)
 
   raw_put("patient_rows", "PR1", 3, "\x09not a row");
   raw_put("patient_rows", "PR2", 3, NULL);
-  s = open_store(0);
+  s = hk_test_store_open(store_dir, 0);
   ck_assert_uint_eq(check_prows(s, 2, &text), 2);
   ck_assert_msg(strstr(text, "PROW PR1: does not decode") && strstr(text, "PROW PR2: missing"),
                 "verify said: %s", text);
@@ -2489,11 +2479,11 @@ START_TEST(test_patient_rows)
   raw_drop("patient_rows");
   set_raw_format("3");
   ck_assert_int_eq(hk_store_open(store_dir, 0, &s), -HK_EFORMAT);
-  s = open_store(HK_STORE_MIGRATE);
+  s = hk_test_store_open(store_dir, HK_STORE_MIGRATE);
   ck_assert_int_eq(hk_store_migrate(s, "drop", "ssmix2", &migrated), 0);
   ck_assert_int_eq(hk_store_format(s), HK_STORE_FORMAT);
   hk_store_close(s);
-  s = open_store(HK_STORE_RDONLY);
+  s = hk_test_store_open(store_dir, HK_STORE_RDONLY);
   ck_assert_uint_eq(check_prows(s, 2, &text), 0);
   g_free(text);
   c = census(s, NULL);
@@ -2513,7 +2503,7 @@ END_TEST
  * timeline answers from them are those the records give. */
 START_TEST(test_migrate_format4)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char ids[3][HK_DOC_ID_LEN + 1], *before[2];
   const char *pids[] = {"P1", "P2"};
   uint64_t migrated = 1, checked = 0, bad = 0;
@@ -2525,7 +2515,7 @@ START_TEST(test_migrate_format4)
   ck_assert_uint_eq(raw_timeline(NULL, NULL, NULL, 0), 6);
   set_raw_format("4");
   ck_assert_int_eq(hk_store_open(store_dir, HK_STORE_RDONLY, &s), -HK_EFORMAT);
-  s = open_store(HK_STORE_MIGRATE);
+  s = hk_test_store_open(store_dir, HK_STORE_MIGRATE);
   ck_assert_int_eq(hk_store_format(s), 4);
   for (int i = 0; i < 2; i++)
     before[i] = render_timeline(s, pids[i], true);
@@ -2541,7 +2531,7 @@ START_TEST(test_migrate_format4)
   ck_assert_int_eq(hk_store_format(s), HK_STORE_FORMAT);
   hk_store_close(s);
 
-  s = open_store(HK_STORE_RDONLY);
+  s = hk_test_store_open(store_dir, HK_STORE_RDONLY);
   ck_assert_uint_eq(verify_hashes(s), 8);
   assert_rows_agree(s, 4);
   for (int i = 0; i < 2; i++) {
@@ -2559,7 +2549,7 @@ END_TEST
  * all come out with their rows. */
 START_TEST(test_migrate_format4_batches)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   uint64_t migrated = 0;
   hk_txn *t = begin(s, true);
   const unsigned n = 5001;
@@ -2582,11 +2572,11 @@ START_TEST(test_migrate_format4_batches)
   hk_store_close(s);
   ck_assert_uint_eq(raw_timeline(NULL, NULL, NULL, 0), n + n / 2);
   set_raw_format("4");
-  s = open_store(HK_STORE_MIGRATE);
+  s = hk_test_store_open(store_dir, HK_STORE_MIGRATE);
   ck_assert_int_eq(hk_store_migrate(s, "drop", "ssmix2", &migrated), 0);
   ck_assert_int_eq(hk_store_format(s), HK_STORE_FORMAT);
   hk_store_close(s);
-  s = open_store(HK_STORE_RDONLY);
+  s = hk_test_store_open(store_dir, HK_STORE_RDONLY);
   assert_rows_agree(s, n);
   hk_store_close(s);
 }
@@ -2597,7 +2587,7 @@ END_TEST
  * from rows are those the records gave before. */
 START_TEST(test_migrate_format2)
 {
-  hk_store *s = open_store(HK_STORE_CREATE);
+  hk_store *s = hk_test_store_open(store_dir, HK_STORE_CREATE);
   char ids[3][HK_DOC_ID_LEN + 1], *before[2];
   const char *pids[] = {"P1", "P2"};
   uint64_t migrated = 1;
@@ -2610,7 +2600,7 @@ START_TEST(test_migrate_format2)
   set_raw_format("2");
   ck_assert_int_eq(hk_store_open(store_dir, HK_STORE_RDONLY, &s), -HK_EFORMAT);
   ck_assert_int_eq(hk_store_open(store_dir, 0, &s), -HK_EFORMAT);
-  s = open_store(HK_STORE_MIGRATE);
+  s = hk_test_store_open(store_dir, HK_STORE_MIGRATE);
   ck_assert_int_eq(hk_store_format(s), 2);
   for (int i = 0; i < 2; i++)
     before[i] = render_timeline(s, pids[i], true);
@@ -2619,7 +2609,7 @@ START_TEST(test_migrate_format2)
   ck_assert_int_eq(hk_store_format(s), HK_STORE_FORMAT);
   hk_store_close(s);
 
-  s = open_store(HK_STORE_RDONLY);
+  s = hk_test_store_open(store_dir, HK_STORE_RDONLY);
   ck_assert_uint_eq(verify_hashes(s), 8);
   assert_rows_agree(s, 4);
   for (int i = 0; i < 2; i++) {
@@ -2670,7 +2660,7 @@ START_TEST(test_migrate_format1)
    * and the timelines from rows say what the records say. */
   saved_dir = store_dir; /* the helpers open store_dir */
   store_dir = dir;
-  s = open_store(HK_STORE_RDONLY);
+  s = hk_test_store_open(store_dir, HK_STORE_RDONLY);
   ck_assert_uint_eq(verify_hashes(s), 3);
   assert_rows_agree(s, 2);
   for (int i = 0; i < 2; i++) {
